@@ -1,0 +1,43 @@
+# aioscope — see README.md. `make demo` and `make test` work on a fresh machine.
+GO      ?= go
+BIN     := bin/aioscope
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+PYTHONS := 3.13 3.14 3.15
+FUZZTIME ?= 10s
+
+.PHONY: all build demo test unit fuzz-smoke fuzz bench vet pythons clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/aioscope
+
+## demo: build, provision a CPython if needed, run a bundled asyncio program and show its tasks
+demo: build
+	@scripts/demo.sh $(BIN)
+
+## pythons: make CPython 3.13/3.14/3.15 available to the tests (downloaded once into .cache/)
+pythons:
+	@scripts/provision-python.sh $(PYTHONS) >/dev/null
+
+## test: everything — provisioning, vet, unit and live tests, a short run of every fuzz target
+test: pythons vet
+	CI=$${CI:-1} $(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz-smoke FUZZTIME=3s
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz-smoke / fuzz: run each fuzz target briefly / for longer (FUZZTIME=10m make fuzz)
+fuzz-smoke fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+## bench: 10,000- and 100,000-task targets, aioscope vs CPython's own reader, 3.14 and 3.15
+bench: build pythons
+	@scripts/bench.sh $(BIN)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/aioscope/aioscope/awaittree"
+	"github.com/aioscope/aioscope/inspector"
+)
+
+// runTasks implements `aioscope ps` and `aioscope pstree`.
+func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	retries := fs.Int("retries", inspector.DefaultRetries, "")
+	mainOnly := fs.Bool("main-thread-only", false, "")
+	if err := fs.Parse(reorderFlags(args)); err != nil {
+		fmt.Fprintf(stderr, "aioscope %s: %v (usage: aioscope %s [--json] [--retries N] [--main-thread-only] PID)\n", cmd, err, cmd)
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "aioscope %s: expected one PID (usage: aioscope %s [--json] [--retries N] [--main-thread-only] PID)\n", cmd, cmd)
+		return exitUsage
+	}
+	pid, err := strconv.Atoi(fs.Arg(0))
+	if err != nil || pid <= 0 {
+		fmt.Fprintf(stderr, "aioscope %s: invalid PID %q: expected a positive integer\n", cmd, fs.Arg(0))
+		return exitUsage
+	}
+	if *retries < 0 {
+		fmt.Fprintf(stderr, "aioscope %s: --retries must be 0 or more\n", cmd)
+		return exitUsage
+	}
+
+	proc, err := inspector.Attach(pid, inspector.Options{Retries: *retries, MainThreadOnly: *mainOnly})
+	if err != nil {
+		fmt.Fprintln(stderr, "aioscope: "+explain(err))
+		return exitError
+	}
+	snap, err := proc.Snapshot()
+	if err != nil {
+		fmt.Fprintln(stderr, "aioscope: "+explain(err))
+		return exitError
+	}
+
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	defer out.Flush()
+	switch {
+	case cmd == "ps" && *asJSON:
+		err = writeJSON(out, psDocument(snap))
+	case cmd == "ps":
+		err = awaittree.WriteTable(out, awaittree.Table(snap.Tasks))
+	default:
+		roots, buildErr := awaittree.Build(snap.Tasks)
+		var cycles *awaittree.CycleError
+		if errors.As(buildErr, &cycles) {
+			if *asJSON {
+				if err := writeJSON(out, pstreeDocument(snap, nil)); err != nil {
+					return exitError
+				}
+			}
+			out.Flush()
+			// Same text and status as CPython's tool.
+			fmt.Fprint(stderr, cycles.Format())
+			return exitError
+		}
+		if *asJSON {
+			err = writeJSON(out, pstreeDocument(snap, roots))
+		} else {
+			err = awaittree.WriteTree(out, roots)
+		}
+	}
+	if err == nil {
+		err = out.Flush()
+	}
+	if err != nil {
+		// Typically a closed pipe (aioscope ps PID | head): nothing useful to add.
+		return exitError
+	}
+	return exitOK
+}
+
+// reorderFlags moves flags before positional arguments, so that both `aioscope ps --json PID`
+// and `aioscope ps PID --json` work.
+func reorderFlags(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if name == "retries" && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return append(flags, pos...)
+}
+
+// explain turns an inspector error into one line that says what is wrong and what to do.
+func explain(err error) string {
+	var (
+		notFound  *inspector.ProcessNotFoundError
+		gone      *inspector.ProcessGoneError
+		perm      *inspector.PermissionError
+		notPython *inspector.NotPythonError
+		noAsyncio *inspector.AsyncioNotLoadedError
+		changed   *inspector.TargetChangedError
+	)
+	switch {
+	case errors.As(err, &notFound):
+		return fmt.Sprintf("no process with PID %d (check the PID with ps or pgrep)", notFound.PID)
+	case errors.As(err, &gone):
+		return fmt.Sprintf("process %d has exited", gone.PID)
+	case errors.As(err, &perm):
+		return fmt.Sprintf("permission denied reading process %d: run aioscope as root, or as the "+
+			"target's user with ptrace allowed (kernel.yama.ptrace_scope 0, or CAP_SYS_PTRACE); "+
+			"in a container add --cap-add SYS_PTRACE or use kubectl debug --profile=general", perm.PID)
+	case errors.As(err, &notPython):
+		return notPython.Error() + " (is this the right PID?)"
+	case errors.As(err, &noAsyncio):
+		return noAsyncio.Error()
+	case errors.As(err, &changed):
+		return changed.Error() + "; try again, or raise --retries"
+	}
+	return err.Error()
+}

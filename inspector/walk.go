@@ -1,0 +1,514 @@
+package inspector
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aioscope/aioscope/awaittree"
+	"github.com/aioscope/aioscope/cpython"
+	"github.com/aioscope/aioscope/snapshot"
+)
+
+// Bounds that are aioscope's own rather than CPython's. CPython's tools give up at 65,536 tasks
+// per list and 1,024 (3.14) or 1,536 (3.15) coroutine frames; aioscope reads further, because a
+// service with 100,000 tasks or very deep await chains is exactly when one needs to look. The
+// bounds still exist so that a corrupt or changing target cannot make a walk run forever.
+const (
+	maxTasksPerList    = 1 << 22
+	maxCoroutineFrames = 1 << 16
+	maxThreadFrames    = 1 << 14
+)
+
+// walker takes one snapshot. All reads go through one page cache, so each page of target memory
+// is copied at most once and every field on it comes from the same moment.
+type walker struct {
+	p     *Process
+	mem   *pageCache
+	o     *cpython.DebugOffsets
+	a     *cpython.AsyncioOffsets
+	l     cpython.Layout
+	types map[uint64]*typeInfo
+	coros map[uint64]*coroInfo
+}
+
+// typeInfo is what the walker needs of a Python type object.
+type typeInfo struct {
+	flags uint64
+	name  string // tp_name, at most 31 bytes, as CPython's reader compares it
+}
+
+// coroInfo is one task's or future's coroutine chain (CPython's parse_task()).
+type coroInfo struct {
+	isTask bool
+	frames []snapshot.Frame
+}
+
+func (p *Process) walk() (*snapshot.Snapshot, error) {
+	w := &walker{
+		p:     p,
+		mem:   newPageCache(p.mem),
+		o:     p.offsets,
+		a:     p.asyncio,
+		l:     p.layout,
+		types: map[uint64]*typeInfo{},
+		coros: map[uint64]*coroInfo{},
+	}
+	s := &snapshot.Snapshot{
+		PID:           p.pid,
+		PythonVersion: p.offsets.Version.String(),
+		CapturedAt:    time.Now(),
+	}
+	if err := w.run(s); err != nil {
+		return nil, err
+	}
+	s.Cycles = awaittree.FindCycles(s.Tasks)
+	return s, nil
+}
+
+func (w *walker) run(s *snapshot.Snapshot) error {
+	o, a := w.o, w.a
+	interp, err := w.ptr(w.p.runtimeAddr + o.RuntimeState.InterpretersHead)
+	if err != nil {
+		return err
+	}
+	if interp == 0 {
+		return inconsistent("no interpreter state (the interpreter is starting or shutting down)")
+	}
+	gen, err := w.u64(interp + o.InterpreterState.CodeObjectGeneration)
+	if err != nil {
+		return err
+	}
+	w.p.codes.reset(gen)
+	mainTS, err := w.ptr(interp + o.InterpreterState.ThreadsMain)
+	if err != nil {
+		return err
+	}
+	tsAddr, err := w.ptr(interp + o.InterpreterState.ThreadsHead)
+	if err != nil {
+		return err
+	}
+	// The asyncio part of a thread state lies beyond PyThreadState, in _PyThreadStateImpl.
+	tsSize := max(o.ThreadState.Size, a.ThreadState.Size)
+	var heads []uint64
+	seen := map[uint64]bool{}
+	for tsAddr != 0 {
+		if len(s.Threads) >= w.l.MaxThreads {
+			return inconsistent("more than %d threads: thread list appears corrupted", w.l.MaxThreads)
+		}
+		if seen[tsAddr] {
+			return inconsistent("thread list loops at 0x%x", tsAddr)
+		}
+		seen[tsAddr] = true
+		ts, err := w.mem.view(tsAddr, int(tsSize))
+		if err != nil {
+			return err
+		}
+		t := snapshot.Thread{
+			TID:         le64(ts, o.ThreadState.NativeThreadID),
+			ThreadID:    le64(ts, o.ThreadState.ThreadID),
+			Main:        tsAddr == mainTS,
+			RunningTask: le64(ts, a.ThreadState.AsyncioRunningTask) &^ w.l.TagBits,
+			HasLoop:     le64(ts, a.ThreadState.AsyncioRunningLoop) != 0,
+		}
+		next := le64(ts, o.ThreadState.Next)
+		if t.Frames, err = w.threadFrames(le64(ts, o.ThreadState.CurrentFrame)); err != nil {
+			return err
+		}
+		s.Threads = append(s.Threads, t)
+		heads = append(heads, tsAddr+a.ThreadState.AsyncioTasksHead)
+		tsAddr = next
+	}
+	for i, head := range heads {
+		if w.p.opts.MainThreadOnly && !s.Threads[i].Main {
+			continue
+		}
+		if err := w.taskList(s, head, s.Threads[i].TID); err != nil {
+			return err
+		}
+	}
+	// Tasks of threads that have exited are moved to the interpreter's list; CPython reports
+	// them with thread id 0.
+	return w.taskList(s, interp+a.InterpreterState.AsyncioTasksHead, 0)
+}
+
+// threadFrames walks a thread's frame chain from its current frame outwards.
+func (w *walker) threadFrames(frame uint64) ([]snapshot.Frame, error) {
+	var frames []snapshot.Frame
+	for n := 0; frame != 0; n++ {
+		if n >= maxThreadFrames {
+			return nil, inconsistent("more than %d frames in one thread: frame chain appears corrupted", maxThreadFrames)
+		}
+		fb, err := w.mem.view(frame, int(w.o.InterpreterFrame.Size))
+		if err != nil {
+			return nil, err
+		}
+		f, ok, err := w.frame(fb)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			frames = append(frames, f)
+		}
+		frame = le64(fb, w.o.InterpreterFrame.Previous)
+	}
+	return frames, nil
+}
+
+// frame decodes one _PyInterpreterFrame. ok is false for frames that are not Python code
+// (entry frames owned by the interpreter or the C stack, or a frame being torn down).
+func (w *walker) frame(fb []byte) (snapshot.Frame, bool, error) {
+	o := &w.o.InterpreterFrame
+	code := le64(fb, o.Executable) &^ w.l.TagBits
+	owner := int(fb[o.Owner])
+	if code == 0 || w.o.IsFrameOwnerSkipped(owner) {
+		return snapshot.Frame{}, false, nil
+	}
+	// Live frames belong to a thread (0) or a generator; a frame handed to a frame object has
+	// left the stack and cannot be on a live chain.
+	if owner > w.l.FrameOwnerGenerator {
+		return snapshot.Frame{}, false, inconsistent("unhandled frame owner %d", owner)
+	}
+	meta, err := w.code(code)
+	if err != nil {
+		return snapshot.Frame{}, false, err
+	}
+	f := snapshot.Frame{Function: meta.qualname, File: meta.filename, EndLine: -1, Column: -1, EndColumn: -1}
+	if meta.linetable == nil {
+		return f, true, nil
+	}
+	f.HasLine, f.Line = true, -1
+	if addrq, ok := cpython.CodeUnitIndex(le64(fb, o.InstrPtr), code+w.o.CodeObject.CoCodeAdaptive); ok {
+		if loc, ok := cpython.FindLocation(meta.linetable, meta.firstLine, addrq); ok {
+			f.Line, f.EndLine, f.Column, f.EndColumn = loc.Line, loc.EndLine, loc.Column, loc.EndColumn
+		}
+	}
+	return f, true, nil
+}
+
+// taskList walks one circular list of tasks (a thread's or the interpreter's) in creation order.
+func (w *walker) taskList(s *snapshot.Snapshot, head uint64, tid uint64) error {
+	ln := &w.o.LListNode
+	node, err := w.ptr(head + ln.Next)
+	if err != nil {
+		return err
+	}
+	prev := head
+	for n := 0; node != head; n++ {
+		if n >= maxTasksPerList {
+			return inconsistent("more than %d tasks in one list: task list appears corrupted", maxTasksPerList)
+		}
+		if node == 0 {
+			return inconsistent("task list broken after 0x%x", prev)
+		}
+		nb, err := w.mem.view(node, 16)
+		if err != nil {
+			return err
+		}
+		// A node the list reached from prev must point back at prev; anything else means the
+		// list changed while it was being read.
+		if back := le64(nb, ln.Prev); back != prev {
+			return inconsistent("task list changed while reading (node 0x%x)", node)
+		}
+		task, err := w.task(node-w.a.TaskObject.TaskNode, tid)
+		if err != nil {
+			return err
+		}
+		s.Tasks = append(s.Tasks, task)
+		prev, node = node, le64(nb, ln.Next)
+	}
+	return nil
+}
+
+// task reads one listed task: its name, coroutine chain and awaiters.
+func (w *walker) task(addr uint64, tid uint64) (snapshot.Task, error) {
+	t := snapshot.Task{ID: addr, TID: tid}
+	to := &w.a.TaskObject
+	tb, err := w.mem.view(addr, int(to.Size))
+	if err != nil {
+		return t, err
+	}
+	if tb[to.TaskIsTask] == 0 {
+		return t, inconsistent("object 0x%x in a task list is not a task", addr)
+	}
+	if t.Name, err = w.taskName(le64(tb, to.TaskName) &^ w.l.TagBits); err != nil {
+		return t, err
+	}
+	c, err := w.coro(addr)
+	if err != nil {
+		return t, err
+	}
+	t.Frames = c.frames
+	ab := le64(tb, to.TaskAwaitedBy) &^ w.l.TagBits
+	if ab == 0 {
+		return t, nil
+	}
+	var awaiters []uint64
+	if tb[to.TaskAwaitedByIsSet] == 0 {
+		awaiters = []uint64{ab}
+	} else if awaiters, err = w.setMembers(ab); err != nil {
+		return t, err
+	}
+	for _, id := range awaiters {
+		c, err := w.coro(id)
+		if err != nil {
+			return t, err
+		}
+		t.AwaitedBy = append(t.AwaitedBy, snapshot.Awaiter{ID: id, IsTask: c.isTask, Frames: c.frames})
+	}
+	return t, nil
+}
+
+// setMembers returns the keys of a Python set in hash-table slot order, skipping empty slots
+// and the dummy entries deleted keys leave behind (hash -1).
+func (w *walker) setMembers(set uint64) ([]uint64, error) {
+	so := &w.o.SetObject
+	sb, err := w.mem.view(set, int(so.Size))
+	if err != nil {
+		return nil, err
+	}
+	used := int64(le64(sb, so.Used))
+	mask := le64(sb, so.Mask)
+	table := le64(sb, so.Table)
+	if mask >= w.l.MaxSetMask || used < 0 || uint64(used) > mask+1 || table == 0 {
+		return nil, inconsistent("invalid set object at 0x%x (used=%d mask=%d)", set, used, mask)
+	}
+	entries, err := w.mem.view(table, int(16*(mask+1)))
+	if err != nil {
+		return nil, err
+	}
+	var keys []uint64
+	for i := uint64(0); i <= mask && int64(len(keys)) < used; i++ {
+		key := le64(entries, 16*i) &^ w.l.TagBits
+		hash := int64(le64(entries, 16*i+8))
+		if key != 0 && hash != -1 {
+			keys = append(keys, key)
+		}
+	}
+	return keys, nil
+}
+
+// taskName decodes a task's name: a str, or the int counter of an auto-named task ("Task-N"),
+// which CPython stores unformatted to save work at task creation.
+func (w *walker) taskName(obj uint64) (string, error) {
+	if obj == 0 {
+		return "", inconsistent("task without a name object")
+	}
+	t, err := w.typeOf(obj)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case t.flags&cpython.TPFlagsLongSubclass != 0:
+		lo := &w.o.LongObject
+		tag, err := w.u64(obj + lo.LvTag)
+		if err != nil {
+			return "", err
+		}
+		nd := int(min(tag>>3, uint64(w.l.MaxLongDigits)+1))
+		digits, err := w.mem.view(obj+lo.ObDigit, 4*nd)
+		if err != nil {
+			return "", err
+		}
+		v, err := cpython.DecodeLong(tag, digits, w.l.MaxLongDigits)
+		if err != nil {
+			return "", inconsistent("task name: %v", err)
+		}
+		return fmt.Sprintf("Task-%d", v), nil
+	case t.flags&cpython.TPFlagsUnicodeSubclass != 0:
+		return w.str(obj, w.l.MaxTaskNameLen)
+	}
+	return "", inconsistent("invalid task name object at 0x%x", obj)
+}
+
+// str decodes a compact str object, truncated to maxLen code points as CPython's reader does.
+// Unlike CPython 3.14's reader it decodes every string kind, so non-ASCII names come out right.
+func (w *walker) str(obj uint64, maxLen int) (string, error) {
+	uo := &w.o.UnicodeObject
+	hdr, err := w.mem.view(obj, int(uo.ASCIIObjectSize))
+	if err != nil {
+		return "", err
+	}
+	length := int64(le64(hdr, uo.Length))
+	st := cpython.ParseUnicodeState(binary.LittleEndian.Uint32(hdr[uo.State:]))
+	if length < 0 {
+		return "", inconsistent("invalid string length %d at 0x%x", length, obj)
+	}
+	if !st.Compact {
+		return "", inconsistent("cannot read non-compact string at 0x%x", obj)
+	}
+	if st.Kind != 1 && st.Kind != 2 && st.Kind != 4 {
+		return "", inconsistent("invalid string kind %d at 0x%x", st.Kind, obj)
+	}
+	n := int(min(length, int64(maxLen)))
+	data, err := w.mem.view(obj+w.o.UnicodeDataOffset(st.ASCII), n*st.Kind)
+	if err != nil {
+		return "", err
+	}
+	s, err := cpython.DecodeUnicode(st.Kind, data)
+	if err != nil {
+		return "", inconsistent("string at 0x%x: %v", obj, err)
+	}
+	return s, nil
+}
+
+// typeOf returns the type of a Python object, cached per snapshot.
+func (w *walker) typeOf(obj uint64) (*typeInfo, error) {
+	tp, err := w.ptr(obj + w.o.PyObject.ObType)
+	if err != nil {
+		return nil, err
+	}
+	if t, ok := w.types[tp]; ok {
+		return t, nil
+	}
+	if tp == 0 {
+		return nil, inconsistent("object 0x%x has no type", obj)
+	}
+	to := &w.o.TypeObject
+	flags, err := w.u64(tp + to.TpFlags)
+	if err != nil {
+		return nil, err
+	}
+	namePtr, err := w.u64(tp + to.TpName)
+	if err != nil {
+		return nil, err
+	}
+	t := &typeInfo{flags: flags}
+	if namePtr != 0 {
+		// tp_name is a C string; CPython's reader looks at its first 31 bytes.
+		var buf [31]byte
+		if err := w.mem.ReadAt(buf[:], namePtr); err != nil {
+			// The name may end just before unmapped memory: read what is there, byte by byte.
+			for i := range buf {
+				if w.mem.ReadAt(buf[i:i+1], namePtr+uint64(i)) != nil || buf[i] == 0 {
+					buf[i] = 0
+					break
+				}
+			}
+		}
+		if i := slices.Index(buf[:], 0); i >= 0 {
+			t.name = string(buf[:i])
+		} else {
+			t.name = string(buf[:])
+		}
+	}
+	w.types[tp] = t
+	return t, nil
+}
+
+// coro returns the coroutine chain of a task or future, innermost frame first (CPython's
+// parse_task()), computed once per object per snapshot: a task awaited by many is read once.
+func (w *walker) coro(obj uint64) (*coroInfo, error) {
+	if c, ok := w.coros[obj]; ok {
+		return c, nil
+	}
+	to := &w.a.TaskObject
+	tb, err := w.mem.view(obj, int(to.Size))
+	if err != nil {
+		return nil, err
+	}
+	c := &coroInfo{isTask: tb[to.TaskIsTask] != 0}
+	if c.isTask {
+		if coro := le64(tb, to.TaskCoro) &^ w.l.TagBits; coro != 0 {
+			if c.frames, err = w.coroChain(coro); err != nil {
+				return nil, err
+			}
+		}
+	}
+	w.coros[obj] = c
+	return c, nil
+}
+
+// coroLike returns the coroutine object to walk for an awaited object, or 0 where the chain
+// ends. Only the interpreter's own coroutine type is walked, and the asend/athrow wrappers of
+// async generators are resolved to the generator they drive; user classes with the same names
+// (heap types) and everything else (futures, plain generators) end the chain, as in CPython.
+func (w *walker) coroLike(obj uint64) (uint64, error) {
+	t, err := w.typeOf(obj)
+	if err != nil {
+		return 0, err
+	}
+	if t.flags&cpython.TPFlagsHeapType != 0 {
+		return 0, nil
+	}
+	switch t.name {
+	case "coroutine":
+		return obj, nil
+	case "async_generator_asend", "async_generator_athrow":
+		return w.ptr(obj + w.o.PyObject.Size)
+	}
+	return 0, nil
+}
+
+// coroChain follows a coroutine through what it awaits, innermost first.
+func (w *walker) coroChain(coro uint64) ([]snapshot.Frame, error) {
+	g := &w.o.GenObject
+	fo := &w.o.InterpreterFrame
+	var frames []snapshot.Frame
+	seen := map[uint64]bool{}
+	for addr := coro; addr != 0; {
+		c, err := w.coroLike(addr)
+		if err != nil {
+			return nil, err
+		}
+		if c == 0 {
+			break
+		}
+		if seen[c] || len(frames) >= maxCoroutineFrames {
+			return nil, inconsistent("coroutine chain loops at 0x%x", c)
+		}
+		seen[c] = true
+		gb, err := w.mem.view(c, int(max(g.Size, g.GiIframe+fo.Size)))
+		if err != nil {
+			return nil, err
+		}
+		state := int8(gb[g.GiFrameState])
+		if state == w.l.FrameStateCleared {
+			break
+		}
+		fb := gb[g.GiIframe : g.GiIframe+fo.Size]
+		f, ok, err := w.frame(fb)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		frames = append(frames, f)
+		if state != w.l.FrameStateSuspendedYieldFrom {
+			break
+		}
+		if int(fb[fo.Owner]) != w.l.FrameOwnerGenerator {
+			return nil, inconsistent("generator at 0x%x does not own its frame", c)
+		}
+		// A suspended await keeps what it awaits on the value stack, just below the top.
+		sp := le64(fb, fo.StackPointer) &^ w.l.TagBits
+		if sp < 8*w.l.AwaitedSlot {
+			break
+		}
+		if addr, err = w.ptr(sp - 8*w.l.AwaitedSlot); err != nil {
+			return nil, err
+		}
+	}
+	slices.Reverse(frames)
+	return frames, nil
+}
+
+// ptr reads a pointer-sized field and drops the tag bits CPython may keep in object references.
+func (w *walker) ptr(addr uint64) (uint64, error) {
+	v, err := w.u64(addr)
+	return v &^ w.l.TagBits, err
+}
+
+func (w *walker) u64(addr uint64) (uint64, error) {
+	b, err := w.mem.view(addr, 8)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b), nil
+}
+
+// le64 decodes a little-endian field of copied target memory. Offsets come from validated
+// tables, so they lie within the copied struct.
+func le64(b []byte, off uint64) uint64 { return binary.LittleEndian.Uint64(b[off : off+8]) }

@@ -1,0 +1,64 @@
+// Package snapshot is the plain data model of what aioscope reads from a Python process.
+package snapshot
+
+import "time"
+
+// Snapshot is what one read of a live Python process found: its threads with their current
+// Python frames and its pending asyncio tasks with who awaits whom. It is plain data: it holds no
+// reference to the process and may be kept, compared or serialised freely.
+type Snapshot struct {
+	PID           int
+	PythonVersion string    // e.g. "3.14.10"
+	CapturedAt    time.Time // when the read started
+	Threads       []Thread  // threads of the main interpreter, newest first (the interpreter's own order)
+	// Tasks in the order CPython reports them: thread by thread in Threads order, each thread's
+	// tasks in creation order, then the tasks left behind by threads that have exited (TID 0).
+	Tasks []Task
+	// Cycles are the await cycles, each a list of task ids that starts and ends with the same id,
+	// found the way CPython's asyncio tools find them (so the first one matches their error text).
+	Cycles [][]uint64
+}
+
+// Thread is an OS thread running Python code in the main interpreter.
+type Thread struct {
+	TID      uint64  // kernel thread id (threading.get_native_id()); equals the PID for the main thread
+	ThreadID uint64  // pthread id (threading.get_ident())
+	Main     bool    // the interpreter's main thread
+	Frames   []Frame // current Python frames, innermost first
+	// RunningTask is the id of the asyncio task this thread is executing right now, 0 if none.
+	RunningTask uint64
+	// HasLoop is true when the thread has a running asyncio event loop.
+	HasLoop bool
+}
+
+// Task is one pending asyncio task (a C-implemented asyncio.Task or subclass).
+type Task struct {
+	ID     uint64 // the task object's address, as CPython reports it
+	Name   string
+	TID    uint64  // thread whose task list holds it (the creating thread); 0 if that thread has exited
+	Frames []Frame // the coroutine chain, innermost first
+	// AwaitedBy lists the tasks and futures waiting for this task, in CPython's order (for a set
+	// of awaiters, hash-table slot order).
+	AwaitedBy []Awaiter
+}
+
+// Awaiter is a task or plain future that awaits a task.
+type Awaiter struct {
+	ID     uint64
+	IsTask bool    // false for a plain asyncio.Future
+	Frames []Frame // the awaiter's coroutine chain, innermost first (empty for a future)
+}
+
+// Frame is one Python frame.
+type Frame struct {
+	Function string // co_qualname, e.g. "TaskGroup._aexit"
+	File     string // co_filename as the target stores it
+	// Line is the line being executed. HasLine is false when the line is unknown (the code
+	// object's line table is unreadable or larger than CPython's readers accept); Line is -1 when
+	// the table has no entry for the instruction.
+	Line    int
+	HasLine bool
+	// EndLine, Column and EndColumn come from the same location entry; -1 when not recorded.
+	// Columns are 0-based byte offsets, as in CPython's code.co_positions().
+	EndLine, Column, EndColumn int
+}
