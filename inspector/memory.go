@@ -82,11 +82,14 @@ type pageCache struct {
 	mem   Memory
 	pages map[uint64][]byte // page address -> pageSize bytes; nil entry = unreadable page
 	reads int               // system-level reads issued, for benchmarks and tests
-	buf   []byte
+	// The last page served: consecutive reads mostly hit the same object, so this saves most
+	// map lookups.
+	lastAddr uint64
+	lastData []byte
 }
 
 func newPageCache(mem Memory) *pageCache {
-	return &pageCache{mem: mem, pages: make(map[uint64][]byte, 256), buf: make([]byte, cacheBlock)}
+	return &pageCache{mem: mem, pages: make(map[uint64][]byte, 256), lastAddr: ^uint64(0)}
 }
 
 // ReadAt implements Memory.
@@ -149,16 +152,26 @@ func (c *pageCache) view(addr uint64, n int) ([]byte, error) {
 // page returns the cached copy of the page at addr, fetching the block around it on a miss. A nil
 // slice with a nil error means the page cannot be copied whole.
 func (c *pageCache) page(addr uint64) ([]byte, error) {
+	if addr == c.lastAddr {
+		return c.lastData, nil
+	}
+	data, err := c.fetch(addr)
+	if err == nil {
+		c.lastAddr, c.lastData = addr, data
+	}
+	return data, err
+}
+
+func (c *pageCache) fetch(addr uint64) ([]byte, error) {
 	if data, ok := c.pages[addr]; ok {
 		return data, nil
 	}
 	block := addr &^ (cacheBlock - 1)
 	c.reads++
-	if err := c.mem.ReadAt(c.buf, block); err == nil {
-		// One allocation for the whole block; pages already cached keep their earlier copy so a
-		// page never changes within a snapshot.
-		chunk := make([]byte, cacheBlock)
-		copy(chunk, c.buf)
+	chunk := make([]byte, cacheBlock)
+	if err := c.mem.ReadAt(chunk, block); err == nil {
+		// Pages already cached keep their earlier copy, so a page never changes within a
+		// snapshot.
 		for i := uint64(0); i < cacheBlock/pageSize; i++ {
 			pa := block + i*pageSize
 			if _, ok := c.pages[pa]; !ok {

@@ -445,8 +445,8 @@ func (w *walker) coroLike(obj uint64) (uint64, error) {
 func (w *walker) coroChain(coro uint64) ([]snapshot.Frame, error) {
 	g := &w.o.GenObject
 	fo := &w.o.InterpreterFrame
-	var frames []snapshot.Frame
-	seen := map[uint64]bool{}
+	frames := make([]snapshot.Frame, 0, 4)
+	var seen map[uint64]bool // only built for chains long enough to loop
 	for addr := coro; addr != 0; {
 		c, err := w.coroLike(addr)
 		if err != nil {
@@ -455,10 +455,15 @@ func (w *walker) coroChain(coro uint64) ([]snapshot.Frame, error) {
 		if c == 0 {
 			break
 		}
-		if seen[c] || len(frames) >= maxCoroutineFrames {
-			return nil, inconsistent("coroutine chain loops at 0x%x", c)
+		if len(frames) >= 16 {
+			if seen == nil {
+				seen = map[uint64]bool{}
+			}
+			if seen[c] || len(frames) >= maxCoroutineFrames {
+				return nil, inconsistent("coroutine chain loops at 0x%x", c)
+			}
+			seen[c] = true
 		}
-		seen[c] = true
 		gb, err := w.mem.view(c, int(max(g.Size, g.GiIframe+fo.Size)))
 		if err != nil {
 			return nil, err

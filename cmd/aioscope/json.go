@@ -1,10 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aioscope/aioscope/awaittree"
 	"github.com/aioscope/aioscope/snapshot"
@@ -13,171 +13,266 @@ import (
 // The JSON documents of `ps --json` and `pstree --json`. Their shape is part of aioscope's
 // interface (README.md documents it): fields are only ever added, never renamed or removed.
 // Object ids are strings in Python's hex() form ("0x7f3a2c0e1b40"), as in the text output.
+//
+// They are written by hand rather than with encoding/json: a snapshot of 100,000 tasks makes a
+// document of tens of megabytes, and reflection-based encoding would cost more than reading the
+// process.
 
-type jsonFrame struct {
-	Function  string `json:"function"`
-	File      string `json:"file"`
-	Line      *int   `json:"line"`       // null when unknown
-	EndLine   *int   `json:"end_line"`   // null when unknown
-	Column    *int   `json:"column"`     // 0-based; null when unknown
-	EndColumn *int   `json:"end_column"` // null when unknown
+// jsonWriter appends JSON to a buffer and hands it to w in large pieces.
+type jsonWriter struct {
+	w   io.Writer
+	b   []byte
+	err error
 }
 
-type jsonThread struct {
-	TID         uint64      `json:"tid"`
-	ThreadID    uint64      `json:"thread_id"`
-	Main        bool        `json:"main"`
-	RunningTask *string     `json:"running_task"`
-	Frames      []jsonFrame `json:"frames"`
+func (j *jsonWriter) raw(s string) { j.b = append(j.b, s...) }
+
+func (j *jsonWriter) str(s string) {
+	j.b = appendJSONString(j.b, s)
 }
 
-type jsonAwaiter struct {
-	ID     string  `json:"id"`
-	Name   *string `json:"name"` // null when the awaiter is not a pending task of the snapshot
-	IsTask bool    `json:"is_task"`
+func (j *jsonWriter) uint(v uint64) { j.b = strconv.AppendUint(j.b, v, 10) }
+
+func (j *jsonWriter) id(v uint64) {
+	j.b = append(j.b, `"0x`...)
+	j.b = strconv.AppendUint(j.b, v, 16)
+	j.b = append(j.b, '"')
 }
 
-type jsonTask struct {
-	ID        string        `json:"id"`
-	Name      string        `json:"name"`
-	TID       uint64        `json:"tid"`
-	Frames    []jsonFrame   `json:"frames"`
-	AwaitedBy []jsonAwaiter `json:"awaited_by"`
-}
-
-type psDoc struct {
-	PID           int          `json:"pid"`
-	PythonVersion string       `json:"python_version"`
-	CapturedAt    string       `json:"captured_at"`
-	Threads       []jsonThread `json:"threads"`
-	Tasks         []jsonTask   `json:"tasks"`
-	Cycles        [][]string   `json:"cycles"`
-}
-
-type jsonNode struct {
-	Kind     string      `json:"kind"` // "task" or "frame"
-	ID       string      `json:"id,omitempty"`
-	Name     string      `json:"name,omitempty"`
-	Label    string      `json:"label,omitempty"` // frames: the text pstree prints
-	Children []*jsonNode `json:"children"`
-}
-
-type pstreeDoc struct {
-	PID           int         `json:"pid"`
-	PythonVersion string      `json:"python_version"`
-	CapturedAt    string      `json:"captured_at"`
-	Roots         []*jsonNode `json:"roots"`
-	Cycles        [][]string  `json:"cycles"`
-}
-
-func hexID(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
-
-func optInt(v int, ok bool) *int {
+func (j *jsonWriter) optInt(v int, ok bool) {
 	if !ok {
-		return nil
+		j.raw("null")
+		return
 	}
-	return &v
+	j.b = strconv.AppendInt(j.b, int64(v), 10)
 }
 
-func frames(fs []snapshot.Frame) []jsonFrame {
-	out := make([]jsonFrame, 0, len(fs))
-	for _, f := range fs {
-		known := f.HasLine && f.Line >= 0
-		out = append(out, jsonFrame{
-			Function:  f.Function,
-			File:      f.File,
-			Line:      optInt(f.Line, known),
-			EndLine:   optInt(f.EndLine, known && f.EndLine >= 0),
-			Column:    optInt(f.Column, known && f.Column >= 0),
-			EndColumn: optInt(f.EndColumn, known && f.EndColumn >= 0),
-		})
+// flush writes out the buffer once it is large; force writes it out regardless.
+func (j *jsonWriter) flush(force bool) {
+	if j.err != nil || (!force && len(j.b) < 256<<10) {
+		return
 	}
-	return out
+	_, j.err = j.w.Write(j.b)
+	j.b = j.b[:0]
 }
 
-func cycleIDs(s *snapshot.Snapshot) [][]string {
-	out := make([][]string, 0, len(s.Cycles))
-	for _, c := range s.Cycles {
-		ids := make([]string, len(c))
-		for i, id := range c {
-			ids[i] = hexID(id)
+// appendJSONString appends s as a JSON string. Strings from the target are valid UTF-8 after
+// decoding, but invalid bytes are still replaced so the document always parses.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
 		}
-		out = append(out, ids)
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	return out
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
-func capturedAt(s *snapshot.Snapshot) string { return s.CapturedAt.UTC().Format(time.RFC3339Nano) }
+func (j *jsonWriter) frames(fs []snapshot.Frame) {
+	j.raw("[")
+	for i, f := range fs {
+		if i > 0 {
+			j.raw(",")
+		}
+		known := f.HasLine && f.Line >= 0
+		j.raw(`{"function":`)
+		j.str(f.Function)
+		j.raw(`,"file":`)
+		j.str(f.File)
+		j.raw(`,"line":`)
+		j.optInt(f.Line, known)
+		j.raw(`,"end_line":`)
+		j.optInt(f.EndLine, known && f.EndLine >= 0)
+		j.raw(`,"column":`)
+		j.optInt(f.Column, known && f.Column >= 0)
+		j.raw(`,"end_column":`)
+		j.optInt(f.EndColumn, known && f.EndColumn >= 0)
+		j.raw("}")
+	}
+	j.raw("]")
+}
 
-func psDocument(s *snapshot.Snapshot) *psDoc {
+// header writes the fields both documents start with.
+func (j *jsonWriter) header(s *snapshot.Snapshot) {
+	j.raw(`{"pid":`)
+	j.uint(uint64(s.PID))
+	j.raw(`,"python_version":`)
+	j.str(s.PythonVersion)
+	j.raw(`,"captured_at":`)
+	j.str(s.CapturedAt.UTC().Format(time.RFC3339Nano))
+}
+
+func (j *jsonWriter) cycles(s *snapshot.Snapshot) {
+	j.raw(`,"cycles":[`)
+	for i, c := range s.Cycles {
+		if i > 0 {
+			j.raw(",")
+		}
+		j.raw("[")
+		for k, id := range c {
+			if k > 0 {
+				j.raw(",")
+			}
+			j.id(id)
+		}
+		j.raw("]")
+	}
+	j.raw("]")
+}
+
+// writePSJSON writes the `ps --json` document: threads with their current frames, tasks with
+// their coroutine frames and awaiters, and await cycles.
+func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
 	names := make(map[uint64]string, len(s.Tasks))
 	for _, t := range s.Tasks {
 		names[t.ID] = t.Name
 	}
-	doc := &psDoc{
-		PID: s.PID, PythonVersion: s.PythonVersion, CapturedAt: capturedAt(s),
-		Threads: make([]jsonThread, 0, len(s.Threads)),
-		Tasks:   make([]jsonTask, 0, len(s.Tasks)),
-		Cycles:  cycleIDs(s),
-	}
-	for _, t := range s.Threads {
-		jt := jsonThread{TID: t.TID, ThreadID: t.ThreadID, Main: t.Main, Frames: frames(t.Frames)}
+	j := &jsonWriter{w: w, b: make([]byte, 0, 512<<10)}
+	j.header(s)
+	j.raw(`,"threads":[`)
+	for i, t := range s.Threads {
+		if i > 0 {
+			j.raw(",")
+		}
+		j.raw(`{"tid":`)
+		j.uint(t.TID)
+		j.raw(`,"thread_id":`)
+		j.uint(t.ThreadID)
+		j.raw(`,"main":`)
+		j.raw(strconv.FormatBool(t.Main))
+		j.raw(`,"running_task":`)
 		if t.RunningTask != 0 {
-			id := hexID(t.RunningTask)
-			jt.RunningTask = &id
-		}
-		doc.Threads = append(doc.Threads, jt)
-	}
-	for _, t := range s.Tasks {
-		jt := jsonTask{ID: hexID(t.ID), Name: t.Name, TID: t.TID, Frames: frames(t.Frames), AwaitedBy: []jsonAwaiter{}}
-		for _, a := range t.AwaitedBy {
-			ja := jsonAwaiter{ID: hexID(a.ID), IsTask: a.IsTask}
-			if n, ok := names[a.ID]; ok {
-				ja.Name = &n
-			}
-			jt.AwaitedBy = append(jt.AwaitedBy, ja)
-		}
-		doc.Tasks = append(doc.Tasks, jt)
-	}
-	return doc
-}
-
-// pstreeDocument converts the pstree forest. A task awaited from several places appears below
-// each of them, as in the text tree.
-func pstreeDocument(s *snapshot.Snapshot, roots []*awaittree.Node) *pstreeDoc {
-	doc := &pstreeDoc{
-		PID: s.PID, PythonVersion: s.PythonVersion, CapturedAt: capturedAt(s),
-		Roots: make([]*jsonNode, 0, len(roots)), Cycles: cycleIDs(s),
-	}
-	// Converted nodes are shared like the tree's own nodes, so the document's size stays
-	// proportional to the tree's, however often a subtree is repeated.
-	done := map[*awaittree.Node]*jsonNode{}
-	var convert func(n *awaittree.Node) *jsonNode
-	convert = func(n *awaittree.Node) *jsonNode {
-		if j, ok := done[n]; ok {
-			return j
-		}
-		j := &jsonNode{Children: make([]*jsonNode, 0, len(n.Children))}
-		if n.Kind == awaittree.Task {
-			j.Kind, j.ID, j.Name = "task", hexID(n.TaskID), n.Label
+			j.id(t.RunningTask)
 		} else {
-			j.Kind, j.Label = "frame", n.Label
+			j.raw("null")
 		}
-		done[n] = j
-		for _, c := range n.Children {
-			j.Children = append(j.Children, convert(c))
+		j.raw(`,"frames":`)
+		j.frames(t.Frames)
+		j.raw("}")
+	}
+	j.raw(`],"tasks":[`)
+	for i, t := range s.Tasks {
+		if i > 0 {
+			j.raw(",")
 		}
-		return j
+		j.raw("\n")
+		j.raw(`{"id":`)
+		j.id(t.ID)
+		j.raw(`,"name":`)
+		j.str(t.Name)
+		j.raw(`,"tid":`)
+		j.uint(t.TID)
+		j.raw(`,"frames":`)
+		j.frames(t.Frames)
+		j.raw(`,"awaited_by":[`)
+		for k, a := range t.AwaitedBy {
+			if k > 0 {
+				j.raw(",")
+			}
+			j.raw(`{"id":`)
+			j.id(a.ID)
+			j.raw(`,"name":`)
+			if n, ok := names[a.ID]; ok {
+				j.str(n)
+			} else {
+				j.raw("null")
+			}
+			j.raw(`,"is_task":`)
+			j.raw(strconv.FormatBool(a.IsTask))
+			j.raw("}")
+		}
+		j.raw("]}")
+		j.flush(false)
 	}
-	for _, r := range roots {
-		doc.Roots = append(doc.Roots, convert(r))
-	}
-	return doc
+	j.raw("]")
+	j.cycles(s)
+	j.raw("}\n")
+	j.flush(true)
+	return j.err
 }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+// writePSTreeJSON writes the `pstree --json` document: the forest pstree prints, as nested
+// nodes. A task awaited from several places appears below each of them, as in the text tree.
+// roots is nil when the snapshot has await cycles.
+func writePSTreeJSON(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node) error {
+	j := &jsonWriter{w: w, b: make([]byte, 0, 512<<10)}
+	j.header(s)
+	j.raw(`,"roots":[`)
+	// An explicit stack: await chains can be far deeper than the goroutine stack should go.
+	type item struct {
+		n    *awaittree.Node
+		next int // index of the next child to write; -1 before the node itself is opened
+	}
+	for i, r := range roots {
+		if i > 0 {
+			j.raw(",")
+		}
+		stack := []item{{n: r, next: -1}}
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.next < 0 {
+				n := top.n
+				if n.Kind == awaittree.Task {
+					j.raw(`{"kind":"task","id":`)
+					j.id(n.TaskID)
+					j.raw(`,"name":`)
+				} else {
+					j.raw(`{"kind":"frame","label":`)
+				}
+				j.str(n.Label)
+				j.raw(`,"children":[`)
+				top.next = 0
+				continue
+			}
+			if top.next < len(top.n.Children) {
+				if top.next > 0 {
+					j.raw(",")
+				}
+				child := top.n.Children[top.next]
+				top.next++
+				stack = append(stack, item{n: child, next: -1})
+				continue
+			}
+			j.raw("]}")
+			stack = stack[:len(stack)-1]
+			j.flush(false)
+		}
+	}
+	j.raw("]")
+	j.cycles(s)
+	j.raw("}\n")
+	j.flush(true)
+	return j.err
 }

@@ -53,7 +53,7 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	defer out.Flush()
 	switch {
 	case cmd == "ps" && *asJSON:
-		err = writeJSON(out, psDocument(snap))
+		err = writePSJSON(out, snap)
 	case cmd == "ps":
 		err = awaittree.WriteTable(out, awaittree.Table(snap.Tasks))
 	default:
@@ -61,7 +61,7 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 		var cycles *awaittree.CycleError
 		if errors.As(buildErr, &cycles) {
 			if *asJSON {
-				if err := writeJSON(out, pstreeDocument(snap, nil)); err != nil {
+				if err := writePSTreeJSON(out, snap, nil); err != nil {
 					return exitError
 				}
 			}
@@ -71,7 +71,7 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 		if *asJSON {
-			err = writeJSON(out, pstreeDocument(snap, roots))
+			err = writePSTreeJSON(out, snap, roots)
 		} else {
 			err = awaittree.WriteTree(out, roots)
 		}

@@ -1,0 +1,75 @@
+// Package awaittree turns the asyncio tasks of a snapshot into the table printed by
+// `python -m asyncio ps` and the tree printed by `python -m asyncio pstree`, byte for byte as
+// CPython 3.14 and 3.15 print them (Lib/asyncio/tools.py: _index, build_task_table,
+// build_async_tree, _find_cycles and the display functions).
+//
+// The behaviour of tools.py is reproduced including its quirks: coroutine frames are merged by
+// their formatted text, a task awaited by something that is not a task of the snapshot vanishes
+// from the tree together with everything below it, and await cycles are reported in the order
+// CPython's DFS over its int sets finds them. Everything here is iterative, so very deep await
+// chains do not exhaust the goroutine stack (CPython itself gives up with a RecursionError).
+package awaittree
+
+import (
+	"strconv"
+
+	"github.com/aioscope/aioscope/snapshot"
+)
+
+// FormatFrame formats one frame the way tools.py's _format_stack_entry does.
+func FormatFrame(f snapshot.Frame) string {
+	if !f.HasLine {
+		if f.File == "" || f.File == "~" {
+			return f.Function
+		}
+		return f.Function + " " + f.File
+	}
+	if f.Line == 0 && f.File == "" {
+		return f.Function
+	}
+	return f.Function + " " + f.File + ":" + strconv.Itoa(f.Line)
+}
+
+// pyHex is Python's hex() of a non-negative int.
+func pyHex(v uint64) string {
+	return "0x" + strconv.FormatUint(v, 16)
+}
+
+// names is tools.py's id2name: a dict keeps the position of a key's first insertion while a later
+// assignment replaces its value.
+type names struct {
+	order []uint64
+	name  map[uint64]string
+}
+
+func indexNames(tasks []snapshot.Task) names {
+	n := names{name: make(map[uint64]string, len(tasks))}
+	for i := range tasks {
+		t := &tasks[i]
+		if _, seen := n.name[t.ID]; !seen {
+			n.order = append(n.order, t.ID)
+		}
+		n.name[t.ID] = t.Name
+	}
+	return n
+}
+
+// await is one (parent_id, stack, child_id) entry of tools.py's awaits list; the stack is kept
+// as frames and formatted when the tree is built.
+type await struct {
+	parent uint64
+	frames []snapshot.Frame // innermost first
+	child  uint64
+}
+
+func indexAwaits(tasks []snapshot.Task) []await {
+	var out []await
+	for i := range tasks {
+		t := &tasks[i]
+		for j := range t.AwaitedBy {
+			a := &t.AwaitedBy[j]
+			out = append(out, await{parent: a.ID, frames: a.Frames, child: t.ID})
+		}
+	}
+	return out
+}

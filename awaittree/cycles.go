@@ -1,0 +1,130 @@
+package awaittree
+
+import (
+	"strings"
+
+	"github.com/aioscope/aioscope/snapshot"
+)
+
+// CycleError reports await cycles, which make `pstree` refuse to print a tree.
+type CycleError struct {
+	// Cycles are the cycles in the order CPython finds them; each starts and ends with the same
+	// task id, e.g. [B A B].
+	Cycles [][]uint64
+	// Names maps task ids to task names (the last name listed for an id).
+	Names map[uint64]string
+}
+
+// Error returns the same text as Format, so that printing the error reproduces CPython's output.
+func (e *CycleError) Error() string {
+	return e.Format()
+}
+
+// Format returns exactly what `python -m asyncio pstree` writes to stderr for these cycles
+// (tools.py's _print_cycle_exception), trailing newline included:
+//
+//	ERROR: await-graph contains cycles - cannot print a tree!
+//
+//	cycle: B → A → B
+func (e *CycleError) Format() string {
+	var b strings.Builder
+	b.WriteString("ERROR: await-graph contains cycles - cannot print a tree!\n\n")
+	for _, c := range e.Cycles {
+		b.WriteString("cycle: ")
+		for i, id := range c {
+			if i > 0 {
+				b.WriteString(" → ")
+			}
+			if name, ok := e.Names[id]; ok {
+				b.WriteString(name)
+			} else {
+				b.WriteString(pyHex(id))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// FindCycles returns the await cycles of the tasks in the order tools.py's
+// _find_cycles(_task_graph(awaits)) returns them, or nil when there are none.
+func FindCycles(tasks []snapshot.Task) [][]uint64 {
+	return findCycles(indexAwaits(tasks))
+}
+
+const (
+	white uint8 = iota
+	grey
+	black
+)
+
+// dfsFrame is one pending call of the recursive dfs(v) in _find_cycles.
+type dfsFrame struct {
+	v         uint64
+	neighbors []uint64
+	next      int
+}
+
+func findCycles(awaits []await) [][]uint64 {
+	// _task_graph: a dict of sets in first-insertion order of the parents. The sets' iteration
+	// order decides which cycles are reported and in what order, so it is CPython's slot order.
+	sets := make(map[uint64]*pyIntSet)
+	var parents []uint64
+	for _, a := range awaits {
+		s := sets[a.parent]
+		if s == nil {
+			s = newPyIntSet()
+			sets[a.parent] = s
+			parents = append(parents, a.parent)
+		}
+		s.add(a.child)
+	}
+	neighbors := func(v uint64) []uint64 {
+		if s := sets[v]; s != nil {
+			return s.items()
+		}
+		return nil
+	}
+
+	color := make(map[uint64]uint8)
+	var path []uint64
+	pathIndex := make(map[uint64]int) // position of each grey node in path, for path.index(w)
+	var cycles [][]uint64
+	var stack []dfsFrame
+
+	enter := func(v uint64) {
+		color[v] = grey
+		pathIndex[v] = len(path)
+		path = append(path, v)
+		stack = append(stack, dfsFrame{v: v, neighbors: neighbors(v)})
+	}
+
+	for _, root := range parents {
+		if color[root] != white {
+			continue
+		}
+		enter(root)
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.next == len(top.neighbors) {
+				color[top.v] = black
+				delete(pathIndex, top.v)
+				path = path[:len(path)-1]
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			w := top.neighbors[top.next]
+			top.next++
+			switch color[w] {
+			case white:
+				enter(w)
+			case grey: // a back edge closes a cycle
+				i := pathIndex[w]
+				c := make([]uint64, 0, len(path)-i+1)
+				c = append(c, path[i:]...)
+				cycles = append(cycles, append(c, w))
+			}
+		}
+	}
+	return cycles
+}
