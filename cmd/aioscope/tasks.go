@@ -40,12 +40,12 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 
 	proc, err := inspector.Attach(pid, inspector.Options{Retries: *retries, MainThreadOnly: *mainOnly})
 	if err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+explain(err))
+		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
 		return exitError
 	}
 	snap, err := proc.Snapshot()
 	if err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+explain(err))
+		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
 		return exitError
 	}
 
@@ -108,33 +108,4 @@ func reorderFlags(args []string) []string {
 		}
 	}
 	return append(flags, pos...)
-}
-
-// explain turns an inspector error into one line that says what is wrong and what to do.
-func explain(err error) string {
-	var (
-		notFound  *inspector.ProcessNotFoundError
-		gone      *inspector.ProcessGoneError
-		perm      *inspector.PermissionError
-		notPython *inspector.NotPythonError
-		noAsyncio *inspector.AsyncioNotLoadedError
-		changed   *inspector.TargetChangedError
-	)
-	switch {
-	case errors.As(err, &notFound):
-		return fmt.Sprintf("no process with PID %d (check the PID with ps or pgrep)", notFound.PID)
-	case errors.As(err, &gone):
-		return fmt.Sprintf("process %d has exited", gone.PID)
-	case errors.As(err, &perm):
-		return fmt.Sprintf("permission denied reading process %d: run aioscope as root, or as the "+
-			"target's user with ptrace allowed (kernel.yama.ptrace_scope 0, or CAP_SYS_PTRACE); "+
-			"in a container add --cap-add SYS_PTRACE or use kubectl debug --profile=general", perm.PID)
-	case errors.As(err, &notPython):
-		return notPython.Error() + " (is this the right PID?)"
-	case errors.As(err, &noAsyncio):
-		return noAsyncio.Error()
-	case errors.As(err, &changed):
-		return changed.Error() + "; try again, or raise --retries"
-	}
-	return err.Error()
 }
