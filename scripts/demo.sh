@@ -9,7 +9,7 @@ python=$(scripts/provision-python.sh "$version" | awk '{print $2}')
 fifo=$(mktemp -u); mkfifo "$fifo"
 "$python" testdata/demo/service.py >"$fifo" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$fifo"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -f "$fifo"' EXIT
 read -r ready target <"$fifo" || true
 [ "$ready" = READY ] || { echo "demo: the service did not start" >&2; exit 1; }
 

@@ -1,0 +1,120 @@
+package inspector
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// fakeMemory is a sparse address space of pages for tests. Reads of unmapped bytes fail the way
+// process_vm_readv does: with a *ReadError.
+type fakeMemory struct {
+	pages map[uint64][]byte
+	reads int
+}
+
+func newFakeMemory() *fakeMemory { return &fakeMemory{pages: map[uint64][]byte{}} }
+
+func (m *fakeMemory) write(addr uint64, data []byte) {
+	for i, b := range data {
+		a := addr + uint64(i)
+		p := a &^ (pageSize - 1)
+		if m.pages[p] == nil {
+			m.pages[p] = make([]byte, pageSize)
+		}
+		m.pages[p][a-p] = b
+	}
+}
+
+func (m *fakeMemory) ReadAt(p []byte, addr uint64) error {
+	m.reads++
+	for i := range p {
+		a := addr + uint64(i)
+		page, ok := m.pages[a&^(pageSize-1)]
+		if !ok {
+			return &ReadError{Addr: a, Len: len(p) - i, Err: errors.New("unmapped")}
+		}
+		p[i] = page[a&(pageSize-1)]
+	}
+	return nil
+}
+
+func TestPageCacheServesConsistentCopies(t *testing.T) {
+	mem := newFakeMemory()
+	base := uint64(0x10000)
+	want := bytes.Repeat([]byte("0123456789abcdef"), 3*pageSize/16)
+	mem.write(base, want)
+	c := newPageCache(mem)
+
+	// A read spanning three pages.
+	got := make([]byte, len(want)-10)
+	if err := c.ReadAt(got, base+5); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want[5:len(want)-5]) {
+		t.Fatal("cross-page read returned wrong bytes")
+	}
+	// The target changes; the snapshot must keep seeing its first copy.
+	mem.write(base+100, []byte("CHANGED"))
+	v, err := c.view(base+100, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(v) != string(want[100:107]) {
+		t.Fatalf("cached page changed within a snapshot: %q", v)
+	}
+	reads := mem.reads
+	for i := 0; i < 100; i++ {
+		if _, err := c.view(base+uint64(i*8), 8); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mem.reads != reads {
+		t.Errorf("cached reads went to memory %d times", mem.reads-reads)
+	}
+}
+
+func TestPageCachePartlyUnmappedBlock(t *testing.T) {
+	mem := newFakeMemory()
+	// One mapped page in the middle of an otherwise unmapped cache block.
+	addr := uint64(cacheBlock*4 + pageSize)
+	mem.write(addr, []byte("hello"))
+	c := newPageCache(mem)
+	v, err := c.view(addr, 5)
+	if err != nil || string(v) != "hello" {
+		t.Fatalf("view = %q, %v", v, err)
+	}
+	if _, err := c.view(addr+pageSize, 1); err == nil {
+		t.Fatal("read of an unmapped page succeeded")
+	} else if !retryable(err) {
+		t.Fatalf("unmapped read error %v is not retryable", err)
+	}
+	// A read that straddles the mapped page and an unmapped one fails.
+	if err := c.ReadAt(make([]byte, 16), addr+pageSize-8-5); err == nil {
+		t.Fatal("straddling read succeeded")
+	}
+}
+
+func TestPageCacheRejectsImplausibleReads(t *testing.T) {
+	c := newPageCache(newFakeMemory())
+	if _, err := c.view(^uint64(0)-3, 8); err == nil {
+		t.Error("wrapping read succeeded")
+	}
+	if _, err := c.view(0x1000, maxView+1); err == nil {
+		t.Error("huge read succeeded")
+	}
+	if _, err := c.view(0x1000, -1); err == nil {
+		t.Error("negative read succeeded")
+	}
+}
+
+func TestFatalErrorsAreNotRetried(t *testing.T) {
+	for _, err := range []error{&ProcessGoneError{PID: 1}, &PermissionError{PID: 1}} {
+		if retryable(err) || !isFatal(err) {
+			t.Errorf("%T: retryable=%v fatal=%v", err, retryable(err), isFatal(err))
+		}
+	}
+	if !retryable(inconsistent("x")) || !retryable(&ReadError{}) {
+		t.Error("torn-read errors must be retryable")
+	}
+}
