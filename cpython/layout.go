@@ -118,7 +118,11 @@ func (d *DebugOffsets) Layout() Layout {
 // IsFrameOwnerSkipped reports whether frames with this owner are bookkeeping rather than Python
 // frames, and are left out of stacks: interpreter entry frames, and in 3.14 C-stack frames.
 func (d *DebugOffsets) IsFrameOwnerSkipped(owner int) bool {
-	l := d.Layout()
+	return d.Layout().IsFrameOwnerSkipped(owner)
+}
+
+// IsFrameOwnerSkipped is DebugOffsets.IsFrameOwnerSkipped for a layout already at hand.
+func (l Layout) IsFrameOwnerSkipped(owner int) bool {
 	return owner == l.FrameOwnerInterpreter || (l.FrameOwnerCStack >= 0 && owner == l.FrameOwnerCStack)
 }
 

@@ -1,6 +1,10 @@
 package inspector
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/aioscope/aioscope/cpython"
+)
 
 // codeMeta is what a frame needs from its code object.
 type codeMeta struct {
@@ -10,6 +14,27 @@ type codeMeta struct {
 	// The code object's own pointers and first line: a cached entry is reused only while they
 	// are unchanged, so an address reused by another code object is never mistaken for the old.
 	key [4]uint64
+	// Decoded locations by instruction: thousands of tasks usually wait at the same few
+	// instructions, and decoding walks the line table from its start.
+	locations map[int]locationResult
+}
+
+type locationResult struct {
+	loc cpython.Location
+	ok  bool
+}
+
+// location returns the source location of the instruction at code unit addrq.
+func (m *codeMeta) location(addrq int) (cpython.Location, bool) {
+	if r, ok := m.locations[addrq]; ok {
+		return r.loc, r.ok
+	}
+	loc, ok := cpython.FindLocation(m.linetable, m.firstLine, addrq)
+	if m.locations == nil {
+		m.locations = map[int]locationResult{}
+	}
+	m.locations[addrq] = locationResult{loc, ok}
+	return loc, ok
 }
 
 // codeCache keeps decoded code objects across the snapshots of one Process. The interpreter

@@ -76,20 +76,33 @@ const cacheBlock = 4 * pageSize
 
 // pageCache serves reads from copies of whole pages taken once per snapshot, so every field read
 // from one page comes from the same moment and the number of system calls stays proportional to
-// the memory touched, not to the number of fields read. Lookup is a map keyed by page address,
-// so the cost of a hit does not grow with the cache.
+// the memory touched, not to the number of fields read. Pages are found through a two-level table
+// (1 MiB regions in a map, pages in an array), so the cost of a hit does not grow with the cache.
 type pageCache struct {
-	mem   Memory
-	pages map[uint64][]byte // page address -> pageSize bytes; nil entry = unreadable page
-	reads int               // system-level reads issued, for benchmarks and tests
-	// The last page served: consecutive reads mostly hit the same object, so this saves most
-	// map lookups.
-	lastAddr uint64
-	lastData []byte
+	mem     Memory
+	regions map[uint64]*region // keyed by address >> regionShift
+	reads   int                // system-level reads issued, for benchmarks and tests
+	slab    []byte             // unused part of the current allocation for page copies
+	// The last page and region served: consecutive reads mostly hit the same object.
+	lastAddr, lastRegionKey uint64
+	lastData                []byte
+	lastRegion              *region
+}
+
+const (
+	regionShift    = 20
+	pagesPerRegion = 1 << (regionShift - 12)
+	slabSize       = 1 << 20
+)
+
+// region holds the cached pages of 1 MiB of address space.
+type region struct {
+	pages      [pagesPerRegion][]byte // nil: not fetched yet, or unreadable
+	unreadable [pagesPerRegion]bool
 }
 
 func newPageCache(mem Memory) *pageCache {
-	return &pageCache{mem: mem, pages: make(map[uint64][]byte, 256), lastAddr: ^uint64(0)}
+	return &pageCache{mem: mem, regions: make(map[uint64]*region, 64), lastAddr: ^uint64(0), lastRegionKey: ^uint64(0)}
 }
 
 // ReadAt implements Memory.
@@ -162,36 +175,59 @@ func (c *pageCache) page(addr uint64) ([]byte, error) {
 	return data, err
 }
 
-func (c *pageCache) fetch(addr uint64) ([]byte, error) {
-	if data, ok := c.pages[addr]; ok {
-		return data, nil
+func (c *pageCache) region(addr uint64) *region {
+	key := addr >> regionShift
+	if key == c.lastRegionKey {
+		return c.lastRegion
 	}
+	r := c.regions[key]
+	if r == nil {
+		r = &region{}
+		c.regions[key] = r
+	}
+	c.lastRegionKey, c.lastRegion = key, r
+	return r
+}
+
+func (c *pageCache) fetch(addr uint64) ([]byte, error) {
+	r := c.region(addr)
+	idx := (addr >> 12) % pagesPerRegion
+	if r.pages[idx] != nil || r.unreadable[idx] {
+		return r.pages[idx], nil
+	}
+	// Fetch the whole block around the page; blocks never cross a region.
 	block := addr &^ (cacheBlock - 1)
+	first := (block >> 12) % pagesPerRegion
+	if len(c.slab) < cacheBlock {
+		c.slab = make([]byte, slabSize)
+	}
+	chunk := c.slab[:cacheBlock:cacheBlock]
 	c.reads++
-	chunk := make([]byte, cacheBlock)
 	if err := c.mem.ReadAt(chunk, block); err == nil {
+		c.slab = c.slab[cacheBlock:]
 		// Pages already cached keep their earlier copy, so a page never changes within a
 		// snapshot.
 		for i := uint64(0); i < cacheBlock/pageSize; i++ {
-			pa := block + i*pageSize
-			if _, ok := c.pages[pa]; !ok {
-				c.pages[pa] = chunk[i*pageSize : (i+1)*pageSize : (i+1)*pageSize]
+			if p := first + i; r.pages[p] == nil && !r.unreadable[p] {
+				r.pages[p] = chunk[i*pageSize : (i+1)*pageSize : (i+1)*pageSize]
 			}
 		}
-		return c.pages[addr], nil
+		return r.pages[idx], nil
 	} else if isFatal(err) {
 		return nil, err
 	}
-	data := make([]byte, pageSize)
+	// Part of the block is unmapped: fetch just this page.
+	data := c.slab[:pageSize:pageSize]
 	c.reads++
 	if err := c.mem.ReadAt(data, addr); err != nil {
 		if isFatal(err) {
 			return nil, err
 		}
-		c.pages[addr] = nil
+		r.unreadable[idx] = true
 		return nil, nil
 	}
-	c.pages[addr] = data
+	c.slab = c.slab[pageSize:]
+	r.pages[idx] = data
 	return data, nil
 }
 

@@ -2,8 +2,8 @@ package inspector
 
 import (
 	"encoding/binary"
-	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aioscope/aioscope/awaittree"
@@ -162,7 +162,7 @@ func (w *walker) frame(fb []byte) (snapshot.Frame, bool, error) {
 	o := &w.o.InterpreterFrame
 	code := le64(fb, o.Executable) &^ w.l.TagBits
 	owner := int(fb[o.Owner])
-	if code == 0 || w.o.IsFrameOwnerSkipped(owner) {
+	if code == 0 || w.l.IsFrameOwnerSkipped(owner) {
 		return snapshot.Frame{}, false, nil
 	}
 	// Live frames belong to a thread (0) or a generator; a frame handed to a frame object has
@@ -180,7 +180,7 @@ func (w *walker) frame(fb []byte) (snapshot.Frame, bool, error) {
 	}
 	f.HasLine, f.Line = true, -1
 	if addrq, ok := cpython.CodeUnitIndex(le64(fb, o.InstrPtr), code+w.o.CodeObject.CoCodeAdaptive); ok {
-		if loc, ok := cpython.FindLocation(meta.linetable, meta.firstLine, addrq); ok {
+		if loc, ok := meta.location(addrq); ok {
 			f.Line, f.EndLine, f.Column, f.EndColumn = loc.Line, loc.EndLine, loc.Column, loc.EndColumn
 		}
 	}
@@ -315,7 +315,7 @@ func (w *walker) taskName(obj uint64) (string, error) {
 		if err != nil {
 			return "", inconsistent("task name: %v", err)
 		}
-		return fmt.Sprintf("Task-%d", v), nil
+		return "Task-" + strconv.FormatInt(v, 10), nil
 	case t.flags&cpython.TPFlagsUnicodeSubclass != 0:
 		return w.str(obj, w.l.MaxTaskNameLen)
 	}
@@ -326,7 +326,10 @@ func (w *walker) taskName(obj uint64) (string, error) {
 // Unlike CPython 3.14's reader it decodes every string kind, so non-ASCII names come out right.
 func (w *walker) str(obj uint64, maxLen int) (string, error) {
 	uo := &w.o.UnicodeObject
-	hdr, err := w.mem.view(obj, int(uo.ASCIIObjectSize))
+	// asciiobject_size is a plain value in the table, not checked against the fields read from
+	// the header (which are checked against the object's size): a corrupt table giving a small
+	// one must make a short read, not an out-of-range index.
+	hdr, err := w.mem.view(obj, int(max(uo.ASCIIObjectSize, uo.Length+8, uo.State+4)))
 	if err != nil {
 		return "", err
 	}

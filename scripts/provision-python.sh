@@ -32,7 +32,7 @@ for v in "${versions[@]}"; do
     [ -x "$u" ] || { log "AIOSCOPE_PYTHON${v/./}=$u is not an executable"; exit 1; }
     continue
   fi
-  [ -x "$sid/usr/bin/python$v" ] && [ -f "$sid/.ready-$v" ] || need_download+=("$v")
+  [ -x "$sid/usr/bin/python$v" ] && [ -f "$sid/.ready-$v" ] && [ -f "$sid/.ready-shared-$v" ] || need_download+=("$v")
 done
 
 if [ ${#need_download[@]} -gt 0 ]; then
@@ -48,7 +48,8 @@ if [ ${#need_download[@]} -gt 0 ]; then
   pkgs=(libc6 libexpat1 zlib1g libssl3t64 libffi8 libzstd1 liblzma5 libbz2-1.0 libuuid1 libsqlite3-0
     libncursesw6 libtinfo6 libreadline8t64 libmpdec4)
   for v in "${need_download[@]}"; do
-    pkgs+=("python$v-minimal" "libpython$v-minimal" "libpython$v-stdlib")
+    # libpython$v: the shared interpreter library, for tests of programs that embed Python.
+    pkgs+=("python$v-minimal" "libpython$v-minimal" "libpython$v-stdlib" "libpython$v")
   done
   debs=$cache/debs
   mkdir -p "$debs"
@@ -71,7 +72,7 @@ if [ ${#need_download[@]} -gt 0 ]; then
     # --force-rpath: DT_RPATH wins over the host's library path, so `import ssl` loads sid's libcrypto.
     "${patchelf[@]}" --set-interpreter "$loader" --force-rpath --set-rpath "$lib" "$py"
     "$py" -c 'import asyncio, sys; assert sys.version_info[:2] == tuple(map(int, sys.argv[1].split(".")))' "$v"
-    touch "$sid/.ready-$v"
+    touch "$sid/.ready-$v" "$sid/.ready-shared-$v"
   done
   rm -rf "$debs"
 fi
