@@ -241,12 +241,22 @@ func Start(t testing.TB, version, scenario string, args ...string) *Target {
 	// -B: importing a scenario's helper module must not write __pycache__ into the source tree.
 	// -E, -s: the user's PYTHON* variables and site-packages must not change what the target runs.
 	argv := append([]string{"-B", "-E", "-s", ScenarioPath(scenario)}, args...)
-	tg := start(t, py, version, argv, ReadyTimeout)
+	tg := start(t, py, version, argv, nil, ReadyTimeout)
 	tg.Scenario, tg.Args = scenario, args
 	return tg
 }
 
-func start(t testing.TB, python, version string, argv []string, timeout time.Duration) *Target {
+// StartCommand runs any program that behaves like a scenario — prints "READY <its own pid>" —
+// with extra environment variables (NAME=value), and manages it like Start. It is for targets
+// that are not a plain interpreter: an interpreter copied elsewhere or deleted, Python embedded
+// in another program, an interpreter in another mount namespace. version is the CPython version
+// the program runs.
+func StartCommand(t testing.TB, version string, env []string, program string, args ...string) *Target {
+	t.Helper()
+	return start(t, program, version, args, env, ReadyTimeout)
+}
+
+func start(t testing.TB, python, version string, argv, env []string, timeout time.Duration) *Target {
 	t.Helper()
 	tg := &Target{Python: python, Version: version, exited: make(chan struct{})}
 	pr, pw, err := os.Pipe()
@@ -254,6 +264,9 @@ func start(t testing.TB, python, version string, argv []string, timeout time.Dur
 		t.Fatalf("testtarget: %v", err)
 	}
 	cmd := exec.Command(python, argv...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout = pw
 	cmd.Stderr = &tg.stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{

@@ -176,7 +176,7 @@ func TestStartFailures(t *testing.T) {
 	run := func(t *testing.T, code string, timeout time.Duration) (*fakeTB, int) {
 		var pid int
 		f := runFake(func(tb testing.TB) {
-			tg := start(tb, py, "3.14", []string{"-c", code}, timeout)
+			tg := start(tb, py, "3.14", []string{"-c", code}, nil, timeout)
 			pid = tg.PID
 		})
 		return f, pid
@@ -222,7 +222,7 @@ print("READY", os.getpid(), flush=True)
 time.sleep(60)`
 		var tg *Target
 		f := runFake(func(tb testing.TB) {
-			tg = start(tb, py, "3.14", []string{"-c", code}, 30*time.Second)
+			tg = start(tb, py, "3.14", []string{"-c", code}, nil, 30*time.Second)
 		})
 		if f.failed || tg == nil {
 			t.Fatalf("start failed:\n%s", f.text())
