@@ -25,7 +25,10 @@ type Node struct {
 	TaskID uint64 // the task id, for Task nodes
 	// Label is the task name for Task nodes and the formatted frame (FormatFrame) for Coroutine
 	// nodes.
-	Label    string
+	Label string
+	// Frame is the frame of a Coroutine node (the first of the identical-looking frames merged
+	// into it), for consumers that want its parts rather than Label.
+	Frame    snapshot.Frame
 	Children []*Node
 }
 
@@ -69,7 +72,8 @@ func (b *treeBuilder) taskNode(id uint64) *Node {
 }
 
 // corNode is get_or_create_cor_node.
-func (b *treeBuilder) corNode(parent *Node, label string) *Node {
+func (b *treeBuilder) corNode(parent *Node, frame snapshot.Frame) *Node {
+	label := FormatFrame(frame)
 	byLabel := b.corNodes[parent]
 	if byLabel == nil {
 		byLabel = make(map[string]*Node)
@@ -78,7 +82,7 @@ func (b *treeBuilder) corNode(parent *Node, label string) *Node {
 	if n := byLabel[label]; n != nil {
 		return n
 	}
-	n := &Node{Kind: Coroutine, Label: label}
+	n := &Node{Kind: Coroutine, Label: label, Frame: frame}
 	parent.Children = append(parent.Children, n)
 	byLabel[label] = n
 	return n
@@ -102,7 +106,7 @@ func buildTree(tasks []snapshot.Task, id2name names, awaits []await) []*Node {
 		awaiting[a.parent] = true
 		cur := b.taskNode(a.parent)
 		for k := len(a.frames) - 1; k >= 0; k-- { // outermost frame first
-			cur = b.corNode(cur, FormatFrame(a.frames[k]))
+			cur = b.corNode(cur, a.frames[k])
 		}
 		e := taskEdge{parent: cur, child: a.child}
 		if _, dup := b.taskEdges[e]; !dup {
@@ -125,7 +129,7 @@ func buildTree(tasks []snapshot.Task, id2name names, awaits []await) []*Node {
 		frames := stacks[id]
 		cur := b.taskNodes[id]
 		for k := len(frames) - 1; k >= 0; k-- {
-			cur = b.corNode(cur, FormatFrame(frames[k]))
+			cur = b.corNode(cur, frames[k])
 		}
 	}
 

@@ -106,22 +106,28 @@ func (j *jsonWriter) frames(fs []snapshot.Frame) {
 		if i > 0 {
 			j.raw(",")
 		}
-		known := f.HasLine && f.Line >= 0
-		j.raw(`{"function":`)
-		j.str(f.Function)
-		j.raw(`,"file":`)
-		j.str(f.File)
-		j.raw(`,"line":`)
-		j.optInt(f.Line, known)
-		j.raw(`,"end_line":`)
-		j.optInt(f.EndLine, known && f.EndLine >= 0)
-		j.raw(`,"column":`)
-		j.optInt(f.Column, known && f.Column >= 0)
-		j.raw(`,"end_column":`)
-		j.optInt(f.EndColumn, known && f.EndColumn >= 0)
+		j.raw("{")
+		j.frameFields(f)
 		j.raw("}")
 	}
 	j.raw("]")
+}
+
+// frameFields writes the fields of a frame object, without braces.
+func (j *jsonWriter) frameFields(f snapshot.Frame) {
+	known := f.HasLine && f.Line >= 0
+	j.raw(`"function":`)
+	j.str(f.Function)
+	j.raw(`,"file":`)
+	j.str(f.File)
+	j.raw(`,"line":`)
+	j.optInt(f.Line, known)
+	j.raw(`,"end_line":`)
+	j.optInt(f.EndLine, known && f.EndLine >= 0)
+	j.raw(`,"column":`)
+	j.optInt(f.Column, known && f.Column >= 0)
+	j.raw(`,"end_column":`)
+	j.optInt(f.EndColumn, known && f.EndColumn >= 0)
 }
 
 // header writes the fields both documents start with.
@@ -248,10 +254,13 @@ func writePSTreeJSON(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node)
 					j.raw(`{"kind":"task","id":`)
 					j.id(n.TaskID)
 					j.raw(`,"name":`)
+					j.str(n.Label)
 				} else {
-					j.raw(`{"kind":"frame","label":`)
+					j.raw(`{"kind":"frame",`)
+					j.frameFields(n.Frame)
+					j.raw(`,"label":`)
+					j.str(n.Label)
 				}
-				j.str(n.Label)
 				j.raw(`,"children":[`)
 				top.next = 0
 				continue

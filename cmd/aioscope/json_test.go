@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/aioscope/aioscope/awaittree"
+	"github.com/aioscope/aioscope/snapshot"
+)
+
+func sampleSnapshot() *snapshot.Snapshot {
+	sleep := snapshot.Frame{Function: "sleep", File: "/usr/lib/python3.15/asyncio/tasks.py", Line: 725, HasLine: true, EndLine: 725, Column: 15, EndColumn: 27}
+	main := snapshot.Frame{Function: "main", File: "app.py", Line: 9, HasLine: true, EndLine: -1, Column: -1, EndColumn: -1}
+	noLine := snapshot.Frame{Function: "big", File: "big.py"}
+	return &snapshot.Snapshot{
+		PID: 42, PythonVersion: "3.15.2", CapturedAt: time.Date(2026, 11, 21, 14, 9, 55, 123456789, time.UTC),
+		Threads: []snapshot.Thread{{TID: 42, ThreadID: 7, Main: true, RunningTask: 0x10, Frames: []snapshot.Frame{main}}},
+		Tasks: []snapshot.Task{
+			{ID: 0x10, Name: "Task-1", TID: 42, Frames: []snapshot.Frame{main}},
+			{ID: 0x20, Name: "q\"uote\\ \x01\n tâche 😀 \xff", TID: 42, Frames: []snapshot.Frame{sleep, noLine},
+				AwaitedBy: []snapshot.Awaiter{{ID: 0x10, IsTask: true, Frames: []snapshot.Frame{main}}, {ID: 0x30}}},
+		},
+		Cycles: [][]uint64{{0x10, 0x20, 0x10}},
+	}
+}
+
+func TestPSJSON(t *testing.T) {
+	var buf bytes.Buffer
+	if err := writePSJSON(&buf, sampleSnapshot()); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("invalid JSON: %v\n%s", err, buf.Bytes())
+	}
+	want := map[string]any{
+		"pid": 42.0, "python_version": "3.15.2", "captured_at": "2026-11-21T14:09:55.123456789Z",
+		"threads": []any{map[string]any{"tid": 42.0, "thread_id": 7.0, "main": true, "running_task": "0x10",
+			"frames": []any{frameJSON("main", "app.py", 9.0, nil, nil, nil)}}},
+		"tasks": []any{
+			map[string]any{"id": "0x10", "name": "Task-1", "tid": 42.0,
+				"frames": []any{frameJSON("main", "app.py", 9.0, nil, nil, nil)}, "awaited_by": []any{}},
+			map[string]any{"id": "0x20", "name": "q\"uote\\ \x01\n tâche 😀 \ufffd", "tid": 42.0,
+				"frames": []any{
+					frameJSON("sleep", "/usr/lib/python3.15/asyncio/tasks.py", 725.0, 725.0, 15.0, 27.0),
+					frameJSON("big", "big.py", nil, nil, nil, nil),
+				},
+				"awaited_by": []any{
+					map[string]any{"id": "0x10", "name": "Task-1", "is_task": true},
+					map[string]any{"id": "0x30", "name": nil, "is_task": false},
+				}},
+		},
+		"cycles": []any{[]any{"0x10", "0x20", "0x10"}},
+	}
+	if !reflect.DeepEqual(doc, want) {
+		got, _ := json.MarshalIndent(doc, "", " ")
+		t.Errorf("document:\n%s", got)
+	}
+}
+
+func frameJSON(fn, file string, line, endLine, col, endCol any) map[string]any {
+	return map[string]any{"function": fn, "file": file, "line": line, "end_line": endLine, "column": col, "end_column": endCol}
+}
+
+func TestPSTreeJSON(t *testing.T) {
+	s := sampleSnapshot()
+	s.Cycles = nil
+	s.Tasks[1].AwaitedBy = s.Tasks[1].AwaitedBy[:1]
+	roots, err := awaittree.Build(s.Tasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := writePSTreeJSON(&buf, s, roots); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		PID    int        `json:"pid"`
+		Roots  []treeNode `json:"roots"`
+		Cycles [][]string `json:"cycles"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("invalid JSON: %v\n%s", err, buf.Bytes())
+	}
+	// Task-1 -> main app.py:9 -> (T) the other task -> big big.py -> sleep tasks.py:725
+	if len(doc.Roots) != 1 {
+		t.Fatalf("roots = %+v", doc.Roots)
+	}
+	r := doc.Roots[0]
+	if r.Kind != "task" || r.ID != "0x10" || r.Name != "Task-1" || len(r.Children) != 1 {
+		t.Fatalf("root = %+v", r)
+	}
+	main := r.Children[0]
+	if main.Kind != "frame" || main.Function != "main" || main.File != "app.py" || main.Line == nil || *main.Line != 9 || main.Label != "main app.py:9" {
+		t.Fatalf("frame node = %+v", main)
+	}
+	child := main.Children[0]
+	if child.Kind != "task" || child.ID != "0x20" || len(child.Children) != 1 || child.Children[0].Label != "big big.py" || child.Children[0].Line != nil {
+		t.Fatalf("task node = %+v", child)
+	}
+	if doc.Cycles == nil || len(doc.Cycles) != 0 {
+		t.Errorf("cycles = %#v, want []", doc.Cycles)
+	}
+}
+
+type treeNode struct {
+	Kind     string     `json:"kind"`
+	ID       string     `json:"id"`
+	Name     string     `json:"name"`
+	Label    string     `json:"label"`
+	Function string     `json:"function"`
+	File     string     `json:"file"`
+	Line     *int       `json:"line"`
+	Children []treeNode `json:"children"`
+}
