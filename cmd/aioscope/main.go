@@ -19,6 +19,7 @@ Show the asyncio tasks of a running CPython 3.14 or 3.15 process, read-only.
 commands:
   ps PID        table of all pending tasks (same text as python -m asyncio ps)
   pstree PID    tree of tasks and who awaits them (same text as python -m asyncio pstree)
+  dap           Debug Adapter Protocol server for editors (stdio; --listen 127.0.0.1:PORT for TCP)
   version       print aioscope's version
 
 options (ps, pstree):
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "ps", "pstree":
 		return runTasks(cmd, rest, stdout, stderr)
+	case "dap":
+		return runDAP(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "aioscope %s\n", version)
 		return exitOK

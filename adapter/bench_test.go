@@ -1,0 +1,109 @@
+package adapter
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"testing"
+
+	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/testtarget"
+)
+
+// The benchmarks read a live many.py process with 10,000 sleeping tasks (plus the main task).
+// `go test -bench . -run '^$' ./adapter/` runs them.
+
+const benchTasks = 10000
+
+func benchTarget(b *testing.B, version string) *testtarget.Target {
+	b.Helper()
+	return testtarget.Start(b, version, "many.py", strconv.Itoa(benchTasks))
+}
+
+// BenchmarkThreadsStackTrace10k: what an editor asks for after a stop, a threads request and the
+// stack of one task, over the protocol (a different task each time, so no stack is cached).
+func BenchmarkThreadsStackTrace10k(b *testing.B) {
+	for _, version := range versions {
+		tg := benchTarget(b, version)
+		for _, maxThreads := range []int{DefaultMaxThreads, 0} {
+			b.Run(version+"/maxThreads="+strconv.Itoa(maxThreads), func(b *testing.B) {
+				c := startSession(b, NewServer(Config{}))
+				_, g := c.attachAndStop(map[string]any{"processId": tg.PID, "maxThreads": maxThreads})
+				if len(g.Tasks) != benchTasks+1 {
+					b.Fatalf("%d tasks, want %d", len(g.Tasks), benchTasks+1)
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					threads := c.threads()
+					if len(threads) == 0 {
+						b.Fatal("no threads")
+					}
+					st := c.stackTrace(g.Tasks[i%len(g.Tasks)].ThreadID, 0, 20)
+					if len(st.StackFrames) == 0 {
+						b.Fatal("empty stack")
+					}
+				}
+				b.StopTimer()
+				c.ok("disconnect", nil, nil)
+			})
+		}
+	}
+}
+
+// BenchmarkRefresh10k: one refresh cycle as the refresh loop does it, a snapshot mapped to a view
+// and published as the awaitGraph event, against BenchmarkSnapshot10k, the bare snapshot the CLI
+// takes.
+func BenchmarkRefresh10k(b *testing.B) {
+	for _, version := range versions {
+		tg := benchTarget(b, version)
+		b.Run(version, func(b *testing.B) {
+			proc, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			out := &countingWriter{}
+			s := newSession(ctx, NewServer(Config{}), struct {
+				io.Reader
+				io.Writer
+			}{nil, out})
+			s.target, s.src = proc, newSourceResolver(tg.PID)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				v, err := s.takeSnapshot()
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.publish(v, nil)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(out.n)/float64(b.N), "event-bytes/op")
+		})
+	}
+}
+
+func BenchmarkSnapshot10k(b *testing.B) {
+	for _, version := range versions {
+		tg := benchTarget(b, version)
+		b.Run(version, func(b *testing.B) {
+			proc, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := proc.Snapshot(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+type countingWriter struct{ n int }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	return len(p), nil
+}

@@ -1,0 +1,268 @@
+package adapter
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aioscope/aioscope/internal/testtarget"
+)
+
+// The aioscope binary, built once per test run for the tests that drive `aioscope dap` as an
+// editor would.
+var (
+	cliOnce sync.Once
+	cliPath string
+	cliErr  error
+	cliDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if cliDir != "" {
+		os.RemoveAll(cliDir)
+	}
+	os.Exit(code)
+}
+
+func aioscopeBinary(t testing.TB) string {
+	t.Helper()
+	cliOnce.Do(func() {
+		cliDir, cliErr = os.MkdirTemp("", "aioscope-adapter-test-")
+		if cliErr != nil {
+			return
+		}
+		// Readable by all: one test runs the binary as an unprivileged user.
+		if cliErr = os.Chmod(cliDir, 0o755); cliErr != nil {
+			return
+		}
+		cliPath = filepath.Join(cliDir, "aioscope")
+		cmd := exec.Command("go", "build", "-o", cliPath, "./cmd/aioscope")
+		cmd.Dir = testtarget.RepoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			cliErr = fmt.Errorf("go build ./cmd/aioscope: %v\n%s", err, out)
+		}
+	})
+	if cliErr != nil {
+		t.Fatal(cliErr)
+	}
+	return cliPath
+}
+
+// runCLI runs the aioscope binary and returns its combined output.
+func runCLI(t testing.TB, stdin io.Reader, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, aioscopeBinary(t), args...)
+	cmd.Stdin = stdin
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestCLIRefusesRemoteListen(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.0.2.1:4711"} {
+		cmd := exec.Command(aioscopeBinary(t), "dap", "--listen", addr)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 {
+			t.Errorf("dap --listen %s: %v, want exit status 2", addr, err)
+		}
+		msg := stderr.String()
+		if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "--allow-remote") || !strings.Contains(msg, "loopback") {
+			t.Errorf("dap --listen %s: stderr %q, want one line naming --allow-remote", addr, msg)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("dap --listen %s wrote to stdout: %q", addr, stdout.String())
+		}
+	}
+	for _, args := range [][]string{{"dap", "1234"}, {"dap", "--bogus"}, {"dap", "--allow-remote"}, {"dap", "--listen", "nonsense"}} {
+		cmd := exec.Command(aioscopeBinary(t), args...)
+		if err := cmd.Run(); err == nil || cmd.ProcessState.ExitCode() != 2 {
+			t.Errorf("aioscope %v: %v, want exit status 2", args, err)
+		}
+	}
+}
+
+// startCLI starts `aioscope args...` and returns it with pipes to its stdin and stdout.
+func startCLI(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser, *bytes.Buffer) {
+	t.Helper()
+	return startCommand(t, append([]string{aioscopeBinary(t)}, args...)...)
+}
+
+// startCommand starts argv and returns it with pipes to its stdin and stdout.
+func startCommand(t *testing.T, argv ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd, stdin, stdout, &stderr
+}
+
+// pipeConn joins a process's stdin and stdout into one connection for the test client.
+type pipeConn struct {
+	io.Reader
+	io.WriteCloser
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		return cmd.ProcessState.ExitCode()
+	case <-time.After(msgTimeout):
+		t.Fatalf("aioscope dap did not exit within %v", msgTimeout)
+		return -1
+	}
+}
+
+func TestCLIStdio(t *testing.T) {
+	tg := testtarget.Start(t, "3.15", "tree.py")
+	watchState(t, tg.PID)
+	logFile := filepath.Join(t.TempDir(), "dap.log")
+	cmd, stdin, stdout, stderr := startCLI(t, "dap", "--log", logFile)
+	c := newClient(t, pipeConn{stdout, stdin})
+	c.attachAndStop(map[string]any{"processId": tg.PID})
+	byName := threadsByName(t, c.threads())
+	st := c.stackTrace(byName["A-leaf-1"], 0, 0)
+	if len(st.StackFrames) < 8 || st.StackFrames[0].Name != "sleep" {
+		t.Errorf("A-leaf-1's stack over stdio: %s", frameNames(st.StackFrames))
+	}
+	c.ok("disconnect", nil, nil)
+	// The adapter has nothing more to say: stdout ends right after the response.
+	c.expectClosed()
+	if code := waitExit(t, cmd); code != 0 {
+		t.Errorf("aioscope dap exited with %d; stderr: %s", code, stderr)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("aioscope dap wrote to stderr: %q", stderr)
+	}
+	if log, err := os.ReadFile(logFile); err != nil || !bytes.Contains(log, []byte("attached")) {
+		t.Errorf("log file: %v %q", err, log)
+	}
+	processRunning(t, tg.PID)
+}
+
+func TestCLIStdioMalformed(t *testing.T) {
+	cmd, stdin, stdout, _ := startCLI(t, "dap")
+	c := newClient(t, pipeConn{stdout, stdin})
+	c.initialize()
+	c.sendRaw([]byte("Content-Length: 99999999999\r\n\r\n"))
+	msgs := c.expectClosed()
+	if len(msgs) != 1 || msgs[0].Event != "output" || !strings.Contains(string(msgs[0].Body), "Content-Length") {
+		t.Errorf("after a huge Content-Length: %v", msgs)
+	}
+	if code := waitExit(t, cmd); code != 1 {
+		t.Errorf("aioscope dap exited with %d after a framing error, want 1", code)
+	}
+}
+
+func TestCLIListen(t *testing.T) {
+	tg := testtarget.Start(t, "3.14", "tree.py")
+	watchState(t, tg.PID)
+	cmd, _, stdout, stderr := startCLI(t, "dap", "--listen", "127.0.0.1:0")
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the listening line: %v; stderr: %s", err, stderr)
+	}
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "aioscope dap: listening on ")
+	if !ok {
+		t.Fatalf("first line %q", line)
+	}
+	// Sessions one after another on the same server.
+	for i := 0; i < 2; i++ {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newClient(t, conn)
+		c.attachAndStop(map[string]any{"processId": tg.PID})
+		if _, ok := threadsByName(t, c.threads())["Task-A"]; !ok {
+			t.Errorf("session %d: no Task-A", i)
+		}
+		c.ok("disconnect", nil, nil)
+		c.expectClosed()
+	}
+	// A client that vanishes mid-session does not take the server down.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, conn)
+	c.initialize()
+	conn.Close()
+	conn, err = net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = newClient(t, conn)
+	c.initialize()
+	c.ok("disconnect", nil, nil)
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, cmd); code != 0 {
+		t.Errorf("aioscope dap --listen exited with %d after SIGTERM; stderr: %s", code, stderr)
+	}
+	processRunning(t, tg.PID)
+}
+
+// TestCLIPermissionDenied runs the adapter as an unprivileged user against a process of root's:
+// the attach fails with the message the CLI prints in the same situation.
+func TestCLIPermissionDenied(t *testing.T) {
+	setpriv, err := exec.LookPath("setpriv")
+	if os.Geteuid() != 0 || err != nil {
+		t.Skip("needs root and setpriv to run the adapter as another user")
+	}
+	tg := testtarget.Start(t, "3.15", "tree.py")
+	watchState(t, tg.PID)
+	asNobody := []string{"--reuid=65534", "--regid=65534", "--clear-groups", aioscopeBinary(t)}
+
+	out, err := exec.Command(setpriv, append(asNobody, "ps", strconv.Itoa(tg.PID))...).CombinedOutput()
+	if err == nil {
+		t.Fatalf("aioscope ps as nobody succeeded: %s", out)
+	}
+	want := strings.TrimPrefix(strings.TrimSpace(string(out)), "aioscope: ")
+
+	_, stdin, stdout, _ := startCommand(t, append([]string{setpriv}, append(asNobody, "dap")...)...)
+	c := newClient(t, pipeConn{stdout, stdin})
+	c.initialize()
+	msg := c.fail("attach", map[string]any{"processId": tg.PID})
+	if msg != want || !strings.Contains(msg, "permission denied") {
+		t.Errorf("attach as nobody: %q, the CLI says %q", msg, want)
+	}
+	c.ok("disconnect", nil, nil)
+}

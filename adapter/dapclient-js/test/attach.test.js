@@ -1,0 +1,106 @@
+// Drives `aioscope dap` with @vscode/debugadapter-testsupport's DebugClient, the client VS Code's
+// own adapters are tested with, against a live Python process running
+// testdata/scenarios/tree.py. Run by adapter/dapclient_js_test.go, which provides:
+//   AIOSCOPE_BIN         the aioscope binary
+//   AIOSCOPE_TARGET_PID  the PID of the tree.py process
+//   AIOSCOPE_SCENARIO    the path of tree.py
+//   AIOSCOPE_BAD_PID     the PID of a process that has exited
+'use strict';
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const { DebugClient } = require('@vscode/debugadapter-testsupport');
+
+const bin = process.env.AIOSCOPE_BIN;
+const pid = Number(process.env.AIOSCOPE_TARGET_PID);
+const scenario = process.env.AIOSCOPE_SCENARIO;
+const badPid = Number(process.env.AIOSCOPE_BAD_PID);
+const timeout = 20000;
+
+// linesOf returns the 1-based numbers of the scenario's lines that match re.
+function linesOf(re) {
+  const lines = fs.readFileSync(scenario, 'utf8').split('\n');
+  return lines.flatMap((l, i) => (re.test(l) ? [i + 1] : []));
+}
+
+function newClient() {
+  // DebugClient spawns `<runtime> <executable>`: here `aioscope dap`, speaking DAP on stdio.
+  const dc = new DebugClient(bin, 'dap', 'aioscope');
+  dc.defaultTimeout = timeout;
+  return dc;
+}
+
+test('initialize, attach, stopped, threads, stackTrace, disconnect', { timeout: 60000 }, async () => {
+  assert.ok(bin && pid > 0 && scenario, 'AIOSCOPE_BIN, AIOSCOPE_TARGET_PID and AIOSCOPE_SCENARIO must be set');
+  const dc = newClient();
+  await dc.start();
+  try {
+    const init = await dc.initializeRequest();
+    assert.equal(init.body.supportsConfigurationDoneRequest, true);
+    assert.ok(!init.body.supportsStepBack && !init.body.supportsSetVariable && !init.body.supportsTerminateRequest);
+
+    const stopped = dc.waitForEvent('stopped', timeout);
+    const graph = dc.waitForEvent('aioscope/awaitGraph', timeout);
+    // Without launch(), configurationSequence ends the configuration with setExceptionBreakpoints.
+    await Promise.all([dc.configurationSequence(), dc.attachRequest({ processId: pid })]);
+    const ev = await stopped;
+    assert.equal(ev.body.reason, 'pause');
+    assert.equal(ev.body.allThreadsStopped, true);
+    assert.match(ev.body.description, /keeps running/);
+    const g = (await graph).body;
+    assert.equal(g.pid, pid);
+    assert.equal(g.tasks.length, 13);
+
+    const threads = (await dc.threadsRequest()).body.threads;
+    const names = threads.map((t) => t.name);
+    for (const name of ['Task-1', 'Task-A', 'A-leaf-1', 'gatherer', 'tâche-ünïcode', 'emoji-😀', `Thread ${pid} (MainThread)`]) {
+      assert.ok(names.includes(name), `no thread named ${name} in ${names.join(', ')}`);
+    }
+    assert.equal(ev.body.threadId, threads.find((t) => t.name === `Thread ${pid} (MainThread)`).id);
+
+    const leaf = threads.find((t) => t.name === 'A-leaf-1');
+    const st = (await dc.stackTraceRequest({ threadId: leaf.id })).body;
+    const shown = st.stackFrames.map((f) => f.name);
+    assert.deepEqual(shown, ['sleep', 'deep', 'c1', 'awaited by Task-A', 'TaskGroup._aexit', 'TaskGroup.__aexit__', 'c2',
+      'awaited by Task-1', 'TaskGroup._aexit', 'TaskGroup.__aexit__', 'main']);
+    assert.equal(st.totalFrames, 11);
+    const own = st.stackFrames.filter((f) => f.source && f.source.path === scenario).map((f) => [f.name, f.line]);
+    const groups = linesOf(/async with asyncio\.TaskGroup\(\) as tg:/);
+    assert.deepEqual(own, [['deep', linesOf(/await asyncio\.sleep\(10_000\)/)[0]], ['c1', linesOf(/await deep\(\)/)[0]],
+      ['c2', groups[0]], ['main', groups[1]]]);
+    assert.equal(st.stackFrames[0].presentationHint, 'subtle'); // asyncio's own sleep
+    assert.equal(st.stackFrames[3].presentationHint, 'label');
+    assert.ok(st.stackFrames[1].column >= 1);
+
+    const page = (await dc.stackTraceRequest({ threadId: leaf.id, startFrame: 3, levels: 2 })).body;
+    assert.deepEqual(page.stackFrames.map((f) => f.id), st.stackFrames.slice(3, 5).map((f) => f.id));
+
+    const scopes = (await dc.scopesRequest({ frameId: st.stackFrames[2].id })).body.scopes;
+    assert.equal(scopes[0].name, 'Task');
+    const vars = (await dc.variablesRequest({ variablesReference: scopes[0].variablesReference })).body.variables;
+    assert.equal(vars.find((v) => v.name === 'name').value, 'A-leaf-1');
+    assert.equal(vars.find((v) => v.name === 'awaited by').value, 'Task-A');
+
+    const snap = (await dc.customRequest('aioscope/snapshot')).body;
+    assert.equal(snap.tasks.find((t) => t.name === 'A-leaf-1').threadId, leaf.id);
+
+    await assert.rejects(dc.evaluateRequest({ expression: '1 + 1' }), /never runs code/);
+    await dc.disconnectRequest({});
+  } finally {
+    dc.stopAdapter();
+  }
+});
+
+test('attach to a process that is gone fails with the CLI message', { timeout: 60000 }, async () => {
+  const dc = newClient();
+  await dc.start();
+  try {
+    await dc.initializeRequest();
+    await assert.rejects(dc.attachRequest({ processId: badPid }), new RegExp(`no process with PID ${badPid}`));
+    await assert.rejects(dc.attachRequest({}), /processId/);
+    await dc.disconnectRequest({});
+  } finally {
+    dc.stopAdapter();
+  }
+});

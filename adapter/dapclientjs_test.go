@@ -1,0 +1,59 @@
+package adapter
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aioscope/aioscope/internal/testtarget"
+)
+
+// TestDebugClientJS drives `aioscope dap` with an independent client: VS Code's DebugClient from
+// @vscode/debugadapter-testsupport (adapter/dapclient-js), against a live CPython 3.15 process.
+// node and npm are prerequisites like the interpreters: missing, the test fails under CI and is
+// skipped elsewhere.
+func TestDebugClientJS(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testtarget.Unavailable(t, "node is not installed: %v", err)
+	}
+	dir := filepath.Join(testtarget.RepoRoot(t), "adapter", "dapclient-js")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@vscode", "debugadapter-testsupport", "package.json")); err != nil {
+		npm, err := exec.LookPath("npm")
+		if err != nil {
+			testtarget.Unavailable(t, "npm is not installed: %v", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		// npm 11 refuses dependencies' install scripts unless they are allowed.
+		cmd.Env = append(os.Environ(), "npm_config_dangerously_allow_all_scripts=true")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			testtarget.Unavailable(t, "npm ci in %s: %v\n%s", dir, err, out)
+		}
+	}
+
+	tg := testtarget.Start(t, "3.15", "tree.py")
+	watchState(t, tg.PID)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", filepath.Join("test", "attach.test.js"))
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"AIOSCOPE_BIN="+aioscopeBinary(t),
+		"AIOSCOPE_TARGET_PID="+strconv.Itoa(tg.PID),
+		"AIOSCOPE_SCENARIO="+testtarget.ScenarioPath("tree.py"),
+		"AIOSCOPE_BAD_PID="+strconv.Itoa(exitedPID(t)),
+	)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test test/attach.test.js: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+	processRunning(t, tg.PID)
+}

@@ -1,0 +1,416 @@
+package adapter
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-dap"
+
+	"github.com/aioscope/aioscope/snapshot"
+)
+
+func (s *session) onThreads() (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.target == nil {
+		return nil, userErrorf("not attached to a process: send an attach request with a processId first")
+	}
+	if s.view == nil {
+		return dap.ThreadsResponseBody{Threads: []dap.Thread{}}, nil
+	}
+	v := s.view
+	keep := s.selected
+	if _, ok := v.byID[keep]; !ok {
+		keep = v.defaultThread()
+	}
+	list := v.threadList(s.args.MaxThreads, keep)
+	threads := make([]dap.Thread, len(list))
+	for i, e := range list {
+		threads[i] = dap.Thread{Id: e.id, Name: v.threadName(e)}
+	}
+	if len(list) < len(v.entries) && !s.capNoticeSent {
+		s.capNoticeSent = true
+		msg := fmt.Sprintf("aioscope: listing %d of %d threads and tasks (maxThreads is %d; set maxThreads in the attach configuration, 0 for no limit). The aioscope/awaitGraph event has all tasks.\n",
+			len(list), len(v.entries), s.args.MaxThreads)
+		s.after = append(s.after, func() { s.output("console", msg) })
+	}
+	return dap.ThreadsResponseBody{Threads: threads}, nil
+}
+
+func (s *session) onStackTrace(req request) (any, error) {
+	var args dap.StackTraceArguments
+	if err := decodeArgs(req, &args); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.currentView()
+	if err != nil {
+		return nil, err
+	}
+	st, ok := v.stack(args.ThreadId)
+	if !ok {
+		return nil, userErrorf("unknown thread %d: it is not in the current snapshot; take a new snapshot (pause)", args.ThreadId)
+	}
+	s.selected = args.ThreadId
+	start := max(args.StartFrame, 0)
+	end := len(st)
+	if args.Levels > 0 && start < end && args.Levels < end-start {
+		end = start + args.Levels
+	}
+	frames := make([]dap.StackFrame, 0, max(end-start, 0))
+	for i := start; i < end; i++ {
+		frames = append(frames, s.stackFrame(v, args.ThreadId, i, &st[i]))
+	}
+	return dap.StackTraceResponseBody{StackFrames: frames, TotalFrames: len(st)}, nil
+}
+
+// stackFrame converts one item of a composed stack. Callers hold s.mu.
+func (s *session) stackFrame(v *view, threadID, index int, it *stackItem) dap.StackFrame {
+	sf := dap.StackFrame{Id: v.ref(handle{kind: frameHandle, a: threadID, b: index}, &s.nextRef)}
+	if it.frame == nil {
+		sf.Name = it.label
+		sf.PresentationHint = "label"
+		return sf
+	}
+	f := it.frame
+	sf.Name = f.Function
+	if sf.Name == "" {
+		sf.Name = "<unknown function>"
+	}
+	info := s.src.resolve(f.File)
+	src := &dap.Source{Name: info.name}
+	if info.path != "" {
+		src.Path = s.clientPath(info.path)
+	} else {
+		src.PresentationHint = "deemphasize"
+	}
+	sf.Source = src
+	if info.stdlibAsyncio {
+		sf.PresentationHint = "subtle"
+	}
+	if !f.HasLine || f.Line <= 0 {
+		return sf // line 0: unknown
+	}
+	sf.Line = s.clientLine(f.Line)
+	if f.Column >= 0 {
+		sf.Column = s.clientColumn(info.path, f.Line, f.Column)
+	}
+	if f.EndLine >= f.Line {
+		sf.EndLine = s.clientLine(f.EndLine)
+		if f.EndColumn >= 0 && f.Column >= 0 {
+			sf.EndColumn = s.clientColumn(info.path, f.EndLine, f.EndColumn)
+		}
+	}
+	return sf
+}
+
+func (s *session) clientPath(p string) string {
+	if s.uriPaths {
+		return fileURI(p)
+	}
+	return p
+}
+
+func (s *session) clientLine(line int) int {
+	if s.linesAt1 {
+		return line
+	}
+	return line - 1
+}
+
+// clientColumn converts a 0-based byte offset into the line to the client's column: UTF-16 code
+// units, 1-based unless the client said otherwise.
+func (s *session) clientColumn(path string, line, byteCol int) int {
+	col := byteCol
+	if c, ok := s.src.utf16Column(path, line, byteCol); ok {
+		col = c
+	}
+	if s.columnsAt1 {
+		col++
+	}
+	return col
+}
+
+func (s *session) onScopes(req request) (any, error) {
+	var args dap.ScopesArguments
+	if err := decodeArgs(req, &args); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.currentView()
+	if err != nil {
+		return nil, err
+	}
+	h, ok := v.lookup(args.FrameId)
+	if !ok || h.kind != frameHandle {
+		return nil, staleError("frame", args.FrameId)
+	}
+	st, ok := v.stack(h.a)
+	if !ok || h.b >= len(st) {
+		return nil, staleError("frame", args.FrameId)
+	}
+	s.selected = h.a
+	it := &st[h.b]
+	scopes := []dap.Scope{}
+	if it.task >= 0 {
+		scopes = append(scopes, dap.Scope{
+			Name:               "Task",
+			VariablesReference: v.ref(handle{kind: taskVarsHandle, a: it.task}, &s.nextRef),
+		})
+	}
+	if it.thread >= 0 {
+		scopes = append(scopes, dap.Scope{
+			Name:               "Thread",
+			VariablesReference: v.ref(handle{kind: threadVarsHandle, a: it.thread}, &s.nextRef),
+		})
+	}
+	if it.frame != nil {
+		scopes = append(scopes, dap.Scope{
+			Name:               "Frame",
+			VariablesReference: v.ref(handle{kind: frameVarsHandle, a: h.a, b: h.b}, &s.nextRef),
+		})
+	}
+	return dap.ScopesResponseBody{Scopes: scopes}, nil
+}
+
+func (s *session) onVariables(req request) (any, error) {
+	var args dap.VariablesArguments
+	if err := decodeArgs(req, &args); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.currentView()
+	if err != nil {
+		return nil, err
+	}
+	h, ok := v.lookup(args.VariablesReference)
+	if !ok || h.kind == frameHandle {
+		return nil, staleError("variablesReference", args.VariablesReference)
+	}
+	var vars []dap.Variable
+	indexed := false
+	switch h.kind {
+	case taskVarsHandle:
+		vars = s.taskVariables(v, h.a)
+	case threadVarsHandle:
+		vars = s.threadVariables(v, h.a)
+	case frameVarsHandle:
+		st, ok := v.stack(h.a)
+		if !ok || h.b >= len(st) || st[h.b].frame == nil {
+			return nil, staleError("variablesReference", args.VariablesReference)
+		}
+		vars = s.frameVariables(st[h.b].frame)
+	case awaitedByHandle:
+		vars, indexed = s.awaitedByVariables(v, h.a, args.Start, args.Count), true
+	case awaitingHandle:
+		vars, indexed = s.awaitingVariables(v, h.a, args.Start, args.Count), true
+	}
+	if (args.Filter == "indexed" && !indexed) || (args.Filter == "named" && indexed) {
+		vars = nil
+	}
+	if vars == nil {
+		vars = []dap.Variable{}
+	}
+	return dap.VariablesResponseBody{Variables: vars}, nil
+}
+
+// taskVariables are the facts of task ti. Callers hold s.mu.
+func (s *session) taskVariables(v *view, ti int) []dap.Variable {
+	t := &v.snap.Tasks[ti]
+	vars := []dap.Variable{
+		{Name: "name", Value: t.Name, Type: "str"},
+		{Name: "id", Value: hexID(t.ID), Type: "int"},
+		{Name: "threadId", Value: strconv.Itoa(v.taskDAP[ti]), Type: "int"},
+	}
+	thread := dap.Variable{Name: "thread", Type: "thread"}
+	switch idx := v.osThreadIndex(t.TID); {
+	case t.TID == 0:
+		thread.Value = "none: the thread that created it has exited"
+	case idx >= 0:
+		thread.Value = osThreadName(&v.snap.Threads[idx])
+		thread.VariablesReference = v.ref(handle{kind: threadVarsHandle, a: idx}, &s.nextRef)
+	default:
+		thread.Value = "Thread " + strconv.FormatUint(t.TID, 10)
+	}
+	vars = append(vars, thread)
+	state := "pending (suspended)"
+	if ri, ok := v.running[t.ID]; ok {
+		state = "running on " + osThreadName(&v.snap.Threads[ri])
+	}
+	vars = append(vars, dap.Variable{Name: "state", Value: state, Type: "str"})
+
+	awaitedBy := dap.Variable{Name: "awaited by", Type: "list"}
+	if n := len(t.AwaitedBy); n > 0 {
+		names := make([]string, 0, min(n, 3))
+		for k := 0; k < n && k < 3; k++ {
+			names = append(names, v.awaiterName(&t.AwaitedBy[k]))
+		}
+		awaitedBy.Value = summarize(names, n)
+		awaitedBy.VariablesReference = v.ref(handle{kind: awaitedByHandle, a: ti}, &s.nextRef)
+		awaitedBy.IndexedVariables = n
+	} else {
+		awaitedBy.Value = "nothing"
+	}
+	vars = append(vars, awaitedBy)
+
+	awaiting := dap.Variable{Name: "awaiting", Type: "list"}
+	if list := v.awaitingOf(ti); len(list) > 0 {
+		names := make([]string, 0, min(len(list), 3))
+		for k := 0; k < len(list) && k < 3; k++ {
+			names = append(names, taskName(&v.snap.Tasks[list[k]]))
+		}
+		awaiting.Value = summarize(names, len(list))
+		awaiting.VariablesReference = v.ref(handle{kind: awaitingHandle, a: ti}, &s.nextRef)
+		awaiting.IndexedVariables = len(list)
+	} else {
+		awaiting.Value = "no task"
+	}
+	vars = append(vars, awaiting)
+	vars = append(vars, dap.Variable{Name: "coroutine stack", Value: joinFunctions(t.Frames), Type: "str"})
+	return vars
+}
+
+// summarize shows the first few of n names.
+func summarize(names []string, n int) string {
+	s := strings.Join(names, ", ")
+	if n > len(names) {
+		s += fmt.Sprintf(", … (%d in all)", n)
+	}
+	return s
+}
+
+func joinFunctions(frames []snapshot.Frame) string {
+	if len(frames) == 0 {
+		return "(no frames)"
+	}
+	parts := make([]string, len(frames))
+	for i := range frames {
+		parts[i] = frames[i].Function
+	}
+	return strings.Join(parts, " -> ")
+}
+
+func (v *view) awaiterName(a *snapshot.Awaiter) string {
+	if j, ok := v.taskIndex[a.ID]; ok && a.IsTask {
+		return taskName(&v.snap.Tasks[j])
+	}
+	if a.IsTask {
+		return "task " + hexID(a.ID)
+	}
+	return "future " + hexID(a.ID)
+}
+
+// osThreadIndex returns the index of the OS thread with kernel id tid, -1 if none.
+func (v *view) osThreadIndex(tid uint64) int {
+	for i := range v.snap.Threads {
+		if v.snap.Threads[i].TID == tid {
+			return i
+		}
+	}
+	return -1
+}
+
+// page returns the bounds of the items [start, start+count) of n, all of them when count is 0.
+func page(n, start, count int) (int, int) {
+	start = min(max(start, 0), n)
+	end := n
+	if count > 0 && count < n-start {
+		end = start + count
+	}
+	return start, end
+}
+
+func (s *session) awaitedByVariables(v *view, ti, start, count int) []dap.Variable {
+	t := &v.snap.Tasks[ti]
+	lo, hi := page(len(t.AwaitedBy), start, count)
+	vars := make([]dap.Variable, 0, hi-lo)
+	for k := lo; k < hi; k++ {
+		a := &t.AwaitedBy[k]
+		vr := dap.Variable{Name: "[" + strconv.Itoa(k) + "]", Type: "task"}
+		if j, ok := v.taskIndex[a.ID]; ok && a.IsTask {
+			vr.Value = taskName(&v.snap.Tasks[j]) + " (" + hexID(a.ID) + ")"
+			vr.VariablesReference = v.ref(handle{kind: taskVarsHandle, a: j}, &s.nextRef)
+		} else if a.IsTask {
+			vr.Value = "task " + hexID(a.ID) + " (not in this snapshot)"
+		} else {
+			vr.Value, vr.Type = "future "+hexID(a.ID), "future"
+		}
+		vars = append(vars, vr)
+	}
+	return vars
+}
+
+func (s *session) awaitingVariables(v *view, ti, start, count int) []dap.Variable {
+	list := v.awaitingOf(ti)
+	lo, hi := page(len(list), start, count)
+	vars := make([]dap.Variable, 0, hi-lo)
+	for k := lo; k < hi; k++ {
+		j := list[k]
+		t := &v.snap.Tasks[j]
+		vars = append(vars, dap.Variable{
+			Name:               "[" + strconv.Itoa(k) + "]",
+			Value:              taskName(t) + " (" + hexID(t.ID) + ")",
+			Type:               "task",
+			VariablesReference: v.ref(handle{kind: taskVarsHandle, a: j}, &s.nextRef),
+		})
+	}
+	return vars
+}
+
+// threadVariables are the facts of OS thread i. Callers hold s.mu.
+func (s *session) threadVariables(v *view, i int) []dap.Variable {
+	t := &v.snap.Threads[i]
+	vars := []dap.Variable{
+		{Name: "native id", Value: strconv.FormatUint(t.TID, 10), Type: "int"},
+		{Name: "ident", Value: strconv.FormatUint(t.ThreadID, 10), Type: "int"},
+		{Name: "main thread", Value: pyBool(t.Main), Type: "bool"},
+		{Name: "event loop running", Value: pyBool(t.HasLoop), Type: "bool"},
+	}
+	running := dap.Variable{Name: "running task", Type: "task", Value: "none"}
+	if t.RunningTask != 0 {
+		if j, ok := v.taskIndex[t.RunningTask]; ok {
+			running.Value = taskName(&v.snap.Tasks[j]) + " (" + hexID(t.RunningTask) + ")"
+			running.VariablesReference = v.ref(handle{kind: taskVarsHandle, a: j}, &s.nextRef)
+		} else {
+			running.Value = hexID(t.RunningTask)
+		}
+	}
+	vars = append(vars, running)
+	vars = append(vars, dap.Variable{Name: "python frames", Value: strconv.Itoa(len(t.Frames)), Type: "int"})
+	return vars
+}
+
+func pyBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// frameVariables are the facts of one Python frame: aioscope reads no local variables.
+func (s *session) frameVariables(f *snapshot.Frame) []dap.Variable {
+	vars := []dap.Variable{
+		{Name: "function", Value: f.Function, Type: "str"},
+		{Name: "file", Value: f.File, Type: "str"},
+	}
+	line := "unknown"
+	if f.HasLine && f.Line > 0 {
+		line = strconv.Itoa(f.Line)
+		if f.EndLine > f.Line {
+			line += "-" + strconv.Itoa(f.EndLine)
+		}
+	}
+	vars = append(vars, dap.Variable{Name: "line", Value: line, Type: "int"})
+	if f.HasLine && f.Line > 0 && f.Column >= 0 {
+		cols := strconv.Itoa(f.Column)
+		if f.EndColumn >= 0 {
+			cols += "-" + strconv.Itoa(f.EndColumn)
+		}
+		vars = append(vars, dap.Variable{Name: "columns (0-based bytes)", Value: cols, Type: "str"})
+	}
+	return vars
+}

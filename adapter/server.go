@@ -1,0 +1,145 @@
+// Package adapter is aioscope's Debug Adapter Protocol server: an editor attaches it to a live
+// CPython 3.14 or 3.15 process and sees the process's asyncio tasks as threads, their coroutine
+// chains (and those of the tasks awaiting them) as stacks, and a snapshot of the whole await
+// graph as custom events.
+//
+// The target is only ever read (see package inspector): a "stop" is a snapshot while the process
+// keeps running, nothing is written to it and nothing runs in it. Accordingly the adapter offers
+// no breakpoints, stepping, evaluation or termination.
+//
+// Protocol summary, beyond the standard requests:
+//   - attach takes processId (required), refreshInterval (ms; 0: off), retries, maxThreads
+//     (0: no cap) and mainThreadOnly; see AttachArguments. The initialized event follows a
+//     successful attach.
+//   - configurationDone (or, for clients that do not send it, the first setExceptionBreakpoints)
+//     takes the first snapshot and sends stopped with reason "pause"; pause takes another one.
+//   - continue sends continued and, when refreshInterval > 0, publishes a new snapshot on that
+//     interval as events, without stopped events.
+//   - every snapshot is followed by the custom event aioscope/awaitGraph, and by aioscope/cycles
+//     when the await graph has cycles; the custom request aioscope/snapshot takes a snapshot and
+//     answers with the awaitGraph body (see graph.go for both shapes).
+package adapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/snapshot"
+)
+
+// Target is a process the adapter reads. *inspector.Process is the real one.
+type Target interface {
+	PID() int
+	PythonVersion() string
+	Snapshot() (*snapshot.Snapshot, error)
+}
+
+// AttachFunc opens a target, as inspector.Attach does.
+type AttachFunc func(pid int, opts inspector.Options) (Target, error)
+
+// DefaultMaxThreads is how many threads a threads response lists unless the attach request or
+// Config says otherwise: enough for any program a person reads task by task, few enough for an
+// editor's thread list to stay responsive with 100,000 tasks.
+const DefaultMaxThreads = 1000
+
+// Config configures a Server. The zero value is ready to use.
+type Config struct {
+	// Attach opens the target of an attach request; nil means inspector.Attach.
+	Attach AttachFunc
+	// Logger receives diagnostics (never the protocol itself); nil discards them.
+	Logger *slog.Logger
+	// MaxThreads is the default cap on the threads listed; 0 means DefaultMaxThreads and a
+	// negative value means no cap. An attach request's maxThreads overrides it.
+	MaxThreads int
+	// MaxMessageSize bounds the body of a message from the client; 0 means
+	// DefaultMaxMessageSize.
+	MaxMessageSize int
+}
+
+// Server serves DAP sessions. It holds only configuration, so one Server may serve any number
+// of sessions, one after another or at the same time.
+type Server struct {
+	attach     AttachFunc
+	log        *slog.Logger
+	maxThreads int
+	maxMessage int
+}
+
+// NewServer returns a server with the given configuration.
+func NewServer(cfg Config) *Server {
+	s := &Server{attach: cfg.Attach, log: cfg.Logger, maxThreads: cfg.MaxThreads, maxMessage: cfg.MaxMessageSize}
+	if s.attach == nil {
+		s.attach = func(pid int, opts inspector.Options) (Target, error) {
+			p, err := inspector.Attach(pid, opts)
+			if err != nil {
+				return nil, err // a nil *Process must not become a non-nil Target
+			}
+			return p, nil
+		}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case s.maxThreads == 0:
+		s.maxThreads = DefaultMaxThreads
+	case s.maxThreads < 0:
+		s.maxThreads = 0
+	}
+	if s.maxMessage <= 0 {
+		s.maxMessage = DefaultMaxMessageSize
+	}
+	return s
+}
+
+// Serve runs one session over rw: it returns when the client disconnects or closes its end,
+// when the input stops following the protocol (a *FramingError, after telling the client in an
+// output event), when writing to the client fails, or when ctx is done. If rw is an io.Closer it
+// is closed when ctx is done, so that a pending read ends; otherwise closing rw is up to the
+// caller.
+func (s *Server) Serve(ctx context.Context, rw io.ReadWriter) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if c, ok := rw.(io.Closer); ok {
+		stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+		defer stop()
+	}
+	sess := newSession(ctx, s, rw)
+	defer sess.shutdown()
+	return sess.run()
+}
+
+// ServeListener accepts connections on ln and serves one session per connection, one after
+// another, until ctx is done (then it closes ln and returns nil) or accepting fails.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
+	defer stop()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("accepting a DAP connection on %s: %w", ln.Addr(), err)
+		}
+		s.log.Info("client connected", "remote", conn.RemoteAddr().String())
+		err = s.Serve(ctx, conn)
+		_ = conn.Close()
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("session ended with an error", "remote", conn.RemoteAddr().String(), "err", err)
+		} else {
+			s.log.Info("session ended", "remote", conn.RemoteAddr().String())
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,342 @@
+package adapter
+
+import (
+	"strconv"
+
+	"github.com/aioscope/aioscope/snapshot"
+)
+
+// threadKey identifies what a DAP thread stands for: an asyncio task (by task id) or an OS
+// thread (by kernel thread id).
+type threadKey struct {
+	osThread bool
+	id       uint64
+}
+
+// idAllocator hands out the DAP thread ids of one session. An id stays with its task for as long
+// as the task is in consecutive snapshots; ids are never handed out twice. A task that is missing
+// from a snapshot has finished (pending tasks do not leave the task lists and come back), so when
+// its address shows up again later it is a new task and gets a new id; the same goes for kernel
+// thread ids, which the kernel recycles.
+type idAllocator struct {
+	last  int
+	ids   map[threadKey]int
+	spare map[threadKey]int // the map before last, cleared and reused for the next snapshot
+}
+
+// assign returns the DAP ids of the snapshot's OS threads and tasks, index for index.
+func (a *idAllocator) assign(s *snapshot.Snapshot) (osIDs, taskIDs []int) {
+	next := a.spare
+	if next == nil {
+		next = make(map[threadKey]int, len(s.Threads)+len(s.Tasks))
+	}
+	clear(next)
+	get := func(k threadKey) int {
+		if id, ok := next[k]; ok {
+			return id // the same task listed twice in one snapshot
+		}
+		id, ok := a.ids[k]
+		if !ok {
+			a.last++
+			id = a.last
+		}
+		next[k] = id
+		return id
+	}
+	osIDs = make([]int, len(s.Threads))
+	for i := range s.Threads {
+		osIDs[i] = get(threadKey{osThread: true, id: s.Threads[i].TID})
+	}
+	taskIDs = make([]int, len(s.Tasks))
+	for i := range s.Tasks {
+		taskIDs[i] = get(threadKey{id: s.Tasks[i].ID})
+	}
+	a.ids, a.spare = next, a.ids
+	return osIDs, taskIDs
+}
+
+type entryKind uint8
+
+const (
+	osThreadEntry entryKind = iota + 1
+	taskEntry
+)
+
+// entry is one DAP thread of a view.
+type entry struct {
+	id    int
+	kind  entryKind
+	index int // into Snapshot.Threads or Snapshot.Tasks
+}
+
+// view is a snapshot as the client sees it: DAP threads, composed stacks and the references
+// handed out for frames and variables. References are only valid for the view they came from.
+// A view is built once and then read; its lazily filled caches (stacks, handles, awaiting) are
+// guarded by the session's lock.
+type view struct {
+	snap *snapshot.Snapshot
+
+	entries   []entry        // OS threads (main thread first), then tasks in snapshot order
+	byID      map[int]int    // DAP thread id -> index in entries
+	taskIndex map[uint64]int // task id -> index of its first listing in Snapshot.Tasks
+	taskDAP   []int          // task index -> DAP thread id
+	osDAP     []int          // OS thread index -> DAP thread id
+	running   map[uint64]int // task id -> index of the OS thread running it right now
+
+	awaiting [][]int // task index -> indices of the tasks it awaits; built on first use
+	stacks   map[int][]stackItem
+	handles  map[int]handle
+	handleOf map[handle]int
+}
+
+func newView(s *snapshot.Snapshot, alloc *idAllocator) *view {
+	osIDs, taskIDs := alloc.assign(s)
+	v := &view{
+		snap:      s,
+		entries:   make([]entry, 0, len(s.Threads)+len(s.Tasks)),
+		byID:      make(map[int]int, len(s.Threads)+len(s.Tasks)),
+		taskIndex: make(map[uint64]int, len(s.Tasks)),
+		taskDAP:   taskIDs,
+		osDAP:     osIDs,
+		running:   make(map[uint64]int),
+	}
+	add := func(e entry) {
+		if _, dup := v.byID[e.id]; dup {
+			return
+		}
+		v.byID[e.id] = len(v.entries)
+		v.entries = append(v.entries, e)
+	}
+	for i := range s.Threads {
+		if s.Threads[i].Main {
+			add(entry{id: osIDs[i], kind: osThreadEntry, index: i})
+		}
+	}
+	for i := range s.Threads {
+		if !s.Threads[i].Main {
+			add(entry{id: osIDs[i], kind: osThreadEntry, index: i})
+		}
+		if rt := s.Threads[i].RunningTask; rt != 0 {
+			v.running[rt] = i
+		}
+	}
+	for i := range s.Tasks {
+		if _, seen := v.taskIndex[s.Tasks[i].ID]; !seen {
+			v.taskIndex[s.Tasks[i].ID] = i
+		}
+		add(entry{id: taskIDs[i], kind: taskEntry, index: i})
+	}
+	return v
+}
+
+// threadName is the name a DAP thread is shown under.
+func (v *view) threadName(e entry) string {
+	if e.kind == osThreadEntry {
+		return osThreadName(&v.snap.Threads[e.index])
+	}
+	return taskName(&v.snap.Tasks[e.index])
+}
+
+func osThreadName(t *snapshot.Thread) string {
+	switch {
+	case t.Main:
+		return "Thread " + strconv.FormatUint(t.TID, 10) + " (MainThread)"
+	case t.HasLoop:
+		return "Thread " + strconv.FormatUint(t.TID, 10) + " (event loop)"
+	default:
+		return "Thread " + strconv.FormatUint(t.TID, 10)
+	}
+}
+
+// taskName is the task's own name, which users chose or asyncio made up (Task-7); a task with
+// an empty name is shown by its id.
+func taskName(t *snapshot.Task) string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return "Task " + hexID(t.ID)
+}
+
+func hexID(id uint64) string { return "0x" + strconv.FormatUint(id, 16) }
+
+// defaultThread is the thread a stop is reported on: the main thread, whose stack shows what
+// the event loop is doing, or the first task when no thread was read.
+func (v *view) defaultThread() int {
+	if len(v.entries) == 0 {
+		return 0
+	}
+	return v.entries[0].id
+}
+
+// threadList returns the entries to list, at most limit of them (0: all), always including the
+// OS threads and the entry with id keep when it exists.
+func (v *view) threadList(limit, keep int) []entry {
+	if limit <= 0 || len(v.entries) <= limit {
+		return v.entries
+	}
+	out := make([]entry, 0, limit+1)
+	kept := false
+	for _, e := range v.entries {
+		if len(out) >= limit && e.kind == taskEntry {
+			break
+		}
+		out = append(out, e)
+		if e.id == keep {
+			kept = true
+		}
+	}
+	if !kept {
+		if i, ok := v.byID[keep]; ok {
+			if v.entries[i].kind == taskEntry && len(out) > 0 && out[len(out)-1].kind == taskEntry {
+				out[len(out)-1] = v.entries[i]
+			} else {
+				out = append(out, v.entries[i])
+			}
+		}
+	}
+	return out
+}
+
+// stackItem is one frame of a composed stack: a Python frame or a label between the frames of
+// a task and those of the task awaiting it.
+type stackItem struct {
+	frame *snapshot.Frame // nil for a label
+	label string
+	// task is the index of the task the frame belongs to (for a label: the awaiting task), -1
+	// for an OS thread's frames and for awaiters that are not tasks of the snapshot.
+	task int
+	// thread is the OS thread index for an OS thread's frames, -1 otherwise.
+	thread int
+}
+
+// stack returns the composed stack of a DAP thread: an OS thread's current frames, or a task's
+// coroutine frames followed, awaiter after awaiter, by the frames of the tasks awaiting it up to
+// one that nothing awaits, so that one stack shows the whole logical call chain.
+func (v *view) stack(threadID int) ([]stackItem, bool) {
+	if st, ok := v.stacks[threadID]; ok {
+		return st, true
+	}
+	i, ok := v.byID[threadID]
+	if !ok {
+		return nil, false
+	}
+	e := v.entries[i]
+	var st []stackItem
+	if e.kind == osThreadEntry {
+		frames := v.snap.Threads[e.index].Frames
+		st = make([]stackItem, len(frames))
+		for k := range frames {
+			st[k] = stackItem{frame: &frames[k], task: -1, thread: e.index}
+		}
+	} else {
+		st = v.taskStack(e.index)
+	}
+	if v.stacks == nil {
+		v.stacks = make(map[int][]stackItem)
+	}
+	v.stacks[threadID] = st
+	return st, true
+}
+
+func (v *view) taskStack(ti int) []stackItem {
+	tasks := v.snap.Tasks
+	own := tasks[ti].Frames
+	st := make([]stackItem, 0, len(own)+8)
+	for k := range own {
+		st = append(st, stackItem{frame: &own[k], task: ti, thread: -1})
+	}
+	visited := map[int]bool{ti: true}
+	for cur := ti; ; {
+		t := &tasks[cur]
+		if len(t.AwaitedBy) == 0 {
+			break
+		}
+		a := &t.AwaitedBy[0]
+		more := ""
+		if n := len(t.AwaitedBy) - 1; n > 0 {
+			more = " (and " + strconv.Itoa(n) + " more)"
+		}
+		j, known := v.taskIndex[a.ID]
+		if !a.IsTask || !known {
+			what := "future " + hexID(a.ID)
+			if a.IsTask {
+				what = "task " + hexID(a.ID) + " (not in this snapshot)"
+			}
+			st = append(st, stackItem{label: "awaited by " + what + more, task: -1, thread: -1})
+			for k := range a.Frames {
+				st = append(st, stackItem{frame: &a.Frames[k], task: -1, thread: -1})
+			}
+			break
+		}
+		if visited[j] {
+			st = append(st, stackItem{label: "awaited by " + taskName(&tasks[j]) + " (await cycle)" + more, task: j, thread: -1})
+			break
+		}
+		st = append(st, stackItem{label: "awaited by " + taskName(&tasks[j]) + more, task: j, thread: -1})
+		for k := range a.Frames {
+			st = append(st, stackItem{frame: &a.Frames[k], task: j, thread: -1})
+		}
+		visited[j] = true
+		cur = j
+	}
+	return st
+}
+
+// awaitingOf returns the indices of the tasks that task ti awaits, in snapshot order.
+func (v *view) awaitingOf(ti int) []int {
+	if v.awaiting == nil {
+		v.awaiting = make([][]int, len(v.snap.Tasks))
+		for k := range v.snap.Tasks {
+			for _, a := range v.snap.Tasks[k].AwaitedBy {
+				j, ok := v.taskIndex[a.ID]
+				if !ok || !a.IsTask {
+					continue
+				}
+				if l := v.awaiting[j]; len(l) > 0 && l[len(l)-1] == k {
+					continue // the same awaiter listed twice
+				}
+				v.awaiting[j] = append(v.awaiting[j], k)
+			}
+		}
+	}
+	return v.awaiting[ti]
+}
+
+type handleKind uint8
+
+const (
+	frameHandle      handleKind = iota + 1 // a: DAP thread id, b: index in its stack
+	taskVarsHandle                         // a: task index
+	threadVarsHandle                       // a: OS thread index
+	frameVarsHandle                        // a: DAP thread id, b: index in its stack
+	awaitedByHandle                        // a: task index
+	awaitingHandle                         // a: task index
+)
+
+// handle is what a frame id or variablesReference stands for within one view.
+type handle struct {
+	kind handleKind
+	a, b int
+}
+
+// ref returns the reference number for h, the same one each time within this view. Numbers
+// come from the session-wide counter next, so a number from an earlier view never means
+// something else in this one.
+func (v *view) ref(h handle, next *int) int {
+	if id, ok := v.handleOf[h]; ok {
+		return id
+	}
+	if v.handles == nil {
+		v.handles = make(map[int]handle)
+		v.handleOf = make(map[handle]int)
+	}
+	*next++
+	v.handles[*next] = h
+	v.handleOf[h] = *next
+	return *next
+}
+
+func (v *view) lookup(ref int) (handle, bool) {
+	h, ok := v.handles[ref]
+	return h, ok
+}
