@@ -1,0 +1,320 @@
+// The Await Tree view: follows the aioscope debug sessions' awaitGraph events and shows the
+// active session's snapshot through AwaitTreeModel.
+
+import * as vscode from 'vscode';
+import { AwaitGraph, cycleKey, cycleWarning, formatCaptureTime, parseAwaitGraph, parseCycles } from './awaitGraph';
+import { AwaitTreeModel, FrameOrder, NodeIds, TreeNode } from './awaitTreeModel';
+import { debugType } from './debugConfig';
+
+export const viewId = 'aioscope.awaitTree';
+
+interface SessionState {
+  session: vscode.DebugSession;
+  graph?: AwaitGraph;
+  /** Cycles already notified, so a refresh does not repeat the warning. */
+  notified: Set<string>;
+  /** Node ids, kept across the session's snapshots. */
+  ids: NodeIds;
+}
+
+function setContext(key: string, value: boolean): void {
+  void vscode.commands.executeCommand('setContext', key, value);
+}
+
+export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly sessions = new Map<string, SessionState>();
+  private current: SessionState | undefined;
+  private model: AwaitTreeModel | undefined;
+  private filterText = '';
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined | void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  readonly treeView: vscode.TreeView<TreeNode>;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.treeView = vscode.window.createTreeView(viewId, {
+      treeDataProvider: this,
+      showCollapseAll: true,
+    });
+    this.disposables.push(
+      this.treeView,
+      this.changed,
+      vscode.debug.onDidStartDebugSession((s) => this.sessionStarted(s)),
+      vscode.debug.onDidTerminateDebugSession((s) => this.sessionEnded(s)),
+      vscode.debug.onDidChangeActiveDebugSession((s) => this.activeChanged(s)),
+      vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => this.customEvent(e)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('aioscope.awaitTree')) {
+          this.rebuild();
+        }
+      }),
+    );
+    const active = vscode.debug.activeDebugSession;
+    if (active !== undefined) {
+      this.sessionStarted(active);
+    }
+    this.updateContext();
+    this.updateHeader();
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) {
+      d.dispose();
+    }
+  }
+
+  // TreeDataProvider
+
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    const p = this.model!.present(node);
+    const state =
+      p.collapsible === 'none'
+        ? vscode.TreeItemCollapsibleState.None
+        : p.collapsible === 'expanded'
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.Collapsed;
+    const label: vscode.TreeItemLabel = { label: p.label };
+    if (p.highlight) {
+      label.highlights = [p.highlight];
+    }
+    const item = new vscode.TreeItem(label, state);
+    item.id = node.id;
+    item.description = p.description;
+    item.tooltip = p.tooltip;
+    item.contextValue = p.contextValue;
+    item.accessibilityInformation = { label: p.accessibility, role: 'treeitem' };
+    item.iconPath = new vscode.ThemeIcon(p.icon, p.iconColor ? new vscode.ThemeColor(p.iconColor) : undefined);
+    if (p.open) {
+      item.command = { command: 'aioscope.openFrame', title: 'Open Source', arguments: [p.open.path, p.open.line] };
+    }
+    return item;
+  }
+
+  getChildren(node?: TreeNode): TreeNode[] {
+    if (this.model === undefined) {
+      return [];
+    }
+    return this.model.getChildren(node);
+  }
+
+  getParent(node: TreeNode): TreeNode | undefined {
+    return node.parent;
+  }
+
+  // Sessions
+
+  private sessionStarted(s: vscode.DebugSession): void {
+    if (s.type !== debugType || this.sessions.has(s.id)) {
+      return;
+    }
+    const state: SessionState = { session: s, notified: new Set(), ids: new NodeIds() };
+    this.sessions.set(s.id, state);
+    if (this.current === undefined || vscode.debug.activeDebugSession?.id === s.id) {
+      this.show(state);
+    }
+    this.updateContext();
+  }
+
+  private sessionEnded(s: vscode.DebugSession): void {
+    if (!this.sessions.delete(s.id)) {
+      return;
+    }
+    if (this.current?.session.id === s.id) {
+      const next = [...this.sessions.values()].pop();
+      this.show(next);
+    }
+    this.updateContext();
+  }
+
+  private activeChanged(s: vscode.DebugSession | undefined): void {
+    const state = s ? this.sessions.get(s.id) : undefined;
+    if (state !== undefined && state !== this.current) {
+      this.show(state);
+    }
+  }
+
+  private show(state: SessionState | undefined): void {
+    this.current = state;
+    this.rebuild();
+  }
+
+  private customEvent(e: vscode.DebugSessionCustomEvent): void {
+    if (e.session.type !== debugType) {
+      return;
+    }
+    if (!this.sessions.has(e.session.id)) {
+      this.sessionStarted(e.session);
+    }
+    const state = this.sessions.get(e.session.id)!;
+    if (e.event === 'aioscope/awaitGraph') {
+      this.accept(state, e.body);
+    } else if (e.event === 'aioscope/cycles') {
+      this.cycles(state, e.body);
+    }
+  }
+
+  private accept(state: SessionState, body: unknown): void {
+    const graph = parseAwaitGraph(body);
+    if (graph === undefined) {
+      this.log.warn('ignored a malformed aioscope/awaitGraph body');
+      return;
+    }
+    if (state.graph !== undefined && state.graph.capturedAt === graph.capturedAt && state.graph.tasks.length === graph.tasks.length) {
+      return; // the same snapshot, as the response of a refresh and as its event
+    }
+    this.log.info(`snapshot of pid ${graph.pid} (Python ${graph.pythonVersion}) at ${graph.capturedAt}: ${graph.tasks.length} tasks, ${graph.cycles.length} cycles`);
+    const first = state.graph === undefined;
+    state.graph = graph;
+    if (state === this.current) {
+      this.rebuild();
+      if (first) {
+        this.showOnAttach();
+      }
+    }
+  }
+
+  /**
+   * Starting a session rearranges the Run and Debug view and may leave the Await Tree collapsed:
+   * open it on a session's first snapshot (unless the setting says not to).
+   */
+  private showOnAttach(): void {
+    const reveal = vscode.workspace.getConfiguration('aioscope.awaitTree').get<boolean>('revealOnAttach', true);
+    const root = this.model?.getRoots()[0];
+    if (reveal && root !== undefined && !this.treeView.visible) {
+      void Promise.resolve(this.treeView.reveal(root, { select: false, focus: false, expand: false })).catch((err: unknown) => {
+        this.log.warn(`could not show the Await Tree: ${String(err)}`);
+      });
+    }
+  }
+
+  private cycles(state: SessionState, body: unknown): void {
+    const parsed = parseCycles(body);
+    if (parsed === undefined) {
+      this.log.warn('ignored a malformed aioscope/cycles body');
+      return;
+    }
+    const fresh = parsed.cycles.filter((c) => {
+      const key = cycleKey(c);
+      if (key === '' || state.notified.has(key)) {
+        return false;
+      }
+      state.notified.add(key);
+      return true;
+    });
+    if (fresh.length === 0) {
+      return;
+    }
+    const pid = state.graph?.pid ?? processIdOf(state.session);
+    const message = cycleWarning(pid, { cycles: fresh });
+    this.log.warn(message);
+    const show = 'Show in Await Tree';
+    void vscode.window.showWarningMessage(message, show).then((choice) => {
+      if (choice === show) {
+        if (this.current !== state) {
+          this.show(state);
+        }
+        void this.reveal(fresh[0][0].threadId);
+      }
+    });
+  }
+
+  private rebuild(): void {
+    const state = this.current;
+    if (state?.graph === undefined) {
+      this.model = undefined;
+    } else {
+      const frameOrder = vscode.workspace.getConfiguration('aioscope.awaitTree').get<FrameOrder>('frameOrder', 'outermostFirst');
+      this.model = new AwaitTreeModel(state.graph, { frameOrder, ids: state.ids });
+      this.model.setFilter(this.filterText);
+    }
+    this.changed.fire();
+    this.updateContext();
+    this.updateHeader();
+  }
+
+  private updateContext(): void {
+    setContext('aioscope.sessionActive', this.sessions.size > 0);
+    setContext('aioscope.hasSnapshot', this.model !== undefined);
+    setContext('aioscope.filterActive', this.filterText !== '');
+  }
+
+  private updateHeader(): void {
+    const m = this.model;
+    if (m === undefined) {
+      this.treeView.description = undefined;
+      this.treeView.message = this.filterText !== '' ? `Filter: “${this.filterText}”` : undefined;
+      return;
+    }
+    const g = m.graph;
+    const when = formatCaptureTime(g.capturedAt);
+    this.treeView.description = `pid ${g.pid} · ${when}`;
+    const tasks = `${g.tasks.length} task${g.tasks.length === 1 ? '' : 's'}`;
+    const cycles = g.cycles.length > 0 ? ` · ⚠ ${g.cycles.length} await cycle${g.cycles.length === 1 ? '' : 's'}` : '';
+    let message = `Python ${g.pythonVersion} · pid ${g.pid} · ${tasks}${cycles} · snapshot taken at ${when}`;
+    if (g.tasks.length === 0) {
+      message = `No pending asyncio tasks in pid ${g.pid} (Python ${g.pythonVersion}) · snapshot taken at ${when}`;
+    }
+    if (this.filterText !== '') {
+      const n = m.matchCount;
+      message = `Filter “${this.filterText}”: ${n === 0 ? 'no' : n} of ${tasks} match · snapshot taken at ${when}`;
+    }
+    this.treeView.message = message;
+  }
+
+  // Commands
+
+  /** Takes a new snapshot of the active session's process. */
+  async refresh(): Promise<void> {
+    const state = this.current;
+    if (state === undefined) {
+      void vscode.window.showInformationMessage('aioscope: no debug session to refresh. Attach to a Python process first.');
+      return;
+    }
+    await vscode.window.withProgress({ location: { viewId } }, async () => {
+      try {
+        const body: unknown = await state.session.customRequest('aioscope/snapshot');
+        this.accept(state, body);
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        void vscode.window.showErrorMessage(`aioscope: refresh failed: ${msg}`);
+      }
+    });
+  }
+
+  async promptFilter(): Promise<void> {
+    const text = await vscode.window.showInputBox({
+      title: 'Filter the Await Tree',
+      prompt: 'Show the tasks whose name contains this text (and the tasks above them). Empty: show all.',
+      placeHolder: 'task name',
+      value: this.filterText,
+    });
+    if (text !== undefined) {
+      this.setFilter(text);
+    }
+  }
+
+  setFilter(text: string): void {
+    this.filterText = text.trim();
+    this.model?.setFilter(this.filterText);
+    this.changed.fire();
+    this.updateContext();
+    this.updateHeader();
+  }
+
+  async collapseAll(): Promise<void> {
+    await vscode.commands.executeCommand(`workbench.actions.treeView.${viewId}.collapseAll`);
+  }
+
+  /** Selects and shows a task in the tree. */
+  async reveal(threadId: number): Promise<void> {
+    const node = this.model?.nodeFor(threadId);
+    if (node !== undefined) {
+      await this.treeView.reveal(node, { select: true, focus: true, expand: false });
+    }
+  }
+}
+
+function processIdOf(s: vscode.DebugSession): number | undefined {
+  const v: unknown = s.configuration.processId;
+  return typeof v === 'number' ? v : undefined;
+}

@@ -1,0 +1,330 @@
+import * as assert from 'assert';
+import { AwaitTreeModel, NodeIds, TaskNode, TreeNode, currentFrame, isAsyncioInternal } from '../src/awaitTreeModel';
+import { graph, loadGraph, render, task } from './helpers';
+
+function childTaskNames(model: AwaitTreeModel, node: TreeNode | undefined): string[] {
+  return model.getChildren(node).filter((n): n is TaskNode => n.kind === 'task').map((n) => n.task.name);
+}
+
+function findTask(model: AwaitTreeModel, nodes: TreeNode[], name: string): TaskNode {
+  for (const n of nodes) {
+    if (n.kind === 'task' && n.task.name === name) {
+      return n;
+    }
+  }
+  for (const n of nodes) {
+    if (n.kind !== 'frame') {
+      const hit = findTaskOrUndefined(model, model.getChildren(n), name);
+      if (hit) {
+        return hit;
+      }
+    }
+  }
+  throw new Error(`no task ${name}`);
+}
+
+function findTaskOrUndefined(model: AwaitTreeModel, nodes: TreeNode[], name: string): TaskNode | undefined {
+  try {
+    return findTask(model, nodes, name);
+  } catch {
+    return undefined;
+  }
+}
+
+describe('AwaitTreeModel: nesting (TaskGroup tree of tree.py)', () => {
+  const g = loadGraph('tree.json');
+
+  it('has the single root task and the hierarchy pstree shows', () => {
+    const m = new AwaitTreeModel(g);
+    assert.deepStrictEqual(m.getRoots().map((n) => m.present(n).label), ['Task-1']);
+    assert.strictEqual(
+      render(m, { frames: false }),
+      [
+        'Task-1',
+        '  Task-A',
+        '    A-leaf-1',
+        '    A-leaf-2',
+        '  Task-B',
+        '    B-leaf-1',
+        '    B-leaf-2',
+        '  gatherer',
+        '    Task-3',
+        '    Task-4',
+        '  tâche-ünïcode',
+        '  emoji-😀',
+        '  Task-2',
+      ].join('\n'),
+    );
+  });
+
+  it('lists a task\'s frames outermost first, then the tasks it awaits', () => {
+    const m = new AwaitTreeModel(g);
+    const root = m.getRoots()[0];
+    const kids = m.getChildren(root).map((n) => `${n.kind}:${m.present(n).label}`);
+    assert.deepStrictEqual(kids.slice(0, 3), ['frame:main', 'frame:TaskGroup.__aexit__', 'frame:TaskGroup._aexit']);
+    assert.deepStrictEqual(kids.slice(3), ['task:Task-A', 'task:Task-B', 'task:gatherer', 'task:tâche-ünïcode', 'task:emoji-😀', 'task:Task-2']);
+  });
+
+  it('can list frames innermost first, as the call stack does', () => {
+    const m = new AwaitTreeModel(g, { frameOrder: 'innermostFirst' });
+    const leaf = findTask(m, m.getRoots(), 'A-leaf-1');
+    assert.deepStrictEqual(
+      m.getChildren(leaf).map((n) => m.present(n).label),
+      ['sleep', 'deep', 'c1'],
+    );
+  });
+
+  it('shows the current line as description and opens frames at their line', () => {
+    const m = new AwaitTreeModel(g);
+    const leaf = findTask(m, m.getRoots(), 'A-leaf-1');
+    // The innermost frame outside asyncio itself says where the task is.
+    assert.strictEqual(m.present(leaf).description, 'deep tree.py:7');
+    assert.strictEqual(m.present(leaf).icon, 'tasklist');
+    const frames = m.getChildren(leaf);
+    const c1 = frames.find((n) => m.present(n).label === 'c1')!;
+    const p = m.present(c1);
+    assert.strictEqual(p.description, 'tree.py:10');
+    assert.deepStrictEqual(p.open, { path: '/srv/app/tree.py', line: 10 });
+    assert.strictEqual(p.collapsible, 'none');
+    const sleep = frames.find((n) => m.present(n).label === 'sleep')!;
+    assert.strictEqual(m.present(sleep).icon, 'debug-stackframe'); // where the task waits
+    assert.strictEqual(m.present(sleep).contextValue, 'frame.asyncio');
+    assert.strictEqual(m.present(c1).icon, 'debug-stackframe-dot');
+    assert.strictEqual(m.present(leaf).accessibility, 'task A-leaf-1, deep tree.py:7');
+    assert.strictEqual(m.present(c1).accessibility, 'frame c1, tree.py:10');
+  });
+
+  it('gives every node a unique id, stable across snapshots', () => {
+    const ids = new Set<string>();
+    const shared = new NodeIds();
+    const m = new AwaitTreeModel(g, { ids: shared });
+    const walk = (nodes: TreeNode[]): void => {
+      for (const n of nodes) {
+        assert.ok(!ids.has(n.id), `duplicate id ${n.id}`);
+        ids.add(n.id);
+        walk(m.getChildren(n));
+      }
+    };
+    walk(m.getRoots());
+    const again = new AwaitTreeModel(structuredClone(g), { ids: shared });
+    assert.strictEqual(findTask(again, again.getRoots(), 'B-leaf-2').id, findTask(m, m.getRoots(), 'B-leaf-2').id);
+    // nodeFor builds the same nodes as getChildren.
+    const leaf = findTask(m, m.getRoots(), 'B-leaf-2');
+    assert.strictEqual(m.nodeFor(leaf.task.threadId)!.id, leaf.id);
+    assert.strictEqual(m.getParent(m.nodeFor(leaf.task.threadId)!)!.id, m.getParent(leaf)!.id);
+  });
+
+  it('opens small graphs fully and knows parents for reveal', () => {
+    const m = new AwaitTreeModel(g);
+    const taskA = findTask(m, m.getRoots(), 'Task-A');
+    assert.strictEqual(m.present(taskA).collapsible, 'expanded');
+    const leaf = m.nodeFor(findTask(m, m.getRoots(), 'B-leaf-1').task.threadId)!;
+    assert.strictEqual(leaf.task.name, 'B-leaf-1');
+    const chain: string[] = [];
+    for (let n: TreeNode | undefined = leaf; n; n = m.getParent(n)) {
+      chain.push(m.present(n).label);
+    }
+    assert.deepStrictEqual(chain, ['B-leaf-1', 'Task-B', 'Task-1']);
+  });
+
+  it('recognises asyncio\'s own frames', () => {
+    assert.ok(isAsyncioInternal('/usr/lib/python3.14/asyncio/tasks.py'));
+    assert.ok(!isAsyncioInternal('/srv/app/asyncio_helpers.py'));
+    assert.strictEqual(currentFrame(task(1, 'x', [], 0)), undefined);
+  });
+});
+
+describe('AwaitTreeModel: cycles', () => {
+  it('roots a cycle at a member, marks its tasks and stops where it closes', () => {
+    const m = new AwaitTreeModel(loadGraph('cycle.json'));
+    assert.deepStrictEqual([...m.inCycle].sort(), [3, 4]);
+    // Task-1 is a real root; B (first in the adapter's cycle) roots the cycle.
+    assert.strictEqual(render(m, { frames: false }), ['Task-1', 'B', '  A', '    B ↻'].join('\n'));
+    const b = findTask(m, m.getRoots(), 'B');
+    const p = m.present(b);
+    assert.strictEqual(p.icon, 'warning');
+    assert.strictEqual(p.contextValue, 'task.cycle');
+    assert.ok(p.description.startsWith('⚠ await cycle'), p.description);
+    assert.ok(m.cycleRoots.has(b.task.threadId));
+    const back = m.getChildren(findTask(m, m.getChildren(b), 'A')).find((n): n is TaskNode => n.kind === 'task')!;
+    assert.ok(back.backEdge);
+    assert.deepStrictEqual(m.getChildren(back), []);
+    assert.strictEqual(m.present(back).collapsible, 'none');
+    assert.strictEqual(m.present(back).icon, 'sync');
+  });
+
+  it('handles a cycle the adapter did not list, a self-await and tasks hanging below a cycle', () => {
+    const m = new AwaitTreeModel(
+      graph([task(1, 'root'), task(2, 'x', [3]), task(3, 'y', [2]), task(4, 'below', [3]), task(5, 'self', [5])]),
+    );
+    assert.strictEqual(render(m, { frames: false }), ['root', 'self', 'x', '  y', '    x ↻', '    below'].join('\n'));
+    assert.ok(m.inCycle.has(5));
+    assert.strictEqual(m.nodeFor(4)!.task.name, 'below');
+  });
+
+  it('shows a task awaited by several tasks under each of them', () => {
+    const m = new AwaitTreeModel(graph([task(1, 'a'), task(2, 'b'), task(3, 'shared', [1, 2])]));
+    assert.strictEqual(render(m, { frames: false }), ['a', '  shared', 'b', '  shared'].join('\n'));
+    assert.ok(m.present(m.nodeFor(3)!).description.includes('awaited by 2'));
+  });
+
+  it('ignores awaiters that are not in the snapshot', () => {
+    const m = new AwaitTreeModel(graph([task(1, 'orphan', [99])]));
+    assert.strictEqual(render(m, { frames: false }), 'orphan');
+  });
+});
+
+describe('AwaitTreeModel: filtering', () => {
+  const g = loadGraph('tree.json');
+
+  it('keeps matches and the tasks above them', () => {
+    const m = new AwaitTreeModel(g);
+    m.setFilter('leaf-1');
+    assert.strictEqual(m.matchCount, 2);
+    assert.strictEqual(render(m, { frames: false }), ['Task-1', '  Task-A', '    A-leaf-1', '  Task-B', '    B-leaf-1'].join('\n'));
+    // The way down is open, the matches are not.
+    const root = m.getRoots()[0];
+    assert.strictEqual(m.present(root).collapsible, 'expanded');
+    const leaf = findTask(m, m.getRoots(), 'A-leaf-1');
+    assert.strictEqual(m.present(leaf).collapsible, 'collapsed');
+    assert.deepStrictEqual(m.present(leaf).highlight, [2, 8]);
+  });
+
+  it('ignores case, works on non-ASCII names and clears', () => {
+    const m = new AwaitTreeModel(g);
+    m.setFilter('TÂCHE');
+    assert.deepStrictEqual(childTaskNames(m, m.getRoots()[0]), ['tâche-ünïcode']);
+    m.setFilter('😀');
+    assert.deepStrictEqual(childTaskNames(m, m.getRoots()[0]), ['emoji-😀']);
+    m.setFilter('no such task');
+    assert.deepStrictEqual(m.getRoots(), []);
+    assert.strictEqual(m.matchCount, 0);
+    m.setFilter('  ');
+    assert.strictEqual(m.filter, '');
+    assert.strictEqual(render(m, { frames: false }).split('\n').length, 13);
+  });
+
+  it('gives filtered nodes their own ids, so their expansion starts fresh', () => {
+    const m = new AwaitTreeModel(g);
+    const before = m.getRoots()[0].id;
+    m.setFilter('Task');
+    assert.notStrictEqual(m.getRoots()[0].id, before);
+    m.setFilter('');
+    assert.strictEqual(m.getRoots()[0].id, before);
+  });
+
+  it('keeps cycle members reachable under a filter', () => {
+    const m = new AwaitTreeModel(loadGraph('cycle.json'));
+    m.setFilter('b');
+    assert.strictEqual(render(m, { frames: false }), ['B', '  A', '    B ↻'].join('\n'));
+  });
+});
+
+describe('AwaitTreeModel: threads', () => {
+  it('groups root tasks by OS thread when several event loops run', () => {
+    const g = graph([task(1, 'main-root'), task(2, 'worker-root'), task(3, 'child', [2])]);
+    g.tasks[1].tid = 200;
+    g.tasks[2].tid = 200;
+    g.threads = [
+      { threadId: 10, tid: 100, name: 'Thread 100 (MainThread)', main: true, runningThreadId: 0 },
+      { threadId: 11, tid: 200, name: 'Thread 200 (worker)', main: false, runningThreadId: 3 },
+    ];
+    const m = new AwaitTreeModel(g);
+    assert.strictEqual(render(m, { frames: false }), ['Thread 100 (MainThread)', '  main-root', 'Thread 200 (worker)', '  worker-root', '    child'].join('\n'));
+    const child = m.nodeFor(3)!;
+    assert.strictEqual(m.present(child).icon, 'play-circle');
+    assert.ok(m.present(child).description.includes('running'));
+    assert.strictEqual(m.getParent(m.getParent(child)!)!.kind, 'thread');
+  });
+});
+
+describe('AwaitTreeModel: 10,000 tasks', function () {
+  this.timeout(30000);
+
+  function manyGraph(n: number) {
+    // Like many.py: Task-1 gathers n sleepers.
+    const tasks = [task(1, 'Task-1', [], 3)];
+    for (let i = 2; i <= n + 1; i++) {
+      tasks.push(task(i, `Task-${i}`, [1], 2));
+    }
+    return graph(tasks);
+  }
+
+  it('builds, pages and filters a 10,000-task snapshot quickly', () => {
+    const g = manyGraph(10000);
+    const t0 = performance.now();
+    const m = new AwaitTreeModel(g);
+    const roots = m.getRoots();
+    const kids = m.getChildren(roots[0]);
+    const t1 = performance.now();
+    assert.strictEqual(roots.length, 1);
+    // 3 frames, then 10 pages of 1,000 tasks.
+    assert.strictEqual(kids.length, 13);
+    const pages = kids.filter((n) => n.kind === 'range');
+    assert.strictEqual(pages.length, 10);
+    assert.strictEqual(m.present(pages[9]).label, 'tasks 9001–10000');
+    const page = m.getChildren(pages[9]);
+    assert.strictEqual(page.length, 1000);
+    for (const n of page) {
+      m.present(n);
+    }
+    const t2 = performance.now();
+    m.setFilter('Task-9999');
+    const filtered = render(m, { frames: false });
+    const t3 = performance.now();
+    assert.strictEqual(filtered, ['Task-1', '  Task-9999'].join('\n'));
+    m.setFilter('Task-');
+    assert.strictEqual(m.matchCount, 10001);
+    const t4 = performance.now();
+    const found = m.nodeFor(5000)!;
+    assert.strictEqual(found.task.name, 'Task-5000');
+    assert.strictEqual(m.getParent(found)!.kind, 'range');
+    const t5 = performance.now();
+    const times = { build: t1 - t0, page: t2 - t1, filter: t3 - t2, filterAll: t4 - t3, reveal: t5 - t4 };
+    for (const [what, ms] of Object.entries(times)) {
+      assert.ok(ms < 250, `${what} took ${ms.toFixed(1)} ms`);
+    }
+  });
+
+  it('handles an await chain 10,000 tasks deep without recursion', () => {
+    const tasks = [task(1, 'T1')];
+    for (let i = 2; i <= 10000; i++) {
+      tasks.push(task(i, `T${i}`, [i - 1]));
+    }
+    const t0 = performance.now();
+    const m = new AwaitTreeModel(graph(tasks));
+    m.setFilter('T10000');
+    const deepest = m.nodeFor(10000)!;
+    const ms = performance.now() - t0;
+    assert.strictEqual(deepest.task.name, 'T10000');
+    let depth = 0;
+    for (let n: TreeNode | undefined = deepest; n; n = m.getParent(n)) {
+      depth++;
+    }
+    assert.strictEqual(depth, 10000);
+    assert.ok(deepest.id.length < 10, deepest.id);
+    assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+  });
+
+  it('handles a 10,000-task cycle', () => {
+    const tasks = [];
+    for (let i = 1; i <= 10000; i++) {
+      tasks.push(task(i, `C${i}`, [i === 1 ? 10000 : i - 1]));
+    }
+    const cyc = tasks.map((t) => t.threadId);
+    const m = new AwaitTreeModel(graph(tasks, [[...cyc, 1]]));
+    assert.strictEqual(m.inCycle.size, 10000);
+    assert.deepStrictEqual(m.getRoots().map((n) => m.present(n).label), ['C1']);
+    const last = m.nodeFor(10000)!;
+    assert.ok(!last.backEdge);
+    const closing = m.getChildren(last).find((n): n is TaskNode => n.kind === 'task')!;
+    assert.strictEqual(closing.task.name, 'C1');
+    assert.ok(closing.backEdge);
+  });
+
+  it('finds every member of an unlisted cycle', () => {
+    const m = new AwaitTreeModel(graph([task(1, 'r'), task(2, 'a', [1, 4]), task(3, 'b', [2]), task(4, 'c', [3]), task(5, 'd', [4])]));
+    assert.deepStrictEqual([...m.inCycle].sort(), [2, 3, 4]);
+    assert.strictEqual(render(m, { frames: false }), ['r', '  a', '    b', '      c', '        a ↻', '        d'].join('\n'));
+  });
+});
