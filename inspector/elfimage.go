@@ -110,7 +110,9 @@ func (img *elfImage) pyVersionHex() (uint64, bool) {
 		return 0, false
 	}
 	for _, s := range syms {
-		if s.Name != "Py_Version" || s.Size != 4 {
+		// Py_Version is a `const unsigned long`: 8 bytes on 64-bit Linux. Its low 4 bytes (first,
+		// little-endian) hold the value; 4-byte symbols are accepted too.
+		if s.Name != "Py_Version" || (s.Size != 4 && s.Size != 8) {
 			continue
 		}
 		for _, sec := range img.file.Sections {

@@ -37,6 +37,7 @@ type Process struct {
 	layout       cpython.Layout
 	runtimeAddr  uint64
 	asyncio      *cpython.AsyncioOffsets // nil until the target has loaded asyncio's C module
+	asyncioAddr  uint64                  // where the asyncio table was found (for memory images)
 	codes        codeCache
 	lastMapsScan time.Time
 }
@@ -256,7 +257,7 @@ func (p *Process) locateAsyncio(files []*mappedFile, images *imageSet) {
 		if err != nil {
 			continue
 		}
-		p.asyncio = a
+		p.asyncio, p.asyncioAddr = a, addr
 		return
 	}
 }

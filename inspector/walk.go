@@ -43,6 +43,9 @@ type typeInfo struct {
 type coroInfo struct {
 	isTask bool
 	frames []snapshot.Frame
+	// finished: a task whose coroutine has returned (its frame is cleared). Such a task is
+	// being completed right now and leaves the task list in the same step.
+	finished bool
 }
 
 func (p *Process) walk() (*snapshot.Snapshot, error) {
@@ -130,7 +133,46 @@ func (w *walker) run(s *snapshot.Snapshot) error {
 	}
 	// Tasks of threads that have exited are moved to the interpreter's list; CPython reports
 	// them with thread id 0.
-	return w.taskList(s, interp+a.InterpreterState.AsyncioTasksHead, 0)
+	if err := w.taskList(s, interp+a.InterpreterState.AsyncioTasksHead, 0); err != nil {
+		return err
+	}
+	return w.crossCheck(s)
+}
+
+// crossCheck rejects a snapshot that mixes moments of a target that changed while it was read.
+// The per-object checks cannot see this: each object was read whole, just not at the same time
+// as the others. What holds in any single moment of the target:
+//   - a listed task whose coroutine has returned is being completed by its thread right now (it
+//     leaves the list in the same step), so it is that thread's running task;
+//   - a task that awaits another and still has frames is pending, so it is in a task list. (A
+//     finished task can linger in the awaiters of a task it awaited through shield(); it has
+//     no frames.) Only checked when every list was read.
+//
+// A failed check makes Snapshot read again, as any other inconsistency does.
+func (w *walker) crossCheck(s *snapshot.Snapshot) error {
+	running := make(map[uint64]bool, len(s.Threads))
+	for _, t := range s.Threads {
+		running[t.RunningTask] = true
+	}
+	listed := make(map[uint64]bool, len(s.Tasks))
+	for i := range s.Tasks {
+		listed[s.Tasks[i].ID] = true
+	}
+	for i := range s.Tasks {
+		t := &s.Tasks[i]
+		if c := w.coros[t.ID]; c != nil && c.finished && !running[t.ID] {
+			return inconsistent("task 0x%x finished while it was being read", t.ID)
+		}
+		if w.p.opts.MainThreadOnly {
+			continue
+		}
+		for _, a := range t.AwaitedBy {
+			if a.IsTask && len(a.Frames) > 0 && !listed[a.ID] {
+				return inconsistent("pending task 0x%x awaits 0x%x but is not in a task list", a.ID, t.ID)
+			}
+		}
+	}
+	return nil
 }
 
 // threadFrames walks a thread's frame chain from its current frame outwards.
@@ -417,10 +459,28 @@ func (w *walker) coro(obj uint64) (*coroInfo, error) {
 			if c.frames, err = w.coroChain(coro); err != nil {
 				return nil, err
 			}
+			if len(c.frames) == 0 {
+				if c.finished, err = w.coroFinished(coro); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	w.coros[obj] = c
 	return c, nil
+}
+
+// coroFinished reports whether coro is a coroutine that has returned (its frame is cleared).
+func (w *walker) coroFinished(coro uint64) (bool, error) {
+	t, err := w.typeOf(coro)
+	if err != nil || t.flags&cpython.TPFlagsHeapType != 0 || t.name != "coroutine" {
+		return false, err
+	}
+	gb, err := w.mem.view(coro, int(w.o.GenObject.Size))
+	if err != nil {
+		return false, err
+	}
+	return int8(gb[w.o.GenObject.GiFrameState]) == w.l.FrameStateCleared, nil
 }
 
 // coroLike returns the coroutine object to walk for an awaited object, or 0 where the chain

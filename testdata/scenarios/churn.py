@@ -3,7 +3,10 @@
 # (several tasks awaiting one through shield(), gathers, waiters cancelled by timeouts). Every
 # snapshot of it races with the event loop, which is what the robustness tests need.
 #
-# After READY it prints "RATE <tasks created in the last second>" once a second.
+# Usage: churn.py [PAUSE]: each of the 8 workers rests PAUSE seconds (default 0.02) between waves
+# of 25 tasks, which makes about ten thousand tasks a second; 0 makes as many as the interpreter
+# can (tens of thousands). After READY it prints "RATE <tasks created in the last second>" once
+# a second.
 import asyncio, os, sys, time
 import signal
 signal.alarm(3600)  # a target leaked by a crashed test run ends itself within an hour
@@ -22,8 +25,9 @@ async def leaf(i):
 
 
 async def waiter(hub):
-    # shield(): the waiter joins hub's set of awaiters and leaves it when it finishes or is
-    # cancelled, while hub keeps running.
+    # shield(): the waiter joins hub's set of awaiters and leaves it when hub finishes. A waiter
+    # that times out first finishes, but shield() keeps it in hub's set until hub ends, so sets
+    # of awaiters also hold tasks that are no longer listed.
     try:
         async with asyncio.timeout(0.002):
             await asyncio.shield(hub)
@@ -56,9 +60,13 @@ async def hub_keeper(hubs, loop):
         await asyncio.sleep(0.001)
 
 
+PAUSE = float(sys.argv[1]) if len(sys.argv) > 1 else 0.02
+
+
 async def worker(w, hubs):
     while True:
         await wave(w, hubs, 16)
+        await asyncio.sleep(PAUSE)
 
 
 async def report():

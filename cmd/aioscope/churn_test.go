@@ -1,0 +1,493 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aioscope/aioscope/internal/testtarget"
+)
+
+// churnRuns is how many times the CLI reads the churn target, one run after the other.
+const churnRuns = 500
+
+// churnMinSuccess is the share of runs that must succeed with the default retries.
+const churnMinSuccess = 0.95
+
+// runDeadline bounds one CLI run. A run takes milliseconds; the deadline only turns a hang into
+// a failure, so it is generous for a loaded machine.
+const runDeadline = 30 * time.Second
+
+// psDoc is the part of the `ps --json` document the churn test checks.
+type psDoc struct {
+	PID     int `json:"pid"`
+	Threads []struct {
+		RunningTask *string `json:"running_task"`
+	} `json:"threads"`
+	Tasks []struct {
+		ID        string            `json:"id"`
+		Name      string            `json:"name"`
+		Frames    []json.RawMessage `json:"frames"`
+		AwaitedBy []struct {
+			ID     string  `json:"id"`
+			Name   *string `json:"name"`
+			IsTask bool    `json:"is_task"`
+		} `json:"awaited_by"`
+	} `json:"tasks"`
+}
+
+// churnLoads are the churn.py settings the churn tests use: about ten thousand tasks a second,
+// where at least churnMinSuccess of the snapshots must succeed, and as many as the interpreter
+// can create (tens of thousands), where the share is only reported.
+var churnLoads = []struct {
+	name, pause string
+	minSuccess  float64
+}{
+	{"10k", "0.02", churnMinSuccess},
+	{"max", "0", 0},
+}
+
+// TestCLIChurn runs `aioscope ps --json` 500 times against a target that creates and finishes
+// thousands of tasks a second. Every run must end in bounded time with either a consistent
+// document (exit 0, nothing on stderr) or the one-line "changed too fast" error (exit 1, nothing
+// on stdout), and at least 95% must succeed.
+func TestCLIChurn(t *testing.T) {
+	bin := aioscopeBinary(t)
+	for _, version := range []string{"3.14", "3.15"} {
+		for _, load := range churnLoads {
+			t.Run(version+"/"+load.name, func(t *testing.T) {
+				testCLIChurn(t, bin, version, load.pause, load.minSuccess)
+			})
+		}
+	}
+}
+
+func testCLIChurn(t *testing.T, bin, version, pause string, minSuccess float64) {
+	tg := testtarget.Start(t, version, "churn.py", pause)
+	pid := strconv.Itoa(tg.PID)
+	ok := 0
+	var lastFailure string
+	start := time.Now()
+	for i := 0; i < churnRuns; i++ {
+		stdout, stderr, code := runBounded(t, bin, "ps", "--json", pid)
+		if bytes.Contains(stderr, []byte("goroutine ")) || bytes.Contains(stderr, []byte("panic")) {
+			t.Fatalf("run %d crashed:\n%s", i, stderr)
+		}
+		switch code {
+		case exitOK:
+			if len(stderr) != 0 {
+				t.Fatalf("run %d succeeded but wrote to stderr: %q", i, stderr)
+			}
+			if problems := churnDocProblems(stdout, tg.PID); len(problems) > 0 {
+				t.Errorf("run %d printed an inconsistent snapshot: %s", i, strings.Join(problems, "; "))
+			}
+			ok++
+		case exitError:
+			line := string(stderr)
+			if len(stdout) != 0 || strings.Count(line, "\n") != 1 || !strings.HasSuffix(line, "\n") ||
+				!strings.Contains(line, "changed too fast") || !strings.Contains(line, "--retries") {
+				t.Fatalf("run %d failed without the one-line \"changed too fast\" error:\nstdout: %q\nstderr: %q", i, stdout, stderr)
+			}
+			lastFailure = strings.TrimSpace(line)
+		default:
+			t.Fatalf("run %d: exit code %d\nstderr: %s", i, code, stderr)
+		}
+	}
+	// The target reports its rate once a second; a fast run waits for the first report.
+	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(tg.Stdout(), "RATE") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	rate := float64(ok) / churnRuns
+	t.Logf("Python %s: %d/%d runs succeeded (%.1f%%) in %v with the default retries; target %s; last failure: %s",
+		version, ok, churnRuns, 100*rate, time.Since(start).Round(time.Millisecond), churnRate(tg.Stdout()), lastFailure)
+	if rate < minSuccess {
+		t.Errorf("only %.1f%% of runs succeeded, want at least %.0f%%", 100*rate, 100*minSuccess)
+	}
+}
+
+// runBounded runs the aioscope binary and returns its output and exit code; it fails the test if
+// the run does not end within runDeadline or cannot be started.
+func runBounded(t *testing.T, bin string, args ...string) (stdout, stderr []byte, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), runDeadline)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("aioscope %s did not finish within %v", strings.Join(args, " "), runDeadline)
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("running aioscope %s: %v", strings.Join(args, " "), err)
+	}
+	if exitErr != nil && !exitErr.Exited() {
+		t.Fatalf("aioscope %s was killed by a signal: %v\nstderr: %s", strings.Join(args, " "), err, errb.Bytes())
+	}
+	return out.Bytes(), errb.Bytes(), cmd.ProcessState.ExitCode()
+}
+
+// churnDocProblems lists what is wrong with a `ps --json` document of churn.py. In any single
+// moment of the target:
+//   - the document parses and is about the target; no task is listed twice;
+//   - an awaiter that is a task is listed (its name is known). churn.py's one exception is by
+//     design: its hubs are awaited through shield() by waiters that time out, and shield() keeps
+//     a cancelled waiter among the hub's awaiters until the hub ends, after the waiter finished;
+//   - an awaiter listed as a task is reported as a task;
+//   - a waiting task has frames: churn.py's hubs and leaves sleep. The exception is the task being
+//     completed right now, which is the thread's running task.
+func churnDocProblems(doc []byte, pid int) []string {
+	var d psDoc
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return []string{fmt.Sprintf("the document does not parse: %v", err)}
+	}
+	var problems []string
+	if d.PID != pid {
+		problems = append(problems, fmt.Sprintf("pid %d, want %d", d.PID, pid))
+	}
+	running := map[string]bool{}
+	for _, th := range d.Threads {
+		if th.RunningTask != nil {
+			running[*th.RunningTask] = true
+		}
+	}
+	listed := map[string]bool{}
+	for _, task := range d.Tasks {
+		if listed[task.ID] {
+			problems = append(problems, fmt.Sprintf("task %s listed twice", task.ID))
+		}
+		listed[task.ID] = true
+	}
+	for _, task := range d.Tasks {
+		sleeper := strings.HasPrefix(task.Name, "hub-") || strings.HasPrefix(task.Name, "leaf-")
+		if sleeper && len(task.Frames) == 0 && !running[task.ID] {
+			problems = append(problems, fmt.Sprintf("sleeping task %s (%s) has no frames", task.Name, task.ID))
+		}
+		for _, a := range task.AwaitedBy {
+			switch {
+			case a.IsTask && !listed[a.ID] && !strings.HasPrefix(task.Name, "hub-"):
+				problems = append(problems, fmt.Sprintf("task %s is awaited by task %s, which is not listed", task.Name, a.ID))
+			case listed[a.ID] && (!a.IsTask || a.Name == nil):
+				problems = append(problems, fmt.Sprintf("task %s is awaited by %s, listed as a task but reported as a future", task.Name, a.ID))
+			}
+		}
+	}
+	if len(problems) > 5 {
+		problems = append(problems[:5], fmt.Sprintf("and %d more", len(problems)-5))
+	}
+	return problems
+}
+
+// churnRate summarises the RATE lines churn.py prints once a second.
+func churnRate(stdout string) string {
+	var rates []string
+	for _, line := range strings.Split(stdout, "\n") {
+		if r, ok := strings.CutPrefix(line, "RATE "); ok {
+			rates = append(rates, r)
+		}
+	}
+	if len(rates) == 0 {
+		return "rate unknown"
+	}
+	return "created " + strings.Join(rates, ", ") + " tasks/s"
+}
+
+// dapRequestDeadline bounds one request to `aioscope dap`; like runDeadline it only catches
+// hangs.
+const dapRequestDeadline = 30 * time.Second
+
+// dapMessage is a message from the debug adapter.
+type dapMessage struct {
+	Seq        int             `json:"seq"`
+	Type       string          `json:"type"`
+	RequestSeq int             `json:"request_seq"`
+	Success    bool            `json:"success"`
+	Command    string          `json:"command"`
+	Message    string          `json:"message"`
+	Event      string          `json:"event"`
+	Body       json.RawMessage `json:"body"`
+}
+
+// dapClient drives `aioscope dap` over its stdin and stdout, as an editor does.
+type dapClient struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	msgs   chan dapMessage
+	stderr *bytes.Buffer
+	seq    int
+	events []dapMessage // events received while waiting for responses
+}
+
+// startDAP starts argv (aioscope dap, possibly under a tracer) as a DAP server on stdio. It is
+// killed, if still running, when the test ends.
+func startDAP(t *testing.T, argv ...string) *dapClient {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &dapClient{t: t, cmd: cmd, in: in, msgs: make(chan dapMessage, 1024), stderr: &bytes.Buffer{}}
+	cmd.Stderr = c.stderr
+	// Its own process group, so that cleanup also kills what a tracer started; and a bounded
+	// wait for the output pipes, which a surviving child would otherwise hold open for ever.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	go func() {
+		defer close(c.msgs)
+		r := bufio.NewReaderSize(out, 1<<20)
+		for {
+			length := -1
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				line = strings.TrimRight(line, "\r\n")
+				if line == "" {
+					break
+				}
+				if v, ok := strings.CutPrefix(line, "Content-Length: "); ok {
+					length, _ = strconv.Atoi(v)
+				}
+			}
+			if length < 0 {
+				return
+			}
+			body := make([]byte, length)
+			if _, err := io.ReadFull(r, body); err != nil {
+				return
+			}
+			var m dapMessage
+			if err := json.Unmarshal(body, &m); err != nil {
+				m = dapMessage{Type: "unparsable", Message: err.Error()}
+			}
+			c.msgs <- m
+		}
+	}()
+	return c
+}
+
+// request sends a request and returns its response, keeping the events that come before it.
+func (c *dapClient) request(command string, args any) dapMessage {
+	c.t.Helper()
+	return c.response(c.send(command, args), command)
+}
+
+// send sends a request and returns its seq.
+func (c *dapClient) send(command string, args any) int {
+	c.t.Helper()
+	c.seq++
+	req := map[string]any{"seq": c.seq, "type": "request", "command": command}
+	if args != nil {
+		req["arguments"] = args
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := fmt.Fprintf(c.in, "Content-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+		c.t.Fatalf("sending %s: %v (stderr: %s)", command, err, c.stderr)
+	}
+	return c.seq
+}
+
+// response waits for the response to request seq.
+func (c *dapClient) response(seq int, command string) dapMessage {
+	c.t.Helper()
+	timeout := time.After(dapRequestDeadline)
+	for {
+		select {
+		case m, ok := <-c.msgs:
+			if !ok {
+				c.t.Fatalf("aioscope dap closed its output while %s was pending; stderr: %s", command, c.stderr)
+			}
+			if m.Type == "unparsable" {
+				c.t.Fatalf("aioscope dap sent a message that does not parse: %s", m.Message)
+			}
+			if m.Type == "response" && m.RequestSeq == seq {
+				if m.Command != command {
+					c.t.Fatalf("response to %s is for %q", command, m.Command)
+				}
+				return m
+			}
+			if m.Type == "event" {
+				c.events = append(c.events, m)
+			}
+		case <-timeout:
+			c.t.Fatalf("no response to %s within %v", command, dapRequestDeadline)
+		}
+	}
+}
+
+// mustSucceed sends a request that must succeed.
+func (c *dapClient) mustSucceed(command string, args any) dapMessage {
+	c.t.Helper()
+	m := c.request(command, args)
+	if !m.Success {
+		c.t.Fatalf("%s failed: %s", command, m.Message)
+	}
+	return m
+}
+
+// attach initializes the session and attaches it to pid. The attach takes a first snapshot, so
+// against a target that changes very fast it can fail like any snapshot; it is tried a few times.
+func (c *dapClient) attach(pid int, extra map[string]any) {
+	c.t.Helper()
+	c.mustSucceed("initialize", map[string]any{"adapterID": "aioscope", "linesStartAt1": true, "columnsStartAt1": true})
+	args := map[string]any{"processId": pid}
+	for k, v := range extra {
+		args[k] = v
+	}
+	for i := 0; ; i++ {
+		m := c.request("attach", args)
+		if m.Success {
+			break
+		}
+		if i == 4 || !strings.Contains(m.Message, "changed too fast") {
+			c.t.Fatalf("attach: %s", m.Message)
+		}
+	}
+	c.mustSucceed("configurationDone", nil)
+}
+
+// close disconnects and checks that the server ends cleanly, without a crash on stderr.
+func (c *dapClient) close() {
+	c.t.Helper()
+	c.mustSucceed("disconnect", nil)
+	_ = c.in.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			c.t.Errorf("aioscope dap ended with %v; stderr: %s", err, c.stderr)
+		}
+	case <-time.After(dapRequestDeadline):
+		c.t.Fatalf("aioscope dap did not exit after disconnect")
+	}
+	if s := c.stderr.String(); strings.Contains(s, "goroutine ") || strings.Contains(s, "panic") {
+		c.t.Errorf("aioscope dap crashed: %s", s)
+	}
+}
+
+// awaitGraph is the part of the aioscope/snapshot response body the churn test checks.
+type awaitGraph struct {
+	PID   int `json:"pid"`
+	Tasks []struct {
+		ThreadID  int    `json:"threadId"`
+		TaskID    string `json:"taskId"`
+		Name      string `json:"name"`
+		AwaitedBy []int  `json:"awaitedBy"`
+		Frames    []struct {
+			Name string `json:"name"`
+		} `json:"frames"`
+	} `json:"tasks"`
+	Threads []struct {
+		RunningThreadID int `json:"runningThreadId"`
+	} `json:"threads"`
+}
+
+// graphProblems lists what is wrong with an awaitGraph body of churn.py (see churnDocProblems).
+func graphProblems(body []byte, pid int) []string {
+	var g awaitGraph
+	if err := json.Unmarshal(body, &g); err != nil {
+		return []string{fmt.Sprintf("the body does not parse: %v", err)}
+	}
+	var problems []string
+	if g.PID != pid {
+		problems = append(problems, fmt.Sprintf("pid %d, want %d", g.PID, pid))
+	}
+	running := map[int]bool{}
+	for _, th := range g.Threads {
+		running[th.RunningThreadID] = true
+	}
+	ids, tasks := map[int]bool{}, map[string]bool{}
+	for _, task := range g.Tasks {
+		if ids[task.ThreadID] || tasks[task.TaskID] {
+			problems = append(problems, fmt.Sprintf("task %s (thread %d) listed twice", task.TaskID, task.ThreadID))
+		}
+		ids[task.ThreadID], tasks[task.TaskID] = true, true
+	}
+	for _, task := range g.Tasks {
+		sleeper := strings.HasPrefix(task.Name, "hub-") || strings.HasPrefix(task.Name, "leaf-")
+		if sleeper && len(task.Frames) == 0 && !running[task.ThreadID] {
+			problems = append(problems, fmt.Sprintf("sleeping task %s has no frames", task.Name))
+		}
+		for _, a := range task.AwaitedBy {
+			if !ids[a] {
+				problems = append(problems, fmt.Sprintf("task %s is awaited by thread %d, which is not a task", task.Name, a))
+			}
+		}
+	}
+	if len(problems) > 5 {
+		problems = append(problems[:5], fmt.Sprintf("and %d more", len(problems)-5))
+	}
+	return problems
+}
+
+// TestDAPChurn takes 500 snapshots through one `aioscope dap` session (the aioscope/snapshot
+// request) of a target that creates and finishes thousands of tasks a second: each must be
+// answered in bounded time with a consistent graph or a "changed too fast" error.
+func TestDAPChurn(t *testing.T) {
+	bin := aioscopeBinary(t)
+	for _, version := range []string{"3.14", "3.15"} {
+		for _, load := range churnLoads {
+			t.Run(version+"/"+load.name, func(t *testing.T) {
+				tg := testtarget.Start(t, version, "churn.py", load.pause)
+				c := startDAP(t, bin, "dap")
+				c.attach(tg.PID, nil)
+				ok := 0
+				var lastFailure string
+				start := time.Now()
+				for i := 0; i < churnRuns; i++ {
+					m := c.request("aioscope/snapshot", nil)
+					if !m.Success {
+						if !strings.Contains(m.Message, "changed too fast") || strings.Contains(m.Message, "\n") {
+							t.Fatalf("snapshot %d failed without the one-line \"changed too fast\" error: %q", i, m.Message)
+						}
+						lastFailure = m.Message
+						continue
+					}
+					if problems := graphProblems(m.Body, tg.PID); len(problems) > 0 {
+						t.Errorf("snapshot %d is inconsistent: %s", i, strings.Join(problems, "; "))
+					}
+					ok++
+				}
+				c.close()
+				for deadline := time.Now().Add(3 * time.Second); !strings.Contains(tg.Stdout(), "RATE") && time.Now().Before(deadline); {
+					time.Sleep(50 * time.Millisecond)
+				}
+				rate := float64(ok) / churnRuns
+				t.Logf("Python %s: %d/%d DAP snapshots succeeded (%.1f%%) in %v; target %s; last failure: %s",
+					version, ok, churnRuns, 100*rate, time.Since(start).Round(time.Millisecond), churnRate(tg.Stdout()), lastFailure)
+				if rate < load.minSuccess {
+					t.Errorf("only %.1f%% of snapshots succeeded, want at least %.0f%%", 100*rate, 100*load.minSuccess)
+				}
+			})
+		}
+	}
+}

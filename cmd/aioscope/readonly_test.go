@@ -1,0 +1,353 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aioscope/aioscope/internal/testtarget"
+)
+
+// The read-only tests prove what aioscope promises: it reads the target with process_vm_readv
+// and never stops, writes to, signals or ptrace-attaches it.
+
+// tracedSyscalls are the system calls strace records. Besides the forbidden ones they include
+// every call that opens or writes a file, so that writes through /proc/PID/* are seen whatever
+// call makes them, the signal calls, and process_vm_readv, to prove the trace saw the reads.
+var tracedSyscalls = []string{
+	"ptrace", "process_vm_writev", "process_vm_readv",
+	"open", "openat", "openat2", "creat",
+	"write", "writev", "pwrite64", "pwritev", "pwritev2",
+	"kill", "tgkill", "tkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
+}
+
+// straceLine is one line of `strace -f -y` output: "PID syscall(args...".
+var straceLine = regexp.MustCompile(`^(\d+)\s+([a-z0-9_]+)\((.*)$`)
+
+// TestReadOnlyStrace runs aioscope under strace against live 3.14 and 3.15 targets and fails on
+// any ptrace or process_vm_writev call, any file under /proc/<target>/ opened for writing, any
+// write to such a file, and any signal sent to the target.
+func TestReadOnlyStrace(t *testing.T) {
+	strace := straceBinary(t)
+	bin := aioscopeBinary(t)
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "tree.py")
+			for _, args := range [][]string{{"ps"}, {"pstree"}, {"ps", "--json"}, {"pstree", "--json", "--main-thread-only"}} {
+				out := filepath.Join(t.TempDir(), "strace.txt")
+				cmdArgs := []string{"-f", "-qq", "-y", "-e", "trace=" + strings.Join(tracedSyscalls, ","), "-o", out, bin}
+				cmdArgs = append(cmdArgs, append(args, strconv.Itoa(tg.PID))...)
+				stdout, stderr, code := runBounded(t, strace, cmdArgs...)
+				if code != exitOK || len(stdout) == 0 {
+					t.Fatalf("strace aioscope %v: exit %d\nstderr: %s", args, code, stderr)
+				}
+				checkReadOnlyTrace(t, out, tg.PID, strings.Join(args, " "))
+			}
+		})
+	}
+}
+
+// checkReadOnlyTrace fails the test for every problem traceProblems finds in an strace log.
+func checkReadOnlyTrace(t *testing.T, path string, pid int, what string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, reads := traceProblems(string(data), pid)
+	for _, p := range problems {
+		t.Errorf("%s: %s", what, p)
+	}
+	if reads == 0 {
+		t.Errorf("%s: the trace shows no process_vm_readv of process %d: strace did not see the reads", what, pid)
+	}
+}
+
+// traceProblems lists every call in an strace -f -y log that could change or disturb process
+// pid, and counts the process_vm_readv calls that read it.
+func traceProblems(log string, pid int) (problems []string, reads int) {
+	target := fmt.Sprintf("/proc/%d/", pid)
+	spid := strconv.Itoa(pid)
+	// The target's threads are /proc/PID/task/TID/; with -y, strace annotates file descriptors
+	// with their path, e.g. write(5</proc/42/mem>, ...).
+	writeFlags := regexp.MustCompile(`O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND`)
+	sc := bufio.NewScanner(strings.NewReader(log))
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		m := straceLine.FindStringSubmatch(line)
+		if m == nil {
+			continue // signal deliveries, "<... resumed>" tails, exit lines
+		}
+		call, args := m[2], m[3]
+		first := firstArg(args)
+		switch call {
+		case "ptrace":
+			problems = append(problems, "ptrace call: "+line)
+		case "process_vm_writev":
+			problems = append(problems, "process_vm_writev call: "+line)
+		case "process_vm_readv":
+			if first == spid {
+				reads++
+			}
+		case "open", "openat", "openat2", "creat":
+			if strings.Contains(args, `"`+target) && (call == "creat" || writeFlags.MatchString(args)) {
+				problems = append(problems, "opened a file of the target for writing: "+line)
+			}
+		case "write", "writev", "pwrite64", "pwritev", "pwritev2":
+			if strings.Contains(first, "<"+target) {
+				problems = append(problems, "wrote to a file of the target: "+line)
+			}
+		case "pidfd_send_signal":
+			// Its target is a pidfd; aioscope has no reason to signal anything through one.
+			problems = append(problems, "pidfd_send_signal call: "+line)
+		case "kill", "tkill":
+			if first == spid || first == "-"+spid {
+				problems = append(problems, "signalled the target: "+line)
+			}
+		case "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo":
+			if first == spid {
+				problems = append(problems, "signalled the target: "+line)
+			}
+		}
+	}
+	return problems, reads
+}
+
+// TestReadOnlyTraceChecker makes sure the strace check recognises what it must refuse.
+func TestReadOnlyTraceChecker(t *testing.T) {
+	const pid = 4242
+	clean := `100  openat(AT_FDCWD</w>, "/proc/4242/maps", O_RDONLY|O_CLOEXEC) = 5</proc/4242/maps>
+100  openat(AT_FDCWD</w>, "/proc/4242/root/usr/bin/python3.14", O_RDONLY|O_CLOEXEC) = 5</usr/bin/python3.14>
+101  process_vm_readv(4242, [{iov_base=0xc000100000, iov_len=16384}], 1, [{iov_base=0x7f00, iov_len=16384}], 1, 0) = 16384
+101  tgkill(100, 101, SIGURG <unfinished ...>
+101  pidfd_open(4242, 0) = 5<anon_inode:[pidfd]>
+100  write(1</dev/pts/0>, "tid        task id"..., 2805) = 2805
+`
+	if problems, reads := traceProblems(clean, pid); len(problems) != 0 || reads != 1 {
+		t.Errorf("clean trace: %v, %d reads", problems, reads)
+	}
+	for _, bad := range []string{
+		`100  ptrace(PTRACE_SEIZE, 4242, NULL, 0) = 0`,
+		`100  process_vm_writev(4242, [{iov_base=0xc0, iov_len=8}], 1, [{iov_base=0x7f, iov_len=8}], 1, 0) = 8`,
+		`100  openat(AT_FDCWD</w>, "/proc/4242/mem", O_RDWR|O_CLOEXEC) = 6</proc/4242/mem>`,
+		`100  openat(AT_FDCWD</w>, "/proc/4242/task/4243/mem", O_WRONLY <unfinished ...>`,
+		`100  pwrite64(6</proc/4242/mem>, "\x00", 1, 140737) = 1`,
+		`100  write(7</proc/4242/oom_score_adj>, "0", 1) = 1`,
+		`100  kill(4242, SIGSTOP) = 0`,
+		`100  tgkill(4242, 4242, SIGSTOP) = 0`,
+		`100  pidfd_send_signal(5<anon_inode:[pidfd]>, SIGSTOP, NULL, 0) = 0`,
+	} {
+		if problems, _ := traceProblems(clean+bad+"\n", pid); len(problems) != 1 {
+			t.Errorf("%q: %d problems found, want 1", bad, len(problems))
+		}
+	}
+}
+
+// firstArg returns the first argument of an strace argument list.
+func firstArg(args string) string {
+	if i := strings.IndexAny(args, ",)"); i >= 0 {
+		return strings.TrimSpace(args[:i])
+	}
+	return strings.TrimSpace(args)
+}
+
+// straceBinary finds strace. In CI, running as root on a Debian-like system, it installs it
+// when missing; elsewhere a missing strace skips the test (and fails it under CI).
+func straceBinary(t *testing.T) string {
+	t.Helper()
+	if path, err := exec.LookPath("strace"); err == nil {
+		return path
+	}
+	if os.Getenv("CI") != "" && os.Geteuid() == 0 {
+		if apt, err := exec.LookPath("apt-get"); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, apt, "install", "-y", "--no-install-recommends", "strace")
+			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Logf("apt-get install strace: %v\n%s", err, out)
+			}
+			if path, err := exec.LookPath("strace"); err == nil {
+				return path
+			}
+		}
+	}
+	testtarget.Unavailable(t, "strace is needed to prove that aioscope only reads (apt-get install strace)")
+	return ""
+}
+
+// TestReadOnlyNeverStops polls the target's state while aioscope takes 200 snapshots of it: a
+// tool that stops the target (ptrace attach, SIGSTOP) shows as state t or T, or as a tracer in
+// /proc/PID/status.
+func TestReadOnlyNeverStops(t *testing.T) {
+	bin := aioscopeBinary(t)
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			// A busy target: its state changes all the time, so a stop would not hide in a sleep.
+			tg := testtarget.Start(t, version, "churn.py")
+			pid := strconv.Itoa(tg.PID)
+			poller := pollState(tg.PID)
+			okRuns := 0
+			for i := 0; i < 200; i++ {
+				_, stderr, code := runBounded(t, bin, "ps", "--json", pid)
+				switch code {
+				case exitOK:
+					okRuns++
+				case exitError:
+					if !strings.Contains(string(stderr), "changed too fast") {
+						t.Fatalf("run %d: %s", i, stderr)
+					}
+				default:
+					t.Fatalf("run %d: exit %d: %s", i, code, stderr)
+				}
+			}
+			poller.finish(t, fmt.Sprintf("%d CLI snapshots (%d succeeded)", 200, okRuns))
+		})
+	}
+}
+
+// tracerPID returns the TracerPid field of /proc/PID/status, or "".
+func tracerPID(pid int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func stateCounts(m map[byte]int) string {
+	var parts []string
+	for _, s := range []byte("RSDZtTXI") {
+		if n := m[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%c:%d", s, n))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// statePoller watches a process's state and tracer in the background.
+type statePoller struct {
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	bad    []string
+	polls  int
+	states map[byte]int
+}
+
+func pollState(pid int) *statePoller {
+	p := &statePoller{stop: make(chan struct{}), states: map[byte]int{}}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			select {
+			case <-p.stop:
+				return
+			default:
+			}
+			st, err := procState(pid)
+			tracer := tracerPID(pid)
+			p.mu.Lock()
+			p.polls++
+			if err == nil {
+				p.states[st]++
+				if st == 't' || st == 'T' {
+					p.bad = append(p.bad, fmt.Sprintf("state %c", st))
+				}
+			}
+			if tracer != "" && tracer != "0" {
+				p.bad = append(p.bad, "traced by "+tracer)
+			}
+			p.mu.Unlock()
+		}
+	}()
+	return p
+}
+
+// finish stops polling and fails the test if the process was ever stopped or traced.
+func (p *statePoller) finish(t *testing.T, what string) {
+	t.Helper()
+	close(p.stop)
+	p.wg.Wait()
+	t.Logf("%s: polled the target's state %d times: %v", what, p.polls, stateCounts(p.states))
+	if len(p.bad) > 0 {
+		t.Errorf("%s: the target was stopped or traced: %v", what, p.bad[:min(len(p.bad), 10)])
+	}
+	if p.polls < 100 {
+		t.Errorf("%s: only %d polls of the target's state", what, p.polls)
+	}
+}
+
+// TestReadOnlyDAPSession runs a whole debug session against a busy target — attach, the first
+// stop, threads and stacks, continue with periodic refreshes, pause, 200 snapshots — with
+// `aioscope dap` under strace, while polling the target's state. The trace must show only reads,
+// and the target must never be stopped or traced.
+func TestReadOnlyDAPSession(t *testing.T) {
+	strace := straceBinary(t)
+	bin := aioscopeBinary(t)
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "churn.py")
+			poller := pollState(tg.PID)
+			out := filepath.Join(t.TempDir(), "strace.txt")
+			c := startDAP(t, strace, "-f", "-qq", "-y", "-e", "trace="+strings.Join(tracedSyscalls, ","), "-o", out, bin, "dap")
+			c.attach(tg.PID, map[string]any{"refreshInterval": 10})
+			// The first stop's snapshot may have met the target mid-change (strace slows the
+			// reads down); pause takes another.
+			for i := 0; ; i++ {
+				m := c.request("pause", map[string]any{"threadId": 1})
+				if m.Success {
+					break
+				}
+				if i == 20 || !strings.Contains(m.Message, "changed too fast") {
+					t.Fatalf("pause: %s", m.Message)
+				}
+			}
+			var threads struct {
+				Threads []struct {
+					ID int `json:"id"`
+				} `json:"threads"`
+			}
+			if err := json.Unmarshal(c.mustSucceed("threads", nil).Body, &threads); err != nil || len(threads.Threads) == 0 {
+				t.Fatalf("threads: %v, %d threads", err, len(threads.Threads))
+			}
+			for _, th := range threads.Threads[:min(len(threads.Threads), 20)] {
+				c.mustSucceed("stackTrace", map[string]any{"threadId": th.ID})
+			}
+			c.mustSucceed("continue", map[string]any{"threadId": threads.Threads[0].ID})
+			time.Sleep(500 * time.Millisecond) // refreshes every 10 ms
+			// pause takes a snapshot, which a target this busy may fail like any other.
+			if m := c.request("pause", map[string]any{"threadId": threads.Threads[0].ID}); !m.Success && !strings.Contains(m.Message, "changed too fast") {
+				t.Fatalf("pause: %s", m.Message)
+			}
+			ok := 0
+			for i := 0; i < 200; i++ {
+				if m := c.request("aioscope/snapshot", nil); m.Success {
+					ok++
+				} else if !strings.Contains(m.Message, "changed too fast") {
+					t.Fatalf("snapshot %d: %s", i, m.Message)
+				}
+			}
+			c.close()
+			poller.finish(t, fmt.Sprintf("a DAP session with %d/200 snapshots", ok))
+			checkReadOnlyTrace(t, out, tg.PID, "aioscope dap")
+		})
+	}
+}
