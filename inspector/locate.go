@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -57,6 +58,33 @@ func (p procFS) state() (byte, error) {
 		return 0, fmt.Errorf("unexpected format of %s", p.path("stat"))
 	}
 	return data[i+2], nil
+}
+
+// pfExiting is the kernel's PF_EXITING task flag: the process is being torn down. Its memory map
+// may already be empty while its state still reads 'R' or 'S'.
+const pfExiting = 0x4
+
+// exiting reports whether the process is gone, a zombie, or on its way out. A read that fails,
+// or a memory map that looks empty, means "process gone" rather than "not Python" when this holds.
+func (p procFS) exiting() bool {
+	data, err := os.ReadFile(p.path("stat"))
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 >= len(data) {
+		return false
+	}
+	// After ") ": state ppid pgrp session tty_nr tpgid flags ...
+	fields := strings.Fields(string(data[i+2:]))
+	if len(fields) < 7 {
+		return false
+	}
+	if st := fields[0]; st == "Z" || st == "X" || st == "x" {
+		return true
+	}
+	flags, err := strconv.ParseUint(fields[6], 10, 64)
+	return err == nil && flags&pfExiting != 0
 }
 
 // exe returns the target's executable path as the target sees it, or "".

@@ -49,6 +49,17 @@ func Attach(pid int, opts Options) (*Process, error) {
 }
 
 func attach(pid int, proc procFS, mem Memory, opts Options) (*Process, error) {
+	p, err := attachLive(pid, proc, mem, opts)
+	var notFound *ProcessNotFoundError
+	if err != nil && !isFatal(err) && !errors.As(err, &notFound) && proc.exiting() {
+		// A process that exits while it is being located loses its memory map first: what
+		// looks like "not Python" or a failed read is the process going away.
+		return nil, &ProcessGoneError{PID: pid}
+	}
+	return p, err
+}
+
+func attachLive(pid int, proc procFS, mem Memory, opts Options) (*Process, error) {
 	if pid <= 0 {
 		return nil, &ProcessNotFoundError{PID: pid}
 	}
@@ -305,7 +316,7 @@ func (p *Process) Snapshot() (*snapshot.Snapshot, error) {
 		last = err
 	}
 	// A process that exited mid-read shows up as failed reads; say so rather than "changed".
-	if st, err := p.proc.state(); err != nil || st == 'Z' || st == 'X' {
+	if p.proc.exiting() {
 		return nil, &ProcessGoneError{PID: p.pid}
 	}
 	return nil, &TargetChangedError{PID: p.pid, Attempts: attempts, Last: last}
