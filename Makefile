@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 PYTHONS := 3.13 3.14 3.15
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test unit fuzz-smoke fuzz bench vet pythons clean
+.PHONY: all build demo test unit fuzz-smoke fuzz bench vet pythons clean vsix ext-test e2e
 
 all: build
 
@@ -25,6 +25,8 @@ pythons:
 test: pythons vet
 	CI=$${CI:-1} $(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz-smoke FUZZTIME=3s
+	@$(MAKE) --no-print-directory ext-test
+	@$(MAKE) --no-print-directory e2e
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -38,6 +40,20 @@ fuzz-smoke fuzz:
 ## bench: 10,000- and 100,000-task targets, aioscope vs CPython's own reader, 3.14 and 3.15
 bench: build pythons
 	@scripts/bench.sh $(BIN)
+
+## vsix: the VS Code extension, vscode-extension/aioscope-<version>.vsix, bundling a static linux-x64 aioscope
+vsix:
+	@vscode-extension/scripts/package.sh
+
+## ext-test: the VS Code extension's strict type-check and unit tests (tree model, picker, configurations)
+ext-test:
+	@vscode-extension/scripts/npm-install.sh
+	cd vscode-extension && npm run --silent typecheck && npm test --silent
+
+## e2e: the extension in a real VS Code (code-server in headless Chromium) against CPython 3.14 and 3.15;
+## installs what it needs on the first run (apt-get as root, npm); screenshots in vscode-extension/.e2e-artifacts/
+e2e:
+	@scripts/e2e.sh
 
 clean:
 	rm -rf bin

@@ -240,17 +240,33 @@ async function editorState() {
     const active = editor?.querySelector('.line-numbers.active-line-number')?.textContent?.trim() ?? '';
     const status = document.getElementById('status.editor.selection')?.textContent ?? '';
     const m = /Ln (\d+), Col (\d+)/.exec(status);
-    return { title, resource, activeLine: active, statusLine: m ? m[1] : '', status };
+    // The breadcrumbs above the editor: the folders down to the file (relative to the workspace
+    // folder, which shows as its name, or from / for files outside it).
+    const crumbs = [...(document.querySelector('.editor-group-container.active .breadcrumbs-control') ?? document).querySelectorAll('.monaco-breadcrumb-item')].map((e) => e.textContent?.trim() ?? '');
+    return { title, resource, activeLine: active, statusLine: m ? m[1] : '', status, crumbs };
   });
+}
+
+/** Whether the breadcrumbs name the file itself: its folders (a suffix of them) and its name. */
+function crumbsMatch(crumbs, file) {
+  const at = crumbs.lastIndexOf(path.basename(file));
+  if (at < 1) {
+    return false;
+  }
+  return file.endsWith('/' + crumbs.slice(0, at + 1).join('/'));
 }
 
 async function expectEditorAt(what, file, line) {
   const st = await until(async () => {
     const s = await editorState();
-    return s.title === path.basename(file) && s.statusLine === String(line) && s.activeLine === String(line) ? s : undefined;
+    return s.title === path.basename(file) && crumbsMatch(s.crumbs, file) && s.statusLine === String(line) && s.activeLine === String(line) ? s : undefined;
   }, 10_000);
   const s = st ?? (await editorState());
-  await check(`${what} opens ${path.basename(file)} at line ${line}`, st !== undefined, `tab "${s.title}", active line number "${s.activeLine}", status "${s.status}"`);
+  await check(
+    `${what} opens ${path.basename(file)} at line ${line}`,
+    st !== undefined,
+    `tab "${s.title}", breadcrumbs "${s.crumbs.join(' › ')}" (want ${file}), active line number "${s.activeLine}", status "${s.status}"`,
+  );
 }
 
 async function runCommand(title) {
@@ -289,6 +305,7 @@ async function testVersion(browser, port, { version, python }) {
   const taskA = byName.get('Task-A');
   const taskAFrame = taskA.frames.find((f) => f.function === 'c2');
   const leafCurrent = leaf.frames.find((f) => f.function === 'deep');
+  const leafSleep = leaf.frames.find((f) => f.function === 'sleep');
   await check(`[${version}] pstree of tree.py has Task-1 at the root`, pstree.roots.length === 1 && pstree.roots[0].name === 'Task-1');
 
   const ws = path.join(work, `ws-${version}`);
@@ -385,6 +402,14 @@ async function testVersion(browser, port, { version, python }) {
       await expectEditorAt(`[${version}] clicking frame c1 in CALL STACK`, leafFrame.file, leafFrame.line);
     }
     await screenshot(`${version}-callstack-frame-click`);
+    // The innermost frame is in the interpreter's own asyncio package, outside the workspace.
+    const sleepAria = `Stack Frame sleep, line ${leafSleep.line}, ${path.basename(leafSleep.file)}`;
+    const sleepRow = await findRow('Call Stack', (r) => r.aria === sleepAria && r.index > (leafRow?.index ?? 0));
+    if (await check(`[${version}] A-leaf-1's stack starts with "${sleepAria}"`, sleepRow !== undefined)) {
+      await clickRow('Call Stack', sleepRow);
+      await expectEditorAt(`[${version}] clicking frame sleep in CALL STACK`, leafSleep.file, leafSleep.line);
+      await screenshot(`${version}-callstack-asyncio-frame-click`);
+    }
 
     // The Await Tree: hierarchy as pstree, current line, frames open at their line.
     await arrangePanes(['Await Tree']);

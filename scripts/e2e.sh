@@ -39,6 +39,11 @@ phase() { # records how long the previous phase took
 
 mkdir -p "$cache" "$artifacts"
 
+# --- Node.js: code-server $code_server_version asks for Node.js 20 (later releases for newer ones).
+command -v node >/dev/null && command -v npm >/dev/null || { log "node and npm not found (install Node.js 20)"; exit 1; }
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || { log "Node.js $(node --version) is too old: code-server $code_server_version needs 20"; exit 1; }
+
 # --- system packages: Chromium to drive, libkrb5-dev for code-server's native modules, ripgrep
 # --- to seed @vscode/ripgrep (which would otherwise download from GitHub).
 missing=()
