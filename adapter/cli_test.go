@@ -201,6 +201,12 @@ func TestCLIListen(t *testing.T) {
 	if !ok {
 		t.Fatalf("first line %q", line)
 	}
+	// A client that connects and says nothing keeps nobody out.
+	idle, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
 	// Sessions one after another on the same server.
 	for i := 0; i < 2; i++ {
 		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -265,4 +271,78 @@ func TestCLIPermissionDenied(t *testing.T) {
 		t.Errorf("attach as nobody: %q, the CLI says %q", msg, want)
 	}
 	c.ok("disconnect", nil, nil)
+}
+
+// TestCLIListenAddresses: loopback addresses by any name are accepted; any other address only
+// with --allow-remote, which then serves on it.
+func TestCLIListenAddresses(t *testing.T) {
+	for _, args := range [][]string{
+		{"--listen", "localhost:0"},
+		{"--listen", "0.0.0.0:0", "--allow-remote"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			cmd, _, stdout, stderr := startCLI(t, append([]string{"dap"}, args...)...)
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading the listening line: %v; stderr: %s", err, stderr)
+			}
+			addr, ok := strings.CutPrefix(strings.TrimSpace(line), "aioscope dap: listening on ")
+			if !ok {
+				t.Fatalf("first line %q", line)
+			}
+			host, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ip := net.ParseIP(host); args[1] == "localhost:0" && (ip == nil || !ip.IsLoopback()) {
+				t.Errorf("--listen localhost:0 listens on %s", addr)
+			}
+			// Go reports a dual-stack wildcard listener as [::].
+			if ip := net.ParseIP(host); args[1] == "0.0.0.0:0" && (ip == nil || !ip.IsUnspecified()) {
+				t.Errorf("--listen 0.0.0.0:0 --allow-remote listens on %s", addr)
+			}
+			dial := net.JoinHostPort(host, port)
+			if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+				dial = net.JoinHostPort("127.0.0.1", port)
+			}
+			conn, err := net.DialTimeout("tcp", dial, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newClient(t, conn)
+			c.initialize()
+			c.ok("disconnect", nil, nil)
+			c.expectClosed()
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if code := waitExit(t, cmd); code != 0 {
+				t.Errorf("exit status %d; stderr: %s", code, stderr)
+			}
+		})
+	}
+}
+
+// TestCLIMaxThreads: --max-threads caps the thread list of every session, and the client is told.
+func TestCLIMaxThreads(t *testing.T) {
+	tg := testtarget.Start(t, "3.14", "tree.py")
+	watchState(t, tg.PID)
+	cmd, stdin, stdout, stderr := startCLI(t, "dap", "--max-threads", "5")
+	c := newClient(t, pipeConn{stdout, stdin})
+	c.attachAndStop(map[string]any{"processId": tg.PID})
+	threads := c.threads()
+	if len(threads) != 5 || threads[0].Name != fmt.Sprintf("Thread %d (MainThread)", tg.PID) {
+		t.Errorf("--max-threads 5: threads %v, want the main thread and 4 tasks", threads)
+	}
+	notice := c.waitFor("the output event about the cap", msgTimeout, func(m *message) bool {
+		return m.Type == "event" && m.Event == "output" && strings.Contains(string(m.Body), "maxThreads")
+	})
+	if !strings.Contains(string(notice.Body), "5 of 14") {
+		t.Errorf("cap notice %s", notice.Body)
+	}
+	c.ok("disconnect", nil, nil)
+	c.expectClosed()
+	if code := waitExit(t, cmd); code != 0 {
+		t.Errorf("exit status %d; stderr: %s", code, stderr)
+	}
 }

@@ -31,6 +31,7 @@ type fakeTarget struct {
 	mu    sync.Mutex
 	snaps []*snapshot.Snapshot // served in order; the last one over and over
 	err   error                // returned instead of a snapshot when set
+	panic any                  // Snapshot panics with it when set
 	calls int
 }
 
@@ -41,6 +42,10 @@ func (f *fakeTarget) Snapshot() (*snapshot.Snapshot, error) {
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return nil, f.err
+	}
+	if f.panic != nil {
+		f.calls++
+		panic(f.panic)
 	}
 	s := f.snaps[min(f.calls, len(f.snaps)-1)]
 	f.calls++
@@ -183,6 +188,8 @@ func TestThreadIDsAcrossSnapshots(t *testing.T) {
 		fakeSnapshot(a, b, c0), // first stop
 		fakeSnapshot(b, a, d),  // c finished, d is new, the order changed
 		fakeSnapshot(a, c0, d), // c's address is used by a new task, b finished
+		// d finished and a new task took its address at once, between two snapshots
+		fakeSnapshot(a, c0, task(0xd0, "e", nil)),
 	}
 	c := startSession(t, fakeServer(&fakeTarget{snaps: snaps}, Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid()})
@@ -193,6 +200,9 @@ func TestThreadIDsAcrossSnapshots(t *testing.T) {
 	c.ok("pause", nil, nil)
 	c.event("stopped")
 	third := threadsByName(t, c.threads())
+	c.ok("pause", nil, nil)
+	c.event("stopped")
+	fourth := threadsByName(t, c.threads())
 
 	main := fmt.Sprintf("Thread %d (MainThread)", os.Getpid())
 	if first["a"] != second["a"] || second["a"] != third["a"] || first["b"] != second["b"] || first[main] != third[main] {
@@ -207,6 +217,9 @@ func TestThreadIDsAcrossSnapshots(t *testing.T) {
 	}
 	if third["c"] == first["c"] || third["c"] <= second["d"] {
 		t.Errorf("a new task at a finished task's address got id %d (the old one had %d): ids must not be reused", third["c"], first["c"])
+	}
+	if fourth["e"] == third["d"] || fourth["e"] <= third["c"] || fourth["a"] != first["a"] || fourth["c"] != third["c"] {
+		t.Errorf("task e, at the address d had in the snapshot before, got id %d (d had %d): %v %v", fourth["e"], third["d"], third, fourth)
 	}
 	c.ok("disconnect", nil, nil)
 }
@@ -445,4 +458,118 @@ func TestHostileFileNames(t *testing.T) {
 		t.Errorf("frames %+v", st)
 	}
 	c.ok("disconnect", nil, nil)
+}
+
+// TestPanicsAreContained: a bug met while reading the target, in a request or outside one (the
+// first stop, a refresh), becomes an error response or an output event; the session goes on.
+func TestPanicsAreContained(t *testing.T) {
+	f := &fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot(task(0x1, "a", nil))}}
+	attach := func(pid int, opts inspector.Options) (Target, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.panic = nil
+		return f, nil
+	}
+	c := startSession(t, NewServer(Config{Attach: attach}))
+	c.initialize()
+	c.ok("attach", map[string]any{"processId": os.Getpid(), "refreshInterval": 20}, nil)
+	f.mu.Lock()
+	f.panic = "bad table"
+	f.mu.Unlock()
+	internalError := func(what string) {
+		t.Helper()
+		m := c.waitFor("an output event about "+what, msgTimeout, func(m *message) bool {
+			return m.Type == "event" && m.Event == "output" && strings.Contains(string(m.Body), "internal error")
+		})
+		if !strings.Contains(string(m.Body), "bad table") {
+			t.Errorf("%s: %s", what, m.Body)
+		}
+	}
+	c.ok("configurationDone", nil, nil)
+	internalError("the first stop")
+	if msg := c.fail("pause", nil); !strings.Contains(msg, "internal error") || !strings.Contains(msg, "bad table") {
+		t.Errorf("pause: %q", msg)
+	}
+	c.ok("continue", nil, nil)
+	internalError("a refresh")
+	f.mu.Lock()
+	f.panic = nil
+	f.mu.Unlock()
+	c.ok("pause", nil, nil)
+	c.event("stopped")
+	if _, ok := threadsByName(t, c.threads())["a"]; !ok {
+		t.Error("no thread a after the target could be read again")
+	}
+	c.ok("disconnect", nil, nil)
+	if err := c.waitServed(); err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+// TestConfigurationSequences: the first stop comes after configurationDone; a client that sends
+// only setExceptionBreakpoints gets it anyway, after a grace period; one that configures before
+// attaching gets it after the attach.
+func TestConfigurationSequences(t *testing.T) {
+	snap := fakeSnapshot(task(0x1, "a", nil))
+	start := func(t *testing.T) *client {
+		c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{snap}}, Config{}))
+		c.initialize()
+		return c
+	}
+	// stopsAfter returns the stopped events among the messages within d, failing unless each
+	// comes after the response to request seq.
+	stopsAfter := func(t *testing.T, c *client, seq int, d time.Duration) int {
+		t.Helper()
+		answered, stops := false, 0
+		for _, m := range c.drain(d) {
+			if m.Type == "response" && m.RequestSeq == seq {
+				answered = true
+			}
+			if m.Type == "event" && m.Event == "stopped" {
+				stops++
+				if !answered {
+					t.Errorf("stopped event before the response to request %d", seq)
+				}
+			}
+		}
+		return stops
+	}
+
+	t.Run("VS Code", func(t *testing.T) {
+		c := start(t)
+		c.ok("attach", map[string]any{"processId": os.Getpid()}, nil)
+		c.event("initialized")
+		c.ok("setBreakpoints", map[string]any{"source": map[string]any{"path": appMain}, "breakpoints": []any{}}, nil)
+		c.ok("setExceptionBreakpoints", map[string]any{"filters": []string{}}, nil)
+		time.Sleep(configurationGrace / 3) // a client thinking it over
+		seq := c.send("configurationDone", nil)
+		if n := stopsAfter(t, c, seq, configurationGrace+500*time.Millisecond); n != 1 {
+			t.Errorf("%d stopped events, want 1", n)
+		}
+		c.ok("disconnect", nil, nil)
+	})
+	t.Run("setExceptionBreakpoints only", func(t *testing.T) {
+		c := start(t)
+		c.ok("attach", map[string]any{"processId": os.Getpid()}, nil)
+		c.event("initialized")
+		began := time.Now()
+		seq := c.send("setExceptionBreakpoints", map[string]any{"filters": []string{"all"}})
+		if n := stopsAfter(t, c, seq, configurationGrace+500*time.Millisecond); n != 1 {
+			t.Errorf("%d stopped events, want 1", n)
+		}
+		if waited := time.Since(began); waited < configurationGrace {
+			t.Errorf("stopped after %v, before the grace period of %v", waited, configurationGrace)
+		}
+		c.ok("disconnect", nil, nil)
+	})
+	t.Run("configured before attach", func(t *testing.T) {
+		c := start(t)
+		c.ok("setExceptionBreakpoints", map[string]any{"filters": []string{}}, nil)
+		c.ok("configurationDone", nil, nil)
+		seq := c.send("attach", map[string]any{"processId": os.Getpid()})
+		if n := stopsAfter(t, c, seq, 500*time.Millisecond); n != 1 {
+			t.Errorf("%d stopped events, want 1", n)
+		}
+		c.ok("disconnect", nil, nil)
+	})
 }

@@ -11,8 +11,10 @@
 //   - attach takes processId (required), refreshInterval (ms; 0: off), retries, maxThreads
 //     (0: no cap) and mainThreadOnly; see AttachArguments. The initialized event follows a
 //     successful attach.
-//   - configurationDone (or, for clients that do not send it, the first setExceptionBreakpoints)
-//     takes the first snapshot and sends stopped with reason "pause"; pause takes another one.
+//   - configurationDone takes the first snapshot and sends stopped with reason "pause"; pause
+//     takes another one. For clients that never send configurationDone, the first
+//     setExceptionBreakpoints ends the configuration if configurationDone does not follow it
+//     within configurationGrace.
 //   - continue sends continued and, when refreshInterval > 0, publishes a new snapshot on that
 //     interval as events, without stopped events.
 //   - every snapshot is followed by the custom event aioscope/awaitGraph, and by aioscope/cycles
@@ -27,6 +29,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 
 	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/snapshot"
@@ -114,32 +117,48 @@ func (s *Server) Serve(ctx context.Context, rw io.ReadWriter) error {
 	return sess.run()
 }
 
-// ServeListener accepts connections on ln and serves one session per connection, one after
-// another, until ctx is done (then it closes ln and returns nil) or accepting fails.
+// MaxConcurrentSessions bounds the sessions ServeListener serves at the same time; further
+// connections wait in the listen queue until one ends.
+const MaxConcurrentSessions = 16
+
+// ServeListener accepts connections on ln and serves one session per connection, each on its
+// own, so that a client that connects and then says nothing does not keep others out. It
+// returns when ctx is done (then it closes ln, ends the sessions and waits for them, and returns
+// nil) or when accepting fails.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, MaxConcurrentSessions)
 	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
 		conn, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
 			return fmt.Errorf("accepting a DAP connection on %s: %w", ln.Addr(), err)
 		}
-		s.log.Info("client connected", "remote", conn.RemoteAddr().String())
-		err = s.Serve(ctx, conn)
-		_ = conn.Close()
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("session ended with an error", "remote", conn.RemoteAddr().String(), "err", err)
-		} else {
-			s.log.Info("session ended", "remote", conn.RemoteAddr().String())
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			remote := conn.RemoteAddr().String()
+			s.log.Info("client connected", "remote", remote)
+			err := s.Serve(ctx, conn)
+			_ = conn.Close()
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("session ended with an error", "remote", remote, "err", err)
+			} else {
+				s.log.Info("session ended", "remote", remote)
+			}
+		}()
 	}
 }

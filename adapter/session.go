@@ -51,14 +51,17 @@ type session struct {
 	target      Target
 	args        AttachArguments
 	src         *sourceResolver
-	configured  bool // configurationDone (or the setExceptionBreakpoints standing in for it) came
-	stoppedOnce bool // the first stopped event was sent
-	running     bool // continued: refresh snapshots replace the view
-	exited      bool // the target has exited; exited and terminated were sent
-	view        *view
-	alloc       idAllocator
-	nextRef     int
-	selected    int // DAP thread the client last looked at; kept in a capped thread list
+	configured  bool // configurationDone came
+	// exceptionBPs: a setExceptionBreakpoints came; for a client that never sends
+	// configurationDone it ends the configuration (see onSetExceptionBreakpoints).
+	exceptionBPs bool
+	stoppedOnce  bool // the first stopped event was sent
+	running      bool // continued: refresh snapshots replace the view
+	exited       bool // the target has exited; exited and terminated were sent
+	view         *view
+	alloc        idAllocator
+	nextRef      int
+	selected     int // DAP thread the client last looked at; kept in a capped thread list
 	// capNoticeSent records that the client was told, once per session, that the thread list
 	// is capped.
 	capNoticeSent bool
@@ -207,8 +210,21 @@ func (s *session) handleMessage(body []byte) {
 	after := s.after
 	s.after = nil
 	for _, f := range after {
-		f()
+		s.guard(req.command, f)
 	}
+}
+
+// guard runs f, turning a panic into a log record and an output event. Work done outside a
+// request handler (the stop after configurationDone, a refresh, the exit watcher) reads the
+// target too, and a bug met there must not take the adapter, and with it every session, down.
+func (s *session) guard(what string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic", "while", what, "panic", r, "stack", string(debug.Stack()))
+			s.output("stderr", fmt.Sprintf("aioscope: internal error (%s): %v\n", what, r))
+		}
+	}()
+	f()
 }
 
 // rawBody is a response body already encoded as JSON.
@@ -341,7 +357,7 @@ func (s *session) onAttach(req request) (any, error) {
 	s.target = target
 	s.args = args
 	s.src = newSourceResolver(args.ProcessID)
-	configured := s.configured
+	configured, exceptionBPs := s.configured, s.exceptionBPs
 	s.mu.Unlock()
 	s.log.Info("attached", "pid", args.ProcessID, "python", target.PythonVersion(), "refresh", args.RefreshInterval)
 
@@ -349,9 +365,11 @@ func (s *session) onAttach(req request) (any, error) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if code, exited := watchExit(s.ctx, args.ProcessID, start.startTime); exited {
-				s.targetExited(code)
-			}
+			s.guard("watching for the target's exit", func() {
+				if code, exited := watchExit(s.ctx, args.ProcessID, start.startTime); exited {
+					s.targetExited(code)
+				}
+			})
 		}()
 	}
 	s.after = append(s.after, func() {
@@ -362,8 +380,11 @@ func (s *session) onAttach(req request) (any, error) {
 	// before configuring (DebugClient's configurationSequence) then see it whether they started
 	// waiting before initialize or only after it.
 	s.after = append(s.after, func() { s.sendEvent("initialized", nil) })
-	if configured {
+	switch {
+	case configured:
 		s.after = append(s.after, s.firstStop)
+	case exceptionBPs:
+		s.after = append(s.after, s.stopUnlessConfigured)
 	}
 	return nil, nil
 }
@@ -380,18 +401,39 @@ func (s *session) onConfigurationDone() (any, error) {
 }
 
 // onSetExceptionBreakpoints answers with no breakpoints. A client that does not send
-// configurationDone ends its configuration with this request, as the protocol had it before
-// configurationDone existed, so the first one counts as the end of the configuration.
+// configurationDone (one that predates it, or @vscode/debugadapter-testsupport's DebugClient
+// unless it launches) ends its configuration with this request instead, so if configurationDone
+// does not follow within configurationGrace, the configuration counts as done anyway.
 func (s *session) onSetExceptionBreakpoints() (any, error) {
 	s.mu.Lock()
-	first := !s.configured
-	s.configured = true
-	attached := s.target != nil
+	first := !s.exceptionBPs
+	s.exceptionBPs = true
+	arm := first && !s.configured && s.target != nil
 	s.mu.Unlock()
-	if first && attached {
-		s.after = append(s.after, s.firstStop)
+	if arm {
+		s.after = append(s.after, s.stopUnlessConfigured)
 	}
 	return dap.SetExceptionBreakpointsResponseBody{Breakpoints: []dap.Breakpoint{}}, nil
+}
+
+// configurationGrace is how long after setExceptionBreakpoints the first stop waits for a
+// configurationDone that may not come. Clients that send it do so right away.
+const configurationGrace = 300 * time.Millisecond
+
+// stopUnlessConfigured makes the first stop after configurationGrace, unless configurationDone
+// has made it by then.
+func (s *session) stopUnlessConfigured() {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTimer(configurationGrace)
+		defer t.Stop()
+		select {
+		case <-s.ctx.Done():
+		case <-t.C:
+			s.guard("the first stop", s.firstStop)
+		}
+	}()
 }
 
 // firstStop takes the session's first snapshot and reports it as a stop, once.
@@ -629,30 +671,40 @@ func (s *session) refreshLoop(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		v, err := s.takeSnapshot()
-		if ctx.Err() != nil {
+		stop := false
+		s.guard("refreshing", func() { stop = s.refreshOnce(ctx, &lastErr) })
+		if stop {
 			return
 		}
-		if err != nil {
-			if isGone(err) {
-				s.targetExited(0)
-				return
-			}
-			// A target that changes too fast now and then is not worth a message per tick.
-			if msg := explain(err); msg != lastErr {
-				s.output("stderr", "aioscope: "+msg+"\n")
-				lastErr = msg
-			}
-			continue
-		}
-		lastErr = ""
-		s.mu.Lock()
-		if s.running {
-			s.view = v
-		}
-		s.mu.Unlock()
-		s.publish(v, nil)
 	}
+}
+
+// refreshOnce takes and publishes one refresh snapshot; it reports whether refreshing is over.
+func (s *session) refreshOnce(ctx context.Context, lastErr *string) bool {
+	v, err := s.takeSnapshot()
+	if ctx.Err() != nil {
+		return true
+	}
+	if err != nil {
+		if isGone(err) {
+			s.targetExited(0)
+			return true
+		}
+		// A target that changes too fast now and then is not worth a message per tick.
+		if msg := explain(err); msg != *lastErr {
+			s.output("stderr", "aioscope: "+msg+"\n")
+			*lastErr = msg
+		}
+		return false
+	}
+	*lastErr = ""
+	s.mu.Lock()
+	if s.running {
+		s.view = v
+	}
+	s.mu.Unlock()
+	s.publish(v, nil)
+	return false
 }
 
 // onSnapshot takes a snapshot for the aioscope/snapshot request. While the session is stopped

@@ -6,11 +6,26 @@ import (
 	"github.com/aioscope/aioscope/snapshot"
 )
 
-// threadKey identifies what a DAP thread stands for: an asyncio task (by task id) or an OS
-// thread (by kernel thread id).
+// threadKey identifies what a DAP thread stands for: an asyncio task or an OS thread.
+//
+// A task is its address together with its name. Python reuses the memory of a finished task for
+// the next one, often at once, so between two snapshots a new task can appear at the address of
+// one that has just finished; the name tells them apart in practice (names asyncio makes up,
+// Task-N, are never repeated), so a new task does not inherit the thread id of the finished one.
+// The price is that a task renamed with set_name() between two snapshots is shown as a new
+// thread. An OS thread is its kernel thread id together with its pthread id, both of which the
+// system recycles, though rarely both at once.
 type threadKey struct {
 	osThread bool
 	id       uint64
+	id2      uint64 // an OS thread's pthread id
+	name     string // a task's name
+}
+
+func taskKey(t *snapshot.Task) threadKey { return threadKey{id: t.ID, name: t.Name} }
+
+func osThreadKey(t *snapshot.Thread) threadKey {
+	return threadKey{osThread: true, id: t.TID, id2: t.ThreadID}
 }
 
 // idAllocator hands out the DAP thread ids of one session. An id stays with its task for as long
@@ -45,11 +60,11 @@ func (a *idAllocator) assign(s *snapshot.Snapshot) (osIDs, taskIDs []int) {
 	}
 	osIDs = make([]int, len(s.Threads))
 	for i := range s.Threads {
-		osIDs[i] = get(threadKey{osThread: true, id: s.Threads[i].TID})
+		osIDs[i] = get(osThreadKey(&s.Threads[i]))
 	}
 	taskIDs = make([]int, len(s.Tasks))
 	for i := range s.Tasks {
-		taskIDs[i] = get(threadKey{id: s.Tasks[i].ID})
+		taskIDs[i] = get(taskKey(&s.Tasks[i]))
 	}
 	a.ids, a.spare = next, a.ids
 	return osIDs, taskIDs

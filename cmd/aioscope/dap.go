@@ -19,8 +19,8 @@ import (
 const dapUsage = "usage: aioscope dap [--listen 127.0.0.1:PORT [--allow-remote]] [--max-threads N] [--log FILE]"
 
 // runDAP implements `aioscope dap`: a Debug Adapter Protocol server on stdin/stdout (one
-// session), or on a TCP address (one session per connection, one after another). In stdio mode
-// stdout carries the protocol, so nothing else is ever written to it.
+// session), or on a TCP address (one session per connection, each served on its own). In stdio
+// mode stdout carries the protocol, so nothing else is ever written to it.
 func runDAP(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("dap", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
