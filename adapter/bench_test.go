@@ -83,6 +83,40 @@ func BenchmarkRefresh10k(b *testing.B) {
 	}
 }
 
+// BenchmarkPublish10k: the adapter's own share of a refresh cycle, without reading the target:
+// mapping one snapshot to a view (thread ids, indexes) and encoding and writing the awaitGraph
+// event.
+func BenchmarkPublish10k(b *testing.B) {
+	for _, version := range versions {
+		tg := benchTarget(b, version)
+		b.Run(version, func(b *testing.B) {
+			proc, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
+			if err != nil {
+				b.Fatal(err)
+			}
+			snap, err := proc.Snapshot()
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			out := &countingWriter{}
+			s := newSession(ctx, NewServer(Config{}), struct {
+				io.Reader
+				io.Writer
+			}{nil, out})
+			s.target, s.src = proc, newSourceResolver(tg.PID)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s.mu.Lock()
+				v := newView(snap, &s.alloc)
+				s.mu.Unlock()
+				s.publish(v, nil)
+			}
+		})
+	}
+}
+
 func BenchmarkSnapshot10k(b *testing.B) {
 	for _, version := range versions {
 		tg := benchTarget(b, version)

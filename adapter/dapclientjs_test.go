@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
@@ -22,21 +24,7 @@ func TestDebugClientJS(t *testing.T) {
 		testtarget.Unavailable(t, "node is not installed: %v", err)
 	}
 	dir := filepath.Join(testtarget.RepoRoot(t), "adapter", "dapclient-js")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@vscode", "debugadapter-testsupport", "package.json")); err != nil {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			testtarget.Unavailable(t, "npm is not installed: %v", err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		// npm 11 refuses dependencies' install scripts unless they are allowed.
-		cmd.Env = append(os.Environ(), "npm_config_dangerously_allow_all_scripts=true")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			testtarget.Unavailable(t, "npm ci in %s: %v\n%s", dir, err, out)
-		}
-	}
+	installDebugClient(t, dir)
 
 	tg := testtarget.Start(t, "3.15", "tree.py")
 	watchState(t, tg.PID)
@@ -56,4 +44,36 @@ func TestDebugClientJS(t *testing.T) {
 	}
 	t.Logf("%s", out)
 	processRunning(t, tg.PID)
+}
+
+// installDebugClient installs the client's pinned packages (package-lock.json) into dir unless
+// they are there. Test runs in the same checkout at the same time take turns: npm ci starts by
+// deleting node_modules.
+func installDebugClient(t *testing.T, dir string) {
+	t.Helper()
+	lock, err := os.Open(filepath.Join(dir, "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatalf("locking %s: %v", lock.Name(), err)
+	}
+	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@vscode", "debugadapter-testsupport", "package.json")); err == nil {
+		return
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		testtarget.Unavailable(t, "npm is not installed: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	// npm 11 refuses dependencies' install scripts unless they are allowed.
+	cmd.Env = append(os.Environ(), "npm_config_dangerously_allow_all_scripts=true")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		testtarget.Unavailable(t, "npm ci in %s: %v\n%s", dir, err, out)
+	}
 }

@@ -220,3 +220,57 @@ func unwindThreads(t testing.TB, tg *testtarget.Target) []unwoundThread {
 	}
 	return threads
 }
+
+// awaitedByScript prints every task's own coroutine frames as JSON, read by CPython's own
+// _remote_debugging module: the source of the asyncio tools' ps and pstree, with the columns
+// 3.15 adds (3.14 reports lines only).
+const awaitedByScript = `
+import _remote_debugging, json, sys
+u = _remote_debugging.RemoteUnwinder(int(sys.argv[1]))
+tasks = []
+for item in u.get_all_awaited_by():
+    for t in item.awaited_by:
+        frames = []
+        for coro in t.coroutine_stack:
+            for f in coro.call_stack:
+                loc = getattr(f, "location", None)
+                if loc is not None:
+                    frames.append({"name": f.funcname, "file": f.filename, "line": loc.lineno,
+                                   "endLine": loc.end_lineno, "col": loc.col_offset, "endCol": loc.end_col_offset})
+                else:
+                    frames.append({"name": f.funcname, "file": f.filename, "line": f.lineno})
+        tasks.append({"id": hex(t.task_id), "frames": frames})
+print(json.dumps(tasks))
+`
+
+type awaitedTask struct {
+	ID     string `json:"id"`
+	Frames []struct {
+		Name    string `json:"name"`
+		File    string `json:"file"`
+		Line    int    `json:"line"`
+		EndLine *int   `json:"endLine"`
+		Col     *int   `json:"col"`
+		EndCol  *int   `json:"endCol"`
+	} `json:"frames"`
+}
+
+// awaitedTasks returns CPython's view of the target's tasks and their coroutine frames.
+func awaitedTasks(t testing.TB, tg *testtarget.Target) []awaitedTask {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, tg.Python, "-I", "-c", awaitedByScript, strconv.Itoa(tg.PID)).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("CPython's get_all_awaited_by on %d: %v\n%s", tg.PID, err, stderr)
+	}
+	var tasks []awaitedTask
+	if err := json.Unmarshal(out, &tasks); err != nil {
+		t.Fatalf("decoding get_all_awaited_by's output: %v: %s", err, out)
+	}
+	return tasks
+}

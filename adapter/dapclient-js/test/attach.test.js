@@ -1,6 +1,6 @@
 // Drives `aioscope dap` with @vscode/debugadapter-testsupport's DebugClient, the client VS Code's
 // own adapters are tested with, against a live Python process running
-// testdata/scenarios/tree.py. Run by adapter/dapclient_js_test.go, which provides:
+// testdata/scenarios/tree.py. Run by adapter/dapclientjs_test.go, which provides:
 //   AIOSCOPE_BIN         the aioscope binary
 //   AIOSCOPE_TARGET_PID  the PID of the tree.py process
 //   AIOSCOPE_SCENARIO    the path of tree.py
@@ -42,7 +42,8 @@ test('initialize, attach, stopped, threads, stackTrace, disconnect', { timeout: 
 
     const stopped = dc.waitForEvent('stopped', timeout);
     const graph = dc.waitForEvent('aioscope/awaitGraph', timeout);
-    // Without launch(), configurationSequence ends the configuration with setExceptionBreakpoints.
+    // Without launch(), configurationSequence ends the configuration with setExceptionBreakpoints
+    // rather than configurationDone; the adapter stops anyway once a short grace period is over.
     await Promise.all([dc.configurationSequence(), dc.attachRequest({ processId: pid })]);
     const ev = await stopped;
     assert.equal(ev.body.reason, 'pause');
@@ -86,6 +87,49 @@ test('initialize, attach, stopped, threads, stackTrace, disconnect', { timeout: 
     assert.equal(snap.tasks.find((t) => t.name === 'A-leaf-1').threadId, leaf.id);
 
     await assert.rejects(dc.evaluateRequest({ expression: '1 + 1' }), /never runs code/);
+    await dc.disconnectRequest({});
+  } finally {
+    dc.stopAdapter();
+  }
+});
+
+test('VS Code order: breakpoints, configurationDone, pause, continue with refresh, disconnect', { timeout: 60000 }, async () => {
+  const dc = newClient();
+  await dc.start();
+  try {
+    await dc.initializeRequest({ adapterID: 'aioscope', clientID: 'vscode', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+    // As VS Code does it: attach, wait for initialized, send the breakpoints, then configurationDone.
+    const initialized = dc.waitForEvent('initialized', timeout);
+    await dc.attachRequest({ processId: pid, refreshInterval: 50 });
+    await initialized;
+    const bps = await dc.setBreakpointsRequest({ source: { path: scenario }, breakpoints: [{ line: 7 }] });
+    assert.deepEqual(bps.body.breakpoints, []);
+    const stopped = dc.waitForEvent('stopped', timeout);
+    await dc.setExceptionBreakpointsRequest({ filters: [] });
+    await dc.configurationDoneRequest();
+    const ev = await stopped;
+    assert.equal(ev.body.reason, 'pause');
+
+    // pause takes a new snapshot: another stopped event, the same thread ids.
+    const before = (await dc.threadsRequest()).body.threads;
+    const again = dc.waitForEvent('stopped', timeout);
+    await dc.pauseRequest({ threadId: ev.body.threadId });
+    await again;
+    const after = (await dc.threadsRequest()).body.threads;
+    assert.deepEqual(after, before);
+
+    // continue: refresh snapshots come as awaitGraph events, with no stopped event.
+    let stops = 0;
+    dc.on('stopped', () => { stops++; });
+    const continued = dc.waitForEvent('continued', timeout);
+    const cont = await dc.continueRequest({ threadId: ev.body.threadId });
+    assert.equal(cont.body.allThreadsContinued, true);
+    await continued;
+    for (let i = 0; i < 3; i++) {
+      const g = (await dc.waitForEvent('aioscope/awaitGraph', timeout)).body;
+      assert.equal(g.tasks.length, 13);
+    }
+    assert.equal(stops, 0);
     await dc.disconnectRequest({});
   } finally {
     dc.stopAdapter();
