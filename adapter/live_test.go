@@ -645,6 +645,18 @@ func TestLivePauseContinueRefresh(t *testing.T) {
 			if n := len(c.threads()); n != 14 {
 				t.Errorf("%d threads while continued", n)
 			}
+			// Broken messages while refresh events are being written: answered, and the session
+			// goes on.
+			c.sendRaw(frameMessage(`{"seq":1000,"type":"request","command":"threads"`))
+			c.waitFor("an output event about the broken message", msgTimeout, func(m *message) bool {
+				return m.Type == "event" && m.Event == "output" && strings.Contains(string(m.Body), "not a JSON object")
+			})
+			if msg := c.fail("frobnicate", map[string]any{}); !strings.Contains(msg, "frobnicate") {
+				t.Errorf("unknown request: %q", msg)
+			}
+			if msg := c.fail("stackTrace", map[string]any{"threadId": "main"}); !strings.Contains(msg, "invalid arguments") {
+				t.Errorf("stackTrace with a bad threadId: %q", msg)
+			}
 			c.ok("pause", map[string]any{"threadId": 1}, nil)
 			c.event("stopped")
 			// Refresh events sent before the pause may still be in the backlog; whatever comes
