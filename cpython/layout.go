@@ -3,6 +3,7 @@ package cpython
 // Type flags (PyTypeObject.tp_flags) the asyncio readers test.
 const (
 	TPFlagsHeapType        = 1 << 9  // Py_TPFLAGS_HEAPTYPE: a class created at run time
+	TPFlagsReady           = 1 << 12 // Py_TPFLAGS_READY: set on every type that has instances
 	TPFlagsLongSubclass    = 1 << 24 // Py_TPFLAGS_LONG_SUBCLASS
 	TPFlagsUnicodeSubclass = 1 << 28 // Py_TPFLAGS_UNICODE_SUBCLASS
 )

@@ -3,6 +3,7 @@ package inspector
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -134,8 +135,8 @@ func churnInvariants(s *snapshot.Snapshot) []string {
 	}
 	for i := range s.Tasks {
 		t := &s.Tasks[i]
-		if t.Name == "" {
-			problems = append(problems, fmt.Sprintf("task 0x%x has no name", t.ID))
+		if !churnName.MatchString(t.Name) {
+			problems = append(problems, fmt.Sprintf("task 0x%x has a name churn.py never gives: %q", t.ID, t.Name))
 		}
 		if (strings.HasPrefix(t.Name, "hub-") || strings.HasPrefix(t.Name, "leaf-")) && len(t.Frames) == 0 && !running[t.ID] {
 			problems = append(problems, fmt.Sprintf("sleeping task %s (0x%x) has no frames", t.Name, t.ID))
@@ -156,6 +157,10 @@ func churnInvariants(s *snapshot.Snapshot) []string {
 	}
 	return problems
 }
+
+// churnName matches every name churn.py gives its tasks (Task-N for those gather() and the
+// event loop name).
+var churnName = regexp.MustCompile(`^(Task-\d+|hub-\d+|hub-keeper|worker-\d+|leaf-\d+-\d+|waiter-\d+-\d+|gather-\d+)$`)
 
 // churnRate summarises the RATE lines churn.py prints once a second.
 func churnRate(stdout string) string {

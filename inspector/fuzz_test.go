@@ -76,7 +76,7 @@ func TestSeedImagesReplay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := p.walk()
+		s, _, err := p.walk(nil)
 		if err != nil {
 			t.Fatalf("image of a Python %s process: %v (regenerate the images with go test -run TestImageReplay -update-images)",
 				p.PythonVersion(), err)
@@ -236,7 +236,7 @@ func boundedWalk(t *testing.T, p *Process) walkResult {
 	t.Helper()
 	done := make(chan walkResult, 1)
 	go func() {
-		s, err := p.walk()
+		s, _, err := p.walk(nil)
 		if err == nil && s != nil {
 			// What the CLI does next with a snapshot must cope with any graph of tasks.
 			awaittree.Table(s.Tasks)
@@ -700,7 +700,7 @@ func TestWalkErrorsAreOneLine(t *testing.T) {
 			m.apply(bytes.Repeat([]byte{op, byte(i), 3, 5, 7, 11, 13}, 8))
 			p, err := openImage(img, imageMemory(m.pages), Options{})
 			if err == nil {
-				_, err = p.walk()
+				_, _, err = p.walk(nil)
 			}
 			if err != nil && strings.ContainsAny(Explain(err), "\n\r") {
 				t.Errorf("multi-line error: %q", Explain(err))

@@ -121,7 +121,7 @@ func (p *Process) SnapshotImage() (*snapshot.Snapshot, *Image, error) {
 		rec := newRecordingMemory(live, base.pages)
 		p.mem = rec
 		p.codes = codeCache{}
-		s, err := p.walk()
+		s, _, err := p.walk(nil)
 		if err == nil {
 			img := &Image{
 				PID:            p.pid,

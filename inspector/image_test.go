@@ -164,7 +164,7 @@ func replayEqual(img *Image, pages map[uint64][]byte, want *snapshot.Snapshot) b
 	if err != nil {
 		return false
 	}
-	got, err := p.walk()
+	got, _, err := p.walk(nil)
 	if err != nil {
 		return false
 	}

@@ -3,6 +3,7 @@ package inspector
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,21 +39,62 @@ type processMemory struct {
 func NewProcessMemory(pid int) Memory { return &processMemory{pid: pid} }
 
 func (m *processMemory) ReadAt(p []byte, addr uint64) error {
-	done := 0
-	for done < len(p) {
-		local := []unix.Iovec{{Base: &p[done]}}
-		local[0].SetLen(len(p) - done)
-		remote := []unix.RemoteIovec{{Base: uintptr(addr) + uintptr(done), Len: len(p) - done}}
-		n, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
+	for done := 0; done < len(p); {
+		n, err := m.ReadPrefix(p[done:], addr+uint64(done))
 		if err != nil {
-			return classifyReadError(m.pid, addr+uint64(done), len(p)-done, err)
+			return err
 		}
 		if n <= 0 {
-			return &ReadError{Addr: addr + uint64(done), Len: len(p) - done, Err: errors.New("no bytes read")}
+			return &ReadError{Addr: addr + uint64(done), Len: len(p) - done, Err: unix.EFAULT}
 		}
 		done += n
 	}
 	return nil
+}
+
+// ReadPrefix copies as much of the range at addr as can be read in one system call: the kernel
+// copies page after page and stops at the first one that is not mapped. n is 0 with a nil error
+// when the first page cannot be read.
+func (m *processMemory) ReadPrefix(p []byte, addr uint64) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	local := []unix.Iovec{{Base: &p[0]}}
+	local[0].SetLen(len(p))
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(p)}}
+	n, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
+	if err != nil {
+		if errors.Is(err, unix.EFAULT) {
+			return 0, nil
+		}
+		return 0, classifyReadError(m.pid, addr, len(p), err)
+	}
+	return n, nil
+}
+
+// prefixReader is implemented by memory sources that can copy a range up to its first unreadable
+// page in one operation, which lets the page cache fetch big blocks cheaply.
+type prefixReader interface {
+	ReadPrefix(p []byte, addr uint64) (int, error)
+}
+
+// readPrefix reads the longest readable prefix of p at addr (addr page-aligned), in one operation
+// when mem supports it and page by page otherwise.
+func readPrefix(mem Memory, p []byte, addr uint64) (int, error) {
+	if pr, ok := mem.(prefixReader); ok {
+		return pr.ReadPrefix(p, addr)
+	}
+	n := 0
+	for ; n < len(p); n += pageSize {
+		end := min(len(p), n+pageSize)
+		if err := mem.ReadAt(p[n:end], addr+uint64(n)); err != nil {
+			if isFatal(err) {
+				return n, err
+			}
+			break
+		}
+	}
+	return min(n, len(p)), nil
 }
 
 func classifyReadError(pid int, addr uint64, n int, err error) error {
@@ -71,7 +113,9 @@ const pageSize = 4096
 
 // cacheBlock is how much is fetched when a page misses. CPython allocates objects created
 // together (a batch of tasks and their coroutines) next to each other, so fetching a few pages at
-// once turns many small system calls into one bigger one.
+// once turns many small system calls into one bigger one. Bigger blocks are not better for a
+// target that changes while it is read: a page copied long before the walk reaches it may
+// predate the objects it is then expected to hold.
 const cacheBlock = 4 * pageSize
 
 // pageCache serves reads from copies of whole pages taken once per snapshot, so every field read
@@ -82,33 +126,49 @@ type pageCache struct {
 	mem     Memory
 	regions map[uint64]*region // keyed by address >> regionShift
 	reads   int                // system-level reads issued, for benchmarks and tests
-	slab    []byte             // unused part of the current allocation for page copies
+	slabs   slabs              // the memory page copies are made into
 	// The last page and region served: consecutive reads mostly hit the same object.
 	lastAddr, lastRegionKey uint64
 	lastData                []byte
 	lastRegion              *region
+	// touched records the pages served since startLog, so that what one part of a walk read
+	// can be copied again if it turns out to mix moments of a changing target.
+	logging bool
+	touched []uint64
 }
 
 const (
 	regionShift    = 20
 	pagesPerRegion = 1 << (regionShift - 12)
-	slabSize       = 1 << 20
 )
 
 // region holds the cached pages of 1 MiB of address space.
 type region struct {
 	pages      [pagesPerRegion][]byte // nil: not fetched yet, or unreadable
 	unreadable [pagesPerRegion]bool
+	used       [pagesPerRegion]bool // the walk read from the page (it was not only prefetched)
+	// epoch tells which read copied the page: pages with the same epoch show the same moment.
+	epoch [pagesPerRegion]uint32
 }
 
 func newPageCache(mem Memory) *pageCache {
 	return &pageCache{mem: mem, regions: make(map[uint64]*region, 64), lastAddr: ^uint64(0), lastRegionKey: ^uint64(0)}
 }
 
+// release gives back the memory of the page copies. The cache must not be used afterwards, nor
+// anything it returned.
+func (c *pageCache) release() {
+	c.regions, c.lastData, c.lastRegion = nil, nil, nil
+	c.slabs.releaseAll()
+}
+
 // ReadAt implements Memory.
 func (c *pageCache) ReadAt(p []byte, addr uint64) error {
 	if addr+uint64(len(p)) < addr {
 		return &ReadError{Addr: addr, Len: len(p), Err: errors.New("address range wraps")}
+	}
+	if err := c.sameMoment(addr, len(p)); err != nil {
+		return err
 	}
 	for off := 0; off < len(p); {
 		a := addr + uint64(off)
@@ -133,6 +193,46 @@ func (c *pageCache) ReadAt(p []byte, addr uint64) error {
 		off += n
 	}
 	return nil
+}
+
+// maxSameMoment bounds the reads that sameMoment makes consistent; bigger ones (large set
+// tables) are rare and are taken as they come.
+const maxSameMoment = 16 * pageSize
+
+// sameMoment makes sure that an object spanning several pages is read from copies taken in one
+// read: an object whose halves were copied at different moments of a changing target may be
+// torn. Pages copied apart are copied again, together.
+func (c *pageCache) sameMoment(addr uint64, n int) error {
+	first := addr &^ (pageSize - 1)
+	last := (addr + uint64(n) - 1) &^ (pageSize - 1)
+	if n <= 0 || first == last || n > maxSameMoment {
+		return nil
+	}
+	var epoch uint32
+	same := true
+	for p := first; p <= last; p += pageSize {
+		data, err := c.page(p)
+		if err != nil {
+			return err
+		}
+		if data == nil {
+			return nil // not cacheable: read directly below
+		}
+		e := c.region(p).epoch[(p>>12)%pagesPerRegion]
+		if p != first && e != epoch {
+			same = false
+		}
+		epoch = e
+	}
+	if same {
+		return nil
+	}
+	var pages []uint64
+	for p := first; p <= last; p += pageSize {
+		pages = append(pages, p)
+	}
+	c.lastAddr = ^uint64(0)
+	return c.copyPages(pages, true)
 }
 
 // maxView bounds a single read, so that a corrupt size read from the target cannot make the
@@ -168,6 +268,9 @@ func (c *pageCache) page(addr uint64) ([]byte, error) {
 	if addr == c.lastAddr {
 		return c.lastData, nil
 	}
+	if c.logging {
+		c.touched = append(c.touched, addr)
+	}
 	data, err := c.fetch(addr)
 	if err == nil {
 		c.lastAddr, c.lastData = addr, data
@@ -193,42 +296,141 @@ func (c *pageCache) fetch(addr uint64) ([]byte, error) {
 	r := c.region(addr)
 	idx := (addr >> 12) % pagesPerRegion
 	if r.pages[idx] != nil || r.unreadable[idx] {
+		r.used[idx] = r.pages[idx] != nil
 		return r.pages[idx], nil
 	}
-	// Fetch the whole block around the page; blocks never cross a region.
+	// Fetch the block around the page (blocks never cross a region) in as few reads as its
+	// unmapped pages allow: each read copies up to the first page that cannot be read, which
+	// is marked and skipped. Pages after the requested one stop the fetch instead, so a block
+	// costs at most one read per unreadable page before the one asked for.
 	block := addr &^ (cacheBlock - 1)
-	first := (block >> 12) % pagesPerRegion
-	if len(c.slab) < cacheBlock {
-		c.slab = make([]byte, slabSize)
-	}
-	chunk := c.slab[:cacheBlock:cacheBlock]
-	c.reads++
-	if err := c.mem.ReadAt(chunk, block); err == nil {
-		c.slab = c.slab[cacheBlock:]
-		// Pages already cached keep their earlier copy, so a page never changes within a
-		// snapshot.
-		for i := uint64(0); i < cacheBlock/pageSize; i++ {
-			if p := first + i; r.pages[p] == nil && !r.unreadable[p] {
-				r.pages[p] = chunk[i*pageSize : (i+1)*pageSize : (i+1)*pageSize]
-			}
-		}
-		return r.pages[idx], nil
-	} else if isFatal(err) {
-		return nil, err
-	}
-	// Part of the block is unmapped: fetch just this page.
-	data := c.slab[:pageSize:pageSize]
-	c.reads++
-	if err := c.mem.ReadAt(data, addr); err != nil {
-		if isFatal(err) {
+	end := block + cacheBlock
+	for start := block; start < end; {
+		n := int(end - start)
+		buf := c.slabs.get(n)
+		c.reads++
+		got, err := readPrefix(c.mem, buf, start)
+		if err != nil {
 			return nil, err
 		}
-		r.unreadable[idx] = true
-		return nil, nil
+		got &^= pageSize - 1
+		chunk := buf[:got:got]
+		c.slabs.take(got)
+		// Pages already cached keep their earlier copy, so a page never changes within a
+		// snapshot.
+		for off := 0; off < got; off += pageSize {
+			p := ((start + uint64(off)) >> 12) % pagesPerRegion
+			if r.pages[p] == nil && !r.unreadable[p] {
+				r.pages[p], r.epoch[p] = chunk[off:off+pageSize:off+pageSize], uint32(c.reads)
+			}
+		}
+		bad := start + uint64(got)
+		if bad >= end {
+			break
+		}
+		r.unreadable[(bad>>12)%pagesPerRegion] = true
+		if bad >= addr {
+			break
+		}
+		start = bad + pageSize
 	}
-	c.slab = c.slab[pageSize:]
-	r.pages[idx] = data
-	return data, nil
+	r.used[idx] = r.pages[idx] != nil
+	return r.pages[idx], nil
+}
+
+// usedPages returns the addresses of the pages reads were served from, in ascending order.
+func (c *pageCache) usedPages() []uint64 {
+	var out []uint64
+	for key, r := range c.regions {
+		for i, used := range r.used {
+			if used {
+				out = append(out, key<<regionShift|uint64(i)<<12)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// prefetch copies the given pages (ascending, page-aligned) into the cache as fast as it can:
+// one read per run of adjacent pages, one run right after the other, with no walking in between.
+// Everything a walk then finds in the cache comes from a window of a few hundred microseconds
+// instead of the whole walk's duration. Pages that cannot be read are left to the walk.
+func (c *pageCache) prefetch(pages []uint64) error {
+	return c.copyPages(pages, false)
+}
+
+// startLog starts recording the pages reads are served from.
+func (c *pageCache) startLog() {
+	c.logging, c.touched = true, c.touched[:0]
+	c.lastAddr = ^uint64(0) // the next read goes through page() and is recorded
+}
+
+// refreshLogged replaces the cached copies of the pages served since startLog with fresh copies,
+// taken together, and stops recording. Reads made before keep the data they got; reads made
+// after see the new copies.
+func (c *pageCache) refreshLogged() error {
+	c.logging = false
+	pages := c.touched
+	slices.Sort(pages)
+	pages = slices.Compact(pages)
+	c.lastAddr = ^uint64(0)
+	return c.copyPages(pages, true)
+}
+
+// refresh replaces the cached copies of the pages holding n bytes at addr with fresh ones.
+func (c *pageCache) refresh(addr uint64, n int) error {
+	if n <= 0 || addr+uint64(n) < addr {
+		return nil
+	}
+	var pages []uint64
+	for p := addr &^ (pageSize - 1); p < addr+uint64(n); p += pageSize {
+		pages = append(pages, p)
+	}
+	c.lastAddr = ^uint64(0)
+	return c.copyPages(pages, true)
+}
+
+// copyPages copies pages (ascending, page-aligned, no duplicates) with one read per run of
+// adjacent pages. replace says whether pages already cached get the new copy.
+func (c *pageCache) copyPages(pages []uint64, replace bool) error {
+	for i := 0; i < len(pages); {
+		j := i + 1
+		for j < len(pages) && pages[j] == pages[j-1]+pageSize && pages[j]>>regionShift == pages[i]>>regionShift {
+			j++
+		}
+		start, end := pages[i], pages[j-1]+pageSize
+		r := c.region(start)
+		for start < end {
+			n := int(end - start)
+			buf := c.slabs.get(n)
+			c.reads++
+			got, err := readPrefix(c.mem, buf, start)
+			if err != nil {
+				return err
+			}
+			got &^= pageSize - 1
+			for off := 0; off < got; off += pageSize {
+				idx := ((start + uint64(off)) >> 12) % pagesPerRegion
+				if replace || (r.pages[idx] == nil && !r.unreadable[idx]) {
+					r.pages[idx], r.unreadable[idx] = buf[off:off+pageSize:off+pageSize], false
+					r.epoch[idx] = uint32(c.reads)
+				}
+			}
+			c.slabs.take(got)
+			start += uint64(got)
+			if start < end {
+				// Unreadable now: skip it; a walk that needs it fails the read.
+				idx := (start >> 12) % pagesPerRegion
+				if replace || r.pages[idx] == nil {
+					r.pages[idx], r.unreadable[idx] = nil, true
+				}
+				start += pageSize
+			}
+		}
+		i = j
+	}
+	return nil
 }
 
 // isFatal reports errors that retrying cannot cure: the process is gone or we may not read it.

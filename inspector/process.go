@@ -305,15 +305,17 @@ func (p *Process) Snapshot() (*snapshot.Snapshot, error) {
 	}
 	attempts := max(p.opts.Retries, 0) + 1
 	var last error
+	// A retry starts from one quick copy of everything the failed attempt read (see prefetch).
+	var prefetch []uint64
 	for i := 0; i < attempts; i++ {
-		s, err := p.walk()
+		s, used, err := p.walk(prefetch)
 		if err == nil {
 			return s, nil
 		}
 		if !retryable(err) {
 			return nil, err
 		}
-		last = err
+		last, prefetch = err, used
 	}
 	// A process that exited mid-read shows up as failed reads; say so rather than "changed".
 	if p.proc.exiting() {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aioscope/aioscope/awaittree"
@@ -21,8 +22,9 @@ const (
 	maxThreadFrames    = 1 << 14
 )
 
-// walker takes one snapshot. All reads go through one page cache, so each page of target memory
-// is copied at most once and every field on it comes from the same moment.
+// walker takes one snapshot. All reads go through one page cache: every object is read from one
+// copy of its pages, and pages are copied again only where the target was seen to change under
+// the read (see tasks.go).
 type walker struct {
 	p     *Process
 	mem   *pageCache
@@ -31,6 +33,9 @@ type walker struct {
 	l     cpython.Layout
 	types map[uint64]*typeInfo
 	coros map[uint64]*coroInfo
+	// coroLog lists the keys of coros in the order they were added, so that the chains read by
+	// a task that is then read again can be forgotten.
+	coroLog []uint64
 }
 
 // typeInfo is what the walker needs of a Python type object.
@@ -41,17 +46,37 @@ type typeInfo struct {
 
 // coroInfo is one task's or future's coroutine chain (CPython's parse_task()).
 type coroInfo struct {
-	isTask bool
-	frames []snapshot.Frame
+	isTask   bool
+	coro     uint64 // a task's coroutine object, as read
+	coroType uint64 // and its type
+	frames   []snapshot.Frame
 	// finished: a task whose coroutine has returned (its frame is cleared). Such a task is
 	// being completed right now and leaves the task list in the same step.
 	finished bool
+	// noCoroutine: a task that no longer holds a coroutine (asyncio lets it go as the task
+	// completes).
+	noCoroutine bool
+	// notCoroutine names the type of a task's coroutine object when no coroutine can be of
+	// that type (see mayBeCoroutine).
+	notCoroutine string
 }
 
-func (p *Process) walk() (*snapshot.Snapshot, error) {
+// walk takes one snapshot. prefetch lists pages to copy before walking (see pageCache.prefetch);
+// the pages the walk read are returned, whether or not it succeeded, to be prefetched next time.
+func (p *Process) walk(prefetch []uint64) (*snapshot.Snapshot, []uint64, error) {
+	mem := newPageCache(p.mem)
+	defer mem.release()
+	if err := mem.prefetch(prefetch); err != nil {
+		return nil, nil, err
+	}
+	s, err := p.walkCache(mem)
+	return s, mem.usedPages(), err
+}
+
+func (p *Process) walkCache(mem *pageCache) (*snapshot.Snapshot, error) {
 	w := &walker{
 		p:     p,
-		mem:   newPageCache(p.mem),
+		mem:   mem,
 		o:     p.offsets,
 		a:     p.asyncio,
 		l:     p.layout,
@@ -123,56 +148,23 @@ func (w *walker) run(s *snapshot.Snapshot) error {
 		heads = append(heads, tsAddr+a.ThreadState.AsyncioTasksHead)
 		tsAddr = next
 	}
+	var tids []uint64
+	var listHeads []uint64
 	for i, head := range heads {
 		if w.p.opts.MainThreadOnly && !s.Threads[i].Main {
 			continue
 		}
-		if err := w.taskList(s, head, s.Threads[i].TID); err != nil {
-			return err
-		}
+		listHeads, tids = append(listHeads, head), append(tids, s.Threads[i].TID)
 	}
 	// Tasks of threads that have exited are moved to the interpreter's list; CPython reports
 	// them with thread id 0.
-	if err := w.taskList(s, interp+a.InterpreterState.AsyncioTasksHead, 0); err != nil {
-		return err
-	}
-	return w.crossCheck(s)
-}
-
-// crossCheck rejects a snapshot that mixes moments of a target that changed while it was read.
-// The per-object checks cannot see this: each object was read whole, just not at the same time
-// as the others. What holds in any single moment of the target:
-//   - a listed task whose coroutine has returned is being completed by its thread right now (it
-//     leaves the list in the same step), so it is that thread's running task;
-//   - a task that awaits another and still has frames is pending, so it is in a task list. (A
-//     finished task can linger in the awaiters of a task it awaited through shield(); it has
-//     no frames.) Only checked when every list was read.
-//
-// A failed check makes Snapshot read again, as any other inconsistency does.
-func (w *walker) crossCheck(s *snapshot.Snapshot) error {
+	listHeads, tids = append(listHeads, interp+a.InterpreterState.AsyncioTasksHead), append(tids, 0)
 	running := make(map[uint64]bool, len(s.Threads))
 	for _, t := range s.Threads {
 		running[t.RunningTask] = true
 	}
-	listed := make(map[uint64]bool, len(s.Tasks))
-	for i := range s.Tasks {
-		listed[s.Tasks[i].ID] = true
-	}
-	for i := range s.Tasks {
-		t := &s.Tasks[i]
-		if c := w.coros[t.ID]; c != nil && c.finished && !running[t.ID] {
-			return inconsistent("task 0x%x finished while it was being read", t.ID)
-		}
-		if w.p.opts.MainThreadOnly {
-			continue
-		}
-		for _, a := range t.AwaitedBy {
-			if a.IsTask && len(a.Frames) > 0 && !listed[a.ID] {
-				return inconsistent("pending task 0x%x awaits 0x%x but is not in a task list", a.ID, t.ID)
-			}
-		}
-	}
-	return nil
+	s.Tasks, err = w.readTasks(listHeads, tids, running)
+	return err
 }
 
 // threadFrames walks a thread's frame chain from its current frame outwards.
@@ -229,77 +221,47 @@ func (w *walker) frame(fb []byte) (snapshot.Frame, bool, error) {
 	return f, true, nil
 }
 
-// taskList walks one circular list of tasks (a thread's or the interpreter's) in creation order.
-func (w *walker) taskList(s *snapshot.Snapshot, head uint64, tid uint64) error {
-	ln := &w.o.LListNode
-	node, err := w.ptr(head + ln.Next)
-	if err != nil {
-		return err
-	}
-	prev := head
-	for n := 0; node != head; n++ {
-		if n >= maxTasksPerList {
-			return inconsistent("more than %d tasks in one list: task list appears corrupted", maxTasksPerList)
-		}
-		if node == 0 {
-			return inconsistent("task list broken after 0x%x", prev)
-		}
-		nb, err := w.mem.view(node, 16)
-		if err != nil {
-			return err
-		}
-		// A node the list reached from prev must point back at prev; anything else means the
-		// list changed while it was being read.
-		if back := le64(nb, ln.Prev); back != prev {
-			return inconsistent("task list changed while reading (node 0x%x)", node)
-		}
-		task, err := w.task(node-w.a.TaskObject.TaskNode, tid)
-		if err != nil {
-			return err
-		}
-		s.Tasks = append(s.Tasks, task)
-		prev, node = node, le64(nb, ln.Next)
-	}
-	return nil
-}
-
 // task reads one listed task: its name, coroutine chain and awaiters.
-func (w *walker) task(addr uint64, tid uint64) (snapshot.Task, error) {
+// It also returns the task's fields that the rest was read through.
+func (w *walker) task(addr uint64, tid uint64) (snapshot.Task, taskHeader, error) {
 	t := snapshot.Task{ID: addr, TID: tid}
+	var h taskHeader
 	to := &w.a.TaskObject
 	tb, err := w.mem.view(addr, int(to.Size))
 	if err != nil {
-		return t, err
+		return t, h, err
 	}
 	if tb[to.TaskIsTask] == 0 {
-		return t, inconsistent("object 0x%x in a task list is not a task", addr)
+		return t, h, inconsistent("object 0x%x in a task list is not a task", addr)
 	}
-	if t.Name, err = w.taskName(le64(tb, to.TaskName) &^ w.l.TagBits); err != nil {
-		return t, err
+	h.name = le64(tb, to.TaskName) &^ w.l.TagBits
+	h.awaitedBy, h.awaitedBySet = le64(tb, to.TaskAwaitedBy)&^w.l.TagBits, tb[to.TaskAwaitedByIsSet]
+	if t.Name, err = w.taskName(h.name); err != nil {
+		return t, h, err
 	}
 	c, err := w.coro(addr)
 	if err != nil {
-		return t, err
+		return t, h, err
 	}
 	t.Frames = c.frames
-	ab := le64(tb, to.TaskAwaitedBy) &^ w.l.TagBits
-	if ab == 0 {
-		return t, nil
+	h.coro, h.coroType = c.coro, c.coroType
+	if h.awaitedBy == 0 {
+		return t, h, nil
 	}
 	var awaiters []uint64
-	if tb[to.TaskAwaitedByIsSet] == 0 {
-		awaiters = []uint64{ab}
-	} else if awaiters, err = w.setMembers(ab); err != nil {
-		return t, err
+	if h.awaitedBySet == 0 {
+		awaiters = []uint64{h.awaitedBy}
+	} else if awaiters, err = w.setMembers(h.awaitedBy); err != nil {
+		return t, h, err
 	}
 	for _, id := range awaiters {
 		c, err := w.coro(id)
 		if err != nil {
-			return t, err
+			return t, h, err
 		}
 		t.AwaitedBy = append(t.AwaitedBy, snapshot.Awaiter{ID: id, IsTask: c.isTask, Frames: c.frames})
 	}
-	return t, nil
+	return t, h, nil
 }
 
 // setMembers returns the keys of a Python set in hash-table slot order, skipping empty slots
@@ -419,8 +381,12 @@ func (w *walker) typeOf(obj uint64) (*typeInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	if flags&cpython.TPFlagsReady == 0 || namePtr == 0 {
+		// Not a type object: the object's memory was freed and reused while it was read.
+		return nil, inconsistent("object 0x%x has no valid type", obj)
+	}
 	t := &typeInfo{flags: flags}
-	if namePtr != 0 {
+	{
 		// tp_name is a C string; CPython's reader looks at its first 31 bytes.
 		var buf [31]byte
 		if err := w.mem.ReadAt(buf[:], namePtr); err != nil {
@@ -437,6 +403,9 @@ func (w *walker) typeOf(obj uint64) (*typeInfo, error) {
 		} else {
 			t.name = string(buf[:])
 		}
+	}
+	if t.name == "" {
+		return nil, inconsistent("object 0x%x has no valid type", obj)
 	}
 	w.types[tp] = t
 	return t, nil
@@ -455,7 +424,12 @@ func (w *walker) coro(obj uint64) (*coroInfo, error) {
 	}
 	c := &coroInfo{isTask: tb[to.TaskIsTask] != 0}
 	if c.isTask {
-		if coro := le64(tb, to.TaskCoro) &^ w.l.TagBits; coro != 0 {
+		coro := le64(tb, to.TaskCoro) &^ w.l.TagBits
+		c.coro, c.noCoroutine = coro, coro == 0
+		if coro != 0 {
+			if c.coroType, err = w.ptr(coro + w.o.PyObject.ObType); err != nil {
+				return nil, err
+			}
 			if c.frames, err = w.coroChain(coro); err != nil {
 				return nil, err
 			}
@@ -463,11 +437,27 @@ func (w *walker) coro(obj uint64) (*coroInfo, error) {
 				if c.finished, err = w.coroFinished(coro); err != nil {
 					return nil, err
 				}
+				t, err := w.typeOf(coro)
+				if err != nil {
+					return nil, err
+				}
+				if !mayBeCoroutine(t) {
+					c.notCoroutine = t.name
+				}
 			}
 		}
 	}
 	w.coros[obj] = c
+	w.coroLog = append(w.coroLog, obj)
 	return c, nil
+}
+
+// mayBeCoroutine reports whether an object of type t can be what a task runs: asyncio accepts
+// coroutines — CPython's own, those of compilers such as Cython or Nuitka (built-in types named
+// "…coroutine") — and instances of classes implementing the Coroutine protocol (heap types).
+// Anything else (a frame, a dict, a str) is memory that was freed and reused while it was read.
+func mayBeCoroutine(t *typeInfo) bool {
+	return t.flags&cpython.TPFlagsHeapType != 0 || strings.HasSuffix(t.name, "coroutine")
 }
 
 // coroFinished reports whether coro is a coroutine that has returned (its frame is cleared).
