@@ -63,7 +63,11 @@ type await struct {
 }
 
 func indexAwaits(tasks []snapshot.Task) []await {
-	var out []await
+	n := 0
+	for i := range tasks {
+		n += len(tasks[i].AwaitedBy)
+	}
+	out := make([]await, 0, n)
 	for i := range tasks {
 		t := &tasks[i]
 		for j := range t.AwaitedBy {

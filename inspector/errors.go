@@ -84,6 +84,12 @@ func (e *TargetChangedError) Unwrap() error { return e.Last }
 
 // retryable reports whether a failed snapshot is worth taking again.
 func retryable(err error) bool {
+	switch err.(type) {
+	case nil:
+		return false
+	case *ReadError, *InconsistentError: // the common cases, without errors.As's allocations
+		return true
+	}
 	var re *ReadError
 	var ie *InconsistentError
 	return errors.As(err, &re) || errors.As(err, &ie)

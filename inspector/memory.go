@@ -72,10 +72,55 @@ func (m *processMemory) ReadPrefix(p []byte, addr uint64) (int, error) {
 	return n, nil
 }
 
+// ReadPrefixInto is ReadPrefix into separate page buffers: the range at addr is copied page by
+// page into bufs, in one system call.
+func (m *processMemory) ReadPrefixInto(bufs [][]byte, addr uint64) (int, error) {
+	if len(bufs) == 0 {
+		return 0, nil
+	}
+	local := make([]unix.Iovec, len(bufs))
+	total := 0
+	for i, b := range bufs {
+		local[i].Base = &b[0]
+		local[i].SetLen(len(b))
+		total += len(b)
+	}
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: total}}
+	n, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
+	if err != nil {
+		if errors.Is(err, unix.EFAULT) {
+			return 0, nil
+		}
+		return 0, classifyReadError(m.pid, addr, total, err)
+	}
+	return n, nil
+}
+
 // prefixReader is implemented by memory sources that can copy a range up to its first unreadable
 // page in one operation, which lets the page cache fetch big blocks cheaply.
 type prefixReader interface {
 	ReadPrefix(p []byte, addr uint64) (int, error)
+}
+
+// readPrefixInto reads the longest readable prefix of the range at addr (page-aligned) into the
+// page buffers bufs, in one operation when mem supports it and page by page otherwise.
+func readPrefixInto(mem Memory, bufs [][]byte, addr uint64) (int, error) {
+	if pr, ok := mem.(interface {
+		ReadPrefixInto([][]byte, uint64) (int, error)
+	}); ok {
+		return pr.ReadPrefixInto(bufs, addr)
+	}
+	n := 0
+	for _, b := range bufs {
+		if err := mem.ReadAt(b, addr+uint64(n)); err != nil {
+			if isFatal(err) {
+				return n, err
+			}
+			break
+		}
+		n += len(b)
+	}
+	return n, nil
 }
 
 // readPrefix reads the longest readable prefix of p at addr (addr page-aligned), in one operation
@@ -232,7 +277,7 @@ func (c *pageCache) sameMoment(addr uint64, n int) error {
 		pages = append(pages, p)
 	}
 	c.lastAddr = ^uint64(0)
-	return c.copyPages(pages, true)
+	return c.copyPages(pages, replaceCopies) // views of these pages may be in use
 }
 
 // maxView bounds a single read, so that a corrupt size read from the target cannot make the
@@ -357,7 +402,7 @@ func (c *pageCache) usedPages() []uint64 {
 // Everything a walk then finds in the cache comes from a window of a few hundred microseconds
 // instead of the whole walk's duration. Pages that cannot be read are left to the walk.
 func (c *pageCache) prefetch(pages []uint64) error {
-	return c.copyPages(pages, false)
+	return c.copyPages(pages, keepCopies)
 }
 
 // startLog starts recording the pages reads are served from.
@@ -367,18 +412,19 @@ func (c *pageCache) startLog() {
 }
 
 // refreshLogged replaces the cached copies of the pages served since startLog with fresh copies,
-// taken together, and stops recording. Reads made before keep the data they got; reads made
-// after see the new copies.
+// taken together, and stops recording. The copies are made in place: no view returned before may
+// still be in use.
 func (c *pageCache) refreshLogged() error {
 	c.logging = false
 	pages := c.touched
 	slices.Sort(pages)
 	pages = slices.Compact(pages)
 	c.lastAddr = ^uint64(0)
-	return c.copyPages(pages, true)
+	return c.copyPages(pages, overwriteCopies)
 }
 
-// refresh replaces the cached copies of the pages holding n bytes at addr with fresh ones.
+// refresh replaces the cached copies of the pages holding n bytes at addr with fresh ones, in
+// place: no view of them returned before may still be in use.
 func (c *pageCache) refresh(addr uint64, n int) error {
 	if n <= 0 || addr+uint64(n) < addr {
 		return nil
@@ -388,12 +434,25 @@ func (c *pageCache) refresh(addr uint64, n int) error {
 		pages = append(pages, p)
 	}
 	c.lastAddr = ^uint64(0)
-	return c.copyPages(pages, true)
+	return c.copyPages(pages, overwriteCopies)
 }
 
+// copyMode says what copyPages does with pages already in the cache.
+type copyMode int
+
+const (
+	keepCopies    copyMode = iota // keep them
+	replaceCopies                 // take new copies elsewhere; earlier views keep the old data
+	// overwriteCopies copies over them in place, which costs no new memory. Only for when no
+	// view returned earlier is still in use.
+	overwriteCopies
+)
+
 // copyPages copies pages (ascending, page-aligned, no duplicates) with one read per run of
-// adjacent pages. replace says whether pages already cached get the new copy.
-func (c *pageCache) copyPages(pages []uint64, replace bool) error {
+// adjacent pages.
+func (c *pageCache) copyPages(pages []uint64, mode copyMode) error {
+	replace := mode != keepCopies
+	var bufs [][]byte
 	for i := 0; i < len(pages); {
 		j := i + 1
 		for j < len(pages) && pages[j] == pages[j-1]+pageSize && pages[j]>>regionShift == pages[i]>>regionShift {
@@ -401,6 +460,15 @@ func (c *pageCache) copyPages(pages []uint64, replace bool) error {
 		}
 		start, end := pages[i], pages[j-1]+pageSize
 		r := c.region(start)
+		if mode == overwriteCopies {
+			if bufs = c.cachedRun(r, start, end, bufs[:0]); bufs != nil {
+				if err := c.overwrite(r, start, bufs); err != nil {
+					return err
+				}
+				i = j
+				continue
+			}
+		}
 		for start < end {
 			n := int(end - start)
 			buf := c.slabs.get(n)
@@ -433,8 +501,49 @@ func (c *pageCache) copyPages(pages []uint64, replace bool) error {
 	return nil
 }
 
+// cachedRun returns the cached copies of the pages from start to end (one region), or nil if
+// any of them is not cached.
+func (c *pageCache) cachedRun(r *region, start, end uint64, bufs [][]byte) [][]byte {
+	for p := start; p < end; p += pageSize {
+		data := r.pages[(p>>12)%pagesPerRegion]
+		if data == nil {
+			return nil
+		}
+		bufs = append(bufs, data)
+	}
+	return bufs
+}
+
+// overwrite copies the pages from start over their cached copies bufs, in one read as far as they
+// can be read; a page that cannot be read (or was only partly copied over) becomes unreadable.
+func (c *pageCache) overwrite(r *region, start uint64, bufs [][]byte) error {
+	for len(bufs) > 0 {
+		c.reads++
+		got, err := readPrefixInto(c.mem, bufs, start)
+		if err != nil {
+			return err
+		}
+		whole := got / pageSize
+		for k := 0; k < whole; k++ {
+			r.epoch[((start+uint64(k)*pageSize)>>12)%pagesPerRegion] = uint32(c.reads)
+		}
+		if whole == len(bufs) {
+			return nil
+		}
+		bad := start + uint64(whole)*pageSize
+		idx := (bad >> 12) % pagesPerRegion
+		r.pages[idx], r.unreadable[idx] = nil, true
+		bufs = bufs[whole+1:]
+		start = bad + pageSize
+	}
+	return nil
+}
+
 // isFatal reports errors that retrying cannot cure: the process is gone or we may not read it.
 func isFatal(err error) bool {
+	if err == nil {
+		return false
+	}
 	var gone *ProcessGoneError
 	var perm *PermissionError
 	return errors.As(err, &gone) || errors.As(err, &perm)

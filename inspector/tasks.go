@@ -47,8 +47,8 @@ type listedTask struct {
 	index      int    // 1 for the first node of its list
 	prevNode   uint64 // the node before it when the list was read (the head for the first)
 	header     taskHeader
-	task       snapshot.Task
-	ok         bool // read, and still in its list when checked
+	task       *snapshot.Task // where what was read goes
+	ok         bool           // read, and still in its list when checked
 }
 
 // taskHeader is what a task's own fields said when it was read: the objects everything else
@@ -61,19 +61,24 @@ type taskHeader struct {
 // readTasks reads every task of the lists at heads (with the thread id each list reports) and
 // returns those that were pending throughout, in list order.
 func (w *walker) readTasks(heads []uint64, tids []uint64, running map[uint64]bool) ([]snapshot.Task, error) {
-	var listed []*listedTask
-	nonEmpty := 0
+	lists := make([][]uint64, len(heads))
+	total, nonEmpty := 0, 0
 	for i, head := range heads {
 		nodes, err := w.taskList(head)
 		if err != nil {
 			return nil, err
 		}
+		lists[i] = nodes
+		total += len(nodes)
 		if len(nodes) > 0 {
 			nonEmpty++
 		}
+	}
+	listed := make([]listedTask, 0, total)
+	for i, head := range heads {
 		prev := head
-		for j, n := range nodes {
-			listed = append(listed, &listedTask{addr: n - w.a.TaskObject.TaskNode, node: n, tid: tids[i],
+		for j, n := range lists[i] {
+			listed = append(listed, listedTask{addr: n - w.a.TaskObject.TaskNode, node: n, tid: tids[i],
 				head: head, index: j + 1, prevNode: prev})
 			prev = n
 		}
@@ -82,33 +87,38 @@ func (w *walker) readTasks(heads []uint64, tids []uint64, running map[uint64]boo
 		// A task moves to the interpreter's list when its thread exits; one that moved while
 		// the lists were read is reported once, where it was first seen.
 		seen := make(map[uint64]bool, len(listed))
-		listed = slices.DeleteFunc(listed, func(lt *listedTask) bool {
+		listed = slices.DeleteFunc(listed, func(lt listedTask) bool {
 			dup := seen[lt.addr]
 			seen[lt.addr] = true
 			return dup
 		})
 	}
-	w.coros = make(map[uint64]*coroInfo, 2*len(listed))
-	for _, lt := range listed {
-		if err := w.stableTask(lt, running); err != nil {
+	w.coros = make(map[uint64]*coroInfo, len(listed)+len(listed)/4)
+	tasks := make([]snapshot.Task, len(listed))
+	for i := range listed {
+		listed[i].task = &tasks[i]
+		if err := w.stableTask(&listed[i], running); err != nil {
 			return nil, err
 		}
 	}
 	if err := w.stillListed(listed, heads, running); err != nil {
 		return nil, err
 	}
-	tasks := make([]snapshot.Task, 0, len(listed))
 	left := map[uint64]bool{} // tasks that finished while the snapshot was taken
-	for _, lt := range listed {
-		if lt.ok {
-			tasks = append(tasks, lt.task)
+	kept := tasks[:0]
+	for i := range listed {
+		if listed[i].ok {
+			kept = append(kept, tasks[i])
 		} else {
-			left[lt.addr] = true
+			left[listed[i].addr] = true
 		}
 	}
-	dropAwaiters(tasks, left, !w.p.opts.MainThreadOnly)
-	sameAwaiterFrames(tasks)
-	return tasks, nil
+	clear(tasks[len(kept):])
+	dropAwaiters(kept, left, !w.p.opts.MainThreadOnly)
+	if w.reread {
+		sameAwaiterFrames(kept)
+	}
+	return kept, nil
 }
 
 // taskList returns the nodes of one circular task list (a thread's or the interpreter's) in
@@ -216,7 +226,7 @@ func (w *walker) stableTask(lt *listedTask, running map[uint64]bool) error {
 		w.mem.startLog()
 		mark := len(w.coroLog)
 		t, h, err := w.task(lt.addr, lt.tid)
-		lt.task, lt.header = t, h
+		*lt.task, lt.header = t, h
 		if err == nil {
 			var finishing bool
 			if finishing, err = w.doubtful(&t, running); err != nil && last {
@@ -241,6 +251,7 @@ func (w *walker) stableTask(lt *listedTask, running map[uint64]bool) error {
 		}
 		w.coroLog = w.coroLog[:mark]
 		w.forget(&t)
+		w.reread = true
 		if err := w.mem.refreshLogged(); err != nil {
 			return err
 		}
@@ -316,14 +327,15 @@ func ignoreTorn(err error) error {
 // list heads, coroutine headers and names, taken together after all tasks were read. A task
 // whose fields changed is read once more; one that left its list, or whose name object now holds
 // another name (it was freed: the task did not live throughout), is marked as not ok.
-func (w *walker) stillListed(listed []*listedTask, heads []uint64, running map[uint64]bool) error {
+func (w *walker) stillListed(listed []listedTask, heads []uint64, running map[uint64]bool) error {
 	pages := make([]uint64, 0, 3*len(listed)+len(heads))
 	addPages := func(addr uint64, n uint64) {
 		for p := addr &^ (pageSize - 1); p < addr+n; p += pageSize {
 			pages = append(pages, p)
 		}
 	}
-	for _, lt := range listed {
+	for i := range listed {
+		lt := &listed[i]
 		if !lt.ok {
 			continue
 		}
@@ -339,12 +351,13 @@ func (w *walker) stillListed(listed []*listedTask, heads []uint64, running map[u
 		addPages(h, 16)
 	}
 	slices.Sort(pages)
-	if err := w.mem.copyPages(slices.Compact(pages), true); err != nil {
+	if err := w.mem.copyPages(slices.Compact(pages), overwriteCopies); err != nil {
 		return err
 	}
 	w.mem.lastAddr = ^uint64(0)
 	var positions map[uint64]listPos // built if a node moved (see linkedInCache)
-	for _, lt := range listed {
+	for i := range listed {
+		lt := &listed[i]
 		if !lt.ok {
 			continue
 		}
@@ -361,10 +374,7 @@ func (w *walker) stillListed(listed []*listedTask, heads []uint64, running map[u
 				// change: decoded again from this copy, the name must be the one read
 				// before. A different one means the object was freed and its memory reused
 				// under the reads, so the task did not live throughout after all.
-				var name string
-				if name, err = w.taskName(lt.header.name); err == nil && name != lt.task.Name {
-					ok = false
-				} else if err != nil && retryable(err) {
+				if ok, err = w.taskNameIs(lt.header.name, lt.task.Name); err != nil && retryable(err) {
 					ok, err = false, nil
 				}
 			}
@@ -390,7 +400,7 @@ type listPos struct {
 // is preceded by its list's head or by a node that preceded it then; a node anywhere else is a
 // new task, made at the address of one that finished.) A neighbour whose page was copied earlier
 // than the node's is copied again before it is judged.
-func (w *walker) linkedInCache(lt *listedTask, positions *map[uint64]listPos, listed []*listedTask) (bool, error) {
+func (w *walker) linkedInCache(lt *listedTask, positions *map[uint64]listPos, listed []listedTask) (bool, error) {
 	ln := &w.o.LListNode
 	node := lt.node
 	nb, err := w.mem.view(node, 16)
@@ -468,7 +478,8 @@ func (w *walker) rereadTask(lt *listedTask, running map[uint64]bool) (bool, erro
 			return false, err
 		}
 	}
-	w.forget(&lt.task)
+	w.forget(lt.task)
+	w.reread = true
 	if err := w.stableTask(lt, running); err != nil || !lt.ok {
 		return false, err
 	}

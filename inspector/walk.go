@@ -36,6 +36,9 @@ type walker struct {
 	// coroLog lists the keys of coros in the order they were added, so that the chains read by
 	// a task that is then read again can be forgotten.
 	coroLog []uint64
+	// reread: some task was read again, so chains read before may have been replaced.
+	reread    bool
+	coroBlock []coroInfo // see newCoroInfo
 }
 
 // typeInfo is what the walker needs of a Python type object.
@@ -248,12 +251,14 @@ func (w *walker) task(addr uint64, tid uint64) (snapshot.Task, taskHeader, error
 	if h.awaitedBy == 0 {
 		return t, h, nil
 	}
-	var awaiters []uint64
+	var one [1]uint64
+	awaiters := one[:]
 	if h.awaitedBySet == 0 {
-		awaiters = []uint64{h.awaitedBy}
+		one[0] = h.awaitedBy
 	} else if awaiters, err = w.setMembers(h.awaitedBy); err != nil {
 		return t, h, err
 	}
+	t.AwaitedBy = make([]snapshot.Awaiter, 0, len(awaiters))
 	for _, id := range awaiters {
 		c, err := w.coro(id)
 		if err != nil {
@@ -305,59 +310,108 @@ func (w *walker) taskName(obj uint64) (string, error) {
 	}
 	switch {
 	case t.flags&cpython.TPFlagsLongSubclass != 0:
-		lo := &w.o.LongObject
-		tag, err := w.u64(obj + lo.LvTag)
+		v, err := w.autoNameNumber(obj)
 		if err != nil {
 			return "", err
 		}
-		nd := int(min(tag>>3, uint64(w.l.MaxLongDigits)+1))
-		digits, err := w.mem.view(obj+lo.ObDigit, 4*nd)
-		if err != nil {
-			return "", err
-		}
-		v, err := cpython.DecodeLong(tag, digits, w.l.MaxLongDigits)
-		if err != nil {
-			return "", inconsistent("task name: %v", err)
-		}
-		return "Task-" + strconv.FormatInt(v, 10), nil
+		var buf [32]byte
+		return string(strconv.AppendInt(append(buf[:0], "Task-"...), v, 10)), nil
 	case t.flags&cpython.TPFlagsUnicodeSubclass != 0:
 		return w.str(obj, w.l.MaxTaskNameLen)
 	}
 	return "", inconsistent("invalid task name object at 0x%x", obj)
 }
 
+// autoNameNumber decodes the int an auto-named task keeps as its name.
+func (w *walker) autoNameNumber(obj uint64) (int64, error) {
+	lo := &w.o.LongObject
+	tag, err := w.u64(obj + lo.LvTag)
+	if err != nil {
+		return 0, err
+	}
+	nd := int(min(tag>>3, uint64(w.l.MaxLongDigits)+1))
+	digits, err := w.mem.view(obj+lo.ObDigit, 4*nd)
+	if err != nil {
+		return 0, err
+	}
+	v, err := cpython.DecodeLong(tag, digits, w.l.MaxLongDigits)
+	if err != nil {
+		return 0, inconsistent("task name: %v", err)
+	}
+	return v, nil
+}
+
 // str decodes a compact str object, truncated to maxLen code points as CPython's reader does.
 // Unlike CPython 3.14's reader it decodes every string kind, so non-ASCII names come out right.
 func (w *walker) str(obj uint64, maxLen int) (string, error) {
+	kind, _, data, err := w.strData(obj, maxLen)
+	if err != nil {
+		return "", err
+	}
+	s, err := cpython.DecodeUnicode(kind, data)
+	if err != nil {
+		return "", inconsistent("string at 0x%x: %v", obj, err)
+	}
+	return s, nil
+}
+
+// strData returns the characters of a compact str object as stored (kind bytes each), at most
+// maxLen of them, and whether they are all ASCII.
+func (w *walker) strData(obj uint64, maxLen int) (kind int, ascii bool, data []byte, err error) {
 	uo := &w.o.UnicodeObject
 	// asciiobject_size is a plain value in the table, not checked against the fields read from
 	// the header (which are checked against the object's size): a corrupt table giving a small
 	// one must make a short read, not an out-of-range index.
 	hdr, err := w.mem.view(obj, int(max(uo.ASCIIObjectSize, uo.Length+8, uo.State+4)))
 	if err != nil {
-		return "", err
+		return 0, false, nil, err
 	}
 	length := int64(le64(hdr, uo.Length))
 	st := cpython.ParseUnicodeState(binary.LittleEndian.Uint32(hdr[uo.State:]))
 	if length < 0 {
-		return "", inconsistent("invalid string length %d at 0x%x", length, obj)
+		return 0, false, nil, inconsistent("invalid string length %d at 0x%x", length, obj)
 	}
 	if !st.Compact {
-		return "", inconsistent("cannot read non-compact string at 0x%x", obj)
+		return 0, false, nil, inconsistent("cannot read non-compact string at 0x%x", obj)
 	}
 	if st.Kind != 1 && st.Kind != 2 && st.Kind != 4 {
-		return "", inconsistent("invalid string kind %d at 0x%x", st.Kind, obj)
+		return 0, false, nil, inconsistent("invalid string kind %d at 0x%x", st.Kind, obj)
 	}
 	n := int(min(length, int64(maxLen)))
-	data, err := w.mem.view(obj+w.o.UnicodeDataOffset(st.ASCII), n*st.Kind)
+	data, err = w.mem.view(obj+w.o.UnicodeDataOffset(st.ASCII), n*st.Kind)
+	return st.Kind, st.ASCII, data, err
+}
+
+// taskNameIs reports whether the task name object at obj reads as want. Auto-named tasks and
+// ASCII names, nearly all of them, are compared without building the name.
+func (w *walker) taskNameIs(obj uint64, want string) (bool, error) {
+	t, err := w.typeOf(obj)
 	if err != nil {
-		return "", err
+		return false, err
 	}
-	s, err := cpython.DecodeUnicode(st.Kind, data)
-	if err != nil {
-		return "", inconsistent("string at 0x%x: %v", obj, err)
+	switch {
+	case t.flags&cpython.TPFlagsLongSubclass != 0:
+		v, err := w.autoNameNumber(obj)
+		if err != nil {
+			return false, err
+		}
+		var buf [32]byte
+		return string(strconv.AppendInt(append(buf[:0], "Task-"...), v, 10)) == want, nil
+	case t.flags&cpython.TPFlagsUnicodeSubclass != 0:
+		kind, ascii, data, err := w.strData(obj, w.l.MaxTaskNameLen)
+		if err != nil {
+			return false, err
+		}
+		if kind == 1 && ascii {
+			return string(data) == want, nil
+		}
+		s, err := cpython.DecodeUnicode(kind, data)
+		if err != nil {
+			return false, inconsistent("string at 0x%x: %v", obj, err)
+		}
+		return s == want, nil
 	}
-	return s, nil
+	return false, inconsistent("invalid task name object at 0x%x", obj)
 }
 
 // typeOf returns the type of a Python object, cached per snapshot.
@@ -422,7 +476,8 @@ func (w *walker) coro(obj uint64) (*coroInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &coroInfo{isTask: tb[to.TaskIsTask] != 0}
+	c := w.newCoroInfo()
+	c.isTask = tb[to.TaskIsTask] != 0
 	if c.isTask {
 		coro := le64(tb, to.TaskCoro) &^ w.l.TagBits
 		c.coro, c.noCoroutine = coro, coro == 0
@@ -458,6 +513,17 @@ func (w *walker) coro(obj uint64) (*coroInfo, error) {
 // Anything else (a frame, a dict, a str) is memory that was freed and reused while it was read.
 func mayBeCoroutine(t *typeInfo) bool {
 	return t.flags&cpython.TPFlagsHeapType != 0 || strings.HasSuffix(t.name, "coroutine")
+}
+
+// newCoroInfo returns a zero coroInfo, allocated with others in blocks: a snapshot of a large
+// target needs one per task.
+func (w *walker) newCoroInfo() *coroInfo {
+	if len(w.coroBlock) == 0 {
+		w.coroBlock = make([]coroInfo, 256)
+	}
+	c := &w.coroBlock[0]
+	w.coroBlock = w.coroBlock[1:]
+	return c
 }
 
 // coroFinished reports whether coro is a coroutine that has returned (its frame is cleared).
@@ -498,7 +564,8 @@ func (w *walker) coroLike(obj uint64) (uint64, error) {
 func (w *walker) coroChain(coro uint64) ([]snapshot.Frame, error) {
 	g := &w.o.GenObject
 	fo := &w.o.InterpreterFrame
-	frames := make([]snapshot.Frame, 0, 4)
+	var buf [8]snapshot.Frame // most chains are short: no allocation until the result
+	frames := buf[:0]
 	var seen map[uint64]bool // only built for chains long enough to loop
 	for addr := coro; addr != 0; {
 		c, err := w.coroLike(addr)
@@ -549,8 +616,14 @@ func (w *walker) coroChain(coro uint64) ([]snapshot.Frame, error) {
 			return nil, err
 		}
 	}
-	slices.Reverse(frames)
-	return frames, nil
+	if len(frames) == 0 {
+		return nil, nil
+	}
+	out := make([]snapshot.Frame, len(frames))
+	for i, f := range frames {
+		out[len(frames)-1-i] = f
+	}
+	return out, nil
 }
 
 // ptr reads a pointer-sized field and drops the tag bits CPython may keep in object references.
