@@ -53,6 +53,7 @@ func (c *codeCache) reset(gen uint64) {
 
 // code returns the metadata of the code object at addr.
 func (w *walker) code(addr uint64) (*codeMeta, error) {
+	defer w.restoreFloor(w.anyAge())
 	co := &w.o.CodeObject
 	cb, err := w.mem.view(addr, int(co.Size))
 	if err != nil {

@@ -176,10 +176,16 @@ type pageCache struct {
 	lastAddr, lastRegionKey uint64
 	lastData                []byte
 	lastRegion              *region
+	lastEpoch               uint32
 	// touched records the pages served since startLog, so that what one part of a walk read
 	// can be copied again if it turns out to mix moments of a changing target.
 	logging bool
 	touched []uint64
+	// floor, when not 0, is the oldest copy reads may be served from: an older page is copied
+	// again first. See walker.noOlderThan.
+	floor uint32
+	// refreshed counts the pages copied again because of floor, for tests and benchmarks.
+	refreshed int
 }
 
 const (
@@ -310,17 +316,44 @@ func (c *pageCache) view(addr uint64, n int) ([]byte, error) {
 // page returns the cached copy of the page at addr, fetching the block around it on a miss. A nil
 // slice with a nil error means the page cannot be copied whole.
 func (c *pageCache) page(addr uint64) ([]byte, error) {
-	if addr == c.lastAddr {
+	if addr == c.lastAddr && c.lastEpoch >= c.floor {
 		return c.lastData, nil
 	}
 	if c.logging {
 		c.touched = append(c.touched, addr)
 	}
 	data, err := c.fetch(addr)
-	if err == nil {
-		c.lastAddr, c.lastData = addr, data
+	if err != nil {
+		return nil, err
 	}
-	return data, err
+	r := c.region(addr)
+	idx := (addr >> 12) % pagesPerRegion
+	if data != nil && r.epoch[idx] < c.floor {
+		// Copied before what refers to it: it may predate the object sought there. The
+		// block around it is copied again with it, as its neighbours will often follow.
+		c.refreshed++
+		block := addr &^ (cacheBlock - 1)
+		var pages [cacheBlock / pageSize]uint64
+		n := 0
+		for p := block; p < block+cacheBlock; p += pageSize {
+			if i := (p >> 12) % pagesPerRegion; p == addr || (r.pages[i] != nil && r.epoch[i] < c.floor) {
+				pages[n] = p
+				n++
+			}
+		}
+		if err := c.copyPages(pages[:n], replaceCopies); err != nil {
+			return nil, err
+		}
+		data = r.pages[idx]
+	}
+	c.lastAddr, c.lastData, c.lastEpoch = addr, data, r.epoch[idx]
+	return data, nil
+}
+
+// epochOf tells which read copied the page holding addr (0 if it is not cached).
+func (c *pageCache) epochOf(addr uint64) uint32 {
+	r := c.region(addr)
+	return r.epoch[(addr>>12)%pagesPerRegion]
 }
 
 func (c *pageCache) region(addr uint64) *region {

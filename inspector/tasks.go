@@ -10,26 +10,26 @@ import (
 // How the tasks of a target that keeps changing are read so that what is reported holds.
 //
 // Nothing stops the target: it creates, runs and frees tasks while they are read, and a copy of
-// a page may predate an object later made there or outlive one since freed. The walk therefore
-// proceeds in three steps, each checking what the one before could not:
+// a page may predate an object later made there or outlive one since freed. Two rules and three
+// steps deal with that.
+//
+// Every object reached through a reference is read from a copy at least as new as the one the
+// reference was read from (walker.noOlderThan): an older copy may predate the object. Objects
+// that span pages are read from copies taken together (pageCache.sameMoment).
 //
 //  1. The task lists alone (taskList): quick, so each is read close to one moment. Every link is
 //     checked both ways; a list that changed under the walk is mended from fresh copies.
 //  2. Each listed task in full (stableTask): name, coroutine chain, awaiters. What does not hang
 //     together — an object that is not what its reference says, a coroutine that has returned
 //     although its task is not running — is read again from fresh copies.
-//  3. All of them again, from one fresh copy of their list nodes and of the objects they were
-//     read through, taken together (stillListed). A task stays in its list until it finishes and
-//     holds its coroutine and name all that time, so a task that is still where it was, with
-//     the same fields, lived throughout, and what was read through it is true. Others finished
-//     meanwhile and are left out, as from a snapshot taken a moment later.
+//  3. All of them again, from one fresh copy of their list nodes taken together, after all were
+//     read (stillListed). A task stays in its list until it finishes and holds its coroutine and
+//     name all that time, so a task still where it was, with the fields it was read through,
+//     lived throughout the read, and what was read through it was true when it was read. Others
+//     finished meanwhile and are left out, as from a snapshot taken a moment later.
 //
-// What is reported is thus the state of every task at some moment during the read, never a
-// mixture of a task and whatever took its memory.
-
-// maxNameBytes bounds the bytes a task name object spans as aioscope reads it: at most 255
-// characters of up to 4 bytes, after a header of at most 56.
-const maxNameBytes = 56 + 4*256
+// What is reported is thus each task as it was at some moment during the read, never a mixture
+// of a task and whatever took its memory.
 
 // maxListRepairs bounds how often the walk of one task list resumes after finding that the list
 // changed under it, and maxTaskReads how often one task is read again after it was found to mix
@@ -54,8 +54,8 @@ type listedTask struct {
 // taskHeader is what a task's own fields said when it was read: the objects everything else
 // reported about it was read through.
 type taskHeader struct {
-	name, coro, coroType, awaitedBy uint64
-	awaitedBySet                    byte
+	name, coro, awaitedBy uint64
+	awaitedBySet          byte
 }
 
 // readTasks reads every task of the lists at heads (with the thread id each list reports) and
@@ -323,10 +323,9 @@ func ignoreTorn(err error) error {
 	return err
 }
 
-// stillListed checks every task read (step 3 above) against one fresh copy of the list nodes,
-// list heads, coroutine headers and names, taken together after all tasks were read. A task
-// whose fields changed is read once more; one that left its list, or whose name object now holds
-// another name (it was freed: the task did not live throughout), is marked as not ok.
+// stillListed checks every task read (step 3 above) against one fresh copy of the list nodes and
+// heads, taken together after all tasks were read. A task whose fields changed is read once more;
+// one that left its list is marked as not ok.
 func (w *walker) stillListed(listed []listedTask, heads []uint64, running map[uint64]bool) error {
 	pages := make([]uint64, 0, 3*len(listed)+len(heads))
 	addPages := func(addr uint64, n uint64) {
@@ -340,12 +339,6 @@ func (w *walker) stillListed(listed []listedTask, heads []uint64, running map[ui
 			continue
 		}
 		addPages(lt.node, 16)
-		if lt.header.coro != 0 {
-			addPages(lt.header.coro+w.o.PyObject.ObType, 8)
-		}
-		if lt.header.name != 0 {
-			addPages(lt.header.name, maxNameBytes)
-		}
 	}
 	for _, h := range heads {
 		addPages(h, 16)
@@ -369,15 +362,7 @@ func (w *walker) stillListed(listed []listedTask, heads []uint64, running map[ui
 			if same, err = w.sameHeader(lt); err == nil && !same {
 				ok, err = w.rereadTask(lt, running)
 			}
-			if err == nil && ok {
-				// A task holds its name object for as long as it lives, and names do not
-				// change: decoded again from this copy, the name must be the one read
-				// before. A different one means the object was freed and its memory reused
-				// under the reads, so the task did not live throughout after all.
-				if ok, err = w.taskNameIs(lt.header.name, lt.task.Name); err != nil && retryable(err) {
-					ok, err = false, nil
-				}
-			}
+
 		}
 		if err != nil {
 			return err
@@ -444,9 +429,7 @@ func (w *walker) linkedInCache(lt *listedTask, positions *map[uint64]listPos, li
 	return true, nil
 }
 
-// sameHeader reports whether the cached copy of a task shows the fields it was read through, and
-// its coroutine the type it was read as. (A coroutine copied before it was made at its address
-// reads as whatever was there before.)
+// sameHeader reports whether the cached copy of a task shows the fields it was read through.
 func (w *walker) sameHeader(lt *listedTask) (bool, error) {
 	to := &w.a.TaskObject
 	tb, err := w.mem.view(lt.addr, int(to.Size))
@@ -459,11 +442,7 @@ func (w *walker) sameHeader(lt *listedTask) (bool, error) {
 		tb[to.TaskAwaitedByIsSet] != h.awaitedBySet {
 		return false, nil
 	}
-	if h.coro == 0 {
-		return true, nil
-	}
-	tp, err := w.ptr(h.coro + w.o.PyObject.ObType)
-	return err == nil && tp == h.coroType, ignoreTorn(err)
+	return true, nil
 }
 
 // rereadTask reads a task again whose fields changed while the snapshot was taken, from fresh
@@ -484,10 +463,6 @@ func (w *walker) rereadTask(lt *listedTask, running map[uint64]bool) (bool, erro
 		return false, err
 	}
 	if err := w.mem.refresh(lt.addr, int(w.a.TaskObject.Size)); err != nil {
-		return false, err
-	}
-	// Its name object may be another one now, not in the common copy.
-	if err := w.mem.refresh(lt.header.name, maxNameBytes); err != nil {
 		return false, err
 	}
 	if same, err := w.sameHeader(lt); err != nil || !same {

@@ -49,10 +49,9 @@ type typeInfo struct {
 
 // coroInfo is one task's or future's coroutine chain (CPython's parse_task()).
 type coroInfo struct {
-	isTask   bool
-	coro     uint64 // a task's coroutine object, as read
-	coroType uint64 // and its type
-	frames   []snapshot.Frame
+	isTask bool
+	coro   uint64 // a task's coroutine object, as read
+	frames []snapshot.Frame
 	// finished: a task whose coroutine has returned (its frame is cleared). Such a task is
 	// being completed right now and leaves the task list in the same step.
 	finished bool
@@ -237,6 +236,7 @@ func (w *walker) task(addr uint64, tid uint64) (snapshot.Task, taskHeader, error
 	if tb[to.TaskIsTask] == 0 {
 		return t, h, inconsistent("object 0x%x in a task list is not a task", addr)
 	}
+	defer w.restoreFloor(w.noOlderThan(addr))
 	h.name = le64(tb, to.TaskName) &^ w.l.TagBits
 	h.awaitedBy, h.awaitedBySet = le64(tb, to.TaskAwaitedBy)&^w.l.TagBits, tb[to.TaskAwaitedByIsSet]
 	if t.Name, err = w.taskName(h.name); err != nil {
@@ -247,7 +247,7 @@ func (w *walker) task(addr uint64, tid uint64) (snapshot.Task, taskHeader, error
 		return t, h, err
 	}
 	t.Frames = c.frames
-	h.coro, h.coroType = c.coro, c.coroType
+	h.coro = c.coro
 	if h.awaitedBy == 0 {
 		return t, h, nil
 	}
@@ -277,6 +277,7 @@ func (w *walker) setMembers(set uint64) ([]uint64, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer w.restoreFloor(w.noOlderThan(set))
 	used := int64(le64(sb, so.Used))
 	mask := le64(sb, so.Mask)
 	table := le64(sb, so.Table)
@@ -382,38 +383,6 @@ func (w *walker) strData(obj uint64, maxLen int) (kind int, ascii bool, data []b
 	return st.Kind, st.ASCII, data, err
 }
 
-// taskNameIs reports whether the task name object at obj reads as want. Auto-named tasks and
-// ASCII names, nearly all of them, are compared without building the name.
-func (w *walker) taskNameIs(obj uint64, want string) (bool, error) {
-	t, err := w.typeOf(obj)
-	if err != nil {
-		return false, err
-	}
-	switch {
-	case t.flags&cpython.TPFlagsLongSubclass != 0:
-		v, err := w.autoNameNumber(obj)
-		if err != nil {
-			return false, err
-		}
-		var buf [32]byte
-		return string(strconv.AppendInt(append(buf[:0], "Task-"...), v, 10)) == want, nil
-	case t.flags&cpython.TPFlagsUnicodeSubclass != 0:
-		kind, ascii, data, err := w.strData(obj, w.l.MaxTaskNameLen)
-		if err != nil {
-			return false, err
-		}
-		if kind == 1 && ascii {
-			return string(data) == want, nil
-		}
-		s, err := cpython.DecodeUnicode(kind, data)
-		if err != nil {
-			return false, inconsistent("string at 0x%x: %v", obj, err)
-		}
-		return s == want, nil
-	}
-	return false, inconsistent("invalid task name object at 0x%x", obj)
-}
-
 // typeOf returns the type of a Python object, cached per snapshot.
 func (w *walker) typeOf(obj uint64) (*typeInfo, error) {
 	tp, err := w.ptr(obj + w.o.PyObject.ObType)
@@ -426,6 +395,7 @@ func (w *walker) typeOf(obj uint64) (*typeInfo, error) {
 	if tp == 0 {
 		return nil, inconsistent("object 0x%x has no type", obj)
 	}
+	defer w.restoreFloor(w.anyAge())
 	to := &w.o.TypeObject
 	flags, err := w.u64(tp + to.TpFlags)
 	if err != nil {
@@ -476,15 +446,13 @@ func (w *walker) coro(obj uint64) (*coroInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer w.restoreFloor(w.noOlderThan(obj))
 	c := w.newCoroInfo()
 	c.isTask = tb[to.TaskIsTask] != 0
 	if c.isTask {
 		coro := le64(tb, to.TaskCoro) &^ w.l.TagBits
 		c.coro, c.noCoroutine = coro, coro == 0
 		if coro != 0 {
-			if c.coroType, err = w.ptr(coro + w.o.PyObject.ObType); err != nil {
-				return nil, err
-			}
 			if c.frames, err = w.coroChain(coro); err != nil {
 				return nil, err
 			}
@@ -566,6 +534,7 @@ func (w *walker) coroChain(coro uint64) ([]snapshot.Frame, error) {
 	fo := &w.o.InterpreterFrame
 	var buf [8]snapshot.Frame // most chains are short: no allocation until the result
 	frames := buf[:0]
+	defer w.restoreFloor(w.mem.floor)
 	var seen map[uint64]bool // only built for chains long enough to loop
 	for addr := coro; addr != 0; {
 		c, err := w.coroLike(addr)
@@ -588,6 +557,7 @@ func (w *walker) coroChain(coro uint64) ([]snapshot.Frame, error) {
 		if err != nil {
 			return nil, err
 		}
+		w.noOlderThan(c) // what it awaits is read from copies no older than its own
 		state := int8(gb[g.GiFrameState])
 		if state == w.l.FrameStateCleared {
 			break
@@ -643,3 +613,25 @@ func (w *walker) u64(addr uint64) (uint64, error) {
 // le64 decodes a little-endian field of copied target memory. Offsets come from validated
 // tables, so they lie within the copied struct.
 func le64(b []byte, off uint64) uint64 { return binary.LittleEndian.Uint64(b[off : off+8]) }
+
+// noOlderThan makes later reads come from copies at least as new as the one the object at addr
+// was read from, and returns the rule it replaces, for restoreFloor. A reference read from one
+// copy may lead to an object made after an older copy of that object's page was taken, and such a
+// copy holds whatever was there before; objects reached through references are read under this
+// rule. Long-lived objects (types, code objects) are exempt: see anyAge.
+func (w *walker) noOlderThan(addr uint64) (restore uint32) {
+	restore = w.mem.floor
+	if e := w.mem.epochOf(addr); e > w.mem.floor {
+		w.mem.floor = e
+	}
+	return restore
+}
+
+// anyAge lifts the rule of noOlderThan, for objects that live as long as the program (types) or
+// are checked otherwise (code objects, see code), and returns the rule it replaces.
+func (w *walker) anyAge() (restore uint32) {
+	restore, w.mem.floor = w.mem.floor, 0
+	return restore
+}
+
+func (w *walker) restoreFloor(floor uint32) { w.mem.floor = floor }
