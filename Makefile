@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 PYTHONS := 3.13 3.14 3.15
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test unit fuzz-smoke fuzz bench vet pythons clean vsix ext-test e2e
+.PHONY: all build demo test unit fuzz-smoke fuzz bench vet pythons tools clean vsix ext-test e2e
 
 all: build
 
@@ -21,8 +21,12 @@ demo: build
 pythons:
 	@scripts/provision-python.sh $(PYTHONS) >/dev/null
 
+## tools: strace, setpriv and the system CPython 3.11 for the robustness tests (apt-get as root when missing)
+tools:
+	@scripts/provision-tools.sh
+
 ## test: everything — provisioning, vet, unit and live tests, a short run of every fuzz target
-test: pythons vet
+test: pythons tools vet
 	CI=$${CI:-1} $(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz-smoke FUZZTIME=3s
 	@$(MAKE) --no-print-directory ext-test
@@ -33,7 +37,7 @@ vet:
 		if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./...
 
-## fuzz-smoke / fuzz: run each fuzz target briefly / for longer (FUZZTIME=10m make fuzz)
+## fuzz-smoke / fuzz: run each fuzz target briefly / for longer (make fuzz FUZZTIME=10m); one result line per target
 fuzz-smoke fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)
 

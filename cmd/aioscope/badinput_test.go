@@ -103,7 +103,9 @@ func TestBadInputProcesses(t *testing.T) {
 	t.Run("python 3.11", func(t *testing.T) {
 		py := python311(t)
 		pid := startRawReady(t, py, "-c", readyThenSleep)
-		expectError(t, bin, exitError, []string{"Python 3.11", "not supported", "3.14 and 3.15"}, "ps", strconv.Itoa(pid))
+		for _, args := range [][]string{{"ps"}, {"pstree"}, {"pstree", "--json"}} {
+			expectError(t, bin, exitError, []string{"Python 3.11", "not supported", "3.14 and 3.15"}, append(args, strconv.Itoa(pid))...)
+		}
 	})
 
 	t.Run("python 3.13", func(t *testing.T) {
@@ -212,24 +214,48 @@ func TestBadInputExitMidSnapshot(t *testing.T) {
 	}
 }
 
+// permissionFix is what the permission-denied message must say: who may read the target, and how
+// to get the right to — the same user with ptrace allowed (Yama's ptrace_scope), CAP_SYS_PTRACE,
+// and in containers --cap-add SYS_PTRACE or kubectl debug.
+var permissionFix = []string{"permission denied reading process", "run aioscope as root", "as the target's user with ptrace allowed",
+	"kernel.yama.ptrace_scope 0", "CAP_SYS_PTRACE", "--cap-add SYS_PTRACE", "kubectl debug"}
+
 // TestBadInputPermissionDenied reads a process of another user without the right to: the
 // message must say how to get that right.
 func TestBadInputPermissionDenied(t *testing.T) {
 	bin := aioscopeBinary(t)
-	want := []string{"permission denied", "CAP_SYS_PTRACE", "ptrace_scope", "SYS_PTRACE", "kubectl debug"}
 	if os.Geteuid() != 0 {
 		// Unprivileged already: init belongs to root.
 		if st, err := os.Stat("/proc/1"); err != nil || st.Sys().(*syscall.Stat_t).Uid == uint32(os.Geteuid()) {
 			testtarget.Unavailable(t, "no process of another user to read (not root, and /proc/1 is ours)")
 		}
-		expectError(t, bin, exitError, want, "ps", "1")
+		for _, cmd := range []string{"ps", "pstree"} {
+			expectError(t, bin, exitError, append(permissionFix, "process 1:"), cmd, "1")
+		}
 		return
 	}
-	// As root: drop to nobody with setpriv and read root's target. The binary must be somewhere
-	// nobody can execute it: test temporary directories are private to root.
+	// As root: drop to nobody with setpriv and read root's target.
+	setpriv, nobody := asNobody(t, bin)
+	for _, version := range []string{"3.14", "3.15"} {
+		tg := testtarget.Start(t, version, "tree.py")
+		pid := strconv.Itoa(tg.PID)
+		for _, args := range [][]string{{"ps"}, {"pstree"}, {"ps", "--json"}} {
+			stdout, stderr, code := runBounded(t, setpriv, append(nobody, append(args, pid)...)...)
+			checkOneLineError(t, "as nobody: "+strings.Join(args, " "), stdout, stderr, code, exitError,
+				append(permissionFix, "process "+pid+":"))
+		}
+		processRunning(t, tg.PID)
+	}
+}
+
+// asNobody returns setpriv and the arguments that make it run a copy of the aioscope binary as
+// the user and group nobody, without supplementary groups. The copy is in a directory nobody can
+// reach: test temporary directories are private to root.
+func asNobody(t *testing.T, bin string) (string, []string) {
+	t.Helper()
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
-		testtarget.Unavailable(t, "setpriv (util-linux) is needed to run aioscope as another user: %v", err)
+		testtarget.Unavailable(t, "setpriv (util-linux) is needed to run aioscope as another user (make tools): %v", err)
 	}
 	dir, err := os.MkdirTemp("", "aioscope-perm-")
 	if err != nil {
@@ -243,11 +269,15 @@ func TestBadInputPermissionDenied(t *testing.T) {
 	if err := copyFile(bin, nobodyBin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tg := testtarget.Start(t, "3.14", "tree.py")
-	for _, cmd := range []string{"ps", "pstree"} {
-		args := []string{"--reuid=65534", "--regid=65534", "--clear-groups", nobodyBin, cmd, strconv.Itoa(tg.PID)}
-		stdout, stderr, code := runBounded(t, setpriv, args...)
-		checkOneLineError(t, "as nobody: "+cmd, stdout, stderr, code, exitError, want)
+	return setpriv, []string{"--reuid=65534", "--regid=65534", "--clear-groups", nobodyBin}
+}
+
+// processRunning fails the test unless pid is alive and neither stopped nor a zombie.
+func processRunning(t *testing.T, pid int) {
+	t.Helper()
+	st, err := procState(pid)
+	if err != nil || st == 't' || st == 'T' || st == 'Z' || st == 'X' {
+		t.Errorf("target %d is not running after being read: state %c, %v", pid, st, err)
 	}
 }
 
@@ -255,10 +285,15 @@ func TestBadInputPermissionDenied(t *testing.T) {
 // the scenarios do not support.
 const readyThenSleep = "import os, signal, time; signal.alarm(600); print('READY', os.getpid(), flush=True); time.sleep(600)"
 
-// python311 finds a CPython 3.11: the system interpreter of Debian 12, or one on PATH.
+// python311 finds a real CPython 3.11: AIOSCOPE_PYTHON311, the system interpreter of Debian 12
+// (which `make tools` installs when missing), or one on PATH.
 func python311(t *testing.T) string {
 	t.Helper()
-	for _, cand := range []string{"/usr/bin/python3.11", "/usr/bin/python3", "python3.11", "python3"} {
+	cands := []string{"/usr/bin/python3.11", "/usr/bin/python3", "python3.11", "python3"}
+	if p := os.Getenv("AIOSCOPE_PYTHON311"); p != "" {
+		cands = []string{p}
+	}
+	for _, cand := range cands {
 		path, err := exec.LookPath(cand)
 		if err != nil {
 			continue
@@ -268,7 +303,7 @@ func python311(t *testing.T) string {
 			return path
 		}
 	}
-	testtarget.Unavailable(t, "no CPython 3.11 found (/usr/bin/python3.11, /usr/bin/python3, python3.11 or python3 on PATH)")
+	testtarget.Unavailable(t, "no CPython 3.11 among %v: run make tools (apt-get install python3.11-minimal) or set AIOSCOPE_PYTHON311", cands)
 	return ""
 }
 
@@ -355,11 +390,78 @@ func copyFile(src, dst string, mode os.FileMode) error {
 }
 
 // TestDAPBadTargets attaches the debug adapter to what cannot be read that its own tests do not
-// cover: a Python 3.11 process, and a process that exits while a snapshot of it is being taken.
-// Each must give an error response with the CLI's one-line message, and the server must stay up
-// and end cleanly.
+// cover: a Python 3.11 process, a zombie, a process of root's read as nobody, and a process that
+// exits while a snapshot of it is being taken. Each must give an error response with the CLI's
+// one-line message, and the server must stay up and end cleanly. (adapter's TestLiveBadAttach
+// covers a missing or non-numeric processId, no such process, a process that is not Python,
+// Python 3.13 and a 3.14 without asyncio, and requests before attach; TestCLIStdioMalformed and
+// the tests of adapter/malformed_test.go bad framing, bad JSON, oversized bodies and unknown
+// commands.)
 func TestDAPBadTargets(t *testing.T) {
 	bin := aioscopeBinary(t)
+
+	// attachFails attaches a new session to pid, expects the CLI's message, and checks that the
+	// session stays usable and ends cleanly.
+	attachFails := func(t *testing.T, c *dapClient, pid int, want ...string) {
+		t.Helper()
+		c.mustSucceed("initialize", map[string]any{"adapterID": "aioscope"})
+		m := c.request("attach", map[string]any{"processId": pid})
+		_, stderr, _ := runBounded(t, bin, "ps", strconv.Itoa(pid))
+		cli := strings.TrimPrefix(strings.TrimSpace(string(stderr)), "aioscope: ")
+		if m.Success || m.Message != cli || strings.Contains(m.Message, "\n") {
+			t.Errorf("attach to %d: success %v, message %q; the CLI says %q", pid, m.Success, m.Message, cli)
+		}
+		for _, w := range want {
+			if !strings.Contains(m.Message, w) {
+				t.Errorf("attach to %d: message %q does not mention %q", pid, m.Message, w)
+			}
+		}
+		if m := c.request("threads", nil); m.Success || !strings.Contains(m.Message, "not attached") {
+			t.Errorf("threads after a failed attach: success %v, %q", m.Success, m.Message)
+		}
+		c.close()
+	}
+
+	t.Run("zombie", func(t *testing.T) {
+		cmd := exec.Command(testtarget.Python(t, "3.14"), "-c", "pass")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Wait() })
+		waitForState(t, cmd.Process.Pid, 'Z')
+		attachFails(t, startDAP(t, bin, "dap"), cmd.Process.Pid, "has exited")
+	})
+
+	t.Run("permission denied", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			if st, err := os.Stat("/proc/1"); err != nil || st.Sys().(*syscall.Stat_t).Uid == uint32(os.Geteuid()) {
+				testtarget.Unavailable(t, "no process of another user to read (not root, and /proc/1 is ours)")
+			}
+			attachFails(t, startDAP(t, bin, "dap"), 1, permissionFix...)
+			return
+		}
+		setpriv, nobody := asNobody(t, bin)
+		tg := testtarget.Start(t, "3.15", "tree.py")
+		c := startDAP(t, append(append([]string{setpriv}, nobody...), "dap")...)
+		// The CLI's message is that of root's aioscope here; compare with nobody's instead.
+		c.mustSucceed("initialize", map[string]any{"adapterID": "aioscope"})
+		m := c.request("attach", map[string]any{"processId": tg.PID})
+		stdout, stderr, code := runBounded(t, setpriv, append(nobody, "ps", strconv.Itoa(tg.PID))...)
+		cli := checkOneLineError(t, "as nobody: ps", stdout, stderr, code, exitError, permissionFix)
+		if m.Success || m.Message != strings.TrimPrefix(cli, "aioscope: ") {
+			t.Errorf("attach as nobody: success %v, message %q; the CLI says %q", m.Success, m.Message, cli)
+		}
+		for _, w := range permissionFix {
+			if !strings.Contains(m.Message, w) {
+				t.Errorf("attach as nobody: message %q does not mention %q", m.Message, w)
+			}
+		}
+		if m := c.request("aioscope/snapshot", nil); m.Success {
+			t.Error("snapshot succeeded after a failed attach")
+		}
+		c.close()
+		processRunning(t, tg.PID)
+	})
 
 	t.Run("python 3.11", func(t *testing.T) {
 		pid := startRawReady(t, python311(t), "-c", readyThenSleep)

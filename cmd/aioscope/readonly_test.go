@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -21,11 +20,13 @@ import (
 // The read-only tests prove what aioscope promises: it reads the target with process_vm_readv
 // and never stops, writes to, signals or ptrace-attaches it.
 
-// tracedSyscalls are the system calls strace records. Besides the forbidden ones they include
-// every call that opens or writes a file, so that writes through /proc/PID/* are seen whatever
-// call makes them, the signal calls, and process_vm_readv, to prove the trace saw the reads.
+// tracedSyscalls are the system calls strace records. Besides the forbidden ones (ptrace,
+// process_vm_writev, and the calls that reach into another process: process_madvise,
+// process_mrelease, pidfd_getfd) they include every call that opens or writes a file, so that
+// writes through /proc/PID/* are seen whatever call makes them, the signal calls, and
+// process_vm_readv, to prove the trace saw the reads.
 var tracedSyscalls = []string{
-	"ptrace", "process_vm_writev", "process_vm_readv",
+	"ptrace", "process_vm_writev", "process_vm_readv", "process_madvise", "process_mrelease", "pidfd_getfd",
 	"open", "openat", "openat2", "creat",
 	"write", "writev", "pwrite64", "pwritev", "pwritev2",
 	"kill", "tgkill", "tkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
@@ -57,14 +58,15 @@ func TestReadOnlyStrace(t *testing.T) {
 	}
 }
 
-// checkReadOnlyTrace fails the test for every problem traceProblems finds in an strace log.
+// checkReadOnlyTrace fails the test for every problem traceProblems finds in an strace log. The
+// target must still be running: its threads are signal targets too.
 func checkReadOnlyTrace(t *testing.T, path string, pid int, what string) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	problems, reads := traceProblems(string(data), pid)
+	problems, reads := traceProblems(string(data), pid, threadIDs(t, pid)...)
 	for _, p := range problems {
 		t.Errorf("%s: %s", what, p)
 	}
@@ -73,11 +75,32 @@ func checkReadOnlyTrace(t *testing.T, path string, pid int, what string) {
 	}
 }
 
+// threadIDs lists the threads of a running process.
+func threadIDs(t *testing.T, pid int) []int {
+	t.Helper()
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatalf("threads of the target: %v", err)
+	}
+	var tids []int
+	for _, e := range entries {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	return tids
+}
+
 // traceProblems lists every call in an strace -f -y log that could change or disturb process
-// pid, and counts the process_vm_readv calls that read it.
-func traceProblems(log string, pid int) (problems []string, reads int) {
+// pid (whose threads, besides the main one, are threads), and counts the process_vm_readv calls
+// that read it.
+func traceProblems(log string, pid int, threads ...int) (problems []string, reads int) {
 	target := fmt.Sprintf("/proc/%d/", pid)
 	spid := strconv.Itoa(pid)
+	ids := map[string]bool{spid: true, "-" + spid: true}
+	for _, tid := range threads {
+		ids[strconv.Itoa(tid)] = true
+	}
 	// The target's threads are /proc/PID/task/TID/; with -y, strace annotates file descriptors
 	// with their path, e.g. write(5</proc/42/mem>, ...).
 	writeFlags := regexp.MustCompile(`O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND`)
@@ -94,14 +117,19 @@ func traceProblems(log string, pid int) (problems []string, reads int) {
 		switch call {
 		case "ptrace":
 			problems = append(problems, "ptrace call: "+line)
-		case "process_vm_writev":
-			problems = append(problems, "process_vm_writev call: "+line)
+		case "process_vm_writev", "process_madvise", "process_mrelease", "pidfd_getfd":
+			problems = append(problems, call+" call: "+line)
 		case "process_vm_readv":
 			if first == spid {
 				reads++
 			}
 		case "open", "openat", "openat2", "creat":
-			if strings.Contains(args, `"`+target) && (call == "creat" || writeFlags.MatchString(args)) {
+			// The path is absolute, or relative to a directory of the target opened before
+			// (openat(5</proc/42>, "mem", O_RDWR)).
+			dir := strings.TrimSuffix(target, "/")
+			ofTarget := strings.Contains(args, `"`+target) ||
+				(call == "openat" || call == "openat2") && (strings.Contains(first, "<"+dir+">") || strings.Contains(first, "<"+target))
+			if ofTarget && (call == "creat" || writeFlags.MatchString(args)) {
 				problems = append(problems, "opened a file of the target for writing: "+line)
 			}
 		case "write", "writev", "pwrite64", "pwritev", "pwritev2":
@@ -111,12 +139,9 @@ func traceProblems(log string, pid int) (problems []string, reads int) {
 		case "pidfd_send_signal":
 			// Its target is a pidfd; aioscope has no reason to signal anything through one.
 			problems = append(problems, "pidfd_send_signal call: "+line)
-		case "kill", "tkill":
-			if first == spid || first == "-"+spid {
-				problems = append(problems, "signalled the target: "+line)
-			}
-		case "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo":
-			if first == spid {
+		case "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo":
+			// kill(-pid) signals the target's process group; tkill and tgkill name threads.
+			if ids[first] || (call == "tgkill" || call == "rt_tgsigqueueinfo") && ids[secondArg(args)] {
 				problems = append(problems, "signalled the target: "+line)
 			}
 		}
@@ -131,14 +156,31 @@ func TestReadOnlyTraceChecker(t *testing.T) {
 100  openat(AT_FDCWD</w>, "/proc/4242/root/usr/bin/python3.14", O_RDONLY|O_CLOEXEC) = 5</usr/bin/python3.14>
 101  process_vm_readv(4242, [{iov_base=0xc000100000, iov_len=16384}], 1, [{iov_base=0x7f00, iov_len=16384}], 1, 0) = 16384
 101  tgkill(100, 101, SIGURG <unfinished ...>
+101  openat(5</proc/42420>, "mem", O_RDWR|O_CLOEXEC) = 6</proc/42420/mem>
+100  openat(5</proc/4242>, "maps", O_RDONLY|O_CLOEXEC) = 6</proc/4242/maps>
+100  kill(42420, SIGKILL) = 0
 101  pidfd_open(4242, 0) = 5<anon_inode:[pidfd]>
 100  write(1</dev/pts/0>, "tid        task id"..., 2805) = 2805
 `
-	if problems, reads := traceProblems(clean, pid); len(problems) != 0 || reads != 1 {
+	if problems, reads := traceProblems(clean, pid, 4243); len(problems) != 0 || reads != 1 {
 		t.Errorf("clean trace: %v, %d reads", problems, reads)
 	}
 	for _, bad := range []string{
 		`100  ptrace(PTRACE_SEIZE, 4242, NULL, 0) = 0`,
+		`100  ptrace(PTRACE_TRACEME) = 0`,
+		`100  process_madvise(5<anon_inode:[pidfd]>, [{iov_base=0x7f00, iov_len=4096}], 1, MADV_PAGEOUT, 0) = 4096`,
+		`100  process_mrelease(5<anon_inode:[pidfd]>, 0) = 0`,
+		`100  pidfd_getfd(5<anon_inode:[pidfd]>, 3, 0) = 6</proc/4242/mem>`,
+		`100  openat(5</proc/4242>, "mem", O_RDWR|O_CLOEXEC) = 6</proc/4242/mem>`,
+		`100  openat(5</proc/4242/task>, "4243/mem", O_WRONLY) = 6</proc/4242/task/4243/mem>`,
+		`100  openat2(AT_FDCWD</w>, "/proc/4242/mem", {flags=O_RDWR|O_CLOEXEC, resolve=0}, 24) = 6</proc/4242/mem>`,
+		`100  creat("/proc/4242/attr/current", 0644) = -1 EACCES (Permission denied)`,
+		`100  writev(6</proc/4242/task/4243/comm>, [{iov_base="x", iov_len=1}], 1) = 1`,
+		`100  kill(-4242, SIGSTOP) = 0`,
+		`100  tkill(4243, SIGSTOP) = 0`,
+		`100  tgkill(4242, 4243, SIGSTOP) = 0`,
+		`100  rt_sigqueueinfo(4242, SIGSTOP, {si_signo=SIGSTOP, si_code=SI_QUEUE}) = 0`,
+		`100  rt_tgsigqueueinfo(4242, 4243, SIGSTOP, {si_signo=SIGSTOP, si_code=SI_QUEUE}) = 0`,
 		`100  process_vm_writev(4242, [{iov_base=0xc0, iov_len=8}], 1, [{iov_base=0x7f, iov_len=8}], 1, 0) = 8`,
 		`100  openat(AT_FDCWD</w>, "/proc/4242/mem", O_RDWR|O_CLOEXEC) = 6</proc/4242/mem>`,
 		`100  openat(AT_FDCWD</w>, "/proc/4242/task/4243/mem", O_WRONLY <unfinished ...>`,
@@ -148,10 +190,18 @@ func TestReadOnlyTraceChecker(t *testing.T) {
 		`100  tgkill(4242, 4242, SIGSTOP) = 0`,
 		`100  pidfd_send_signal(5<anon_inode:[pidfd]>, SIGSTOP, NULL, 0) = 0`,
 	} {
-		if problems, _ := traceProblems(clean+bad+"\n", pid); len(problems) != 1 {
+		if problems, _ := traceProblems(clean+bad+"\n", pid, 4243); len(problems) != 1 {
 			t.Errorf("%q: %d problems found, want 1", bad, len(problems))
 		}
 	}
+}
+
+// secondArg returns the second argument of an strace argument list.
+func secondArg(args string) string {
+	if i := strings.IndexByte(args, ','); i >= 0 {
+		return firstArg(args[i+1:])
+	}
+	return ""
 }
 
 // firstArg returns the first argument of an strace argument list.
@@ -162,29 +212,15 @@ func firstArg(args string) string {
 	return strings.TrimSpace(args)
 }
 
-// straceBinary finds strace. In CI, running as root on a Debian-like system, it installs it
-// when missing; elsewhere a missing strace skips the test (and fails it under CI).
+// straceBinary finds strace, which `make tools` installs when missing; without it the test is
+// skipped, and fails under CI.
 func straceBinary(t *testing.T) string {
 	t.Helper()
-	if path, err := exec.LookPath("strace"); err == nil {
-		return path
+	path, err := exec.LookPath("strace")
+	if err != nil {
+		testtarget.Unavailable(t, "strace is needed to prove that aioscope only reads: run make tools (apt-get install strace)")
 	}
-	if os.Getenv("CI") != "" && os.Geteuid() == 0 {
-		if apt, err := exec.LookPath("apt-get"); err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, apt, "install", "-y", "--no-install-recommends", "strace")
-			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Logf("apt-get install strace: %v\n%s", err, out)
-			}
-			if path, err := exec.LookPath("strace"); err == nil {
-				return path
-			}
-		}
-	}
-	testtarget.Unavailable(t, "strace is needed to prove that aioscope only reads (apt-get install strace)")
-	return ""
+	return path
 }
 
 // TestReadOnlyNeverStops polls the target's state while aioscope takes 200 snapshots of it: a
@@ -331,11 +367,23 @@ func TestReadOnlyDAPSession(t *testing.T) {
 			for _, th := range threads.Threads[:min(len(threads.Threads), 20)] {
 				c.mustSucceed("stackTrace", map[string]any{"threadId": th.ID})
 			}
+			eventsBefore := len(c.events)
 			c.mustSucceed("continue", map[string]any{"threadId": threads.Threads[0].ID})
 			time.Sleep(500 * time.Millisecond) // refreshes every 10 ms
 			// pause takes a snapshot, which a target this busy may fail like any other.
 			if m := c.request("pause", map[string]any{"threadId": threads.Threads[0].ID}); !m.Success && !strings.Contains(m.Message, "changed too fast") {
 				t.Fatalf("pause: %s", m.Message)
+			}
+			// The refreshes did run, under the trace: each one publishes the await graph.
+			refreshes := 0
+			for _, e := range c.events[eventsBefore:] {
+				if e.Event == "aioscope/awaitGraph" {
+					refreshes++
+				}
+			}
+			t.Logf("%d refreshes published while running", refreshes)
+			if refreshes == 0 {
+				t.Error("no refresh published an await graph between continue and pause")
 			}
 			ok := 0
 			for i := 0; i < 200; i++ {
