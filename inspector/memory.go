@@ -329,19 +329,9 @@ func (c *pageCache) page(addr uint64) ([]byte, error) {
 	r := c.region(addr)
 	idx := (addr >> 12) % pagesPerRegion
 	if data != nil && r.epoch[idx] < c.floor {
-		// Copied before what refers to it: it may predate the object sought there. The
-		// block around it is copied again with it, as its neighbours will often follow.
+		// Copied before what refers to it: it may predate the object sought there.
 		c.refreshed++
-		block := addr &^ (cacheBlock - 1)
-		var pages [cacheBlock / pageSize]uint64
-		n := 0
-		for p := block; p < block+cacheBlock; p += pageSize {
-			if i := (p >> 12) % pagesPerRegion; p == addr || (r.pages[i] != nil && r.epoch[i] < c.floor) {
-				pages[n] = p
-				n++
-			}
-		}
-		if err := c.copyPages(pages[:n], replaceCopies); err != nil {
+		if err := c.copyPages([]uint64{addr}, replaceCopies); err != nil {
 			return nil, err
 		}
 		data = r.pages[idx]
