@@ -251,7 +251,7 @@ func TestCLIListen(t *testing.T) {
 func TestCLIPermissionDenied(t *testing.T) {
 	setpriv, err := exec.LookPath("setpriv")
 	if os.Geteuid() != 0 || err != nil {
-		t.Skip("needs root and setpriv to run the adapter as another user")
+		testtarget.Unavailable(t, "needs root and setpriv (util-linux) to run the adapter as another user")
 	}
 	tg := testtarget.Start(t, "3.15", "tree.py")
 	watchState(t, tg.PID)

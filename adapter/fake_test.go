@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -416,6 +417,8 @@ func runFuzzInput(t *testing.T, input []byte) {
 	}
 	h := &recordingHandler{}
 	srv := fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot(tasks...)}}, Config{Logger: slog.New(h)})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	done := make(chan error, 1)
 	pr, pw := io.Pipe()
 	go func() {
@@ -434,6 +437,12 @@ func runFuzzInput(t *testing.T, input []byte) {
 		t.Fatalf("the session did not end after its input did")
 	}
 	pr.Close()
+	runtime.ReadMemStats(&after)
+	// What a session keeps is bounded by what it is sent (one message at most of the size
+	// limit) and by the snapshot it shows: never by numbers found in the input.
+	if alloc, limit := after.TotalAlloc-before.TotalAlloc, uint64(64<<20+64*len(input)); alloc > limit {
+		t.Errorf("a session over %d bytes of input allocated %d MiB", len(input), alloc>>20)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, e := range h.errs {
