@@ -3,8 +3,8 @@ package adapter
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"github.com/aioscope/aioscope/internal/jsonenc"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -33,9 +33,9 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 	b = append(b, `{"pid":`...)
 	b = strconv.AppendInt(b, int64(s.PID), 10)
 	b = append(b, `,"pythonVersion":`...)
-	b = appendJSONString(b, s.PythonVersion)
+	b = jsonenc.AppendString(b, s.PythonVersion)
 	b = append(b, `,"capturedAt":`...)
-	b = appendJSONString(b, s.CapturedAt.UTC().Format(time.RFC3339Nano))
+	b = jsonenc.AppendString(b, s.CapturedAt.UTC().Format(time.RFC3339Nano))
 	b = append(b, `,"tasks":[`...)
 	first := true
 	for _, e := range v.entries {
@@ -52,7 +52,7 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 		b = append(b, `,"taskId":"0x`...)
 		b = strconv.AppendUint(b, t.ID, 16)
 		b = append(b, `","name":`...)
-		b = appendJSONString(b, t.Name)
+		b = jsonenc.AppendString(b, t.Name)
 		b = append(b, `,"tid":`...)
 		b = strconv.AppendUint(b, t.TID, 10)
 		b = append(b, `,"awaitedBy":[`...)
@@ -103,7 +103,7 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 		b = append(b, `,"tid":`...)
 		b = strconv.AppendUint(b, t.TID, 10)
 		b = append(b, `,"name":`...)
-		b = appendJSONString(b, osThreadName(t))
+		b = jsonenc.AppendString(b, osThreadName(t))
 		b = append(b, `,"main":`...)
 		b = strconv.AppendBool(b, t.Main)
 		b = append(b, `,"runningThreadId":`...)
@@ -132,7 +132,7 @@ func appendGraphFrames(b []byte, frames []snapshot.Frame, src *sourceResolver) [
 			b = append(b, ',')
 		}
 		b = append(b, `{"name":`...)
-		b = appendJSONString(b, f.Function)
+		b = jsonenc.AppendString(b, f.Function)
 		b = append(b, `,"path":`...)
 		b = append(b, src.resolve(f.File).graphPath...)
 		b = append(b, `,"line":`...)
@@ -165,63 +165,10 @@ func appendCycles(b []byte, v *view) []byte {
 			if j, ok := v.taskIndex[id]; ok {
 				name = taskName(&v.snap.Tasks[j])
 			}
-			b = appendJSONString(b, name)
+			b = jsonenc.AppendString(b, name)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}
 	return append(b, "]}"...)
-}
-
-// appendJSONString appends s as a JSON string. Strings read from a target are normally valid
-// UTF-8, but invalid bytes are replaced so that the message always parses.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		// U+2028 and U+2029 are valid JSON but end lines in JavaScript source; escaping them
-		// keeps the message safe for any consumer, as encoding/json does.
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

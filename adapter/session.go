@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-dap"
 
 	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/jsonenc"
 )
 
 // session is one client connection. Requests are handled one at a time on the goroutine running
@@ -808,7 +809,7 @@ func (s *session) sendRawResponse(req request, body []byte) {
 		b = append(b, `,"type":"response","request_seq":`...)
 		b = strconv.AppendInt(b, int64(req.seq), 10)
 		b = append(b, `,"success":true,"command":`...)
-		b = appendJSONString(b, req.command)
+		b = jsonenc.AppendString(b, req.command)
 		return append(b, `,"body":`...)
 	}, body)
 }
@@ -818,7 +819,7 @@ func (s *session) sendRawEvent(event string, body []byte) {
 		b = append(b, `{"seq":`...)
 		b = strconv.AppendInt(b, int64(seq), 10)
 		b = append(b, `,"type":"event","event":`...)
-		b = appendJSONString(b, event)
+		b = jsonenc.AppendString(b, event)
 		return append(b, `,"body":`...)
 	}, body)
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/aioscope/aioscope/internal/jsonenc"
 )
 
 // sourceInfo is how a frame's file is presented to the client.
@@ -68,9 +70,9 @@ func (r *sourceResolver) resolve(file string) sourceInfo {
 	}
 	info := r.resolveLocked(file)
 	if info.path != "" {
-		info.graphPath = appendJSONString(nil, info.path)
+		info.graphPath = jsonenc.AppendString(nil, info.path)
 	} else {
-		info.graphPath = appendJSONString(nil, file)
+		info.graphPath = jsonenc.AppendString(nil, file)
 	}
 	if len(r.cache) >= maxResolvedFiles {
 		clear(r.cache)

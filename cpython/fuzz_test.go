@@ -3,19 +3,11 @@ package cpython
 import (
 	"bytes"
 	"encoding/binary"
-	"flag"
-	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
-	"regexp"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
-	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
+
+	"github.com/aioscope/aioscope/internal/fuzzcheck"
 )
 
 // The fuzz targets feed arbitrary bytes to every decoder that sees target memory. Their seeds
@@ -25,109 +17,9 @@ import (
 // proportional to its input; besides, each checks a property that must hold for any accepted
 // input.
 
-// fuzzDeadline bounds one call on one input. A correct call takes microseconds; the deadline
-// only turns a hang into a failure, so it is generous for a loaded machine.
-const fuzzDeadline = 5 * time.Second
-
 // allocBound is the most a decoder may allocate for an input of n bytes: a fixed allowance and
 // a small multiple of the input (a string decoded from UCS-1 can take twice its bytes in UTF-8).
 func allocBound(n int) uint64 { return 64<<10 + 8*uint64(n) }
-
-var allocSample = []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-
-// heapAllocs returns the bytes allocated on the heap so far by the whole process. Unlike
-// runtime.ReadMemStats it does not stop the world, so it can run around every fuzz input.
-func heapAllocs() uint64 {
-	metrics.Read(allocSample)
-	return allocSample[0].Value.Uint64()
-}
-
-// bounded runs fn and fails the test if it panics, does not return within fuzzDeadline, or
-// allocates more than maxAlloc bytes. The allowance covers the little the test's own goroutine
-// and the fuzzing engine allocate meanwhile.
-func bounded(t fatalfer, what string, maxAlloc uint64, fn func()) {
-	t.Helper()
-	type outcome struct {
-		panicked any
-		stack    []byte
-	}
-	done := make(chan outcome, 1)
-	before := heapAllocs()
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				done <- outcome{r, debug.Stack()}
-			}
-		}()
-		fn()
-		done <- outcome{}
-	}()
-	timer := time.NewTimer(fuzzDeadline)
-	defer timer.Stop()
-	select {
-	case o := <-done:
-		if o.panicked != nil {
-			t.Fatalf("%s panicked: %v\n%s", what, o.panicked, o.stack)
-		}
-	case <-timer.C:
-		t.Fatalf("%s did not return within %v", what, fuzzDeadline)
-	}
-	if n := heapAllocs() - before; n > maxAlloc {
-		// The cheap counter lags: it counts a span's allocations when the span is handed back,
-		// which may be during fn for objects allocated before it. Measure again exactly.
-		if n = exactAllocs(fn); n > maxAlloc {
-			t.Fatalf("%s allocated %d bytes, more than the bound of %d", what, n, maxAlloc)
-		}
-	}
-}
-
-// exactAllocs runs fn again and returns the bytes it allocated, counted exactly:
-// runtime.ReadMemStats stops the world and flushes every P's cache of spans.
-func exactAllocs(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-// fatalfer is the part of *testing.T that bounded uses.
-type fatalfer interface {
-	Helper()
-	Fatalf(format string, args ...any)
-}
-
-// recordingT records failures instead of ending the test.
-type recordingT struct{ failures []string }
-
-func (r *recordingT) Helper() {}
-func (r *recordingT) Fatalf(format string, args ...any) {
-	r.failures = append(r.failures, fmt.Sprintf(format, args...))
-}
-
-var sink []byte
-
-// TestBounded checks that bounded notices what it is there to notice.
-func TestBounded(t *testing.T) {
-	for _, tc := range []struct {
-		name, want string
-		fn         func()
-	}{
-		{"a panic", "panicked: boom", func() { panic("boom") }},
-		{"an allocation", "allocated", func() { sink = make([]byte, 1<<20) }},
-	} {
-		r := &recordingT{}
-		bounded(r, tc.name, 64<<10, tc.fn)
-		if len(r.failures) == 0 || !strings.Contains(r.failures[0], tc.want) {
-			t.Errorf("bounded on %s: %q, want a failure mentioning %q", tc.name, r.failures, tc.want)
-		}
-	}
-	r := &recordingT{}
-	bounded(r, "a small call", 64<<10, func() { sink = make([]byte, 100) })
-	if len(r.failures) != 0 {
-		t.Errorf("bounded failed a small call: %q", r.failures)
-	}
-}
 
 func FuzzParseDebugOffsets(f *testing.F) {
 	for _, v := range []string{"3.13.18", "3.14.10", "3.15.2"} {
@@ -137,7 +29,7 @@ func FuzzParseDebugOffsets(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var d *DebugOffsets
 		var err error
-		bounded(t, "ParseDebugOffsets", allocBound(len(b)), func() {
+		fuzzcheck.Bounded(t, "ParseDebugOffsets", allocBound(len(b)), func() {
 			d, err = ParseDebugOffsets(b)
 			if err == nil {
 				_ = d.Layout()
@@ -182,7 +74,7 @@ func FuzzParseAsyncioOffsets(f *testing.F) {
 		}
 		var a *AsyncioOffsets
 		var err error
-		bounded(t, "ParseAsyncioOffsets", allocBound(len(b)), func() { a, err = ParseAsyncioOffsets(b, d) })
+		fuzzcheck.Bounded(t, "ParseAsyncioOffsets", allocBound(len(b)), func() { a, err = ParseAsyncioOffsets(b, d) })
 		if err != nil {
 			return
 		}
@@ -209,7 +101,7 @@ func FuzzFindLocation(f *testing.F) {
 		var loc, loc2 Location
 		var ok, ok2 bool
 		longer := append(table[:len(table):len(table)], 0xff, 0x00)
-		bounded(t, "FindLocation", allocBound(len(table)), func() {
+		fuzzcheck.Bounded(t, "FindLocation", allocBound(len(table)), func() {
 			loc, ok = FindLocation(table, firstLine, addrq)
 			// Appending bytes never changes an answer already found.
 			loc2, ok2 = FindLocation(longer, firstLine, addrq)
@@ -238,7 +130,7 @@ func FuzzDecodeUnicode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, kind int, data []byte) {
 		var s string
 		var err error
-		bounded(t, "DecodeUnicode", allocBound(len(data)), func() { s, err = DecodeUnicode(kind, data) })
+		fuzzcheck.Bounded(t, "DecodeUnicode", allocBound(len(data)), func() { s, err = DecodeUnicode(kind, data) })
 		if err != nil {
 			return
 		}
@@ -261,7 +153,7 @@ func FuzzDecodeLong(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tag uint64, digits []byte, maxDigits int) {
 		var got int64
 		var err error
-		bounded(t, "DecodeLong", allocBound(len(digits)), func() { got, err = DecodeLong(tag, digits, maxDigits) })
+		fuzzcheck.Bounded(t, "DecodeLong", allocBound(len(digits)), func() { got, err = DecodeLong(tag, digits, maxDigits) })
 		// Compare against arbitrary-precision arithmetic.
 		n := tag >> 3
 		sign := tag & 3
@@ -292,92 +184,6 @@ func FuzzDecodeLong(f *testing.F) {
 	})
 }
 
-// The committed seed corpus: testdata/fuzz/<target>/ holds, besides inputs the fuzzer found
-// worth keeping, the hand-made hostile inputs below, written as files named seed-*. `go test`
-// runs every file there as a test case. TestFuzzCorpora checks that each fuzz target of the
-// package has its directory and that the seed-* files are the ones below; regenerate them with
-// go test -run TestFuzzCorpora -update-corpus.
-
-var updateCorpus = flag.Bool("update-corpus", false, "rewrite the seed-* files under testdata/fuzz/")
-
-// corpusSeed is one named input of a fuzz target.
-type corpusSeed struct {
-	name string
-	vals []any
-}
-
-// corpusFile encodes values in the format of Go's fuzzing corpus files.
-func corpusFile(vals ...any) []byte {
-	var b bytes.Buffer
-	b.WriteString("go test fuzz v1\n")
-	for _, v := range vals {
-		switch v := v.(type) {
-		case []byte:
-			fmt.Fprintf(&b, "[]byte(%q)\n", v)
-		case string:
-			fmt.Fprintf(&b, "string(%q)\n", v)
-		case uint8:
-			fmt.Fprintf(&b, "byte(%q)\n", v)
-		case int, uint64, bool:
-			fmt.Fprintf(&b, "%T(%v)\n", v, v)
-		default:
-			panic(fmt.Sprintf("corpusFile: unsupported %T", v))
-		}
-	}
-	return b.Bytes()
-}
-
-// checkCorpora checks (or, with -update-corpus, writes) the seed corpus of every fuzz target of
-// the package. targets must name every fuzz target declared in the package's test files.
-func checkCorpora(t *testing.T, targets map[string]func(*testing.F), seeds map[string][]corpusSeed) {
-	t.Helper()
-	files, err := filepath.Glob("*_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	declared := map[string]bool{}
-	for _, name := range files {
-		src, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range regexp.MustCompile(`(?m)^func (Fuzz\w*)\(`).FindAllSubmatch(src, -1) {
-			declared[string(m[1])] = true
-		}
-	}
-	for name := range declared {
-		if targets[name] == nil {
-			t.Errorf("fuzz target %s is not in the list of targets whose corpus is checked", name)
-		}
-	}
-	for name := range targets {
-		dir := filepath.Join("testdata", "fuzz", name)
-		if len(seeds[name]) == 0 {
-			t.Errorf("%s: no hand-made seeds", name)
-		}
-		for _, s := range seeds[name] {
-			path := filepath.Join(dir, "seed-"+s.name)
-			want := corpusFile(s.vals...)
-			if *updateCorpus {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, want, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want) {
-				t.Errorf("%s is missing or out of date (%v): regenerate with go test -run TestFuzzCorpora -update-corpus", path, err)
-			}
-		}
-		entries, err := os.ReadDir(dir)
-		if err != nil || len(entries) == 0 {
-			t.Errorf("%s: no seed corpus in %s (%v)", name, dir, err)
-		}
-	}
-}
-
 func TestFuzzCorpora(t *testing.T) {
 	real14, real15 := pyRuntimeBytes(t, "3.14.10"), pyRuntimeBytes(t, "3.15.2")
 	a14, a15 := asyncioDebugBytes(t, "3.14.10"), asyncioDebugBytes(t, "3.15.2")
@@ -401,49 +207,49 @@ func TestFuzzCorpora(t *testing.T) {
 	// A no-column entry whose line delta is the largest a 5-byte varint holds, many times over:
 	// the running line number must not overflow into a valid-looking answer.
 	bigDelta := bytes.Repeat([]byte{0x80 | locNoColumns<<3, 0x7e, 0x7f, 0x7f, 0x7f, 0x3f}, 512)
-	seeds := map[string][]corpusSeed{
+	seeds := map[string][]fuzzcheck.Seed{
 		"FuzzParseDebugOffsets": {
-			{"huge-interpreter-size", []any{withEntry(t, real14, 14, "interpreter_state.size", 1<<63)}},
-			{"overflowing-offset", []any{withEntry(t, real15, 15, "code_object.filename", 1<<64-8)}},
-			{"version-3.16", []any{withEntry(t, real15, 15, "version", 0x031000f0)}},
-			{"free-threaded", []any{withEntry(t, real14, 14, "free_threaded", 1)}},
-			{"truncated-header", []any{real15[:20]}},
-			{"cookie-then-ff", []any{append([]byte(Cookie), ff(880)...)}},
+			{Name: "huge-interpreter-size", Vals: []any{withEntry(t, real14, 14, "interpreter_state.size", 1<<63)}},
+			{Name: "overflowing-offset", Vals: []any{withEntry(t, real15, 15, "code_object.filename", 1<<64-8)}},
+			{Name: "version-3.16", Vals: []any{withEntry(t, real15, 15, "version", 0x031000f0)}},
+			{Name: "free-threaded", Vals: []any{withEntry(t, real14, 14, "free_threaded", 1)}},
+			{Name: "truncated-header", Vals: []any{real15[:20]}},
+			{Name: "cookie-then-ff", Vals: []any{append([]byte(Cookie), ff(880)...)}},
 		},
 		"FuzzParseAsyncioOffsets": {
-			{"all-ff", []any{ff(104), true}},
-			{"huge-task-size", []any{withAsyncioEntry(a14, 0, 1<<63), false}},
-			{"node-past-task", []any{withAsyncioEntry(a15, 1, 1<<64-8), true}},
-			{"short", []any{a15[:50], true}},
+			{Name: "all-ff", Vals: []any{ff(104), true}},
+			{Name: "huge-task-size", Vals: []any{withAsyncioEntry(a14, 0, 1<<63), false}},
+			{Name: "node-past-task", Vals: []any{withAsyncioEntry(a15, 1, 1<<64-8), true}},
+			{Name: "short", Vals: []any{a15[:50], true}},
 		},
 		"FuzzFindLocation": {
-			{"endless-varint", []any{endlessVarint, 1, 0}},
-			{"huge-line-deltas", []any{bigDelta, 1 << 62, 511}},
-			{"max-first-line", []any{[]byte{0xe8, 0x40, 0x40, 0x40, 0x40, 0x40, 0x01}, int(^uint(0) >> 1), 0}},
-			{"max-addrq", []any{ff(64), 1, int(^uint(0) >> 1)}},
-			{"negative-addrq", []any{[]byte{0xe8, 0x00}, 1, -1}},
+			{Name: "endless-varint", Vals: []any{endlessVarint, 1, 0}},
+			{Name: "huge-line-deltas", Vals: []any{bigDelta, 1 << 62, 511}},
+			{Name: "max-first-line", Vals: []any{[]byte{0xe8, 0x40, 0x40, 0x40, 0x40, 0x40, 0x01}, int(^uint(0) >> 1), 0}},
+			{Name: "max-addrq", Vals: []any{ff(64), 1, int(^uint(0) >> 1)}},
+			{Name: "negative-addrq", Vals: []any{[]byte{0xe8, 0x00}, 1, -1}},
 		},
 		"FuzzDecodeUnicode": {
-			{"ucs4-beyond-unicode", []any{4, u32s(0x110000, 0xffffffff, 0x7fffffff, 0x41)}},
-			{"ucs4-surrogates", []any{4, u32s(0xd800, 0xdfff, 0xdbff, 0xdc00)}},
-			{"ucs2-lone-surrogates", []any{2, u16s(0xd800, 0x41, 0xdc00, 0xffff)}},
-			{"ucs2-odd-length", []any{2, []byte{0x41, 0x00, 0x42}}},
-			{"latin1-high", []any{1, []byte("\x80\xff\x00\xe9")}},
-			{"kind-3", []any{3, []byte{1, 2, 3}}},
-			{"kind-0", []any{0, []byte{}}},
-			{"kind-negative", []any{-4, []byte{1, 2, 3, 4}}},
+			{Name: "ucs4-beyond-unicode", Vals: []any{4, u32s(0x110000, 0xffffffff, 0x7fffffff, 0x41)}},
+			{Name: "ucs4-surrogates", Vals: []any{4, u32s(0xd800, 0xdfff, 0xdbff, 0xdc00)}},
+			{Name: "ucs2-lone-surrogates", Vals: []any{2, u16s(0xd800, 0x41, 0xdc00, 0xffff)}},
+			{Name: "ucs2-odd-length", Vals: []any{2, []byte{0x41, 0x00, 0x42}}},
+			{Name: "latin1-high", Vals: []any{1, []byte("\x80\xff\x00\xe9")}},
+			{Name: "kind-3", Vals: []any{3, []byte{1, 2, 3}}},
+			{Name: "kind-0", Vals: []any{0, []byte{}}},
+			{Name: "kind-negative", Vals: []any{-4, []byte{1, 2, 3, 4}}},
 		},
 		"FuzzDecodeLong": {
-			{"all-bits-tag", []any{^uint64(0), []byte{}, int(^uint(0) >> 1)}},
-			{"huge-count", []any{uint64(1<<61-1) << 3, ff(64), int(^uint(0) >> 1)}},
-			{"overflow-int64", []any{uint64(3<<3 | 2), u32s(1<<30-1, 1<<30-1, 1<<30-1), 8}},
-			{"min-int64", []any{uint64(3<<3 | 2), u32s(0, 0, 8), 8}},
-			{"digit-too-big", []any{uint64(1 << 3), u32s(1 << 30), 8}},
-			{"negative-max", []any{uint64(0), []byte{}, -1}},
-			{"zero-with-digits", []any{uint64(1<<3 | 1), u32s(5), 8}},
+			{Name: "all-bits-tag", Vals: []any{^uint64(0), []byte{}, int(^uint(0) >> 1)}},
+			{Name: "huge-count", Vals: []any{uint64(1<<61-1) << 3, ff(64), int(^uint(0) >> 1)}},
+			{Name: "overflow-int64", Vals: []any{uint64(3<<3 | 2), u32s(1<<30-1, 1<<30-1, 1<<30-1), 8}},
+			{Name: "min-int64", Vals: []any{uint64(3<<3 | 2), u32s(0, 0, 8), 8}},
+			{Name: "digit-too-big", Vals: []any{uint64(1 << 3), u32s(1 << 30), 8}},
+			{Name: "negative-max", Vals: []any{uint64(0), []byte{}, -1}},
+			{Name: "zero-with-digits", Vals: []any{uint64(1<<3 | 1), u32s(5), 8}},
 		},
 	}
-	checkCorpora(t, map[string]func(*testing.F){
+	fuzzcheck.CheckCorpora(t, map[string]func(*testing.F){
 		"FuzzParseDebugOffsets":   FuzzParseDebugOffsets,
 		"FuzzParseAsyncioOffsets": FuzzParseAsyncioOffsets,
 		"FuzzFindLocation":        FuzzFindLocation,

@@ -5,17 +5,13 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"errors"
-	"flag"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aioscope/aioscope/awaittree"
+	"github.com/aioscope/aioscope/internal/fuzzcheck"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -231,97 +228,6 @@ func (m *mutator) apply(prog []byte) {
 	}
 }
 
-var allocSample = []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-
-// heapAllocs returns the bytes allocated on the heap so far by the whole process. Unlike
-// runtime.ReadMemStats it does not stop the world, so it can run around every fuzz input.
-func heapAllocs() uint64 {
-	metrics.Read(allocSample)
-	return allocSample[0].Value.Uint64()
-}
-
-// fatalfer is the part of *testing.T that bounded uses.
-type fatalfer interface {
-	Helper()
-	Fatalf(format string, args ...any)
-}
-
-// bounded runs fn and fails the test if it panics, does not return within walkDeadline, or
-// allocates more than maxAlloc bytes (the allowance covers the little the fuzzing engine
-// allocates meanwhile).
-func bounded(t fatalfer, what string, maxAlloc uint64, fn func()) {
-	t.Helper()
-	type outcome struct {
-		panicked any
-		stack    []byte
-	}
-	done := make(chan outcome, 1)
-	before := heapAllocs()
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				done <- outcome{r, debug.Stack()}
-			}
-		}()
-		fn()
-		done <- outcome{}
-	}()
-	timer := time.NewTimer(walkDeadline)
-	defer timer.Stop()
-	select {
-	case o := <-done:
-		if o.panicked != nil {
-			t.Fatalf("%s panicked: %v\n%s", what, o.panicked, o.stack)
-		}
-	case <-timer.C:
-		t.Fatalf("%s did not return within %v", what, walkDeadline)
-	}
-	if n := heapAllocs() - before; n > maxAlloc {
-		// The cheap counter lags: it counts a span's allocations when the span is handed back,
-		// which may be during fn for objects allocated before it. Measure again exactly.
-		if n = exactAllocs(fn); n > maxAlloc {
-			t.Fatalf("%s allocated %d bytes, more than the bound of %d", what, n, maxAlloc)
-		}
-	}
-}
-
-// exactAllocs runs fn again and returns the bytes it allocated, counted exactly:
-// runtime.ReadMemStats stops the world and flushes every P's cache of spans.
-func exactAllocs(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-// recordingT records failures instead of ending the test.
-type recordingT struct{ failures []string }
-
-func (r *recordingT) Helper() {}
-func (r *recordingT) Fatalf(format string, args ...any) {
-	r.failures = append(r.failures, fmt.Sprintf(format, args...))
-}
-
-var sink []byte
-
-// TestBounded checks that bounded notices what it is there to notice.
-func TestBounded(t *testing.T) {
-	for _, tc := range []struct {
-		name, want string
-		fn         func()
-	}{
-		{"a panic", "panicked: boom", func() { panic("boom") }},
-		{"an allocation", "allocated", func() { sink = make([]byte, 1<<20) }},
-	} {
-		r := &recordingT{}
-		bounded(r, tc.name, 64<<10, tc.fn)
-		if len(r.failures) == 0 || !strings.Contains(r.failures[0], tc.want) {
-			t.Errorf("bounded on %s: %q, want a failure mentioning %q", tc.name, r.failures, tc.want)
-		}
-	}
-}
-
 // walkResult is the outcome of one bounded walk.
 type walkResult struct {
 	snap *snapshot.Snapshot
@@ -422,7 +328,7 @@ func FuzzParseMaps(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var ms []Mapping
 		var files []*mappedFile
-		bounded(t, "parsing maps", mapsAllocBound(len(data)), func() {
+		fuzzcheck.Bounded(t, "parsing maps", mapsAllocBound(len(data)), func() {
 			ms = parseMaps(data)
 			files = mappedFiles(ms)
 		})
@@ -763,7 +669,7 @@ func FuzzELFImage(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, file []byte, mapsText string) {
-		bounded(t, fmt.Sprintf("reading an ELF file of %d bytes", len(file)), elfAllocBound(len(file)+len(mapsText)), func() {
+		fuzzcheck.Bounded(t, fmt.Sprintf("reading an ELF file of %d bytes", len(file)), elfAllocBound(len(file)+len(mapsText)), func() {
 			img, err := readELFImage(bytes.NewReader(file))
 			if err != nil {
 				if img != nil {
@@ -818,92 +724,6 @@ func TestWalkErrorsAreOneLine(t *testing.T) {
 	}
 }
 
-// The committed seed corpus: testdata/fuzz/<target>/ holds, besides inputs the fuzzer found
-// worth keeping, the hand-made hostile inputs of TestFuzzCorpora, written as files named
-// seed-*. `go test` runs every file there as a test case. TestFuzzCorpora checks that each fuzz
-// target of the package has its directory and that the seed-* files are up to date; regenerate
-// them with go test -run TestFuzzCorpora -update-corpus.
-
-var updateCorpus = flag.Bool("update-corpus", false, "rewrite the seed-* files under testdata/fuzz/")
-
-// corpusSeed is one named input of a fuzz target.
-type corpusSeed struct {
-	name string
-	vals []any
-}
-
-// corpusFile encodes values in the format of Go's fuzzing corpus files.
-func corpusFile(vals ...any) []byte {
-	var b bytes.Buffer
-	b.WriteString("go test fuzz v1\n")
-	for _, v := range vals {
-		switch v := v.(type) {
-		case []byte:
-			fmt.Fprintf(&b, "[]byte(%q)\n", v)
-		case string:
-			fmt.Fprintf(&b, "string(%q)\n", v)
-		case uint8:
-			fmt.Fprintf(&b, "byte(%q)\n", v)
-		case int, uint64, bool:
-			fmt.Fprintf(&b, "%T(%v)\n", v, v)
-		default:
-			panic(fmt.Sprintf("corpusFile: unsupported %T", v))
-		}
-	}
-	return b.Bytes()
-}
-
-// checkCorpora checks (or, with -update-corpus, writes) the seed corpus of every fuzz target of
-// the package. targets must name every fuzz target declared in the package's test files.
-func checkCorpora(t *testing.T, targets map[string]func(*testing.F), seeds map[string][]corpusSeed) {
-	t.Helper()
-	files, err := filepath.Glob("*_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	declared := map[string]bool{}
-	for _, name := range files {
-		src, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range regexp.MustCompile(`(?m)^func (Fuzz\w*)\(`).FindAllSubmatch(src, -1) {
-			declared[string(m[1])] = true
-		}
-	}
-	for name := range declared {
-		if targets[name] == nil {
-			t.Errorf("fuzz target %s is not in the list of targets whose corpus is checked", name)
-		}
-	}
-	for name := range targets {
-		dir := filepath.Join("testdata", "fuzz", name)
-		if len(seeds[name]) == 0 {
-			t.Errorf("%s: no hand-made seeds", name)
-		}
-		for _, s := range seeds[name] {
-			path := filepath.Join(dir, "seed-"+s.name)
-			want := corpusFile(s.vals...)
-			if *updateCorpus {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, want, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want) {
-				t.Errorf("%s is missing or out of date (%v): regenerate with go test -run TestFuzzCorpora -update-corpus", path, err)
-			}
-		}
-		entries, err := os.ReadDir(dir)
-		if err != nil || len(entries) == 0 {
-			t.Errorf("%s: no seed corpus in %s (%v)", name, dir, err)
-		}
-	}
-}
-
 // mutationProgram returns a FuzzWalker program of n operations, each one of ops, with
 // pseudo-random arguments that are the same on every run.
 func mutationProgram(seed uint64, n int, ops ...byte) []byte {
@@ -949,7 +769,7 @@ func elfSectionField(t *testing.T, file []byte, name string, fieldOff int) int {
 
 func TestFuzzCorpora(t *testing.T) {
 	// FuzzWalker: every image under every kind of corruption, many operations at a time.
-	var walker []corpusSeed
+	var walker []fuzzcheck.Seed
 	for i := range loadSeedImages(t) {
 		for _, c := range []struct {
 			name string
@@ -964,8 +784,8 @@ func TestFuzzCorpora(t *testing.T) {
 			{"copied-objects", []byte{7}},
 			{"everything", []byte{0, 1, 2, 3, 4, 5, 6, 7}},
 		} {
-			walker = append(walker, corpusSeed{fmt.Sprintf("%s-%d", c.name, i),
-				[]any{uint8(i), mutationProgram(uint64(i)<<8|uint64(c.ops[0]), 48, c.ops...)}})
+			walker = append(walker, fuzzcheck.Seed{Name: fmt.Sprintf("%s-%d", c.name, i),
+				Vals: []any{uint8(i), mutationProgram(uint64(i)<<8|uint64(c.ops[0]), 48, c.ops...)}})
 		}
 	}
 
@@ -980,37 +800,37 @@ func TestFuzzCorpora(t *testing.T) {
 		ehPhnum, ehShoff, ehShnum        = 56, 40, 60
 		ehShstrndx, phOff, phFilesz      = 62, 64 + 8, 64 + 32
 	)
-	elfSeeds := []corpusSeed{
-		{"shnum-max", []any{patchELF(lib, ehShnum, 2, 0xffff), maps}},
-		{"shoff-past-end", []any{patchELF(lib, ehShoff, 8, 1<<62), maps}},
-		{"shstrndx-out-of-range", []any{patchELF(lib, ehShstrndx, 2, 0xfffe), maps}},
-		{"phnum-max", []any{patchELF(lib, ehPhnum, 2, 0xffff), maps}},
-		{"load-offset-huge", []any{patchELF(lib, phOff, 8, 1<<63), maps}},
-		{"load-filesz-huge", []any{patchELF(lib, phFilesz, 8, ^uint64(0)), maps}},
-		{"dynsym-huge", []any{patchELF(lib, shdr(".dynsym", shSize), 8, 1<<62), maps}},
-		{"dynsym-offset-past-end", []any{patchELF(lib, shdr(".dynsym", shOffset), 8, 1<<40), maps}},
-		{"dynsym-link-self", []any{patchELF(lib, shdr(".dynsym", shLink), 4, 7), maps}},
-		{"dynstr-empty", []any{patchELF(lib, shdr(".dynstr", shSize), 8, 0), maps}},
-		{"pyruntime-wraps", []any{patchELF(lib, shdr(".PyRuntime", shAddr), 8, ^uint64(0)-8), maps}},
-		{"rodata-wraps", []any{patchELF(patchELF(lib, shdr(".rodata", shAddr), 8, ^uint64(0)-3), shdr(".rodata", shSize), 8, 16), maps}},
-		{"maps-wrapping", []any{lib, "ffffffffffff0000-ffffffffffffffff r--p ffffffffffff0000 08:01 4242 /usr/lib/libpython3.14.so.1.0\n" +
+	elfSeeds := []fuzzcheck.Seed{
+		{Name: "shnum-max", Vals: []any{patchELF(lib, ehShnum, 2, 0xffff), maps}},
+		{Name: "shoff-past-end", Vals: []any{patchELF(lib, ehShoff, 8, 1<<62), maps}},
+		{Name: "shstrndx-out-of-range", Vals: []any{patchELF(lib, ehShstrndx, 2, 0xfffe), maps}},
+		{Name: "phnum-max", Vals: []any{patchELF(lib, ehPhnum, 2, 0xffff), maps}},
+		{Name: "load-offset-huge", Vals: []any{patchELF(lib, phOff, 8, 1<<63), maps}},
+		{Name: "load-filesz-huge", Vals: []any{patchELF(lib, phFilesz, 8, ^uint64(0)), maps}},
+		{Name: "dynsym-huge", Vals: []any{patchELF(lib, shdr(".dynsym", shSize), 8, 1<<62), maps}},
+		{Name: "dynsym-offset-past-end", Vals: []any{patchELF(lib, shdr(".dynsym", shOffset), 8, 1<<40), maps}},
+		{Name: "dynsym-link-self", Vals: []any{patchELF(lib, shdr(".dynsym", shLink), 4, 7), maps}},
+		{Name: "dynstr-empty", Vals: []any{patchELF(lib, shdr(".dynstr", shSize), 8, 0), maps}},
+		{Name: "pyruntime-wraps", Vals: []any{patchELF(lib, shdr(".PyRuntime", shAddr), 8, ^uint64(0)-8), maps}},
+		{Name: "rodata-wraps", Vals: []any{patchELF(patchELF(lib, shdr(".rodata", shAddr), 8, ^uint64(0)-3), shdr(".rodata", shSize), 8, 16), maps}},
+		{Name: "maps-wrapping", Vals: []any{lib, "ffffffffffff0000-ffffffffffffffff r--p ffffffffffff0000 08:01 4242 /usr/lib/libpython3.14.so.1.0\n" +
 			"0-1000 r--p 7fffffffffffffff 08:01 4242 /usr/lib/libpython3.14.so.1.0\n" + maps}},
-		{"maps-overlapping", []any{lib, maps + maps + strings.ReplaceAll(maps, "7f1c2a", "7f1c29")}},
+		{Name: "maps-overlapping", Vals: []any{lib, maps + maps + strings.ReplaceAll(maps, "7f1c2a", "7f1c29")}},
 	}
 
-	seeds := map[string][]corpusSeed{
+	seeds := map[string][]fuzzcheck.Seed{
 		"FuzzWalker": walker,
 		"FuzzParseMaps": {
-			{"overflowing-addresses", []any{[]byte("ffffffffffffffffff-fffffffffffffffffff r--p 0 0:0 0 /x\n10000000000000000-20000000000000000 r--p 0 0:0 0 /y\n")}},
-			{"wrapping", []any{[]byte("ffffffffffff0000-0000000000001000 r--p 00000000 08:01 1 /w\n1000-1000 r--p 0 08:01 1 /empty\n")}},
-			{"nul-and-crlf", []any{[]byte("7f00-7f10 r--p 0 08:01 1 /a\x00b\r\n7f10-7f20 rw-p 0 08:01 1 /c\r\n\r\n")}},
-			{"huge-offset-and-inode", []any{[]byte("1000-2000 r-xp ffffffffffffffffff 08:01 99999999999999999999999 /lib\n1000-2000 r-xp 0 08:01 -1 /lib\n")}},
-			{"deleted-only", []any{[]byte("1000-2000 r--p 0 0:0 1  (deleted)\n2000-3000 r--p 0 0:0 1 (deleted) (deleted)\n")}},
-			{"many-lines", []any{[]byte(strings.Repeat("7f0000001000-7f0000002000 r--p 00001000 08:01 42 /usr/bin/python3.14\n", 1000))}},
+			{Name: "overflowing-addresses", Vals: []any{[]byte("ffffffffffffffffff-fffffffffffffffffff r--p 0 0:0 0 /x\n10000000000000000-20000000000000000 r--p 0 0:0 0 /y\n")}},
+			{Name: "wrapping", Vals: []any{[]byte("ffffffffffff0000-0000000000001000 r--p 00000000 08:01 1 /w\n1000-1000 r--p 0 08:01 1 /empty\n")}},
+			{Name: "nul-and-crlf", Vals: []any{[]byte("7f00-7f10 r--p 0 08:01 1 /a\x00b\r\n7f10-7f20 rw-p 0 08:01 1 /c\r\n\r\n")}},
+			{Name: "huge-offset-and-inode", Vals: []any{[]byte("1000-2000 r-xp ffffffffffffffffff 08:01 99999999999999999999999 /lib\n1000-2000 r-xp 0 08:01 -1 /lib\n")}},
+			{Name: "deleted-only", Vals: []any{[]byte("1000-2000 r--p 0 0:0 1  (deleted)\n2000-3000 r--p 0 0:0 1 (deleted) (deleted)\n")}},
+			{Name: "many-lines", Vals: []any{[]byte(strings.Repeat("7f0000001000-7f0000002000 r--p 00001000 08:01 42 /usr/bin/python3.14\n", 1000))}},
 		},
 		"FuzzELFImage": elfSeeds,
 	}
-	checkCorpora(t, map[string]func(*testing.F){
+	fuzzcheck.CheckCorpora(t, map[string]func(*testing.F){
 		"FuzzWalker":    FuzzWalker,
 		"FuzzParseMaps": FuzzParseMaps,
 		"FuzzELFImage":  FuzzELFImage,

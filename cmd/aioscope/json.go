@@ -4,9 +4,9 @@ import (
 	"io"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aioscope/aioscope/awaittree"
+	"github.com/aioscope/aioscope/internal/jsonenc"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -28,7 +28,7 @@ type jsonWriter struct {
 func (j *jsonWriter) raw(s string) { j.b = append(j.b, s...) }
 
 func (j *jsonWriter) str(s string) {
-	j.b = appendJSONString(j.b, s)
+	j.b = jsonenc.AppendString(j.b, s)
 }
 
 func (j *jsonWriter) uint(v uint64) { j.b = strconv.AppendUint(j.b, v, 10) }
@@ -54,50 +54,6 @@ func (j *jsonWriter) flush(force bool) {
 	}
 	_, j.err = j.w.Write(j.b)
 	j.b = j.b[:0]
-}
-
-// appendJSONString appends s as a JSON string. Strings from the target are valid UTF-8 after
-// decoding, but invalid bytes are still replaced so the document always parses.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 func (j *jsonWriter) frames(fs []snapshot.Frame) {
