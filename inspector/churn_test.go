@@ -3,7 +3,6 @@ package inspector
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,33 +14,18 @@ import (
 // churnSnapshots is how many consecutive snapshots each churn test takes.
 const churnSnapshots = 500
 
-// churnMinSuccess is the share of snapshots that must succeed with the default retries against a
-// target creating and finishing thousands of tasks a second.
-const churnMinSuccess = 0.95
-
 // snapshotDeadline bounds one snapshot. A snapshot of the churn target takes milliseconds; the
 // deadline only turns a hang into a failure, so it is generous for a loaded machine.
 const snapshotDeadline = 30 * time.Second
-
-// churnLoads are the churn.py settings the churn tests use: about ten thousand tasks a second,
-// where at least churnMinSuccess of the snapshots must succeed, and as many as the interpreter
-// can create (tens of thousands), where the share is only reported.
-var churnLoads = []struct {
-	name, pause string
-	minSuccess  float64
-}{
-	{"10k", "0.02", churnMinSuccess},
-	{"max", "0", 0},
-}
 
 // TestChurnSnapshots takes consecutive snapshots of a target that never holds still through one
 // Process, as a long-lived client (the debug adapter) does: each must come back in bounded time,
 // be consistent or fail with TargetChangedError, and most must succeed.
 func TestChurnSnapshots(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
-		for _, load := range churnLoads {
-			t.Run(version+"/"+load.name, func(t *testing.T) {
-				testChurnSnapshots(t, version, load.pause, load.minSuccess)
+		for _, load := range testtarget.ChurnLoads {
+			t.Run(version+"/"+load.Name, func(t *testing.T) {
+				testChurnSnapshots(t, version, load.Pause, load.MinSuccess)
 			})
 		}
 	}
@@ -82,7 +66,7 @@ func testChurnSnapshots(t *testing.T, version, pause string, minSuccess float64)
 	rate := float64(ok) / churnSnapshots
 	t.Logf("Python %s: %d/%d snapshots succeeded (%.1f%%) in %v with %d retries; target %s; last failure: %v",
 		p.PythonVersion(), ok, churnSnapshots, 100*rate, time.Since(start).Round(time.Millisecond),
-		DefaultRetries, churnRate(tg.Stdout()), lastChange)
+		DefaultRetries, testtarget.ChurnRate(tg.Stdout()), lastChange)
 	if rate < minSuccess {
 		t.Errorf("only %.1f%% of snapshots succeeded, want at least %.0f%%", 100*rate, 100*minSuccess)
 	}
@@ -135,7 +119,7 @@ func churnInvariants(s *snapshot.Snapshot) []string {
 	}
 	for i := range s.Tasks {
 		t := &s.Tasks[i]
-		if !churnName.MatchString(t.Name) {
+		if !testtarget.ChurnTaskName.MatchString(t.Name) {
 			problems = append(problems, fmt.Sprintf("task 0x%x has a name churn.py never gives: %q", t.ID, t.Name))
 		}
 		if (strings.HasPrefix(t.Name, "hub-") || strings.HasPrefix(t.Name, "leaf-")) && len(t.Frames) == 0 && !running[t.ID] {
@@ -156,22 +140,4 @@ func churnInvariants(s *snapshot.Snapshot) []string {
 		problems = append(problems[:5], fmt.Sprintf("and %d more", len(problems)-5))
 	}
 	return problems
-}
-
-// churnName matches every name churn.py gives its tasks (Task-N for those gather() and the
-// event loop name).
-var churnName = regexp.MustCompile(`^(Task-\d+|hub-\d+|hub-keeper|worker-\d+|leaf-\d+-\d+|waiter-\d+-\d+|gather-\d+)$`)
-
-// churnRate summarises the RATE lines churn.py prints once a second.
-func churnRate(stdout string) string {
-	var rates []string
-	for _, line := range strings.Split(stdout, "\n") {
-		if r, ok := strings.CutPrefix(line, "RATE "); ok {
-			rates = append(rates, r)
-		}
-	}
-	if len(rates) == 0 {
-		return "rate unknown"
-	}
-	return "created " + strings.Join(rates, ", ") + " tasks/s"
 }

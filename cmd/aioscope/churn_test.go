@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,9 +20,6 @@ import (
 
 // churnRuns is how many times the CLI reads the churn target, one run after the other.
 const churnRuns = 500
-
-// churnMinSuccess is the share of runs that must succeed with the default retries.
-const churnMinSuccess = 0.95
 
 // runDeadline bounds one CLI run. A run takes milliseconds; the deadline only turns a hang into
 // a failure, so it is generous for a loaded machine.
@@ -47,17 +43,6 @@ type psDoc struct {
 	} `json:"tasks"`
 }
 
-// churnLoads are the churn.py settings the churn tests use: about ten thousand tasks a second,
-// where at least churnMinSuccess of the snapshots must succeed, and as many as the interpreter
-// can create (tens of thousands), where the share is only reported.
-var churnLoads = []struct {
-	name, pause string
-	minSuccess  float64
-}{
-	{"10k", "0.02", churnMinSuccess},
-	{"max", "0", 0},
-}
-
 // TestCLIChurn runs `aioscope ps --json` 500 times against a target that creates and finishes
 // thousands of tasks a second. Every run must end in bounded time with either a consistent
 // document (exit 0, nothing on stderr) or the one-line "changed too fast" error (exit 1, nothing
@@ -65,9 +50,9 @@ var churnLoads = []struct {
 func TestCLIChurn(t *testing.T) {
 	bin := aioscopeBinary(t)
 	for _, version := range []string{"3.14", "3.15"} {
-		for _, load := range churnLoads {
-			t.Run(version+"/"+load.name, func(t *testing.T) {
-				testCLIChurn(t, bin, version, load.pause, load.minSuccess)
+		for _, load := range testtarget.ChurnLoads {
+			t.Run(version+"/"+load.Name, func(t *testing.T) {
+				testCLIChurn(t, bin, version, load.Pause, load.MinSuccess)
 			})
 		}
 	}
@@ -110,7 +95,7 @@ func testCLIChurn(t *testing.T, bin, version, pause string, minSuccess float64) 
 	}
 	rate := float64(ok) / churnRuns
 	t.Logf("Python %s: %d/%d runs succeeded (%.1f%%) in %v with the default retries; target %s; last failure: %s",
-		version, ok, churnRuns, 100*rate, time.Since(start).Round(time.Millisecond), churnRate(tg.Stdout()), lastFailure)
+		version, ok, churnRuns, 100*rate, time.Since(start).Round(time.Millisecond), testtarget.ChurnRate(tg.Stdout()), lastFailure)
 	if rate < minSuccess {
 		t.Errorf("only %.1f%% of runs succeeded, want at least %.0f%%", 100*rate, 100*minSuccess)
 	}
@@ -173,7 +158,7 @@ func churnDocProblems(doc []byte, pid int) []string {
 		listed[task.ID] = true
 	}
 	for _, task := range d.Tasks {
-		if !churnName.MatchString(task.Name) {
+		if !testtarget.ChurnTaskName.MatchString(task.Name) {
 			problems = append(problems, fmt.Sprintf("task %s has a name churn.py never gives: %q", task.ID, task.Name))
 		}
 		sleeper := strings.HasPrefix(task.Name, "hub-") || strings.HasPrefix(task.Name, "leaf-")
@@ -193,24 +178,6 @@ func churnDocProblems(doc []byte, pid int) []string {
 		problems = append(problems[:5], fmt.Sprintf("and %d more", len(problems)-5))
 	}
 	return problems
-}
-
-// churnName matches every name churn.py gives its tasks (Task-N for those gather() and the
-// event loop name).
-var churnName = regexp.MustCompile(`^(Task-\d+|hub-\d+|hub-keeper|worker-\d+|leaf-\d+-\d+|waiter-\d+-\d+|gather-\d+)$`)
-
-// churnRate summarises the RATE lines churn.py prints once a second.
-func churnRate(stdout string) string {
-	var rates []string
-	for _, line := range strings.Split(stdout, "\n") {
-		if r, ok := strings.CutPrefix(line, "RATE "); ok {
-			rates = append(rates, r)
-		}
-	}
-	if len(rates) == 0 {
-		return "rate unknown"
-	}
-	return "created " + strings.Join(rates, ", ") + " tasks/s"
 }
 
 // dapRequestDeadline bounds one request to `aioscope dap`; like runDeadline it only catches
@@ -465,9 +432,9 @@ func graphProblems(body []byte, pid int) []string {
 func TestDAPChurn(t *testing.T) {
 	bin := aioscopeBinary(t)
 	for _, version := range []string{"3.14", "3.15"} {
-		for _, load := range churnLoads {
-			t.Run(version+"/"+load.name, func(t *testing.T) {
-				tg := testtarget.Start(t, version, "churn.py", load.pause)
+		for _, load := range testtarget.ChurnLoads {
+			t.Run(version+"/"+load.Name, func(t *testing.T) {
+				tg := testtarget.Start(t, version, "churn.py", load.Pause)
 				c := startDAP(t, bin, "dap")
 				c.attach(tg.PID, nil)
 				ok := 0
@@ -493,9 +460,9 @@ func TestDAPChurn(t *testing.T) {
 				}
 				rate := float64(ok) / churnRuns
 				t.Logf("Python %s: %d/%d DAP snapshots succeeded (%.1f%%) in %v; target %s; last failure: %s",
-					version, ok, churnRuns, 100*rate, time.Since(start).Round(time.Millisecond), churnRate(tg.Stdout()), lastFailure)
-				if rate < load.minSuccess {
-					t.Errorf("only %.1f%% of snapshots succeeded, want at least %.0f%%", 100*rate, 100*load.minSuccess)
+					version, ok, churnRuns, 100*rate, time.Since(start).Round(time.Millisecond), testtarget.ChurnRate(tg.Stdout()), lastFailure)
+				if rate < load.MinSuccess {
+					t.Errorf("only %.1f%% of snapshots succeeded, want at least %.0f%%", 100*rate, 100*load.MinSuccess)
 				}
 			})
 		}
