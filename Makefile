@@ -41,9 +41,11 @@ vet:
 fuzz-smoke fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)
 
-## bench: 10,000- and 100,000-task targets, aioscope vs CPython's own reader, 3.14 and 3.15
+## bench: 10,000- and 100,000-task targets, aioscope vs CPython's own reader, 3.14 and 3.15; the Await Tree model
 bench: build pythons
 	@scripts/bench.sh $(BIN)
+	@vscode-extension/scripts/npm-install.sh
+	@cd vscode-extension && npm run --silent bench
 
 ## vsix: the VS Code extension, vscode-extension/aioscope-<version>.vsix, bundling a static linux-x64 aioscope
 vsix:

@@ -250,13 +250,12 @@ describe('AwaitTreeModel: 10,000 tasks', function () {
     return graph(tasks);
   }
 
-  it('builds, pages and filters a 10,000-task snapshot quickly', () => {
+  // How fast this is, is measured by `npm run bench` (test/bench.ts), not here.
+  it('builds, pages and filters a 10,000-task snapshot', () => {
     const g = manyGraph(10000);
-    const t0 = performance.now();
     const m = new AwaitTreeModel(g);
     const roots = m.getRoots();
     const kids = m.getChildren(roots[0]);
-    const t1 = performance.now();
     assert.strictEqual(roots.length, 1);
     // 3 frames, then 10 pages of 1,000 tasks.
     assert.strictEqual(kids.length, 13);
@@ -268,22 +267,14 @@ describe('AwaitTreeModel: 10,000 tasks', function () {
     for (const n of page) {
       m.present(n);
     }
-    const t2 = performance.now();
     m.setFilter('Task-9999');
     const filtered = render(m, { frames: false });
-    const t3 = performance.now();
     assert.strictEqual(filtered, ['Task-1', '  Task-9999'].join('\n'));
     m.setFilter('Task-');
     assert.strictEqual(m.matchCount, 10001);
-    const t4 = performance.now();
     const found = m.nodeFor(5000)!;
     assert.strictEqual(found.task.name, 'Task-5000');
     assert.strictEqual(m.getParent(found)!.kind, 'range');
-    const t5 = performance.now();
-    const times = { build: t1 - t0, page: t2 - t1, filter: t3 - t2, filterAll: t4 - t3, reveal: t5 - t4 };
-    for (const [what, ms] of Object.entries(times)) {
-      assert.ok(ms < 250, `${what} took ${ms.toFixed(1)} ms`);
-    }
   });
 
   it('handles an await chain 10,000 tasks deep without recursion', () => {
@@ -291,11 +282,9 @@ describe('AwaitTreeModel: 10,000 tasks', function () {
     for (let i = 2; i <= 10000; i++) {
       tasks.push(task(i, `T${i}`, [i - 1]));
     }
-    const t0 = performance.now();
     const m = new AwaitTreeModel(graph(tasks));
     m.setFilter('T10000');
     const deepest = m.nodeFor(10000)!;
-    const ms = performance.now() - t0;
     assert.strictEqual(deepest.task.name, 'T10000');
     let depth = 0;
     for (let n: TreeNode | undefined = deepest; n; n = m.getParent(n)) {
@@ -303,7 +292,6 @@ describe('AwaitTreeModel: 10,000 tasks', function () {
     }
     assert.strictEqual(depth, 10000);
     assert.ok(deepest.id.length < 10, deepest.id);
-    assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
   });
 
   it('handles a 10,000-task cycle', () => {
