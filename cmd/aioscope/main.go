@@ -36,6 +36,7 @@ func main() {
 	// One snapshot copies the target's task memory (about 2 KB per task) and is then done:
 	// collecting garbage along the way costs more time than the extra memory is worth.
 	debug.SetGCPercent(400)
+	preferHugePages()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
