@@ -72,55 +72,33 @@ func (m *processMemory) ReadPrefix(p []byte, addr uint64) (int, error) {
 	return n, nil
 }
 
-// ReadPrefixInto is ReadPrefix into separate page buffers: the range at addr is copied page by
-// page into bufs, in one system call.
-func (m *processMemory) ReadPrefixInto(bufs [][]byte, addr uint64) (int, error) {
-	if len(bufs) == 0 {
+// ReadPages copies the pages at addrs into dsts (a page each) in one system call and returns how
+// many it copied before the first that could not be read.
+func (m *processMemory) ReadPages(dsts [][]byte, addrs []uint64) (int, error) {
+	if len(addrs) == 0 {
 		return 0, nil
 	}
-	local := make([]unix.Iovec, len(bufs))
-	total := 0
-	for i, b := range bufs {
-		local[i].Base = &b[0]
-		local[i].SetLen(len(b))
-		total += len(b)
+	local := make([]unix.Iovec, len(dsts))
+	remote := make([]unix.RemoteIovec, len(addrs))
+	for i := range addrs {
+		local[i].Base = &dsts[i][0]
+		local[i].SetLen(pageSize)
+		remote[i] = unix.RemoteIovec{Base: uintptr(addrs[i]), Len: pageSize}
 	}
-	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: total}}
 	n, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
 	if err != nil {
 		if errors.Is(err, unix.EFAULT) {
 			return 0, nil
 		}
-		return 0, classifyReadError(m.pid, addr, total, err)
+		return 0, classifyReadError(m.pid, addrs[0], pageSize, err)
 	}
-	return n, nil
+	return n / pageSize, nil
 }
 
 // prefixReader is implemented by memory sources that can copy a range up to its first unreadable
 // page in one operation, which lets the page cache fetch big blocks cheaply.
 type prefixReader interface {
 	ReadPrefix(p []byte, addr uint64) (int, error)
-}
-
-// readPrefixInto reads the longest readable prefix of the range at addr (page-aligned) into the
-// page buffers bufs, in one operation when mem supports it and page by page otherwise.
-func readPrefixInto(mem Memory, bufs [][]byte, addr uint64) (int, error) {
-	if pr, ok := mem.(interface {
-		ReadPrefixInto([][]byte, uint64) (int, error)
-	}); ok {
-		return pr.ReadPrefixInto(bufs, addr)
-	}
-	n := 0
-	for _, b := range bufs {
-		if err := mem.ReadAt(b, addr+uint64(n)); err != nil {
-			if isFatal(err) {
-				return n, err
-			}
-			break
-		}
-		n += len(b)
-	}
-	return n, nil
 }
 
 // readPrefix reads the longest readable prefix of p at addr (addr page-aligned), in one operation
@@ -186,6 +164,9 @@ type pageCache struct {
 	floor uint32
 	// refreshed counts the pages copied again because of floor, for tests and benchmarks.
 	refreshed int
+	// Scratch space of copyPages, reused from call to call.
+	scratchAddrs []uint64
+	scratchBufs  [][]byte
 }
 
 const (
@@ -471,95 +452,100 @@ const (
 	overwriteCopies
 )
 
-// copyPages copies pages (ascending, page-aligned, no duplicates) with one read per run of
-// adjacent pages.
+// copyPages copies pages (ascending, page-aligned, no duplicates), up to maxBatch of them in each
+// read: pages scattered over the target's heap cost one system call for all, not one each.
 func (c *pageCache) copyPages(pages []uint64, mode copyMode) error {
-	replace := mode != keepCopies
-	var bufs [][]byte
-	for i := 0; i < len(pages); {
-		j := i + 1
-		for j < len(pages) && pages[j] == pages[j-1]+pageSize && pages[j]>>regionShift == pages[i]>>regionShift {
-			j++
-		}
-		start, end := pages[i], pages[j-1]+pageSize
-		r := c.region(start)
-		if mode == overwriteCopies {
-			if bufs = c.cachedRun(r, start, end, bufs[:0]); bufs != nil {
-				if err := c.overwrite(r, start, bufs); err != nil {
-					return err
-				}
-				i = j
-				continue
-			}
-		}
-		for start < end {
-			n := int(end - start)
-			buf := c.slabs.get(n)
-			c.reads++
-			got, err := readPrefix(c.mem, buf, start)
-			if err != nil {
-				return err
-			}
-			got &^= pageSize - 1
-			for off := 0; off < got; off += pageSize {
-				idx := ((start + uint64(off)) >> 12) % pagesPerRegion
-				if replace || (r.pages[idx] == nil && !r.unreadable[idx]) {
-					r.pages[idx], r.unreadable[idx] = buf[off:off+pageSize:off+pageSize], false
-					r.epoch[idx] = uint32(c.reads)
+	for len(pages) > 0 {
+		n := min(len(pages), maxBatch)
+		batch := pages[:n]
+		if mode == keepCopies {
+			// Only the pages not cached yet.
+			kept := c.scratchAddrs[:0]
+			for _, p := range batch {
+				r, idx := c.region(p), (p>>12)%pagesPerRegion
+				if r.pages[idx] == nil && !r.unreadable[idx] {
+					kept = append(kept, p)
 				}
 			}
-			c.slabs.take(got)
-			start += uint64(got)
-			if start < end {
-				// Unreadable now: skip it; a walk that needs it fails the read.
-				idx := (start >> 12) % pagesPerRegion
-				if replace || r.pages[idx] == nil {
-					r.pages[idx], r.unreadable[idx] = nil, true
-				}
-				start += pageSize
-			}
+			c.scratchAddrs, batch = kept, kept
 		}
-		i = j
-	}
-	return nil
-}
-
-// cachedRun returns the cached copies of the pages from start to end (one region), or nil if
-// any of them is not cached.
-func (c *pageCache) cachedRun(r *region, start, end uint64, bufs [][]byte) [][]byte {
-	for p := start; p < end; p += pageSize {
-		data := r.pages[(p>>12)%pagesPerRegion]
-		if data == nil {
-			return nil
-		}
-		bufs = append(bufs, data)
-	}
-	return bufs
-}
-
-// overwrite copies the pages from start over their cached copies bufs, in one read as far as they
-// can be read; a page that cannot be read (or was only partly copied over) becomes unreadable.
-func (c *pageCache) overwrite(r *region, start uint64, bufs [][]byte) error {
-	for len(bufs) > 0 {
-		c.reads++
-		got, err := readPrefixInto(c.mem, bufs, start)
+		got, err := c.copyBatch(batch, mode == overwriteCopies)
 		if err != nil {
 			return err
 		}
-		whole := got / pageSize
-		for k := 0; k < whole; k++ {
-			r.epoch[((start+uint64(k)*pageSize)>>12)%pagesPerRegion] = uint32(c.reads)
+		if got == len(batch) {
+			pages = pages[n:]
+			continue
 		}
-		if whole == len(bufs) {
-			return nil
-		}
-		bad := start + uint64(whole)*pageSize
-		idx := (bad >> 12) % pagesPerRegion
+		// The first page that could not be read is left unreadable (a walk that needs it fails
+		// its read); the rest is copied in the next round.
+		bad := batch[got]
+		r, idx := c.region(bad), (bad>>12)%pagesPerRegion
 		r.pages[idx], r.unreadable[idx] = nil, true
-		bufs = bufs[whole+1:]
-		start = bad + pageSize
+		k, _ := slices.BinarySearch(pages, bad)
+		pages = pages[k+1:]
 	}
 	return nil
+}
+
+// maxBatch is the most pages one read copies: the kernel takes at most 1024 pieces a call.
+const maxBatch = 1024
+
+// copyBatch copies the pages at addrs in one read, over their cached copies when inPlace and they
+// have one, and returns how many it copied: all, or those before the first that could not be read.
+func (c *pageCache) copyBatch(addrs []uint64, inPlace bool) (int, error) {
+	if len(addrs) == 0 {
+		return 0, nil
+	}
+	fresh := 0
+	for _, p := range addrs {
+		if !inPlace || c.region(p).pages[(p>>12)%pagesPerRegion] == nil {
+			fresh++
+		}
+	}
+	slab := c.slabs.get(fresh * pageSize)
+	dsts := c.scratchBufs[:0]
+	used := 0
+	for _, p := range addrs {
+		if old := c.region(p).pages[(p>>12)%pagesPerRegion]; inPlace && old != nil {
+			dsts = append(dsts, old)
+			continue
+		}
+		dsts = append(dsts, slab[used:used+pageSize:used+pageSize])
+		used += pageSize
+	}
+	c.scratchBufs = dsts
+	c.reads++
+	got, err := readPagesInto(c.mem, dsts, addrs)
+	if err != nil {
+		return 0, err
+	}
+	c.slabs.take(used)
+	for i := 0; i < got; i++ {
+		r, idx := c.region(addrs[i]), (addrs[i]>>12)%pagesPerRegion
+		r.pages[idx], r.unreadable[idx], r.epoch[idx] = dsts[i], false, uint32(c.reads)
+	}
+	return got, nil
+}
+
+// readPagesInto copies the pages at addrs into dsts (a page each), in one operation when mem
+// supports it and page by page otherwise, and returns how many it copied before the first that
+// could not be read.
+func readPagesInto(mem Memory, dsts [][]byte, addrs []uint64) (int, error) {
+	if pr, ok := mem.(interface {
+		ReadPages([][]byte, []uint64) (int, error)
+	}); ok {
+		return pr.ReadPages(dsts, addrs)
+	}
+	for i, a := range addrs {
+		if err := mem.ReadAt(dsts[i], a); err != nil {
+			if isFatal(err) {
+				return i, err
+			}
+			return i, nil
+		}
+	}
+	return len(addrs), nil
 }
 
 // isFatal reports errors that retrying cannot cure: the process is gone or we may not read it.

@@ -38,7 +38,8 @@ type walker struct {
 	coroLog []uint64
 	// reread: some task was read again, so chains read before may have been replaced.
 	reread    bool
-	coroBlock []coroInfo // see newCoroInfo
+	coroBlock []coroInfo                    // see newCoroInfo
+	chains    map[uint64][][]snapshot.Frame // see internFrames
 }
 
 // typeInfo is what the walker needs of a Python type object.
@@ -589,11 +590,31 @@ func (w *walker) coroChain(coro uint64) ([]snapshot.Frame, error) {
 	if len(frames) == 0 {
 		return nil, nil
 	}
-	out := make([]snapshot.Frame, len(frames))
-	for i, f := range frames {
-		out[len(frames)-1-i] = f
+	slices.Reverse(frames)
+	return w.internFrames(frames), nil
+}
+
+// internFrames returns a slice holding frames, shared with every other chain of the snapshot
+// that has the same frames: thousands of tasks usually wait at the same few places, and a
+// snapshot is never modified once built.
+func (w *walker) internFrames(frames []snapshot.Frame) []snapshot.Frame {
+	h := uint64(len(frames))
+	for i := range frames {
+		f := &frames[i]
+		h = h*1099511628211 ^ uint64(len(f.Function))<<40 ^ uint64(len(f.File))<<20 ^ uint64(f.Line)
+		h = h*1099511628211 ^ uint64(f.Column)<<32 ^ uint64(f.EndLine)<<16 ^ uint64(f.EndColumn)
 	}
-	return out, nil
+	for _, c := range w.chains[h] {
+		if slices.Equal(c, frames) {
+			return c
+		}
+	}
+	c := slices.Clone(frames)
+	if w.chains == nil {
+		w.chains = map[uint64][][]snapshot.Frame{}
+	}
+	w.chains[h] = append(w.chains[h], c)
+	return c
 }
 
 // ptr reads a pointer-sized field and drops the tag bits CPython may keep in object references.
