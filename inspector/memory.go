@@ -162,8 +162,6 @@ type pageCache struct {
 	// floor, when not 0, is the oldest copy reads may be served from: an older page is copied
 	// again first. See walker.noOlderThan.
 	floor uint32
-	// refreshed counts the pages copied again because of floor, for tests and benchmarks.
-	refreshed int
 	// Scratch space of copyPages, reused from call to call.
 	scratchAddrs []uint64
 	scratchBufs  [][]byte
@@ -311,7 +309,6 @@ func (c *pageCache) page(addr uint64) ([]byte, error) {
 	idx := (addr >> 12) % pagesPerRegion
 	if data != nil && r.epoch[idx] < c.floor {
 		// Copied before what refers to it: it may predate the object sought there.
-		c.refreshed++
 		if err := c.copyPages([]uint64{addr}, replaceCopies); err != nil {
 			return nil, err
 		}

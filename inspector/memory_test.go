@@ -145,3 +145,109 @@ func TestScanForCookie(t *testing.T) {
 		t.Errorf("validated candidates %#x, want the aligned decoy then the real table", tried)
 	}
 }
+
+// TestPageCacheSameMoment: an object spanning two pages copied at different moments is read from
+// copies taken together, not half from each moment.
+func TestPageCacheSameMoment(t *testing.T) {
+	mem := newFakeMemory()
+	base := uint64(0x40000)
+	mem.write(base, bytes.Repeat([]byte("a"), 2*pageSize))
+	c := newPageCache(mem)
+	if _, err := c.view(base, 8); err != nil { // the first block, both pages, at one moment
+		t.Fatal(err)
+	}
+	c.refresh(base+pageSize, 8)                    // the second page again, alone, later
+	mem.write(base+pageSize-4, []byte("bbbbbbbb")) // an object across the boundary changes
+	if err := c.refresh(base, 8); err != nil {     // the first page sees the change, the second not
+		t.Fatal(err)
+	}
+	got, err := c.view(base+pageSize-4, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "bbbbbbbb" {
+		t.Errorf("straddling read = %q, want both halves from one moment", got)
+	}
+}
+
+// TestPageCacheFloor: with a floor set, a page copied before it is copied again before use.
+func TestPageCacheFloor(t *testing.T) {
+	mem := newFakeMemory()
+	old, newer := uint64(0x80000), uint64(0x100000)
+	mem.write(old, []byte("old"))
+	mem.write(newer, []byte("new"))
+	c := newPageCache(mem)
+	if _, err := c.view(old, 3); err != nil {
+		t.Fatal(err)
+	}
+	mem.write(old, []byte("NEW")) // made after the copy
+	if _, err := c.view(newer, 3); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := c.view(old, 3); string(v) != "old" {
+		t.Fatalf("without a floor the first copy is kept: %q", v)
+	}
+	c.floor = c.epochOf(newer)
+	if v, _ := c.view(old, 3); string(v) != "NEW" {
+		t.Errorf("under a floor newer than its copy, the page reads %q, want a fresh copy", v)
+	}
+	if c.epochOf(old) < c.floor {
+		t.Errorf("page epoch %d still below the floor %d", c.epochOf(old), c.floor)
+	}
+}
+
+// TestCopyPagesUnreadableInTheMiddle: one page that cannot be read does not stop the pages after
+// it from being copied, and is marked unreadable.
+func TestCopyPagesUnreadableInTheMiddle(t *testing.T) {
+	mem := newFakeMemory()
+	base := uint64(0x200000)
+	mem.write(base, []byte("p0"))
+	mem.write(base+2*pageSize, []byte("p2"))
+	mem.write(base+7*pageSize, []byte("p7"))
+	c := newPageCache(mem)
+	if err := c.copyPages([]uint64{base, base + pageSize, base + 2*pageSize, base + 7*pageSize}, keepCopies); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		addr uint64
+		want string
+	}{{base, "p0"}, {base + 2*pageSize, "p2"}, {base + 7*pageSize, "p7"}} {
+		r := c.region(tc.addr)
+		data := r.pages[(tc.addr>>12)%pagesPerRegion]
+		if data == nil || string(data[:2]) != tc.want {
+			t.Errorf("page 0x%x not copied", tc.addr)
+		}
+	}
+	if r := c.region(base + pageSize); !r.unreadable[((base+pageSize)>>12)%pagesPerRegion] {
+		t.Error("the unmapped page is not marked unreadable")
+	}
+}
+
+// TestCopyPagesModes: replacing gives a page new memory, so views taken before keep their data;
+// overwriting copies into the memory it had.
+func TestCopyPagesModes(t *testing.T) {
+	mem := newFakeMemory()
+	addr := uint64(0x300000)
+	mem.write(addr, []byte("one"))
+	c := newPageCache(mem)
+	before, err := c.view(addr, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem.write(addr, []byte("two"))
+	if err := c.copyPages([]uint64{addr}, replaceCopies); err != nil {
+		t.Fatal(err)
+	}
+	c.lastAddr = ^uint64(0)
+	after, _ := c.view(addr, 3)
+	if string(before) != "one" || string(after) != "two" {
+		t.Errorf("replace: earlier view %q, new view %q; want one, two", before, after)
+	}
+	mem.write(addr, []byte("333"))
+	if err := c.copyPages([]uint64{addr}, overwriteCopies); err != nil {
+		t.Fatal(err)
+	}
+	if string(after) != "333" {
+		t.Errorf("overwrite did not copy in place: the earlier view reads %q", after)
+	}
+}
