@@ -1,0 +1,90 @@
+package inspector
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/aioscope/aioscope/snapshot"
+)
+
+func TestDropEarlierCopies(t *testing.T) {
+	for _, tc := range []struct{ in, want []uint64 }{
+		{nil, nil},
+		{[]uint64{1, 2, 3}, []uint64{1, 2, 3}},
+		// 2 left its list and a new task made at its address was added at the end.
+		{[]uint64{1, 2, 3, 2}, []uint64{1, 3, 2}},
+		{[]uint64{5, 5, 5}, []uint64{5}},
+	} {
+		got := dropEarlierCopies(append([]uint64(nil), tc.in...))
+		if len(got) == 0 && len(tc.want) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("dropEarlierCopies(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDropAwaiters(t *testing.T) {
+	frame := []snapshot.Frame{{Function: "f"}}
+	tasks := []snapshot.Task{
+		{ID: 1, AwaitedBy: []snapshot.Awaiter{
+			{ID: 2, IsTask: true, Frames: frame}, // listed
+			{ID: 3, IsTask: true, Frames: frame}, // finished while read: left
+			{ID: 4, IsTask: true, Frames: frame}, // pending, in no list: newer than the lists
+			{ID: 5, IsTask: true},                // finished long ago, kept by shield()
+			{ID: 6},                              // a plain future
+		}},
+		{ID: 2, AwaitedBy: []snapshot.Awaiter{{ID: 3, IsTask: true}}},
+	}
+	left := map[uint64]bool{3: true}
+	all := clone(tasks)
+	dropAwaiters(all, left, true)
+	if got := ids(all[0].AwaitedBy); !reflect.DeepEqual(got, []uint64{2, 5, 6}) {
+		t.Errorf("every list read: awaiters %v, want [2 5 6]", got)
+	}
+	if all[1].AwaitedBy != nil {
+		t.Errorf("an awaiter list left empty is nil, got %v", all[1].AwaitedBy)
+	}
+	some := clone(tasks)
+	dropAwaiters(some, left, false)
+	if got := ids(some[0].AwaitedBy); !reflect.DeepEqual(got, []uint64{2, 4, 5, 6}) {
+		t.Errorf("main thread only: awaiters %v, want [2 4 5 6] (4 may be in a list not read)", got)
+	}
+}
+
+func TestSameAwaiterFrames(t *testing.T) {
+	fresh := []snapshot.Frame{{Function: "fresh"}}
+	tasks := []snapshot.Task{
+		{ID: 1, Frames: fresh},
+		{ID: 2, AwaitedBy: []snapshot.Awaiter{
+			{ID: 1, IsTask: false, Frames: []snapshot.Frame{{Function: "stale"}}},
+			{ID: 9, Frames: nil},
+		}},
+	}
+	sameAwaiterFrames(tasks)
+	a := tasks[1].AwaitedBy
+	if !a[0].IsTask || !reflect.DeepEqual(a[0].Frames, fresh) {
+		t.Errorf("awaiter that is a listed task: %+v, want it as reported as that task", a[0])
+	}
+	if a[1].IsTask || a[1].Frames != nil {
+		t.Errorf("awaiter not listed changed: %+v", a[1])
+	}
+}
+
+func clone(tasks []snapshot.Task) []snapshot.Task {
+	out := make([]snapshot.Task, len(tasks))
+	for i, t := range tasks {
+		t.AwaitedBy = append([]snapshot.Awaiter(nil), t.AwaitedBy...)
+		out[i] = t
+	}
+	return out
+}
+
+func ids(as []snapshot.Awaiter) []uint64 {
+	var out []uint64
+	for _, a := range as {
+		out = append(out, a.ID)
+	}
+	return out
+}
