@@ -280,7 +280,7 @@ func (w *walker) doubtful(t *snapshot.Task, running map[uint64]bool) (finishing 
 	if c == nil {
 		return false, nil
 	}
-	if (c.finished || c.noCoroutine) && !running[t.ID] {
+	if c.finished && !running[t.ID] {
 		return true, inconsistent("task 0x%x finished while it was being read", t.ID)
 	}
 	if c.notCoroutine != "" {

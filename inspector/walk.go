@@ -53,12 +53,10 @@ type coroInfo struct {
 	isTask bool
 	coro   uint64 // a task's coroutine object, as read
 	frames []snapshot.Frame
-	// finished: a task whose coroutine has returned (its frame is cleared). Such a task is
-	// being completed right now and leaves the task list in the same step.
+	// finished: a task whose coroutine has returned (its frame is cleared), or that no longer
+	// holds one (asyncio lets it go as the task completes). Such a task is being completed
+	// right now and leaves the task list in the same step.
 	finished bool
-	// noCoroutine: a task that no longer holds a coroutine (asyncio lets it go as the task
-	// completes).
-	noCoroutine bool
 	// notCoroutine names the type of a task's coroutine object when no coroutine can be of
 	// that type (see mayBeCoroutine).
 	notCoroutine string
@@ -312,9 +310,19 @@ func (w *walker) taskName(obj uint64) (string, error) {
 	}
 	switch {
 	case t.flags&cpython.TPFlagsLongSubclass != 0:
-		v, err := w.autoNameNumber(obj)
+		lo := &w.o.LongObject
+		tag, err := w.u64(obj + lo.LvTag)
 		if err != nil {
 			return "", err
+		}
+		nd := int(min(tag>>3, uint64(w.l.MaxLongDigits)+1))
+		digits, err := w.mem.view(obj+lo.ObDigit, 4*nd)
+		if err != nil {
+			return "", err
+		}
+		v, err := cpython.DecodeLong(tag, digits, w.l.MaxLongDigits)
+		if err != nil {
+			return "", inconsistent("task name: %v", err)
 		}
 		var buf [32]byte
 		return string(strconv.AppendInt(append(buf[:0], "Task-"...), v, 10)), nil
@@ -324,64 +332,38 @@ func (w *walker) taskName(obj uint64) (string, error) {
 	return "", inconsistent("invalid task name object at 0x%x", obj)
 }
 
-// autoNameNumber decodes the int an auto-named task keeps as its name.
-func (w *walker) autoNameNumber(obj uint64) (int64, error) {
-	lo := &w.o.LongObject
-	tag, err := w.u64(obj + lo.LvTag)
-	if err != nil {
-		return 0, err
-	}
-	nd := int(min(tag>>3, uint64(w.l.MaxLongDigits)+1))
-	digits, err := w.mem.view(obj+lo.ObDigit, 4*nd)
-	if err != nil {
-		return 0, err
-	}
-	v, err := cpython.DecodeLong(tag, digits, w.l.MaxLongDigits)
-	if err != nil {
-		return 0, inconsistent("task name: %v", err)
-	}
-	return v, nil
-}
-
 // str decodes a compact str object, truncated to maxLen code points as CPython's reader does.
 // Unlike CPython 3.14's reader it decodes every string kind, so non-ASCII names come out right.
 func (w *walker) str(obj uint64, maxLen int) (string, error) {
-	kind, _, data, err := w.strData(obj, maxLen)
-	if err != nil {
-		return "", err
-	}
-	s, err := cpython.DecodeUnicode(kind, data)
-	if err != nil {
-		return "", inconsistent("string at 0x%x: %v", obj, err)
-	}
-	return s, nil
-}
-
-// strData returns the characters of a compact str object as stored (kind bytes each), at most
-// maxLen of them, and whether they are all ASCII.
-func (w *walker) strData(obj uint64, maxLen int) (kind int, ascii bool, data []byte, err error) {
 	uo := &w.o.UnicodeObject
 	// asciiobject_size is a plain value in the table, not checked against the fields read from
 	// the header (which are checked against the object's size): a corrupt table giving a small
 	// one must make a short read, not an out-of-range index.
 	hdr, err := w.mem.view(obj, int(max(uo.ASCIIObjectSize, uo.Length+8, uo.State+4)))
 	if err != nil {
-		return 0, false, nil, err
+		return "", err
 	}
 	length := int64(le64(hdr, uo.Length))
 	st := cpython.ParseUnicodeState(binary.LittleEndian.Uint32(hdr[uo.State:]))
 	if length < 0 {
-		return 0, false, nil, inconsistent("invalid string length %d at 0x%x", length, obj)
+		return "", inconsistent("invalid string length %d at 0x%x", length, obj)
 	}
 	if !st.Compact {
-		return 0, false, nil, inconsistent("cannot read non-compact string at 0x%x", obj)
+		return "", inconsistent("cannot read non-compact string at 0x%x", obj)
 	}
 	if st.Kind != 1 && st.Kind != 2 && st.Kind != 4 {
-		return 0, false, nil, inconsistent("invalid string kind %d at 0x%x", st.Kind, obj)
+		return "", inconsistent("invalid string kind %d at 0x%x", st.Kind, obj)
 	}
 	n := int(min(length, int64(maxLen)))
-	data, err = w.mem.view(obj+w.o.UnicodeDataOffset(st.ASCII), n*st.Kind)
-	return st.Kind, st.ASCII, data, err
+	data, err := w.mem.view(obj+w.o.UnicodeDataOffset(st.ASCII), n*st.Kind)
+	if err != nil {
+		return "", err
+	}
+	s, err := cpython.DecodeUnicode(st.Kind, data)
+	if err != nil {
+		return "", inconsistent("string at 0x%x: %v", obj, err)
+	}
+	return s, nil
 }
 
 // typeOf returns the type of a Python object, cached per snapshot.
@@ -411,23 +393,21 @@ func (w *walker) typeOf(obj uint64) (*typeInfo, error) {
 		return nil, inconsistent("object 0x%x has no valid type", obj)
 	}
 	t := &typeInfo{flags: flags}
-	{
-		// tp_name is a C string; CPython's reader looks at its first 31 bytes.
-		var buf [31]byte
-		if err := w.mem.ReadAt(buf[:], namePtr); err != nil {
-			// The name may end just before unmapped memory: read what is there, byte by byte.
-			for i := range buf {
-				if w.mem.ReadAt(buf[i:i+1], namePtr+uint64(i)) != nil || buf[i] == 0 {
-					buf[i] = 0
-					break
-				}
+	// tp_name is a C string; CPython's reader looks at its first 31 bytes.
+	var buf [31]byte
+	if err := w.mem.ReadAt(buf[:], namePtr); err != nil {
+		// The name may end just before unmapped memory: read what is there, byte by byte.
+		for i := range buf {
+			if w.mem.ReadAt(buf[i:i+1], namePtr+uint64(i)) != nil || buf[i] == 0 {
+				buf[i] = 0
+				break
 			}
 		}
-		if i := slices.Index(buf[:], 0); i >= 0 {
-			t.name = string(buf[:i])
-		} else {
-			t.name = string(buf[:])
-		}
+	}
+	if i := slices.Index(buf[:], 0); i >= 0 {
+		t.name = string(buf[:i])
+	} else {
+		t.name = string(buf[:])
 	}
 	if t.name == "" {
 		return nil, inconsistent("object 0x%x has no valid type", obj)
@@ -452,21 +432,21 @@ func (w *walker) coro(obj uint64) (*coroInfo, error) {
 	c.isTask = tb[to.TaskIsTask] != 0
 	if c.isTask {
 		coro := le64(tb, to.TaskCoro) &^ w.l.TagBits
-		c.coro, c.noCoroutine = coro, coro == 0
+		c.coro, c.finished = coro, coro == 0
 		if coro != 0 {
 			if c.frames, err = w.coroChain(coro); err != nil {
 				return nil, err
 			}
 			if len(c.frames) == 0 {
-				if c.finished, err = w.coroFinished(coro); err != nil {
-					return nil, err
-				}
 				t, err := w.typeOf(coro)
 				if err != nil {
 					return nil, err
 				}
 				if !mayBeCoroutine(t) {
 					c.notCoroutine = t.name
+				}
+				if c.finished, err = w.coroFinished(coro, t); err != nil {
+					return nil, err
 				}
 			}
 		}
@@ -495,11 +475,11 @@ func (w *walker) newCoroInfo() *coroInfo {
 	return c
 }
 
-// coroFinished reports whether coro is a coroutine that has returned (its frame is cleared).
-func (w *walker) coroFinished(coro uint64) (bool, error) {
-	t, err := w.typeOf(coro)
-	if err != nil || t.flags&cpython.TPFlagsHeapType != 0 || t.name != "coroutine" {
-		return false, err
+// coroFinished reports whether coro, of type t, is a coroutine that has returned (its frame is
+// cleared).
+func (w *walker) coroFinished(coro uint64, t *typeInfo) (bool, error) {
+	if t.flags&cpython.TPFlagsHeapType != 0 || t.name != "coroutine" {
+		return false, nil
 	}
 	gb, err := w.mem.view(coro, int(w.o.GenObject.Size))
 	if err != nil {
