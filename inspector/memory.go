@@ -362,8 +362,8 @@ func (c *pageCache) fetch(addr uint64) ([]byte, error) {
 		got &^= pageSize - 1
 		chunk := buf[:got:got]
 		c.slabs.take(got)
-		// Pages already cached keep their earlier copy, so a page never changes within a
-		// snapshot.
+		// Pages already cached keep their copy: fetching a neighbour never replaces a page
+		// whose data may be in use (only refresh and sameMoment do, on purpose).
 		for off := 0; off < got; off += pageSize {
 			p := ((start + uint64(off)) >> 12) % pagesPerRegion
 			if r.pages[p] == nil && !r.unreadable[p] {
@@ -399,7 +399,7 @@ func (c *pageCache) usedPages() []uint64 {
 }
 
 // prefetch copies the given pages (ascending, page-aligned) into the cache as fast as it can:
-// one read per run of adjacent pages, one run right after the other, with no walking in between.
+// in vectored reads of up to maxBatch pages, one right after the other, with no walking between.
 // Everything a walk then finds in the cache comes from a window of a few hundred microseconds
 // instead of the whole walk's duration. Pages that cannot be read are left to the walk.
 func (c *pageCache) prefetch(pages []uint64) error {
