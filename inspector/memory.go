@@ -141,9 +141,11 @@ const pageSize = 4096
 // predate the objects it is then expected to hold.
 const cacheBlock = 4 * pageSize
 
-// pageCache serves reads from copies of whole pages taken once per snapshot, so every field read
-// from one page comes from the same moment and the number of system calls stays proportional to
-// the memory touched, not to the number of fields read. Pages are found through a two-level table
+// pageCache serves reads from copies of whole pages, so every field read from one copy comes from
+// the same moment and the number of system calls stays proportional to the memory touched, not
+// to the number of fields read. A page is copied again only on purpose: where the walk finds the
+// target changed under it (refresh), for an object spanning pages copied apart (sameMoment), or
+// under the floor rule (see walker.noOlderThan); each copy's epoch tells when it was taken. Pages are found through a two-level table
 // (1 MiB regions in a map, pages in an array), so the cost of a hit does not grow with the cache.
 type pageCache struct {
 	mem     Memory
