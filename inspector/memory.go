@@ -157,6 +157,7 @@ type pageCache struct {
 	lastData                []byte
 	lastRegion              *region
 	lastEpoch               uint32
+	recent                  [4]recentRegion // the regions used last, most recent first
 	// touched records the pages served since startLog, so that what one part of a walk read
 	// can be copied again if it turns out to mix moments of a changing target.
 	logging bool
@@ -190,7 +191,7 @@ func newPageCache(mem Memory) *pageCache {
 // release gives back the memory of the page copies. The cache must not be used afterwards, nor
 // anything it returned.
 func (c *pageCache) release() {
-	c.regions, c.lastData, c.lastRegion = nil, nil, nil
+	c.regions, c.lastData, c.lastRegion, c.recent = nil, nil, nil, [4]recentRegion{}
 	c.slabs.releaseAll()
 }
 
@@ -242,7 +243,7 @@ func (c *pageCache) sameMoment(addr uint64, n int) error {
 	}
 	var epoch uint32
 	same := true
-	for p := first; p <= last; p += pageSize {
+	for p := first; p >= first && p <= last; p += pageSize { // p >= first: no wrap past the top
 		data, err := c.page(p)
 		if err != nil {
 			return err
@@ -260,7 +261,7 @@ func (c *pageCache) sameMoment(addr uint64, n int) error {
 		return nil
 	}
 	var pages []uint64
-	for p := first; p <= last; p += pageSize {
+	for p := first; p >= first && p <= last; p += pageSize { // p >= first: no wrap past the top
 		pages = append(pages, p)
 	}
 	c.lastAddr = ^uint64(0)
@@ -331,13 +332,30 @@ func (c *pageCache) region(addr uint64) *region {
 	if key == c.lastRegionKey {
 		return c.lastRegion
 	}
+	// A walk goes back and forth between a few regions (tasks, coroutines, names, futures are
+	// allocated apart): the ones used last are kept at hand, ahead of the map.
+	for i := range c.recent {
+		if e := &c.recent[i]; e.r != nil && e.key == key {
+			c.recent[i], c.recent[0] = c.recent[0], *e
+			c.lastRegionKey, c.lastRegion = key, c.recent[0].r
+			return c.lastRegion
+		}
+	}
 	r := c.regions[key]
 	if r == nil {
 		r = &region{}
 		c.regions[key] = r
 	}
+	copy(c.recent[1:], c.recent[:len(c.recent)-1])
+	c.recent[0] = recentRegion{key, r}
 	c.lastRegionKey, c.lastRegion = key, r
 	return r
+}
+
+// recentRegion is an entry of pageCache.recent.
+type recentRegion struct {
+	key uint64
+	r   *region
 }
 
 func (c *pageCache) fetch(addr uint64) ([]byte, error) {
@@ -400,6 +418,53 @@ func (c *pageCache) usedPages() []uint64 {
 	return out
 }
 
+// peek returns n bytes at addr if every page holding them has a copy in the cache, without
+// copying anything from the target: an alias of the copy when they lie within one page, or a
+// copy into scratch when it is big enough. The copies are taken as they are, whatever their age.
+func (c *pageCache) peek(addr uint64, n int, scratch []byte) ([]byte, bool) {
+	if n <= 0 || n > maxView || addr+uint64(n) < addr {
+		return nil, false
+	}
+	if page := addr &^ (pageSize - 1); addr+uint64(n) <= page+pageSize {
+		data := c.region(page).pages[(page>>12)%pagesPerRegion]
+		if data == nil {
+			return nil, false
+		}
+		return data[addr-page : addr-page+uint64(n) : addr-page+uint64(n)], true
+	}
+	if n > len(scratch) {
+		return nil, false
+	}
+	for off := 0; off < n; {
+		a := addr + uint64(off)
+		page := a &^ (pageSize - 1)
+		data := c.region(page).pages[(page>>12)%pagesPerRegion]
+		if data == nil {
+			return nil, false
+		}
+		off += copy(scratch[off:n], data[a-page:])
+	}
+	return scratch[:n:n], true
+}
+
+// appendMissing appends to pages the pages holding n bytes at addr that have no copy in the
+// cache and are not known to be unreadable.
+func (c *pageCache) appendMissing(pages []uint64, addr uint64, n int) []uint64 {
+	if n <= 0 || n > maxView || addr+uint64(n) < addr {
+		return pages
+	}
+	for p, last := addr&^(pageSize-1), (addr+uint64(n)-1)&^(pageSize-1); ; p += pageSize {
+		r, idx := c.region(p), (p>>12)%pagesPerRegion
+		if r.pages[idx] == nil && !r.unreadable[idx] {
+			pages = append(pages, p)
+		}
+		if p == last { // not p < end: the last page may end at the top of the address space
+			break
+		}
+	}
+	return pages
+}
+
 // prefetch copies the given pages (ascending, page-aligned) into the cache as fast as it can:
 // in vectored reads of up to maxBatch pages, one right after the other, with no walking between.
 // Everything a walk then finds in the cache comes from a window of a few hundred microseconds
@@ -433,8 +498,11 @@ func (c *pageCache) refresh(addr uint64, n int) error {
 		return nil
 	}
 	var pages []uint64
-	for p := addr &^ (pageSize - 1); p < addr+uint64(n); p += pageSize {
+	for p, last := addr&^(pageSize-1), (addr+uint64(n)-1)&^(pageSize-1); ; p += pageSize {
 		pages = append(pages, p)
+		if p == last { // not p < end: the last page may end at the top of the address space
+			break
+		}
 	}
 	c.lastAddr = ^uint64(0)
 	return c.copyPages(pages, overwriteCopies)

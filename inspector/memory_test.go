@@ -251,3 +251,54 @@ func TestCopyPagesModes(t *testing.T) {
 		t.Errorf("overwrite did not copy in place: the earlier view reads %q", after)
 	}
 }
+
+func TestPageCachePeekAndMissing(t *testing.T) {
+	mem := newFakeMemory()
+	base := uint64(0x40000)
+	want := bytes.Repeat([]byte("peek"), 2*pageSize/4)
+	mem.write(base, want)
+	mem.write(base+4*pageSize, []byte("far"))
+	c := newPageCache(mem)
+	scratch := make([]byte, 64)
+
+	// Nothing is cached yet: peek reads nothing, and every page is missing.
+	if _, ok := c.peek(base+10, 8, scratch); ok {
+		t.Fatal("peek of an uncached page succeeded")
+	}
+	if got := c.appendMissing(nil, base+pageSize-8, 16); len(got) != 2 || got[0] != base || got[1] != base+pageSize {
+		t.Fatalf("appendMissing = %#x, want both pages", got)
+	}
+	if mem.reads != 0 {
+		t.Fatalf("peek and appendMissing read the target %d times", mem.reads)
+	}
+
+	if err := c.prefetch([]uint64{base, base + pageSize, base + 2*pageSize}); err != nil {
+		t.Fatal(err)
+	}
+	// Within a page: an alias; across two: a copy into scratch; bigger than scratch: refused.
+	if b, ok := c.peek(base+10, 8, scratch); !ok || !bytes.Equal(b, want[10:18]) {
+		t.Fatalf("peek within a page = %q, %v", b, ok)
+	}
+	if b, ok := c.peek(base+pageSize-8, 16, scratch); !ok || !bytes.Equal(b, want[pageSize-8:pageSize+8]) {
+		t.Fatalf("peek across pages = %q, %v", b, ok)
+	}
+	if _, ok := c.peek(base+pageSize-8, 128, scratch); ok {
+		t.Fatal("peek across pages larger than scratch succeeded")
+	}
+	for _, n := range []int{0, -1, maxView + 1} {
+		if _, ok := c.peek(base, n, scratch); ok {
+			t.Fatalf("peek of %d bytes succeeded", n)
+		}
+	}
+	// The third page is unmapped: marked unreadable, so it is not asked for again.
+	if got := c.appendMissing(nil, base, 4*pageSize); len(got) != 1 || got[0] != base+3*pageSize {
+		t.Fatalf("appendMissing after prefetch = %#x, want only the never-copied page", got)
+	}
+	if got := c.appendMissing(nil, ^uint64(0)-8, 16); len(got) != 0 {
+		t.Fatalf("appendMissing of a wrapping range = %#x", got)
+	}
+	// The last page of the address space: one page, and the loop ends.
+	if got := c.appendMissing(nil, ^uint64(0)-15, 8); len(got) != 1 || got[0] != ^uint64(0)&^(pageSize-1) {
+		t.Fatalf("appendMissing at the top of the address space = %#x", got)
+	}
+}
