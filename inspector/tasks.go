@@ -19,6 +19,8 @@ import (
 //
 //  1. The task lists alone (taskList): quick, so each is read close to one moment. Every link is
 //     checked both ways; a list that changed under the walk is mended from fresh copies.
+//     Then the objects the listed tasks lead to are copied in a few vectored reads, level by
+//     level (prefetchReferents), so that the next step finds them cached.
 //  2. Each listed task in full (stableTask): name, coroutine chain, awaiters. What does not hang
 //     together — an object that is not what its reference says, a coroutine that has returned
 //     although its task is not running — is read again from fresh copies.
@@ -92,6 +94,9 @@ func (w *walker) readTasks(heads []uint64, tids []uint64, running map[uint64]boo
 			seen[lt.addr] = true
 			return dup
 		})
+	}
+	if err := w.prefetchReferents(listed); err != nil {
+		return nil, err
 	}
 	w.coros = make(map[uint64]*coroInfo, len(listed)+len(listed)/4)
 	tasks := make([]snapshot.Task, len(listed))

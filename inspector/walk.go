@@ -558,12 +558,11 @@ func (w *walker) coroChain(coro uint64) ([]snapshot.Frame, error) {
 		if int(fb[fo.Owner]) != w.l.FrameOwnerGenerator {
 			return nil, inconsistent("generator at 0x%x does not own its frame", c)
 		}
-		// A suspended await keeps what it awaits on the value stack, just below the top.
-		sp := le64(fb, fo.StackPointer) &^ w.l.TagBits
-		if sp < 8*w.l.AwaitedSlot {
+		slot, ok := w.awaitSlot(fb)
+		if !ok {
 			break
 		}
-		if addr, err = w.ptr(sp - 8*w.l.AwaitedSlot); err != nil {
+		if addr, err = w.ptr(slot); err != nil {
 			return nil, err
 		}
 	}
@@ -572,6 +571,16 @@ func (w *walker) coroChain(coro uint64) ([]snapshot.Frame, error) {
 	}
 	slices.Reverse(frames)
 	return w.internFrames(frames), nil
+}
+
+// awaitSlot returns the address of the stack slot that holds what the suspended frame fb awaits:
+// a suspended await keeps it on the value stack, just below the top.
+func (w *walker) awaitSlot(fb []byte) (uint64, bool) {
+	sp := le64(fb, w.o.InterpreterFrame.StackPointer) &^ w.l.TagBits
+	if sp < 8*w.l.AwaitedSlot {
+		return 0, false
+	}
+	return sp - 8*w.l.AwaitedSlot, true
 }
 
 // internFrames returns a slice holding frames, shared with every other chain of the snapshot

@@ -1,0 +1,70 @@
+package inspector
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/aioscope/aioscope/internal/testtarget"
+)
+
+// readCounter counts the reads that reach a live target, vectored or not.
+type readCounter struct {
+	Memory
+	reads int
+}
+
+func (m *readCounter) ReadAt(p []byte, addr uint64) error {
+	m.reads++
+	return m.Memory.ReadAt(p, addr)
+}
+
+func (m *readCounter) ReadPrefix(p []byte, addr uint64) (int, error) {
+	m.reads++
+	return m.Memory.(prefixReader).ReadPrefix(p, addr)
+}
+
+func (m *readCounter) ReadPages(dsts [][]byte, addrs []uint64) (int, error) {
+	m.reads++
+	return m.Memory.(interface {
+		ReadPages([][]byte, []uint64) (int, error)
+	}).ReadPages(dsts, addrs)
+}
+
+// TestPrefetchBatchesReads reads a target whose tasks, names, coroutines and futures lie on
+// thousands of pages: the prefetch must copy them in a few vectored reads, level by level, so
+// that the walk of the tasks themselves finds nearly everything cached. Without it, the walk
+// makes a read for every block of pages it reaches (about one per ten tasks here).
+func TestPrefetchBatchesReads(t *testing.T) {
+	const n = 5000
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "many.py", fmt.Sprint(n))
+			p, err := Attach(tg.PID, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mem := &readCounter{Memory: p.mem}
+			cache := newPageCache(mem)
+			defer cache.release()
+			s, err := p.walkCache(cache)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Tasks) != n+1 {
+				t.Fatalf("snapshot has %d tasks, want %d", len(s.Tasks), n+1)
+			}
+			for _, task := range s.Tasks[1:] {
+				if len(task.Frames) != 2 || task.Frames[0].Function != "sleep" || len(task.AwaitedBy) != 1 {
+					t.Fatalf("task %s: frames %v, awaited by %d", task.Name, task.Frames, len(task.AwaitedBy))
+				}
+			}
+			// The task lists take a read per block of task objects (about 40 tasks each); the
+			// rest — thousands of pages of names, coroutines and futures — must take a few dozen.
+			listReads := n / 40
+			if limit := listReads + 100; mem.reads > limit {
+				t.Errorf("snapshot of %d tasks made %d reads, want at most %d", n, mem.reads, limit)
+			}
+			t.Logf("%d tasks: %d reads", n, mem.reads)
+		})
+	}
+}
