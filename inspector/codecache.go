@@ -17,6 +17,8 @@ type codeMeta struct {
 	// Decoded locations by instruction: thousands of tasks usually wait at the same few
 	// instructions, and decoding walks the line table from its start.
 	locations map[int]locationResult
+	lastAddrq int // the location asked for last, ahead of the map
+	last      locationResult
 }
 
 type locationResult struct {
@@ -26,7 +28,11 @@ type locationResult struct {
 
 // location returns the source location of the instruction at code unit addrq.
 func (m *codeMeta) location(addrq int) (cpython.Location, bool) {
+	if m.locations != nil && m.lastAddrq == addrq {
+		return m.last.loc, m.last.ok
+	}
 	if r, ok := m.locations[addrq]; ok {
+		m.lastAddrq, m.last = addrq, r
 		return r.loc, r.ok
 	}
 	loc, ok := cpython.FindLocation(m.linetable, m.firstLine, addrq)
@@ -34,6 +40,7 @@ func (m *codeMeta) location(addrq int) (cpython.Location, bool) {
 		m.locations = map[int]locationResult{}
 	}
 	m.locations[addrq] = locationResult{loc, ok}
+	m.lastAddrq, m.last = addrq, locationResult{loc, ok}
 	return loc, ok
 }
 
@@ -53,6 +60,29 @@ func (c *codeCache) reset(gen uint64) {
 
 // code returns the metadata of the code object at addr.
 func (w *walker) code(addr uint64) (*codeMeta, error) {
+	// A frame holds a reference to its code object, so the code object a frame of this
+	// snapshot led to stays where it is while the snapshot is taken: once checked, it is not
+	// read again for every frame that runs it.
+	slot := &w.recentCodes[(addr>>4)%uint64(len(w.recentCodes))]
+	if slot.m != nil && slot.addr == addr {
+		return slot.m, nil
+	}
+	m, err := w.readCode(addr)
+	if err == nil {
+		*slot = recentCode{addr, m}
+	}
+	return m, err
+}
+
+// recentCode is an entry of walker.recentCodes.
+type recentCode struct {
+	addr uint64
+	m    *codeMeta
+}
+
+// readCode reads the code object at addr, or takes it from the cache of earlier snapshots while
+// its fields are unchanged.
+func (w *walker) readCode(addr uint64) (*codeMeta, error) {
 	defer w.restoreFloor(w.anyAge())
 	co := &w.o.CodeObject
 	cb, err := w.mem.view(addr, int(co.Size))

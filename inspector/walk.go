@@ -32,7 +32,11 @@ type walker struct {
 	a     *cpython.AsyncioOffsets
 	l     cpython.Layout
 	types map[uint64]*typeInfo
-	coros map[uint64]*coroInfo
+	// recentTypes caches types by address ahead of the map: a walk meets the same few
+	// types (coroutine, int, str, future) again and again.
+	recentTypes [16]recentType
+	recentCodes [16]recentCode // see code
+	coros       map[uint64]*coroInfo
 	// coroLog lists the keys of coros in the order they were added, so that the chains read by
 	// a task that is then read again can be forgotten.
 	coroLog []uint64
@@ -40,6 +44,12 @@ type walker struct {
 	reread    bool
 	coroBlock []coroInfo                    // see newCoroInfo
 	chains    map[uint64][][]snapshot.Frame // see internFrames
+}
+
+// recentType is an entry of walker.recentTypes.
+type recentType struct {
+	addr uint64
+	t    *typeInfo
 }
 
 // typeInfo is what the walker needs of a Python type object.
@@ -372,7 +382,12 @@ func (w *walker) typeOf(obj uint64) (*typeInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	slot := &w.recentTypes[(tp>>4)%uint64(len(w.recentTypes))]
+	if slot.t != nil && slot.addr == tp {
+		return slot.t, nil
+	}
 	if t, ok := w.types[tp]; ok {
+		*slot = recentType{tp, t}
 		return t, nil
 	}
 	if tp == 0 {
@@ -413,6 +428,7 @@ func (w *walker) typeOf(obj uint64) (*typeInfo, error) {
 		return nil, inconsistent("object 0x%x has no valid type", obj)
 	}
 	w.types[tp] = t
+	*slot = recentType{tp, t}
 	return t, nil
 }
 
