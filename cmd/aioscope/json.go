@@ -23,6 +23,15 @@ type jsonWriter struct {
 	w   io.Writer
 	b   []byte
 	err error
+	// Frame lists already written, by the list: a snapshot shares one list among all the
+	// tasks waiting at the same places, and copying its text is cheaper than writing it again.
+	written map[frameList]string
+}
+
+// frameList identifies a slice of frames by its elements.
+type frameList struct {
+	first *snapshot.Frame
+	n     int
 }
 
 func (j *jsonWriter) raw(s string) { j.b = append(j.b, s...) }
@@ -57,6 +66,24 @@ func (j *jsonWriter) flush(force bool) {
 }
 
 func (j *jsonWriter) frames(fs []snapshot.Frame) {
+	if len(fs) == 0 {
+		j.raw("[]")
+		return
+	}
+	key := frameList{&fs[0], len(fs)}
+	if text, ok := j.written[key]; ok {
+		j.raw(text)
+		return
+	}
+	start := len(j.b)
+	j.writeFrames(fs)
+	if j.written == nil {
+		j.written = map[frameList]string{}
+	}
+	j.written[key] = string(j.b[start:])
+}
+
+func (j *jsonWriter) writeFrames(fs []snapshot.Frame) {
 	j.raw("[")
 	for i, f := range fs {
 		if i > 0 {
