@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"os"
 	"runtime"
+	"strconv"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -10,17 +15,62 @@ import (
 // than a snapshot of 10,000 tasks builds, so that most snapshots fit.
 const heapReserve = 128 << 20
 
-// preferHugePages asks the kernel to back the start of the Go heap with transparent huge pages.
+const hugePage = 2 << 20
+
+// maxCollapse bounds how much of the heap below the block is collapsed into huge pages: the
+// runtime starts with a few MiB, and collapsing copies it.
+const maxCollapse = 4 * hugePage
+
+// preferHugePages asks the kernel to back the Go heap with transparent huge pages.
 // A snapshot builds megabytes of data in a fresh process, and touching fresh memory costs a page
 // fault per 4 KiB — on virtual machines more than building the data. Where THP is in "madvise"
 // mode, the common default, heap memory only gets huge pages when asked, which the Go runtime
-// does not do: aioscope allocates a block, advises it and frees it, so that the runtime serves
-// the snapshot's allocations from that memory. It is advice: where it does not apply (THP
-// "never", or "always" already), nothing changes.
+// does not do: aioscope allocates a block, advises the heap up to its end and frees it, so that
+// the runtime serves the snapshot's allocations from that memory. The part of the heap the
+// runtime has already used holds small pages; it is collapsed into huge ones, or the first
+// allocations, which the runtime places lowest, would still fault page by page. It is all
+// advice: where it does not apply (THP "never", or "always" already, an older kernel), nothing
+// changes.
 func preferHugePages() {
-	b := make([]byte, heapReserve) // fresh from the OS, untouched: it costs no memory yet
-	_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
+	probe := make([]byte, 64+len(os.Args)) // a heap object from before the block
+	b := make([]byte, heapReserve)         // fresh from the OS, untouched: it costs no memory yet
+	start := heapStart(uintptr(unsafe.Pointer(&probe[0])))
+	block := uintptr(unsafe.Pointer(&b[0]))
+	end := block + heapReserve
+	if start != 0 && start < block && end-start <= 2*heapReserve {
+		// Raw calls: the ranges are given by address.
+		_, _, _ = unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_HUGEPAGE)
+		lo, hi := (start+hugePage-1)&^(hugePage-1), (block+hugePage-1)&^(hugePage-1)
+		if lo < hi && hi-lo <= maxCollapse {
+			_, _, _ = unix.Syscall(unix.SYS_MADVISE, lo, hi-lo, unix.MADV_COLLAPSE)
+		}
+	} else {
+		_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
+	}
+	runtime.KeepAlive(probe)
 	runtime.KeepAlive(b)
 	b = nil
 	runtime.GC() // give the block back to the heap, for the allocations to come
+}
+
+// heapStart returns where the mapping holding addr begins, from /proc/self/maps, or 0.
+func heapStart(addr uintptr) uintptr {
+	data, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		rng, _, _ := bytes.Cut(sc.Bytes(), []byte(" "))
+		lo, hi, ok := bytes.Cut(rng, []byte("-"))
+		if !ok {
+			continue
+		}
+		l, err1 := strconv.ParseUint(string(lo), 16, 64)
+		h, err2 := strconv.ParseUint(string(hi), 16, 64)
+		if err1 == nil && err2 == nil && uint64(addr) >= l && uint64(addr) < h {
+			return uintptr(l)
+		}
+	}
+	return 0
 }
