@@ -3,6 +3,7 @@ package inspector
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -228,6 +229,17 @@ func (c *pageCache) ReadAt(p []byte, addr uint64) error {
 	return nil
 }
 
+// pagesIn yields the addresses of the pages holding n > 0 bytes at addr, which must not wrap.
+// It stops at the last page rather than when passing the end, which may be 0: the last page can
+// end at the top of the address space.
+func pagesIn(addr uint64, n int) iter.Seq[uint64] {
+	return func(yield func(uint64) bool) {
+		last := (addr + uint64(n) - 1) &^ (pageSize - 1)
+		for p := addr &^ (pageSize - 1); yield(p) && p != last; p += pageSize {
+		}
+	}
+}
+
 // maxSameMoment bounds the reads that sameMoment makes consistent; bigger ones (large set
 // tables) are rare and are taken as they come.
 const maxSameMoment = 16 * pageSize
@@ -243,7 +255,7 @@ func (c *pageCache) sameMoment(addr uint64, n int) error {
 	}
 	var epoch uint32
 	same := true
-	for p := first; p >= first && p <= last; p += pageSize { // p >= first: no wrap past the top
+	for p := range pagesIn(addr, n) {
 		data, err := c.page(p)
 		if err != nil {
 			return err
@@ -260,10 +272,7 @@ func (c *pageCache) sameMoment(addr uint64, n int) error {
 	if same {
 		return nil
 	}
-	var pages []uint64
-	for p := first; p >= first && p <= last; p += pageSize { // p >= first: no wrap past the top
-		pages = append(pages, p)
-	}
+	pages := slices.Collect(pagesIn(addr, n))
 	c.lastAddr = ^uint64(0)
 	return c.copyPages(pages, replaceCopies) // views of these pages may be in use
 }
@@ -453,13 +462,10 @@ func (c *pageCache) appendMissing(pages []uint64, addr uint64, n int) []uint64 {
 	if n <= 0 || n > maxView || addr+uint64(n) < addr {
 		return pages
 	}
-	for p, last := addr&^(pageSize-1), (addr+uint64(n)-1)&^(pageSize-1); ; p += pageSize {
+	for p := range pagesIn(addr, n) {
 		r, idx := c.region(p), (p>>12)%pagesPerRegion
 		if r.pages[idx] == nil && !r.unreadable[idx] {
 			pages = append(pages, p)
-		}
-		if p == last { // not p < end: the last page may end at the top of the address space
-			break
 		}
 	}
 	return pages
@@ -497,13 +503,7 @@ func (c *pageCache) refresh(addr uint64, n int) error {
 	if n <= 0 || addr+uint64(n) < addr {
 		return nil
 	}
-	var pages []uint64
-	for p, last := addr&^(pageSize-1), (addr+uint64(n)-1)&^(pageSize-1); ; p += pageSize {
-		pages = append(pages, p)
-		if p == last { // not p < end: the last page may end at the top of the address space
-			break
-		}
-	}
+	pages := slices.Collect(pagesIn(addr, n))
 	c.lastAddr = ^uint64(0)
 	return c.copyPages(pages, overwriteCopies)
 }
