@@ -329,7 +329,7 @@ func FuzzParseMaps(f *testing.F) {
 		var ms []Mapping
 		var files []*mappedFile
 		fuzzcheck.Bounded(t, "parsing maps", mapsAllocBound(len(data)), func() {
-			ms = parseMaps(data)
+			ms = ParseMaps(data)
 			files = mappedFiles(ms)
 		})
 		for _, m := range ms {
@@ -614,7 +614,7 @@ func TestSyntheticELFSeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	const base = 0x7f1c2a000000
-	maps := parseMaps([]byte(mapsFor(spec.progs, base, "/usr/lib/libpython3.14.so.1.0")))
+	maps := ParseMaps([]byte(mapsFor(spec.progs, base, "/usr/lib/libpython3.14.so.1.0")))
 	if _, addr, ok := img.sectionAddr(".PyRuntime", maps); !ok || addr != base+0x26d60 {
 		t.Errorf(".PyRuntime at 0x%x (%v), want 0x%x", addr, ok, base+0x26d60)
 	}
@@ -678,7 +678,7 @@ func FuzzELFImage(f *testing.F) {
 				return
 			}
 			defer img.Close()
-			ms := parseMaps([]byte(mapsText))
+			ms := ParseMaps([]byte(mapsText))
 			for _, name := range []string{".PyRuntime", ".AsyncioDebug", ".text", ""} {
 				img.sectionAddr(name, ms)
 				img.sectionAddr(name, nil)

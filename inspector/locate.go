@@ -32,7 +32,7 @@ func (p procFS) readMaps() ([]Mapping, error) {
 	if err != nil {
 		return nil, p.classify(err)
 	}
-	return parseMaps(data), nil
+	return ParseMaps(data), nil
 }
 
 // classify turns a /proc access error into one of the inspector's user-facing errors.

@@ -21,9 +21,10 @@ type Mapping struct {
 // Readable reports whether the mapping may be read.
 func (m Mapping) Readable() bool { return len(m.Perms) > 0 && m.Perms[0] == 'r' }
 
-// parseMaps parses the text of /proc/PID/maps. Malformed lines are skipped: the file is written
-// by the kernel, but a line that cannot be understood must not stop the search.
-func parseMaps(data []byte) []Mapping {
+// ParseMaps parses the text of /proc/PID/maps (or /proc/self/maps). Malformed lines are
+// skipped: the file is written by the kernel, but a line that cannot be understood must not stop
+// the search.
+func ParseMaps(data []byte) []Mapping {
 	var out []Mapping
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)

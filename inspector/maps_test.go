@@ -13,7 +13,7 @@ func TestParseMaps(t *testing.T) {
 garbage line
 7f0000003000-7f0000002000 r--p 00000000 fe:01 5 /backwards
 `)
-	maps := parseMaps(data)
+	maps := ParseMaps(data)
 	if len(maps) != 5 {
 		t.Fatalf("got %d mappings, want 5: %+v", len(maps), maps)
 	}

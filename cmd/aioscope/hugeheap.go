@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"runtime"
-	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aioscope/aioscope/inspector"
 )
 
 // heapReserve is how much of the Go heap is set aside for huge pages when aioscope starts: more
@@ -59,17 +58,9 @@ func heapStart(addr uintptr) uintptr {
 	if err != nil {
 		return 0
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		rng, _, _ := bytes.Cut(sc.Bytes(), []byte(" "))
-		lo, hi, ok := bytes.Cut(rng, []byte("-"))
-		if !ok {
-			continue
-		}
-		l, err1 := strconv.ParseUint(string(lo), 16, 64)
-		h, err2 := strconv.ParseUint(string(hi), 16, 64)
-		if err1 == nil && err2 == nil && uint64(addr) >= l && uint64(addr) < h {
-			return uintptr(l)
+	for _, m := range inspector.ParseMaps(data) {
+		if uint64(addr) >= m.Start && uint64(addr) < m.End {
+			return uintptr(m.Start)
 		}
 	}
 	return 0
