@@ -91,19 +91,6 @@ func TestSeedImagesReplay(t *testing.T) {
 	}
 }
 
-// countingMemory counts the bytes a walk asks for.
-type countingMemory struct {
-	mem   Memory
-	bytes int64
-	calls int
-}
-
-func (c *countingMemory) ReadAt(p []byte, addr uint64) error {
-	c.bytes += int64(len(p))
-	c.calls++
-	return c.mem.ReadAt(p, addr)
-}
-
 // mutator applies a mutation program to a copy of an image. The program is a byte string read
 // as a sequence of operations, so that the fuzzer's byte-level mutations turn into structural
 // ones: a flipped byte in some page, a pointer redirected at another object (which closes loops

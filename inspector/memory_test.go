@@ -39,6 +39,32 @@ func (m *fakeMemory) ReadAt(p []byte, addr uint64) error {
 	return nil
 }
 
+// countingMemory counts the reads that reach mem and the bytes they ask for. It offers the
+// page cache the same vectored reads a live process does, served by mem's or page by page.
+type countingMemory struct {
+	mem   Memory
+	bytes int64
+	calls int
+}
+
+func (c *countingMemory) ReadAt(p []byte, addr uint64) error {
+	c.bytes += int64(len(p))
+	c.calls++
+	return c.mem.ReadAt(p, addr)
+}
+
+func (c *countingMemory) ReadPrefix(p []byte, addr uint64) (int, error) {
+	c.bytes += int64(len(p))
+	c.calls++
+	return readPrefix(c.mem, p, addr)
+}
+
+func (c *countingMemory) ReadPages(dsts [][]byte, addrs []uint64) (int, error) {
+	c.bytes += int64(len(addrs)) * pageSize
+	c.calls++
+	return readPagesInto(c.mem, dsts, addrs)
+}
+
 func TestPageCacheServesConsistentCopies(t *testing.T) {
 	mem := newFakeMemory()
 	base := uint64(0x10000)

@@ -7,29 +7,6 @@ import (
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
-// readCounter counts the reads that reach a live target, vectored or not.
-type readCounter struct {
-	Memory
-	reads int
-}
-
-func (m *readCounter) ReadAt(p []byte, addr uint64) error {
-	m.reads++
-	return m.Memory.ReadAt(p, addr)
-}
-
-func (m *readCounter) ReadPrefix(p []byte, addr uint64) (int, error) {
-	m.reads++
-	return m.Memory.(prefixReader).ReadPrefix(p, addr)
-}
-
-func (m *readCounter) ReadPages(dsts [][]byte, addrs []uint64) (int, error) {
-	m.reads++
-	return m.Memory.(interface {
-		ReadPages([][]byte, []uint64) (int, error)
-	}).ReadPages(dsts, addrs)
-}
-
 // TestPrefetchBatchesReads reads a target whose tasks, names, coroutines and futures lie on
 // thousands of pages: the prefetch must copy them in a few vectored reads, level by level, so
 // that the walk of the tasks themselves finds nearly everything cached. Without it, the walk
@@ -43,7 +20,7 @@ func TestPrefetchBatchesReads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mem := &readCounter{Memory: p.mem}
+			mem := &countingMemory{mem: p.mem}
 			cache := newPageCache(mem)
 			defer cache.release()
 			s, err := p.walkCache(cache)
@@ -61,10 +38,10 @@ func TestPrefetchBatchesReads(t *testing.T) {
 			// The task lists take a read per block of task objects (about 40 tasks each); the
 			// rest — thousands of pages of names, coroutines and futures — must take a few dozen.
 			listReads := n / 40
-			if limit := listReads + 100; mem.reads > limit {
-				t.Errorf("snapshot of %d tasks made %d reads, want at most %d", n, mem.reads, limit)
+			if limit := listReads + 100; mem.calls > limit {
+				t.Errorf("snapshot of %d tasks made %d reads, want at most %d", n, mem.calls, limit)
 			}
-			t.Logf("%d tasks: %d reads", n, mem.reads)
+			t.Logf("%d tasks: %d reads", n, mem.calls)
 		})
 	}
 }
