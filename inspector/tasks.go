@@ -98,7 +98,7 @@ func (w *walker) readTasks(heads []uint64, tids []uint64, running map[uint64]boo
 	if err := w.prefetchReferents(listed); err != nil {
 		return nil, err
 	}
-	w.coros = make(map[uint64]*coroInfo, len(listed)+len(listed)/4)
+	w.coros, w.lastCoro = make(map[uint64]*coroInfo, len(listed)+len(listed)/4), nil
 	tasks := make([]snapshot.Task, len(listed))
 	for i := range listed {
 		listed[i].task = &tasks[i]
@@ -252,7 +252,7 @@ func (w *walker) stableTask(lt *listedTask, running map[uint64]bool) error {
 		// task's own and its awaiters' even if they were read before, while reading another
 		// task that this one awaits.
 		for _, obj := range w.coroLog[mark:] {
-			delete(w.coros, obj)
+			w.forgetCoro(obj)
 		}
 		w.coroLog = w.coroLog[:mark]
 		w.forget(&t)
@@ -269,9 +269,9 @@ func (w *walker) stableTask(lt *listedTask, running map[uint64]bool) error {
 
 // forget drops the coroutine chains read for a task and its awaiters.
 func (w *walker) forget(t *snapshot.Task) {
-	delete(w.coros, t.ID)
+	w.forgetCoro(t.ID)
 	for _, a := range t.AwaitedBy {
-		delete(w.coros, a.ID)
+		w.forgetCoro(a.ID)
 	}
 }
 

@@ -37,6 +37,8 @@ type walker struct {
 	recentTypes [16]recentType
 	recentCodes [16]recentCode // see code
 	coros       map[uint64]*coroInfo
+	lastCoroObj uint64    // see coro
+	lastCoro    *coroInfo // the chain of lastCoroObj; nil when there is none
 	// coroLog lists the keys of coros in the order they were added, so that the chains read by
 	// a task that is then read again can be forgotten.
 	coroLog []uint64
@@ -435,7 +437,13 @@ func (w *walker) typeOf(obj uint64) (*typeInfo, error) {
 // coro returns the coroutine chain of a task or future, innermost frame first (CPython's
 // parse_task()), computed once per object per snapshot: a task awaited by many is read once.
 func (w *walker) coro(obj uint64) (*coroInfo, error) {
+	// Thousands of tasks are often awaited by the same one: the chain asked for last is at
+	// hand ahead of the map.
+	if w.lastCoro != nil && w.lastCoroObj == obj {
+		return w.lastCoro, nil
+	}
 	if c, ok := w.coros[obj]; ok {
+		w.lastCoroObj, w.lastCoro = obj, c
 		return c, nil
 	}
 	to := &w.a.TaskObject
@@ -470,6 +478,14 @@ func (w *walker) coro(obj uint64) (*coroInfo, error) {
 	w.coros[obj] = c
 	w.coroLog = append(w.coroLog, obj)
 	return c, nil
+}
+
+// forgetCoro drops the chain read for obj, so that it is read again when next asked for.
+func (w *walker) forgetCoro(obj uint64) {
+	delete(w.coros, obj)
+	if w.lastCoroObj == obj {
+		w.lastCoro = nil
+	}
 }
 
 // mayBeCoroutine reports whether an object of type t can be what a task runs: asyncio accepts
