@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +32,9 @@ const maxCollapse = 4 * hugePage
 // advice: where it does not apply (THP "never", or "always" already, an older kernel), nothing
 // changes.
 func preferHugePages() {
+	// The block is far beyond the heap's first goal: without this, allocating it starts a
+	// collection of its own, which finds it alive, before the one below frees it.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	probe := make([]byte, 64+len(os.Args)) // a heap object from before the block
 	b := make([]byte, heapReserve)         // fresh from the OS, untouched: it costs no memory yet
 	start := heapStart(uintptr(unsafe.Pointer(&probe[0])))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +25,12 @@ func TestHeapStart(t *testing.T) {
 // pages where the kernel takes the advice, and stays usable.
 func TestPreferHugePages(t *testing.T) {
 	preferHugePages()
+	// The block must be back in the heap, for the allocations to come.
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if ms.HeapInuse >= heapReserve/2 || ms.HeapIdle < heapReserve {
+		t.Fatalf("after preferHugePages: %d MiB of heap in use, %d MiB idle; the reserve was not freed", ms.HeapInuse>>20, ms.HeapIdle>>20)
+	}
 	b := make([]byte, 8<<20)
 	for i := range b {
 		b[i] = byte(i)
