@@ -63,21 +63,14 @@ func (w *walker) code(addr uint64) (*codeMeta, error) {
 	// A frame holds a reference to its code object, so the code object a frame of this
 	// snapshot led to stays where it is while the snapshot is taken: once checked, it is not
 	// read again for every frame that runs it.
-	slot := &w.recentCodes[(addr>>4)%uint64(len(w.recentCodes))]
-	if slot.m != nil && slot.addr == addr {
-		return slot.m, nil
+	if m := w.recentCodes.get(addr); m != nil {
+		return m, nil
 	}
 	m, err := w.readCode(addr)
 	if err == nil {
-		*slot = recentCode{addr, m}
+		w.recentCodes.put(addr, m)
 	}
 	return m, err
-}
-
-// recentCode is an entry of walker.recentCodes.
-type recentCode struct {
-	addr uint64
-	m    *codeMeta
 }
 
 // readCode reads the code object at addr, or takes it from the cache of earlier snapshots while

@@ -32,10 +32,10 @@ type walker struct {
 	a     *cpython.AsyncioOffsets
 	l     cpython.Layout
 	types map[uint64]*typeInfo
-	// recentTypes caches types by address ahead of the map: a walk meets the same few
-	// types (coroutine, int, str, future) again and again.
-	recentTypes [16]recentType
-	recentCodes [16]recentCode // see code
+	// recentTypes keeps types ahead of the map: a walk meets the same few types (coroutine,
+	// int, str, future) again and again.
+	recentTypes addrCache[typeInfo]
+	recentCodes addrCache[codeMeta] // see code
 	coros       map[uint64]*coroInfo
 	lastCoroObj uint64    // see coro
 	lastCoro    *coroInfo // the chain of lastCoroObj; nil when there is none
@@ -48,10 +48,23 @@ type walker struct {
 	chains    map[uint64][][]snapshot.Frame // see internFrames
 }
 
-// recentType is an entry of walker.recentTypes.
-type recentType struct {
+// addrCache keeps a few objects by address, ahead of a map that holds them all: one compare
+// instead of a hash lookup for the objects a walk meets over and over.
+type addrCache[T any] [16]struct {
 	addr uint64
-	t    *typeInfo
+	v    *T
+}
+
+func (c *addrCache[T]) get(addr uint64) *T {
+	if e := &c[(addr>>4)%uint64(len(c))]; e.addr == addr {
+		return e.v
+	}
+	return nil
+}
+
+func (c *addrCache[T]) put(addr uint64, v *T) {
+	e := &c[(addr>>4)%uint64(len(c))]
+	e.addr, e.v = addr, v
 }
 
 // typeInfo is what the walker needs of a Python type object.
@@ -384,12 +397,11 @@ func (w *walker) typeOf(obj uint64) (*typeInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	slot := &w.recentTypes[(tp>>4)%uint64(len(w.recentTypes))]
-	if slot.t != nil && slot.addr == tp {
-		return slot.t, nil
+	if t := w.recentTypes.get(tp); t != nil {
+		return t, nil
 	}
 	if t, ok := w.types[tp]; ok {
-		*slot = recentType{tp, t}
+		w.recentTypes.put(tp, t)
 		return t, nil
 	}
 	if tp == 0 {
@@ -430,7 +442,7 @@ func (w *walker) typeOf(obj uint64) (*typeInfo, error) {
 		return nil, inconsistent("object 0x%x has no valid type", obj)
 	}
 	w.types[tp] = t
-	*slot = recentType{tp, t}
+	w.recentTypes.put(tp, t)
 	return t, nil
 }
 
