@@ -53,7 +53,7 @@ func TestSnapshotModel(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
 			tg := testtarget.Start(t, v, "tree.py")
-			s := snap(t, tg.PID, inspector.Options{})
+			s := snap(t, tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
 			if s.PID != tg.PID || !strings.HasPrefix(s.PythonVersion, v+".") {
 				t.Errorf("snapshot of %d says pid %d, version %q", tg.PID, s.PID, s.PythonVersion)
 			}
@@ -97,7 +97,7 @@ func TestAllThreads(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
 			tg := testtarget.Start(t, v, "threads.py")
-			all := snap(t, tg.PID, inspector.Options{})
+			all := snap(t, tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
 			byName := tasksByName(all)
 			tids := map[uint64]bool{}
 			for _, name := range []string{"thrA-t0", "thrA-t1", "thrB-t0", "thrB-t1"} {
@@ -119,7 +119,7 @@ func TestAllThreads(t *testing.T) {
 			if len(all.Threads) < 3 {
 				t.Errorf("%d threads, want at least 3", len(all.Threads))
 			}
-			main := tasksByName(snap(t, tg.PID, inspector.Options{MainThreadOnly: true}))
+			main := tasksByName(snap(t, tg.PID, inspector.Options{Retries: inspector.DefaultRetries, MainThreadOnly: true}))
 			if main["thrA-t0"] != nil || main["main-t0"] == nil || main["orphan-from-dead-thread"] == nil {
 				t.Errorf("MainThreadOnly snapshot has tasks %v", main)
 			}
@@ -183,7 +183,7 @@ func TestAttachErrors(t *testing.T) {
 	t.Run("3.15 without asyncio", func(t *testing.T) {
 		// _asyncio is built into 3.15: the table is there and the task lists are empty.
 		tg := testtarget.Start(t, "3.15", "noasyncio.py")
-		s := snap(t, tg.PID, inspector.Options{})
+		s := snap(t, tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
 		if len(s.Tasks) != 0 || len(s.Threads) == 0 {
 			t.Fatalf("snapshot has %d tasks, %d threads; want no tasks and the main thread", len(s.Tasks), len(s.Threads))
 		}

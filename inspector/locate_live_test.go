@@ -50,7 +50,7 @@ func copyFile(t *testing.T, src, dst string) {
 // expectTreeTasks takes a snapshot and checks that tree.py's tasks are all there.
 func expectTreeTasks(t *testing.T, pid int) {
 	t.Helper()
-	s := snap(t, pid, inspector.Options{})
+	s := snap(t, pid, inspector.Options{Retries: inspector.DefaultRetries})
 	byName := tasksByName(s)
 	for _, name := range []string{"Task-1", "Task-A", "B-leaf-2", "gatherer", "emoji-😀"} {
 		if byName[name] == nil {
