@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -17,55 +18,104 @@ const heapReserve = 128 << 20
 
 const hugePage = 2 << 20
 
-// maxCollapse bounds how much of the heap below the block is collapsed into huge pages: the
-// runtime starts with a few MiB, and collapsing copies it.
-const maxCollapse = 4 * hugePage
-
 // preferHugePages asks the kernel to back the Go heap with transparent huge pages.
 // A snapshot builds megabytes of data in a fresh process, and touching fresh memory costs a page
 // fault per 4 KiB — on virtual machines more than building the data. Where THP is in "madvise"
 // mode, the common default, heap memory only gets huge pages when asked, which the Go runtime
-// does not do: aioscope allocates a block, advises the heap up to its end and frees it, so that
-// the runtime serves the snapshot's allocations from that memory. The part of the heap the
-// runtime has already used holds small pages; it is collapsed into huge ones, or the first
-// allocations, which the runtime places lowest, would still fault page by page. It is all
-// advice: where it does not apply (THP "never", or "always" already, an older kernel), nothing
-// changes.
+// does not do; and the runtime maps the heap as it grows, so advice must follow the mapping. So
+// aioscope makes the heap grow by heapReserve at once, advises all of it, and hands the reserve
+// back to the runtime for the snapshot's allocations. The part of the heap the runtime has
+// already used holds small pages; it is collapsed into huge ones, or the first allocations,
+// which the runtime places lowest, would still fault page by page. It is all advice: where it
+// does not apply (THP "never", or "always" already, an older kernel), nothing changes.
 func preferHugePages() {
-	// The block is far beyond the heap's first goal: without this, allocating it starts a
-	// collection of its own, which finds it alive, before the one below frees it.
+	// A goroutine's stack goes back to the heap when the goroutine ends only while no collection
+	// runs; this also waits for one that is running.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	probe := make([]byte, 64+len(os.Args)) // a heap object from before the block
-	b := make([]byte, heapReserve)         // fresh from the OS, untouched: it costs no memory yet
-	start := heapStart(uintptr(unsafe.Pointer(&probe[0])))
-	block := uintptr(unsafe.Pointer(&b[0]))
-	end := block + heapReserve
-	if start != 0 && start < block && end-start <= 2*heapReserve {
-		// Raw calls: the ranges are given by address.
-		_, _, _ = unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_HUGEPAGE)
-		lo, hi := (start+hugePage-1)&^(hugePage-1), (block+hugePage-1)&^(hugePage-1)
-		if lo < hi && hi-lo <= maxCollapse {
-			_, _, _ = unix.Syscall(unix.SYS_MADVISE, lo, hi-lo, unix.MADV_COLLAPSE)
-		}
-	} else {
-		_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
-	}
+	top := reserveHeap()
+	// Everything the runtime allocates before the advice takes small pages, wherever it lands;
+	// the mappings are read after the reserve is laid out, and the pages touched so far are
+	// collapsed into huge ones afterwards.
+	probe := make([]byte, 64+len(os.Args))
+	start, end := heapMapping(uintptr(unsafe.Pointer(&probe[0])))
 	runtime.KeepAlive(probe)
-	runtime.KeepAlive(b)
-	b = nil
-	runtime.GC() // give the block back to the heap, for the allocations to come
+	if start == 0 || top < start || top >= end {
+		return // the reserve is not where the heap is: leave it all alone
+	}
+	// Raw calls: the ranges are given by address.
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_HUGEPAGE)
+	// The reserve below top was never touched, except its top, used last and not worth a copy.
+	collapseTouched((start+hugePage-1)&^(hugePage-1), top&^(hugePage-1))
 }
 
-// heapStart returns where the mapping holding addr begins, from /proc/self/maps, or 0.
-func heapStart(addr uintptr) uintptr {
+// collapseTouched collapses into huge pages each 2 MiB region of [lo, hi) holding pages already
+// touched: they were faulted in as small pages before the advice, and so would the rest of the
+// region be, one page at a time, as the snapshot fills it. A region nothing touched gets a huge
+// page when first touched; asking to collapse it fails, and a call over several regions can stop
+// at that failure, so each region is asked for alone.
+func collapseTouched(lo, hi uintptr) {
+	if lo >= hi {
+		return
+	}
+	const pageSize = 4096
+	resident := make([]byte, (hi-lo)/pageSize)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, lo, hi-lo, uintptr(unsafe.Pointer(&resident[0]))); errno != 0 {
+		return
+	}
+	for r := lo; r < hi; r += hugePage {
+		i := (r - lo) / pageSize
+		if slices.ContainsFunc(resident[i:i+hugePage/pageSize], func(b byte) bool { return b&1 != 0 }) {
+			_, _, _ = unix.Syscall(unix.SYS_MADVISE, r, hugePage, unix.MADV_COLLAPSE)
+		}
+	}
+}
+
+// reserveHeap makes the heap grow by heapReserve and gives that memory back to the runtime as
+// free heap pages, without a collection: a goroutine's stack grows to heapReserve in one call,
+// and is freed when the goroutine ends. It returns an address near the top of that stack (the
+// reserve lies just below it). Freeing a heap block instead would take a collection, which in a
+// fresh process costs milliseconds of waking threads.
+func reserveHeap() uintptr {
+	n := runtime.NumGoroutine()
+	tops := make(chan uintptr)
+	go func() { tops <- growStack(false) }()
+	top := <-tops
+	// The stack is freed once the goroutine has ended; the snapshot's allocations should find it.
+	for i := 0; runtime.NumGoroutine() > n && i < 1000; i++ {
+		runtime.Gosched()
+	}
+	return top
+}
+
+// stackReserve is the result of reserveStack, which growStack never calls: the call still needs
+// room for the result in growStack's frame, and a goroutine's stack doubles until its frame fits.
+// A frame a little under heapReserve makes a stack of exactly heapReserve, which is never touched.
+type stackReserve [heapReserve - 1<<20]byte
+
+//go:noinline
+func reserveStack() (r stackReserve) { return }
+
+// growStack returns the address of one of its locals, near the top of its goroutine's stack.
+//
+//go:noinline
+func growStack(call bool) uintptr {
+	var local byte
+	if call {
+		reserveStack()
+	}
+	return uintptr(unsafe.Pointer(&local))
+}
+
+// heapMapping returns the mapping holding addr, from /proc/self/maps, or zeros.
+func heapMapping(addr uintptr) (start, end uintptr) {
 	data, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	for _, m := range inspector.ParseMaps(data) {
 		if uint64(addr) >= m.Start && uint64(addr) < m.End {
-			return uintptr(m.Start)
+			return uintptr(m.Start), uintptr(m.End)
 		}
 	}
-	return 0
+	return 0, 0
 }

@@ -3,21 +3,41 @@ package main
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
-func TestHeapStart(t *testing.T) {
+func TestHeapMapping(t *testing.T) {
 	obj := make([]byte, 1<<10+len(t.Name())) // on the heap
 	addr := uintptr(unsafe.Pointer(&obj[0]))
-	start := heapStart(addr)
-	if start == 0 || start > addr || addr-start > 1<<36 {
-		t.Fatalf("heapStart(%#x) = %#x, want the start of the mapping holding it", addr, start)
+	start, end := heapMapping(addr)
+	if start == 0 || start > addr || end <= addr || addr-start > 1<<36 {
+		t.Fatalf("heapMapping(%#x) = %#x-%#x, want the mapping holding it", addr, start, end)
 	}
-	if got := heapStart(8); got != 0 {
-		t.Fatalf("heapStart of an unmapped address = %#x, want 0", got)
+	if start, end := heapMapping(8); start != 0 || end != 0 {
+		t.Fatalf("heapMapping of an unmapped address = %#x-%#x, want zeros", start, end)
+	}
+}
+
+// TestReserveHeap checks that the reserve, a goroutine's stack, ends up as free heap memory: were
+// the runtime to keep a large stack when its goroutine ends, or to grow it less, the advice would
+// cover memory the snapshot never uses.
+func TestReserveHeap(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // as preferHugePages: no collection meanwhile
+	top := reserveHeap()
+	if start, _ := heapMapping(top); start == 0 {
+		t.Errorf("the reserve's top %#x is not mapped", top)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if free := ms.HeapIdle - ms.HeapReleased; free < heapReserve*3/4 || ms.StackInuse >= heapReserve/2 {
+		t.Fatalf("after the reserve: %d MiB of free heap memory, %d MiB of stacks in use; want about %d MiB free and the stack freed",
+			free>>20, ms.StackInuse>>20, heapReserve>>20)
 	}
 }
 
@@ -25,12 +45,6 @@ func TestHeapStart(t *testing.T) {
 // pages where the kernel takes the advice, and stays usable.
 func TestPreferHugePages(t *testing.T) {
 	preferHugePages()
-	// The block must be back in the heap, for the allocations to come.
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	if ms.HeapInuse >= heapReserve/2 || ms.HeapIdle < heapReserve {
-		t.Fatalf("after preferHugePages: %d MiB of heap in use, %d MiB idle; the reserve was not freed", ms.HeapInuse>>20, ms.HeapIdle>>20)
-	}
 	b := make([]byte, 8<<20)
 	for i := range b {
 		b[i] = byte(i)
@@ -38,9 +52,7 @@ func TestPreferHugePages(t *testing.T) {
 	if b[len(b)-1] != byte(len(b)-1) {
 		t.Fatal("heap memory after preferHugePages does not hold what was written")
 	}
-	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
-	if err != nil || !strings.Contains(string(mode), "[madvise]") {
-		t.Logf("THP mode %q: the advice changes nothing here", strings.TrimSpace(string(mode)))
+	if !thpMadvise(t) {
 		return
 	}
 	addr := uint64(uintptr(unsafe.Pointer(&b[0])))
@@ -64,4 +76,66 @@ func TestPreferHugePages(t *testing.T) {
 		}
 	}
 	t.Fatalf("no mapping in /proc/self/smaps holds %#x", addr)
+}
+
+// TestCollapseTouched checks that a region holding touched small pages becomes a huge page even
+// when an untouched region comes before it, and that the untouched one is left alone.
+func TestCollapseTouched(t *testing.T) {
+	if !thpMadvise(t) {
+		return
+	}
+	m, err := unix.Mmap(-1, 0, 4*hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	base := (uintptr(unsafe.Pointer(&m[0])) + hugePage - 1) &^ (hugePage - 1)
+	off := int(base - uintptr(unsafe.Pointer(&m[0])))
+	m[off+hugePage+100] = 1 // one small page in the second region, before the advice
+	if err := unix.Madvise(m[off:off+2*hugePage], unix.MADV_HUGEPAGE); err != nil {
+		t.Fatal(err)
+	}
+	collapseTouched(base, base+2*hugePage)
+	if kb := anonHugeKB(t, base); kb != hugePage>>10 {
+		t.Fatalf("after collapseTouched the mapping holds %d kB of huge pages, want %d (the touched region only)", kb, hugePage>>10)
+	}
+	if m[off+hugePage+100] != 1 {
+		t.Fatal("the collapsed region lost what was written")
+	}
+}
+
+// thpMadvise reports whether the kernel gives huge pages where advised and only there.
+func thpMadvise(t *testing.T) bool {
+	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil || !strings.Contains(string(mode), "[madvise]") {
+		t.Logf("THP mode %q: the advice changes nothing here", strings.TrimSpace(string(mode)))
+		return false
+	}
+	return true
+}
+
+// anonHugeKB returns the AnonHugePages of the mapping holding addr, from /proc/self/smaps.
+func anonHugeKB(t *testing.T, addr uintptr) int {
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside := false
+	for _, line := range strings.Split(string(smaps), "\n") {
+		if rng, _, ok := strings.Cut(line, " "); ok && strings.Contains(rng, "-") && !strings.HasSuffix(rng, ":") {
+			lo, hi, _ := strings.Cut(rng, "-")
+			l, err1 := strconv.ParseUint(lo, 16, 64)
+			h, err2 := strconv.ParseUint(hi, 16, 64)
+			inside = err1 == nil && err2 == nil && uint64(addr) >= l && uint64(addr) < h
+		}
+		if inside && strings.HasPrefix(line, "AnonHugePages:") {
+			kb, err := strconv.Atoi(strings.Fields(line)[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb
+		}
+	}
+	t.Fatalf("no mapping in /proc/self/smaps holds %#x", addr)
+	return 0
 }
