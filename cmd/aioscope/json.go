@@ -144,10 +144,7 @@ func (j *jsonWriter) cycles(s *snapshot.Snapshot) {
 // writePSJSON writes the `ps --json` document: threads with their current frames, tasks with
 // their coroutine frames and awaiters, and await cycles.
 func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
-	names := make(map[uint64]string, len(s.Tasks))
-	for _, t := range s.Tasks {
-		names[t.ID] = t.Name
-	}
+	awaiters := awaiterIndex(s.Tasks)
 	j := &jsonWriter{w: w, b: make([]byte, 0, 512<<10)}
 	j.header(s)
 	j.raw(`,"threads":[`)
@@ -193,8 +190,8 @@ func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
 			j.raw(`{"id":`)
 			j.id(a.ID)
 			j.raw(`,"name":`)
-			if n, ok := names[a.ID]; ok {
-				j.str(n)
+			if k, ok := awaiters[a.ID]; ok && k >= 0 {
+				j.str(s.Tasks[k].Name)
 			} else {
 				j.raw("null")
 			}
@@ -210,6 +207,30 @@ func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
 	j.raw("}\n")
 	j.flush(true)
 	return j.err
+}
+
+// awaiterIndex maps the id of every awaiter to the index of its task, or -1 when it is not one of
+// the tasks. Awaiters are few — thousands of tasks are often awaited by the same one — so the map
+// holds only them, rather than every task.
+func awaiterIndex(tasks []snapshot.Task) map[uint64]int {
+	index := map[uint64]int{}
+	last, any := uint64(0), false
+	for _, t := range tasks {
+		for _, a := range t.AwaitedBy {
+			if !any || a.ID != last {
+				index[a.ID] = -1
+				last, any = a.ID, true
+			}
+		}
+	}
+	left := len(index)
+	for i := 0; i < len(tasks) && left > 0; i++ {
+		if k, ok := index[tasks[i].ID]; ok && k < 0 {
+			index[tasks[i].ID] = i
+			left--
+		}
+	}
+	return index
 }
 
 // writePSTreeJSON writes the `pstree --json` document: the forest pstree prints, as nested
