@@ -29,7 +29,12 @@ func TestHeapMapping(t *testing.T) {
 // cover memory the snapshot never uses.
 func TestReserveHeap(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // as preferHugePages: no collection meanwhile
+	rss := residentBytes(t)
 	top := reserveHeap()
+	// The reserve costs address space, not memory: only the top of the stack was ever touched.
+	if grown := residentBytes(t) - rss; grown > heapReserve/8 {
+		t.Errorf("laying out the reserve made %d MiB resident; its memory must stay untouched", grown>>20)
+	}
 	if start, _ := heapMapping(top); start == 0 {
 		t.Errorf("the reserve's top %#x is not mapped", top)
 	}
@@ -102,6 +107,20 @@ func TestCollapseTouched(t *testing.T) {
 	if m[off+hugePage+100] != 1 {
 		t.Fatal("the collapsed region lost what was written")
 	}
+}
+
+// residentBytes returns the process's resident memory, from /proc/self/statm.
+func residentBytes(t *testing.T) int64 {
+	statm, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(statm))
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pages * int64(os.Getpagesize())
 }
 
 // thpMadvise reports whether the kernel gives huge pages where advised and only there.
