@@ -3,7 +3,10 @@ _remote_debugging.RemoteUnwinder(pid).get_all_awaited_by(), on the same live tar
 
 Usage: bench.py AIOSCOPE_BIN PYTHON [PYTHON...]   (each PYTHON is a 3.14 or 3.15 interpreter)
 Targets: testdata/scenarios/many.py N (N sleeping tasks gathered by the main task).
-Each side gets one untimed warm-up read of the target, then REPS timed ones.
+Each side gets one untimed warm-up read of the target, then REPS timed ones. The two sides take
+turns, one read each, who goes first alternating: on a shared machine the speed of everything
+drifts over seconds, and timing all of one side, then all of the other, puts that drift into the
+ratio.
 Prints one line per (version, N) and the two ratios the project tracks:
   speedup = CPython median / aioscope median at 10,000 tasks        (goal: >= 10)
   scaling = aioscope median at 100,000 / aioscope median at 10,000   (goal: <= 12)
@@ -20,17 +23,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCENARIO = os.path.join(ROOT, "testdata", "scenarios", "many.py")
 REPS = 15
 
-CPYTHON_TIMER = r"""
-import _remote_debugging, statistics, sys, time
-pid, reps = int(sys.argv[1]), int(sys.argv[2])
-_remote_debugging.RemoteUnwinder(pid).get_all_awaited_by()  # warm-up, not timed
-times, count = [], 0
-for _ in range(reps):
-    t0 = time.perf_counter()
-    res = _remote_debugging.RemoteUnwinder(pid).get_all_awaited_by()
-    times.append(time.perf_counter() - t0)
-    count = sum(len(a.awaited_by) for a in res)
-print(statistics.median(times), count)
+# CPython's side: a process that times one read for each line it is sent, with a fresh
+# RemoteUnwinder as a one-off reader would use, and answers "OK seconds tasks" or "ERR message".
+CPYTHON_READER = r"""
+import _remote_debugging, sys, time
+pid = int(sys.argv[1])
+for _ in sys.stdin:
+    try:
+        t0 = time.perf_counter()
+        res = _remote_debugging.RemoteUnwinder(pid).get_all_awaited_by()
+        t = time.perf_counter() - t0
+        print("OK", t, sum(len(a.awaited_by) for a in res), flush=True)
+    except Exception as e:
+        print("ERR", type(e).__name__ + ": " + str(e).replace("\n", " "), flush=True)
 """
 
 
@@ -43,30 +48,65 @@ def start(python, n):
     return p
 
 
-def time_aioscope(binary, pid):
+class CPythonReader:
+    """CPython's reader in a process of its own, reading the target when asked."""
+
+    def __init__(self, python, pid):
+        self.p = subprocess.Popen([python, "-c", CPYTHON_READER, str(pid)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        self.error = None
+
+    def read(self):
+        """One timed read: (seconds, tasks), or None once CPython has failed."""
+        if self.error is not None:
+            return None
+        self.p.stdin.write("read\n")
+        self.p.stdin.flush()
+        status, _, rest = self.p.stdout.readline().strip().partition(" ")
+        if status != "OK":
+            self.error = rest or "the reader exited"
+            return None
+        t, count = rest.split()
+        return float(t), int(count)
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
+
+
+def read_aioscope(binary, pid, out):
     # The document goes to a file, as with `aioscope ps --json PID > file`: reading it back
     # through a pipe would time this script's reading as well.
-    # The runs follow each other as CPython's do; the last document is checked afterwards.
-    subprocess.run([binary, "ps", "--json", str(pid)], check=True, stdout=subprocess.DEVNULL)  # warm-up
-    times = []
-    with tempfile.TemporaryFile() as out:
-        for _ in range(REPS):
+    out.seek(0)
+    out.truncate()
+    t0 = time.perf_counter()
+    subprocess.run([binary, "ps", "--json", str(pid)], check=True, stdout=out)
+    return time.perf_counter() - t0
+
+
+def time_both(binary, python, pid):
+    """Medians of REPS reads by each side, taking turns, and the tasks each reported.
+    CPython's median is None, and its count its error, when it fails."""
+    cpython = CPythonReader(python, pid)
+    try:
+        ours, theirs, theirs_count = [], [], 0
+        with tempfile.TemporaryFile() as out:
+            read_aioscope(binary, pid, out)  # warm-up
+            cpython.read()  # warm-up
+            for i in range(REPS):
+                for side in ("aioscope", "cpython") if i % 2 == 0 else ("cpython", "aioscope"):
+                    if side == "aioscope":
+                        ours.append(read_aioscope(binary, pid, out))
+                    elif (r := cpython.read()) is not None:
+                        theirs.append(r[0])
+                        theirs_count = r[1]
             out.seek(0)
-            out.truncate()
-            t0 = time.perf_counter()
-            subprocess.run([binary, "ps", "--json", str(pid)], check=True, stdout=out)
-            times.append(time.perf_counter() - t0)
-        out.seek(0)
-        count = len(json.load(out)["tasks"])
-    return statistics.median(times), count
-
-
-def time_cpython(python, pid):
-    r = subprocess.run([python, "-c", CPYTHON_TIMER, str(pid), str(REPS)], capture_output=True, text=True)
-    if r.returncode != 0:
-        return None, r.stderr.strip().splitlines()[-1]
-    t, count = r.stdout.split()
-    return float(t), int(count)
+            ours_count = len(json.load(out)["tasks"])
+    finally:
+        cpython.close()
+    if cpython.error is not None:
+        return statistics.median(ours), ours_count, None, cpython.error
+    return statistics.median(ours), ours_count, statistics.median(theirs), theirs_count
 
 
 def main():
@@ -79,8 +119,7 @@ def main():
         for n in (10_000, 100_000):
             target = start(python, n)
             try:
-                ours, ours_count = time_aioscope(binary, target.pid)
-                theirs, theirs_count = time_cpython(python, target.pid)
+                ours, ours_count, theirs, theirs_count = time_both(binary, python, target.pid)
             finally:
                 target.kill()
                 target.wait()
