@@ -57,7 +57,7 @@ func collapseTouched(lo, hi uintptr) {
 	if lo >= hi {
 		return
 	}
-	const pageSize = 4096
+	pageSize := uintptr(os.Getpagesize()) // mincore reports one byte per page of the kernel's
 	resident := make([]byte, (hi-lo)/pageSize)
 	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, lo, hi-lo, uintptr(unsafe.Pointer(&resident[0]))); errno != 0 {
 		return
