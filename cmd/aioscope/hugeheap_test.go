@@ -60,27 +60,10 @@ func TestPreferHugePages(t *testing.T) {
 	if !thpMadvise(t) {
 		return
 	}
-	addr := uint64(uintptr(unsafe.Pointer(&b[0])))
-	smaps, err := os.ReadFile("/proc/self/smaps")
-	if err != nil {
-		t.Fatal(err)
+	addr := uintptr(unsafe.Pointer(&b[0]))
+	if flags := smapsField(t, addr, "VmFlags:"); !strings.Contains(flags, " hg") {
+		t.Fatalf("the heap mapping holding %#x is not advised for huge pages: VmFlags:%s", addr, flags)
 	}
-	var inside bool
-	for _, line := range strings.Split(string(smaps), "\n") {
-		if rng, _, ok := strings.Cut(line, " "); ok && strings.Contains(rng, "-") && !strings.HasSuffix(rng, ":") {
-			lo, hi, _ := strings.Cut(rng, "-")
-			l, err1 := strconv.ParseUint(lo, 16, 64)
-			h, err2 := strconv.ParseUint(hi, 16, 64)
-			inside = err1 == nil && err2 == nil && addr >= l && addr < h
-		}
-		if inside && strings.HasPrefix(line, "VmFlags:") {
-			if !strings.Contains(line, " hg") {
-				t.Fatalf("the heap mapping holding %#x is not advised for huge pages: %s", addr, line)
-			}
-			return
-		}
-	}
-	t.Fatalf("no mapping in /proc/self/smaps holds %#x", addr)
 }
 
 // TestCollapseTouched checks that a region holding touched small pages becomes a huge page even
@@ -135,6 +118,20 @@ func thpMadvise(t *testing.T) bool {
 
 // anonHugeKB returns the AnonHugePages of the mapping holding addr, from /proc/self/smaps.
 func anonHugeKB(t *testing.T, addr uintptr) int {
+	f := strings.Fields(smapsField(t, addr, "AnonHugePages:"))
+	if len(f) == 0 {
+		t.Fatalf("no AnonHugePages value for the mapping holding %#x", addr)
+	}
+	kb, err := strconv.Atoi(f[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kb
+}
+
+// smapsField returns what follows field (such as "VmFlags:") in the /proc/self/smaps entry of
+// the mapping holding addr.
+func smapsField(t *testing.T, addr uintptr, field string) string {
 	smaps, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		t.Fatal(err)
@@ -147,14 +144,10 @@ func anonHugeKB(t *testing.T, addr uintptr) int {
 			h, err2 := strconv.ParseUint(hi, 16, 64)
 			inside = err1 == nil && err2 == nil && uint64(addr) >= l && uint64(addr) < h
 		}
-		if inside && strings.HasPrefix(line, "AnonHugePages:") {
-			kb, err := strconv.Atoi(strings.Fields(line)[1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb
+		if rest, ok := strings.CutPrefix(line, field); inside && ok {
+			return rest
 		}
 	}
 	t.Fatalf("no mapping in /proc/self/smaps holds %#x", addr)
-	return 0
+	return ""
 }
