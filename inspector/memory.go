@@ -146,8 +146,9 @@ const cacheBlock = 4 * pageSize
 // the same moment and the number of system calls stays proportional to the memory touched, not
 // to the number of fields read. A page is copied again only on purpose: where the walk finds the
 // target changed under it (refresh), for an object spanning pages copied apart (sameMoment), or
-// under the floor rule (see walker.noOlderThan); each copy's epoch tells when it was taken. Pages are found through a two-level table
-// (1 MiB regions in a map, pages in an array), so the cost of a hit does not grow with the cache.
+// under the floor rule (see walker.noOlderThan); each copy's epoch tells when it was taken.
+// Pages are found through a two-level table (1 MiB regions in a map, pages in an array), so the
+// cost of a hit does not grow with the cache.
 type pageCache struct {
 	mem     Memory
 	regions map[uint64]*region // keyed by address >> regionShift
@@ -463,12 +464,18 @@ func (c *pageCache) appendMissing(pages []uint64, addr uint64, n int) []uint64 {
 		return pages
 	}
 	for p := range pagesIn(addr, n) {
-		r, idx := c.region(p), (p>>12)%pagesPerRegion
-		if r.pages[idx] == nil && !r.unreadable[idx] {
+		if c.missing(p) {
 			pages = append(pages, p)
 		}
 	}
 	return pages
+}
+
+// missing reports whether the page at addr has no copy in the cache and is not known to be
+// unreadable.
+func (c *pageCache) missing(addr uint64) bool {
+	r, idx := c.region(addr), (addr>>12)%pagesPerRegion
+	return r.pages[idx] == nil && !r.unreadable[idx]
 }
 
 // prefetch copies the given pages (ascending, page-aligned) into the cache as fast as it can:
@@ -529,8 +536,7 @@ func (c *pageCache) copyPages(pages []uint64, mode copyMode) error {
 			// Only the pages not cached yet.
 			kept := c.scratchAddrs[:0]
 			for _, p := range batch {
-				r, idx := c.region(p), (p>>12)%pagesPerRegion
-				if r.pages[idx] == nil && !r.unreadable[idx] {
+				if c.missing(p) {
 					kept = append(kept, p)
 				}
 			}
