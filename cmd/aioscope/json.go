@@ -214,12 +214,12 @@ func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
 // holds only them, rather than every task.
 func awaiterIndex(tasks []snapshot.Task) map[uint64]int {
 	index := map[uint64]int{}
-	last, any := uint64(0), false
+	last, seen := uint64(0), false
 	for _, t := range tasks {
 		for _, a := range t.AwaitedBy {
-			if !any || a.ID != last {
+			if !seen || a.ID != last {
 				index[a.ID] = -1
-				last, any = a.ID, true
+				last, seen = a.ID, true
 			}
 		}
 	}
