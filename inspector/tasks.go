@@ -98,7 +98,8 @@ func (w *walker) readTasks(heads []uint64, tids []uint64, running map[uint64]boo
 	if err := w.prefetchReferents(listed); err != nil {
 		return nil, err
 	}
-	w.coros, w.lastCoro = make(map[uint64]*coroInfo, len(listed)+len(listed)/4), nil
+	w.awaiters = w.knownAwaiters(listed)
+	w.coros, w.lastCoro = make(map[uint64]*coroInfo, len(w.awaiters)+16), nil
 	tasks := make([]snapshot.Task, len(listed))
 	for i := range listed {
 		listed[i].task = &tasks[i]
@@ -124,6 +125,27 @@ func (w *walker) readTasks(heads []uint64, tids []uint64, running map[uint64]boo
 		sameAwaiterFrames(kept)
 	}
 	return kept, nil
+}
+
+// knownAwaiters returns the tasks and futures that listed tasks are awaited by, as far as the
+// cached copies of the tasks tell without reading anything: an awaiter held alone, not one in
+// a set. It only decides which chains are kept for sharing (walker.coros), so a wrong or missing
+// entry costs a chain read twice at most.
+func (w *walker) knownAwaiters(listed []listedTask) map[uint64]bool {
+	to := &w.a.TaskObject
+	known := map[uint64]bool{}
+	last := uint64(0)
+	var buf [512]byte // for a task object spanning two pages
+	for i := range listed {
+		tb, ok := w.mem.peek(listed[i].addr, int(to.Size), buf[:])
+		if !ok || tb[to.TaskIsTask] == 0 || tb[to.TaskAwaitedByIsSet] != 0 {
+			continue
+		}
+		if by := le64(tb, to.TaskAwaitedBy) &^ w.l.TagBits; by != 0 && by != last {
+			known[by], last = true, by
+		}
+	}
+	return known
 }
 
 // taskList returns the nodes of one circular task list (a thread's or the interpreter's) in
@@ -281,7 +303,7 @@ func (w *walker) forget(t *snapshot.Task) {
 // an object that cannot be a coroutine (memory freed and reused while it was read). finishing
 // tells the first kind.
 func (w *walker) doubtful(t *snapshot.Task, running map[uint64]bool) (finishing bool, err error) {
-	c := w.coros[t.ID]
+	c := w.lastOwn
 	if c == nil {
 		return false, nil
 	}

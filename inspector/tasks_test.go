@@ -2,6 +2,7 @@ package inspector
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/aioscope/aioscope/snapshot"
@@ -87,4 +88,45 @@ func ids(as []snapshot.Awaiter) []uint64 {
 		out = append(out, a.ID)
 	}
 	return out
+}
+
+// TestAwaiterFramesMatchTasks checks, on the checked-in images, that every awaiter that is a
+// listed task carries the frames its task is reported with: a task's own chain is not always
+// kept for its awaited tasks to share (walker.coros), and where it was read twice the two
+// readings must agree. Some image must have a task awaited through a set, where the walk cannot
+// know the awaiter in advance.
+func TestAwaiterFramesMatchTasks(t *testing.T) {
+	sets := 0
+	for _, img := range loadSeedImages(t) {
+		p, err := openImage(img, img.Memory(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _, err := p.walk(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames := map[uint64][]snapshot.Frame{}
+		for _, task := range s.Tasks {
+			frames[task.ID] = task.Frames
+		}
+		for _, task := range s.Tasks {
+			if len(task.AwaitedBy) > 1 {
+				sets++
+			}
+			for _, a := range task.AwaitedBy {
+				want, ok := frames[a.ID]
+				if !ok {
+					continue
+				}
+				if !a.IsTask || !slices.Equal(a.Frames, want) {
+					t.Errorf("Python %s: task %#x awaited by task %#x with frames %v; the task has %v",
+						p.PythonVersion(), task.ID, a.ID, a.Frames, want)
+				}
+			}
+		}
+	}
+	if sets == 0 {
+		t.Fatal("no image has a task with several awaiters")
+	}
 }

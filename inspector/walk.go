@@ -36,15 +36,22 @@ type walker struct {
 	// int, str, future) again and again.
 	recentTypes addrCache[typeInfo]
 	recentCodes addrCache[codeMeta] // see code
+	// coros holds the chains of the objects tasks are awaited by, which many tasks can share.
+	// A task's own chain is kept there only if the task is known to await another (awaiters);
+	// a chain kept for one reader alone would cost a table entry, and a cache miss, per task.
 	coros       map[uint64]*coroInfo
-	lastCoroObj uint64    // see coro
-	lastCoro    *coroInfo // the chain of lastCoroObj; nil when there is none
+	awaiters    map[uint64]bool // see readTasks
+	lastCoroObj uint64          // see coro
+	lastCoro    *coroInfo       // the chain of lastCoroObj; nil when there is none
 	// coroLog lists the keys of coros in the order they were added, so that the chains read by
 	// a task that is then read again can be forgotten.
 	coroLog []uint64
-	// reread: some task was read again, so chains read before may have been replaced.
+	// reread: a chain may have been read more than once — a task read again, or an awaiter
+	// that was not known to be one when its own task was read — so an awaiter's chain may
+	// differ from the one its task is reported with.
 	reread    bool
 	coroBlock []coroInfo                    // see newCoroInfo
+	lastOwn   *coroInfo                     // the chain of the task task() read last
 	chains    map[uint64][][]snapshot.Frame // see internFrames
 }
 
@@ -252,6 +259,7 @@ func (w *walker) frame(fb []byte) (snapshot.Frame, bool, error) {
 func (w *walker) task(addr uint64, tid uint64) (snapshot.Task, taskHeader, error) {
 	t := snapshot.Task{ID: addr, TID: tid}
 	var h taskHeader
+	w.lastOwn = nil
 	to := &w.a.TaskObject
 	tb, err := w.mem.view(addr, int(to.Size))
 	if err != nil {
@@ -266,10 +274,11 @@ func (w *walker) task(addr uint64, tid uint64) (snapshot.Task, taskHeader, error
 	if t.Name, err = w.taskName(h.name); err != nil {
 		return t, h, err
 	}
-	c, err := w.coro(addr)
+	c, err := w.ownCoro(addr)
 	if err != nil {
 		return t, h, err
 	}
+	w.lastOwn = c
 	t.Frames = c.frames
 	h.coro = c.coro
 	if h.awaitedBy == 0 {
@@ -458,6 +467,33 @@ func (w *walker) coro(obj uint64) (*coroInfo, error) {
 		w.lastCoroObj, w.lastCoro = obj, c
 		return c, nil
 	}
+	if !w.awaiters[obj] {
+		// Its task, if it is one, may have been read already, without keeping its chain.
+		w.reread = true
+	}
+	c, err := w.readCoro(obj)
+	if err != nil {
+		return nil, err
+	}
+	w.coros[obj] = c
+	w.coroLog = append(w.coroLog, obj)
+	return c, nil
+}
+
+// ownCoro returns a task's own chain, keeping it for later readers only if the task is known to
+// await another task (see walker.coros).
+func (w *walker) ownCoro(task uint64) (*coroInfo, error) {
+	if w.awaiters[task] {
+		return w.coro(task)
+	}
+	if c, ok := w.coros[task]; ok {
+		return c, nil
+	}
+	return w.readCoro(task)
+}
+
+// readCoro reads the coroutine chain of a task or future.
+func (w *walker) readCoro(obj uint64) (*coroInfo, error) {
 	to := &w.a.TaskObject
 	tb, err := w.mem.view(obj, int(to.Size))
 	if err != nil {
@@ -487,8 +523,6 @@ func (w *walker) coro(obj uint64) (*coroInfo, error) {
 			}
 		}
 	}
-	w.coros[obj] = c
-	w.coroLog = append(w.coroLog, obj)
 	return c, nil
 }
 
