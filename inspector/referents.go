@@ -53,7 +53,9 @@ type prefetcher struct {
 func (w *walker) prefetchReferents(listed []listedTask) error {
 	// Each object leads to a bounded number of others; the budget bounds the whole prefetch
 	// even where a changing target makes references form loops.
-	pf := &prefetcher{w: w, budget: 32*len(listed) + 1024, next: make([]referent, 0, len(listed))}
+	// A level usually queues a few pages per task: room for them from the start.
+	pf := &prefetcher{w: w, budget: 32*len(listed) + 1024, next: make([]referent, 0, len(listed)),
+		pages: make([]uint64, 0, 3*len(listed)+64)}
 	for i := range listed {
 		pf.follow(referent{listed[i].addr, uint32(w.a.TaskObject.Size), taskObject}, 0, false)
 	}

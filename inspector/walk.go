@@ -49,10 +49,11 @@ type walker struct {
 	// reread: a chain may have been read more than once — a task read again, or an awaiter
 	// that was not known to be one when its own task was read — so an awaiter's chain may
 	// differ from the one its task is reported with.
-	reread    bool
-	coroBlock []coroInfo                    // see newCoroInfo
-	lastOwn   *coroInfo                     // the chain of the task task() read last
-	chains    map[uint64][][]snapshot.Frame // see internFrames
+	reread       bool
+	coroBlock    []coroInfo                    // see newCoroInfo
+	lastOwn      *coroInfo                     // the chain of the task task() read last
+	awaiterBlock []snapshot.Awaiter            // see newAwaiters
+	chains       map[uint64][][]snapshot.Frame // see internFrames
 }
 
 // addrCache keeps a few objects by address, ahead of a map that holds them all: one compare
@@ -291,7 +292,7 @@ func (w *walker) task(addr uint64, tid uint64) (snapshot.Task, taskHeader, error
 	} else if awaiters, err = w.setMembers(h.awaitedBy); err != nil {
 		return t, h, err
 	}
-	t.AwaitedBy = make([]snapshot.Awaiter, 0, len(awaiters))
+	t.AwaitedBy = w.newAwaiters(len(awaiters))
 	for _, id := range awaiters {
 		c, err := w.coro(id)
 		if err != nil {
@@ -551,6 +552,21 @@ func (w *walker) newCoroInfo() *coroInfo {
 	c := &w.coroBlock[0]
 	w.coroBlock = w.coroBlock[1:]
 	return c
+}
+
+// newAwaiters returns an empty list of awaiters with room for n, carved with others from blocks:
+// a snapshot of a large target has one per task. Its capacity is n, so that appending to it
+// cannot run into the next one.
+func (w *walker) newAwaiters(n int) []snapshot.Awaiter {
+	if n > 64 {
+		return make([]snapshot.Awaiter, 0, n)
+	}
+	if len(w.awaiterBlock) < n {
+		w.awaiterBlock = make([]snapshot.Awaiter, 1024)
+	}
+	a := w.awaiterBlock[:0:n]
+	w.awaiterBlock = w.awaiterBlock[n:]
+	return a
 }
 
 // coroFinished reports whether coro, of type t, is a coroutine that has returned (its frame is
