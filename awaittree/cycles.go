@@ -49,19 +49,17 @@ func (e *CycleError) Format() string {
 // FindCycles returns the await cycles of the tasks in the order tools.py's
 // _find_cycles(_task_graph(awaits)) returns them, or nil when there are none.
 func FindCycles(tasks []snapshot.Task) [][]uint64 {
-	awaits := indexAwaits(tasks)
 	// Almost every snapshot is acyclic; proving that with plain slices is much cheaper than
 	// replaying CPython's set order, which is only needed to report cycles in CPython's order.
-	if !hasCycle(awaits) {
+	if !hasCycle(mayCycle(tasks)) {
 		return nil
 	}
-	return findCycles(awaits)
+	return findCycles(indexAwaits(tasks))
 }
 
 // hasCycle reports whether the await graph has a cycle, by repeatedly removing nodes that
 // await nothing (Kahn's algorithm): a cycle is what remains.
 func hasCycle(awaits []await) bool {
-	awaits = mayCycle(awaits)
 	if len(awaits) == 0 {
 		return false
 	}
@@ -113,22 +111,27 @@ func hasCycle(awaits []await) bool {
 	return len(queue) < n
 }
 
-// mayCycle returns the entries that can be on a cycle: those whose child awaits something too.
-// A task that awaits nothing ends every path through it. Most tasks are such leaves — thousands
-// awaited by the same few — so what is left is usually tiny, or nothing.
-func mayCycle(awaits []await) []await {
+// mayCycle returns the await entries (without their frames) that can be on a cycle: those whose
+// child awaits something too. A task that awaits nothing ends every path through it. Most tasks
+// are such leaves — thousands awaited by the same few — so what is left is usually tiny, or
+// nothing.
+func mayCycle(tasks []snapshot.Task) []await {
 	parents := map[uint64]bool{}
 	last, seen := uint64(0), false
-	for _, a := range awaits {
-		if !seen || a.parent != last { // runs of one parent are common: look it up once
-			parents[a.parent] = true
-			last, seen = a.parent, true
+	for i := range tasks {
+		for _, a := range tasks[i].AwaitedBy {
+			if !seen || a.ID != last { // runs of one awaiter are common: look it up once
+				parents[a.ID] = true
+				last, seen = a.ID, true
+			}
 		}
 	}
 	var inner []await
-	for _, a := range awaits {
-		if parents[a.child] {
-			inner = append(inner, a)
+	for i := range tasks {
+		if t := &tasks[i]; parents[t.ID] {
+			for _, a := range t.AwaitedBy {
+				inner = append(inner, await{parent: a.ID, child: t.ID})
+			}
 		}
 	}
 	return inner
