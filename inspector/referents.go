@@ -46,6 +46,7 @@ type prefetcher struct {
 	pages  []uint64   // to copy at the end of this level
 	next   []referent // to follow once they are copied
 	budget int        // objects left to look at
+	queued [64]uint64 // pages queued lately (see want)
 	buf    [512]byte  // for objects that span two cached pages
 }
 
@@ -53,9 +54,10 @@ type prefetcher struct {
 func (w *walker) prefetchReferents(listed []listedTask) error {
 	// Each object leads to a bounded number of others; the budget bounds the whole prefetch
 	// even where a changing target makes references form loops.
-	// A level usually queues a few pages per task: room for them from the start.
+	// Tasks made one after the other share pages: a level usually queues fewer pages than there
+	// are tasks.
 	pf := &prefetcher{w: w, budget: 32*len(listed) + 1024, next: make([]referent, 0, len(listed)),
-		pages: make([]uint64, 0, 3*len(listed)+64)}
+		pages: make([]uint64, 0, len(listed)/2+64)}
 	for i := range listed {
 		pf.follow(referent{listed[i].addr, uint32(w.a.TaskObject.Size), taskObject}, 0, false)
 	}
@@ -103,12 +105,19 @@ func (pf *prefetcher) follow(r referent, depth int, copied bool) {
 	}
 }
 
-// want queues the pages of r that are not cached yet for copying. Objects met one after the
-// other often share pages: those are queued once.
+// want queues the pages of r that are not cached yet for copying.
 func (pf *prefetcher) want(r referent) {
 	first := r.addr &^ (pageSize - 1)
-	if n := len(pf.pages); n > 0 && pf.pages[n-1] == first && r.addr+uint64(r.n) <= first+pageSize {
-		return
+	if r.addr+uint64(r.n) <= first+pageSize {
+		// One page: look at it only if it was not queued lately. Names, coroutines and
+		// awaiters of consecutive tasks lie on a few pages, visited in turn; queuing every
+		// visit made tens of entries per page to sort. A page once queued is soon copied or
+		// known unreadable, so it never needs queuing again.
+		slot := &pf.queued[(first>>12)%uint64(len(pf.queued))]
+		if *slot == first|1 {
+			return
+		}
+		*slot = first | 1 // pages are aligned: the low bit tells a used slot from an empty one
 	}
 	pf.pages = pf.w.mem.appendMissing(pf.pages, r.addr, int(r.n))
 }

@@ -2,6 +2,7 @@ package inspector
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/aioscope/aioscope/internal/testtarget"
@@ -65,4 +66,20 @@ func walkCounted(t *testing.T, p *Process) (*snapshot.Snapshot, *countingMemory)
 	}
 	t.Fatalf("no consistent snapshot in %d attempts; last: %v", attempts, last)
 	return nil, nil
+}
+
+// TestWantQueuesPagesOnce checks that objects visited in turn on a few pages queue each page
+// once, and that objects spanning pages queue all of theirs.
+func TestWantQueuesPagesOnce(t *testing.T) {
+	pf := &prefetcher{w: &walker{mem: newPageCache(nil)}}
+	for i := uint64(0); i < 100; i++ {
+		pf.want(referent{addr: 0x10000 + 16*i, n: 16})              // names, all on one page
+		pf.want(referent{addr: 0x20000 + 0x1000*(i%3) + 64, n: 64}) // coroutines, on three
+	}
+	pf.want(referent{addr: 0x30ff0, n: 32}) // spans 0x30000 and 0x31000
+	want := []uint64{0x10000, 0x20000, 0x21000, 0x22000, 0x30000, 0x31000}
+	got := slices.Sorted(slices.Values(pf.pages))
+	if !slices.Equal(got, want) {
+		t.Errorf("queued %#x, want %#x", got, want)
+	}
 }
