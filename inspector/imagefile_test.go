@@ -16,8 +16,9 @@ import (
 
 // An Image is a saved copy of the target memory one snapshot read: every page that attaching
 // and the snapshot's walk touched, with the addresses of the two debug tables. Replaying a walk
-// over it gives the same snapshot without the process, which makes a snapshot reproducible (for
-// tests, fuzzing and bug reports) long after the process is gone.
+// over it gives the same snapshot without the process, which makes a snapshot reproducible for
+// tests and fuzzing long after the process is gone. (Test code only: it keeps gzip, and its
+// start-up cost, out of the binary.)
 type Image struct {
 	PID            int
 	RuntimeAddr    uint64 // _PyRuntime, where _Py_DebugOffsets starts
