@@ -40,7 +40,7 @@ type walker struct {
 	// A task's own chain is kept there only if the task is known to await another (awaiters);
 	// a chain kept for one reader alone would cost a table entry, and a cache miss, per task.
 	coros       map[uint64]*coroInfo
-	awaiters    map[uint64]bool // see readTasks
+	awaiters    map[uint64]bool // see knownAwaiters
 	lastCoroObj uint64          // see coro
 	lastCoro    *coroInfo       // the chain of lastCoroObj; nil when there is none
 	// coroLog lists the keys of coros in the order they were added, so that the chains read by
