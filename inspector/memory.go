@@ -200,6 +200,10 @@ func (c *pageCache) release() {
 	c.slabs.releaseAll()
 }
 
+// expect tells the cache that about n bytes of copies are coming, so that the memory they go
+// into can be prepared meanwhile (see slabs.prefault).
+func (c *pageCache) expect(n int) { c.slabs.prefault(n) }
+
 // ReadAt implements Memory.
 func (c *pageCache) ReadAt(p []byte, addr uint64) error {
 	if addr+uint64(len(p)) < addr {

@@ -1,6 +1,8 @@
 package inspector
 
 import (
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -12,10 +14,21 @@ import (
 // slower than copying it. Slabs are mapped apart from the heap and asked to be backed by huge
 // pages, so the copies fault once per 2 MiB instead, and they are unmapped as soon as the
 // snapshot is built (nothing in a snapshot refers to them).
+//
+// Fresh memory can cost far more than that on a virtual machine whose host takes free memory
+// back (free page reporting): the first write to each huge page then waits for the host, a
+// millisecond or more. When a walk knows that many copies are coming (prefault), a helper
+// goroutine faults the huge pages they will go into from the far end while the copies fill them
+// from the near end, so that two CPUs share the wait.
 type slabs struct {
 	free   []byte   // unused part of the current slab
 	mapped [][]byte // every mapping made, to unmap on release
 	noMmap bool     // mapping failed once: use the Go heap from then on
+	onHeap bool     // the current slab is Go heap memory
+	// prepared: the end of what the helper was asked to fault in, in the current slab.
+	prepared uintptr
+	stop     atomic.Bool
+	helper   sync.WaitGroup
 }
 
 const (
@@ -28,13 +41,24 @@ const (
 // get returns n bytes to copy into; the caller keeps the first k with take(k).
 func (s *slabs) get(n int) []byte {
 	if len(s.free) < n {
-		s.free = s.alloc(max(slabSize, n))
+		s.free, s.prepared = s.alloc(max(slabSize, n)), 0
 	}
 	return s.free[:n:n]
 }
 
-// take marks the first k bytes returned by get as used.
-func (s *slabs) take(k int) { s.free = s.free[k:] }
+// take marks the first k bytes returned by get as used. Once half a huge page is filled, the
+// next one is prepared if it was not asked for yet (see prefault): a walk that copies that much
+// usually goes on.
+func (s *slabs) take(k int) {
+	s.free = s.free[k:]
+	if s.onHeap || len(s.free) == 0 {
+		return
+	}
+	at := uintptr(unsafe.Pointer(&s.free[0]))
+	if next := (at + hugePage) &^ (hugePage - 1); at&(hugePage-1) >= hugePage/2 && s.prepared <= next {
+		s.prefault(hugePage)
+	}
+}
 
 func (s *slabs) alloc(n int) []byte {
 	if !s.noMmap {
@@ -45,15 +69,46 @@ func (s *slabs) alloc(n int) []byte {
 			off := (hugePage - int(uintptr(unsafe.Pointer(&m[0]))&(hugePage-1))) & (hugePage - 1)
 			b := m[off : off+n : off+n]
 			_ = unix.Madvise(b, unix.MADV_HUGEPAGE) // only advice: without it, small pages
+			s.onHeap = false
 			return b
 		}
 		s.noMmap = true
 	}
+	s.onHeap = true
 	return make([]byte, n)
+}
+
+// prefault has the huge pages that the next n bytes of the current slab lie on faulted in by a
+// helper goroutine, last first, except the one being filled now. It only affects speed.
+func (s *slabs) prefault(n int) {
+	if s.onHeap || len(s.free) == 0 {
+		return // no slab yet, or the Go heap's memory: nothing to prepare
+	}
+	start := uintptr(unsafe.Pointer(&s.free[0]))
+	next := int((hugePage - start&(hugePage-1)) & (hugePage - 1)) // offset of the next huge page
+	if done := s.prepared; done > start {
+		next = max(next, int(done-start)) // not asked twice
+	}
+	end := min(next+n, len(s.free))
+	if next >= end {
+		return
+	}
+	area := s.free[next:end]
+	s.prepared = start + uintptr(end)
+	s.helper.Add(1)
+	go func() {
+		defer s.helper.Done()
+		for off := (len(area) - 1) &^ (hugePage - 1); off >= 0 && !s.stop.Load(); off -= hugePage {
+			// Only a hint: where it fails (before Linux 5.14), the copies fault the pages in.
+			_ = unix.Madvise(area[off:min(off+hugePage, len(area))], unix.MADV_POPULATE_WRITE)
+		}
+	}()
 }
 
 // releaseAll unmaps every slab. Nothing handed out may be used afterwards.
 func (s *slabs) releaseAll() {
+	s.stop.Store(true)
+	s.helper.Wait() // at most the huge page being faulted in
 	for _, m := range s.mapped {
 		_ = unix.Munmap(m)
 	}

@@ -41,6 +41,11 @@ const (
 	maxTaskReads   = 4
 )
 
+// copiedPerTask is about how much of the target the prefetch and the walk copy per task, beyond
+// the task lists: its name, coroutines and frames, what it awaits (measured: 540 bytes at 10,000
+// tasks of a simple program).
+const copiedPerTask = 512
+
 // listedTask is a task found in a task list and what reading it gave.
 type listedTask struct {
 	addr, node uint64
@@ -95,6 +100,7 @@ func (w *walker) readTasks(heads []uint64, tids []uint64, running map[uint64]boo
 			return dup
 		})
 	}
+	w.mem.expect(copiedPerTask * len(listed))
 	if err := w.prefetchReferents(listed); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,83 @@
+package inspector
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// residentHugePages reports, for each 2 MiB of b, whether any of it is backed by memory.
+func residentHugePages(t *testing.T, b []byte) []bool {
+	t.Helper()
+	pageSize := os.Getpagesize()
+	vec := make([]byte, (len(b)+pageSize-1)/pageSize)
+	if err := mincore(b, vec); err != nil {
+		t.Fatalf("mincore: %v", err)
+	}
+	out := make([]bool, (len(b)+hugePage-1)/hugePage)
+	for i, v := range vec {
+		if v&1 != 0 {
+			out[i*pageSize/hugePage] = true
+		}
+	}
+	return out
+}
+
+// TestSlabsPrefault checks that the helper faults in the huge pages asked for, and only those,
+// without anything being written to them, and that release waits for it and unmaps the slab.
+func TestSlabsPrefault(t *testing.T) {
+	var s slabs
+	s.get(4096)
+	if s.onHeap {
+		t.Fatal("no slab could be mapped")
+	}
+	slab := s.free // the whole slab, 2 MiB aligned
+	s.take(4096)
+	s.prefault(3 << 20) // from the next huge page on: the second, and the third in part
+	s.helper.Wait()
+	if got, want := residentHugePages(t, slab), []bool{false, true, true, false}; !equalBools(got, want) {
+		t.Errorf("after prefault(3 MiB): huge pages backed %v, want %v", got, want)
+	}
+	// Past half of the first huge page: the second is prepared already, nothing more is asked.
+	s.take(hugePage / 2)
+	s.prefault(0) // asking for nothing prepares nothing
+	s.helper.Wait()
+	if got, want := residentHugePages(t, slab), []bool{false, true, true, false}; !equalBools(got, want) {
+		t.Errorf("after filling half the first huge page: huge pages backed %v, want %v", got, want)
+	}
+	// Past half of the third, which was prepared only in part: the fourth is asked for.
+	s.take(2 * hugePage)
+	s.helper.Wait()
+	if got, want := residentHugePages(t, slab), []bool{false, true, true, true}; !equalBools(got, want) {
+		t.Errorf("after filling half the third huge page: huge pages backed %v, want %v", got, want)
+	}
+	s.releaseAll()
+	if err := mincore(slab[:4096], make([]byte, 1)); !errors.Is(err, unix.ENOMEM) {
+		t.Errorf("after release, mincore on the slab: %v, want ENOMEM (unmapped)", err)
+	}
+}
+
+// mincore reports in vec which pages of b are backed by memory (mincore(2)).
+func mincore(b, vec []byte) error {
+	_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		uintptr(unsafe.Pointer(&vec[0])))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func equalBools(a, b []bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
