@@ -78,8 +78,9 @@ func (s *slabs) alloc(n int) []byte {
 	return make([]byte, n)
 }
 
-// prefault has the huge pages that the next n bytes of the current slab lie on faulted in by a
-// helper goroutine, last first, except the one being filled now. It only affects speed.
+// prefault has a helper goroutine fault in, last first, the huge pages of the current slab that
+// hold the n bytes after the huge page being filled now (or after what was asked for before,
+// which is not asked again). It only affects speed.
 func (s *slabs) prefault(n int) {
 	if s.onHeap || len(s.free) == 0 {
 		return // no slab yet, or the Go heap's memory: nothing to prepare
