@@ -116,22 +116,15 @@ func hasCycle(awaits []await) bool {
 // are such leaves — thousands awaited by the same few — so what is left is usually tiny, or
 // nothing.
 func mayCycle(tasks []snapshot.Task) []await {
-	parents := map[uint64]bool{}
-	last, seen := uint64(0), false
-	for i := range tasks {
-		for _, a := range tasks[i].AwaitedBy {
-			if !seen || a.ID != last { // runs of one awaiter are common: look it up once
-				parents[a.ID] = true
-				last, seen = a.ID, true
-			}
-		}
-	}
+	parents := snapshot.AwaiterIndex(tasks) // the tasks that await something
 	var inner []await
 	for i := range tasks {
-		if t := &tasks[i]; parents[t.ID] {
-			for _, a := range t.AwaitedBy {
-				inner = append(inner, await{parent: a.ID, child: t.ID})
-			}
+		t := &tasks[i]
+		if _, ok := parents[t.ID]; !ok {
+			continue
+		}
+		for _, a := range t.AwaitedBy {
+			inner = append(inner, await{parent: a.ID, child: t.ID})
 		}
 	}
 	return inner

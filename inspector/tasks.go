@@ -510,30 +510,14 @@ func (w *walker) rereadTask(lt *listedTask, running map[uint64]bool) (bool, erro
 // created after the lists were read. (A task that finished earlier can linger among the awaiters
 // of a task it awaited, as shield() keeps it; it has no frames and stays, as CPython reports it.)
 func dropAwaiters(tasks []snapshot.Task, left map[uint64]bool, allLists bool) {
-	// Whether each awaiter is a listed task. Awaiters are few — thousands of tasks are often
-	// awaited by the same one — so only they are indexed, rather than every task.
-	listed := map[uint64]bool{}
-	last, seen := uint64(0), false
-	for i := range tasks {
-		for _, a := range tasks[i].AwaitedBy {
-			if !seen || a.ID != last {
-				listed[a.ID] = false
-				last, seen = a.ID, true
-			}
-		}
-	}
-	for i := range tasks {
-		if _, ok := listed[tasks[i].ID]; ok {
-			listed[tasks[i].ID] = true
-		}
-	}
+	listed := snapshot.AwaiterIndex(tasks) // each awaiter: its task's index, or -1 if none
 	for i := range tasks {
 		t := &tasks[i]
 		if len(t.AwaitedBy) == 0 {
 			continue
 		}
 		t.AwaitedBy = slices.DeleteFunc(t.AwaitedBy, func(a snapshot.Awaiter) bool {
-			return left[a.ID] || (allLists && a.IsTask && len(a.Frames) > 0 && !listed[a.ID])
+			return left[a.ID] || (allLists && a.IsTask && len(a.Frames) > 0 && listed[a.ID] < 0)
 		})
 		if len(t.AwaitedBy) == 0 {
 			t.AwaitedBy = nil

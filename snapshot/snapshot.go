@@ -62,3 +62,27 @@ type Frame struct {
 	// Columns are 0-based byte offsets, as in CPython's code.co_positions().
 	EndLine, Column, EndColumn int
 }
+
+// AwaiterIndex maps the id of every awaiter in tasks to the index of the task with that id, or
+// -1 when it is not one of the tasks. Awaiters are few — thousands of tasks are often awaited by
+// the same one — so the map holds only them, rather than every task.
+func AwaiterIndex(tasks []Task) map[uint64]int {
+	index := map[uint64]int{}
+	last, seen := uint64(0), false
+	for i := range tasks {
+		for _, a := range tasks[i].AwaitedBy {
+			if !seen || a.ID != last { // runs of one awaiter are common: look it up once
+				index[a.ID] = -1
+				last, seen = a.ID, true
+			}
+		}
+	}
+	left := len(index)
+	for i := 0; i < len(tasks) && left > 0; i++ {
+		if k, ok := index[tasks[i].ID]; ok && k < 0 {
+			index[tasks[i].ID] = i
+			left--
+		}
+	}
+	return index
+}

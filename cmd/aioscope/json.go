@@ -144,7 +144,7 @@ func (j *jsonWriter) cycles(s *snapshot.Snapshot) {
 // writePSJSON writes the `ps --json` document: threads with their current frames, tasks with
 // their coroutine frames and awaiters, and await cycles.
 func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
-	awaiters := awaiterIndex(s.Tasks)
+	awaiters := snapshot.AwaiterIndex(s.Tasks)
 	j := &jsonWriter{w: w, b: make([]byte, 0, 512<<10)}
 	j.header(s)
 	j.raw(`,"threads":[`)
@@ -207,30 +207,6 @@ func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
 	j.raw("}\n")
 	j.flush(true)
 	return j.err
-}
-
-// awaiterIndex maps the id of every awaiter to the index of its task, or -1 when it is not one of
-// the tasks. Awaiters are few — thousands of tasks are often awaited by the same one — so the map
-// holds only them, rather than every task.
-func awaiterIndex(tasks []snapshot.Task) map[uint64]int {
-	index := map[uint64]int{}
-	last, seen := uint64(0), false
-	for _, t := range tasks {
-		for _, a := range t.AwaitedBy {
-			if !seen || a.ID != last {
-				index[a.ID] = -1
-				last, seen = a.ID, true
-			}
-		}
-	}
-	left := len(index)
-	for i := 0; i < len(tasks) && left > 0; i++ {
-		if k, ok := index[tasks[i].ID]; ok && k < 0 {
-			index[tasks[i].ID] = i
-			left--
-		}
-	}
-	return index
 }
 
 // writePSTreeJSON writes the `pstree --json` document: the forest pstree prints, as nested

@@ -116,23 +116,3 @@ type treeNode struct {
 	Line     *int       `json:"line"`
 	Children []treeNode `json:"children"`
 }
-
-func TestAwaiterIndex(t *testing.T) {
-	aw := func(ids ...uint64) []snapshot.Awaiter {
-		var a []snapshot.Awaiter
-		for _, id := range ids {
-			a = append(a, snapshot.Awaiter{ID: id})
-		}
-		return a
-	}
-	tasks := []snapshot.Task{
-		{ID: 1, AwaitedBy: aw(3)},
-		{ID: 2, AwaitedBy: aw(3, 9)},
-		{ID: 3, Name: "", AwaitedBy: aw(1)}, // an empty name is still a task's
-		{ID: 4, AwaitedBy: aw(3)},
-	}
-	want := map[uint64]int{3: 2, 9: -1, 1: 0}
-	if got := awaiterIndex(tasks); !reflect.DeepEqual(got, want) {
-		t.Fatalf("awaiterIndex = %v, want %v", got, want)
-	}
-}
