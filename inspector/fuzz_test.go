@@ -76,19 +76,26 @@ func loadSeedImages(t testing.TB) []*Image {
 // walker starts reading fields the trimmed images lack, the fuzzer would only ever see errors.
 func TestSeedImagesReplay(t *testing.T) {
 	for _, img := range loadSeedImages(t) {
-		p, err := openImage(img, img.Memory(), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, _, err := p.walk(nil)
-		if err != nil {
-			t.Fatalf("image of a Python %s process: %v (regenerate the images with go test -run TestImageReplay -update-images)",
-				p.PythonVersion(), err)
-		}
+		p, s := replaySeedImage(t, img)
 		if len(s.Tasks) < 3 || len(s.Threads) == 0 {
 			t.Fatalf("image of a Python %s process replays to %d tasks, %d threads", p.PythonVersion(), len(s.Tasks), len(s.Threads))
 		}
 	}
+}
+
+// replaySeedImage walks a checked-in image as it is.
+func replaySeedImage(t *testing.T, img *Image) (*Process, *snapshot.Snapshot) {
+	t.Helper()
+	p, err := openImage(img, img.Memory(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := p.walk(nil)
+	if err != nil {
+		t.Fatalf("image of a Python %s process: %v (regenerate the images with go test -run TestImageReplay -update-images)",
+			p.PythonVersion(), err)
+	}
+	return p, s
 }
 
 // mutator applies a mutation program to a copy of an image. The program is a byte string read

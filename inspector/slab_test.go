@@ -3,6 +3,7 @@ package inspector
 import (
 	"errors"
 	"os"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -38,20 +39,20 @@ func TestSlabsPrefault(t *testing.T) {
 	s.take(4096)
 	s.prefault(3 << 20) // from the next huge page on: the second, and the third in part
 	s.helper.Wait()
-	if got, want := residentHugePages(t, slab), []bool{false, true, true, false}; !equalBools(got, want) {
+	if got, want := residentHugePages(t, slab), []bool{false, true, true, false}; !slices.Equal(got, want) {
 		t.Errorf("after prefault(3 MiB): huge pages backed %v, want %v", got, want)
 	}
 	// Past half of the first huge page: the second is prepared already, nothing more is asked.
 	s.take(hugePage / 2)
 	s.prefault(0) // asking for nothing prepares nothing
 	s.helper.Wait()
-	if got, want := residentHugePages(t, slab), []bool{false, true, true, false}; !equalBools(got, want) {
+	if got, want := residentHugePages(t, slab), []bool{false, true, true, false}; !slices.Equal(got, want) {
 		t.Errorf("after filling half the first huge page: huge pages backed %v, want %v", got, want)
 	}
 	// Past half of the third, which was prepared only in part: the fourth is asked for.
 	s.take(2 * hugePage)
 	s.helper.Wait()
-	if got, want := residentHugePages(t, slab), []bool{false, true, true, true}; !equalBools(got, want) {
+	if got, want := residentHugePages(t, slab), []bool{false, true, true, true}; !slices.Equal(got, want) {
 		t.Errorf("after filling half the third huge page: huge pages backed %v, want %v", got, want)
 	}
 	s.releaseAll()
@@ -68,16 +69,4 @@ func mincore(b, vec []byte) error {
 		return errno
 	}
 	return nil
-}
-
-func equalBools(a, b []bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -98,14 +98,7 @@ func ids(as []snapshot.Awaiter) []uint64 {
 func TestAwaiterFramesMatchTasks(t *testing.T) {
 	sets := 0
 	for _, img := range loadSeedImages(t) {
-		p, err := openImage(img, img.Memory(), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, _, err := p.walk(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, s := replaySeedImage(t, img)
 		frames := map[uint64][]snapshot.Frame{}
 		for _, task := range s.Tasks {
 			frames[task.ID] = task.Frames
