@@ -279,8 +279,11 @@ func FuzzWalker(f *testing.F) {
 			return
 		}
 		first := boundedWalk(t, p)
-		// A second walk over the same memory reuses the code cache the first one filled; it
-		// must see the same thing, or the cache is keyed on the wrong data.
+		// A second walk over the same memory reuses the code cache the first one filled, and
+		// reads the tasks two at a time, dropping the page copies of each pair before the
+		// next: it must see the same thing, or the cache is keyed on the wrong data or a
+		// dropped copy is still in use.
+		p.batchSize = 2
 		second := boundedWalk(t, p)
 		runtime.ReadMemStats(&after)
 		for _, r := range []walkResult{first, second} {

@@ -172,10 +172,11 @@ func (p *Process) readTablesFrom(mem Memory) error {
 // has the same PID.
 func openImage(img *Image, mem Memory, opts Options) (*Process, error) {
 	p := &Process{
-		pid:  img.PID,
-		proc: procFS{pid: img.PID, root: "/nonexistent/aioscope-image"},
-		mem:  mem,
-		opts: opts,
+		pid:       img.PID,
+		proc:      procFS{pid: img.PID, root: "/nonexistent/aioscope-image"},
+		mem:       mem,
+		opts:      opts,
+		batchSize: tasksPerBatch,
 	}
 	if err := p.readOffsets(img.RuntimeAddr); err != nil {
 		return nil, err

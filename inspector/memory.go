@@ -173,6 +173,10 @@ type pageCache struct {
 	// Scratch space of copyPages, reused from call to call.
 	scratchAddrs []uint64
 	scratchBufs  [][]byte
+	// Between markCopies and recycleCopies, the pages given fresh copies (see there).
+	recording bool
+	since     []uint64
+	sinceSlab slabMark
 }
 
 const (
@@ -203,6 +207,24 @@ func (c *pageCache) release() {
 // expect tells the cache that about n bytes of copies are coming, so that the memory they go
 // into can be prepared meanwhile (see slabs.prefault).
 func (c *pageCache) expect(n int) { c.slabs.prefault(n) }
+
+// markCopies starts a part of the walk whose copies can be dropped, and their memory used again,
+// once it is over (recycleCopies).
+func (c *pageCache) markCopies() {
+	c.recording, c.since, c.sinceSlab = true, c.since[:0], c.slabs.mark()
+}
+
+// recycleCopies drops every copy made since markCopies and hands the memory they took back for
+// the next copies. A page dropped is copied again if a later read needs it; copies made before
+// markCopies are kept. Nothing a read returned since markCopies may be used afterwards.
+func (c *pageCache) recycleCopies() {
+	for _, p := range c.since {
+		c.region(p).pages[(p>>12)%pagesPerRegion] = nil
+	}
+	c.recording, c.since = false, c.since[:0]
+	c.lastAddr, c.lastData = ^uint64(0), nil
+	c.slabs.rewind(c.sinceSlab)
+}
 
 // ReadAt implements Memory.
 func (c *pageCache) ReadAt(p []byte, addr uint64) error {
@@ -405,6 +427,9 @@ func (c *pageCache) fetch(addr uint64) ([]byte, error) {
 			p := ((start + uint64(off)) >> 12) % pagesPerRegion
 			if r.pages[p] == nil && !r.unreadable[p] {
 				r.pages[p], r.epoch[p] = chunk[off:off+pageSize:off+pageSize], uint32(c.reads)
+				if c.recording {
+					c.since = append(c.since, start+uint64(off))
+				}
 			}
 		}
 		bad := start + uint64(got)
@@ -603,6 +628,9 @@ func (c *pageCache) copyBatch(addrs []uint64, inPlace bool) (int, error) {
 	c.slabs.take(used)
 	for i := 0; i < got; i++ {
 		r, idx := c.region(addrs[i]), (addrs[i]>>12)%pagesPerRegion
+		if c.recording && (!inPlace || r.pages[idx] == nil) {
+			c.since = append(c.since, addrs[i])
+		}
 		r.pages[idx], r.unreadable[idx], r.epoch[idx] = dsts[i], false, uint32(c.reads)
 	}
 	return got, nil

@@ -3,6 +3,7 @@ package inspector
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -326,5 +327,63 @@ func TestPageCachePeekAndMissing(t *testing.T) {
 	// The last page of the address space: one page, and the loop ends.
 	if got := c.appendMissing(nil, ^uint64(0)-15, 8); len(got) != 1 || got[0] != ^uint64(0)&^(pageSize-1) {
 		t.Fatalf("appendMissing at the top of the address space = %#x", got)
+	}
+}
+
+// TestPageCacheRecycleCopies checks that recycleCopies drops exactly the copies made since
+// markCopies — fetched, prefetched or taken again — keeps older ones, even those refreshed in
+// place meanwhile, and hands the dropped copies' memory to the next copies.
+func TestPageCacheRecycleCopies(t *testing.T) {
+	mem := newFakeMemory()
+	kept, replaced := uint64(0x100000), uint64(0x108000)
+	fetched, prefetched := uint64(0x200000), uint64(0x300000)
+	for _, a := range []uint64{kept, replaced, fetched, fetched + pageSize, prefetched} {
+		mem.write(a, []byte("old"))
+	}
+	c := newPageCache(mem)
+	keptView, err := c.view(kept, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.view(replaced, 3); err != nil {
+		t.Fatal(err)
+	}
+
+	c.markCopies()
+	first, err := c.view(fetched, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.prefetch([]uint64{prefetched}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.copyPages([]uint64{replaced}, replaceCopies); err != nil {
+		t.Fatal(err)
+	}
+	mem.write(kept, []byte("new"))
+	if err := c.refresh(kept, 3); err != nil {
+		t.Fatal(err)
+	}
+	c.recycleCopies()
+
+	for _, a := range []uint64{fetched, fetched + pageSize, prefetched, replaced} {
+		if !c.missing(a) {
+			t.Errorf("page %#x copied after the mark is still cached", a)
+		}
+	}
+	if c.missing(kept) || string(keptView) != "new" {
+		t.Errorf("page copied before the mark: missing %v, view %q; want kept, refreshed in place", c.missing(kept), keptView)
+	}
+	if !slices.Contains(c.usedPages(), fetched) {
+		t.Error("a dropped page is no longer reported as used")
+	}
+	// The next copy goes where the first one since the mark went, and reads what is there now.
+	mem.write(fetched, []byte("new"))
+	again, err := c.view(fetched, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &again[0] != &first[0] || string(again) != "new" {
+		t.Errorf("copy after recycling: %q at %p, want \"new\" at %p", again, &again[0], &first[0])
 	}
 }

@@ -40,6 +40,7 @@ type Process struct {
 	asyncioAddr  uint64                  // where the asyncio table was found (for memory images)
 	codes        codeCache
 	lastMapsScan time.Time
+	batchSize    int // tasks read between recycling page copies: tasksPerBatch, or fewer in tests
 }
 
 // Attach locates the CPython runtime in process pid. It reads /proc and the target's memory
@@ -70,7 +71,7 @@ func attachLive(pid int, proc procFS, mem Memory, opts Options) (*Process, error
 	if state == 'Z' || state == 'X' {
 		return nil, &ProcessGoneError{PID: pid}
 	}
-	p := &Process{pid: pid, proc: proc, mem: mem, opts: opts}
+	p := &Process{pid: pid, proc: proc, mem: mem, opts: opts, batchSize: tasksPerBatch}
 	maps, err := proc.readMaps()
 	if err != nil {
 		return nil, err

@@ -9,11 +9,12 @@ import (
 )
 
 // slabs hands out the memory that one snapshot's page copies are made into. A snapshot of a
-// large target copies tens of megabytes; taken from the Go heap in small pages, that memory
-// costs a page fault per 4 KiB the first time it is written, which on a virtual machine is
-// slower than copying it. Slabs are mapped apart from the heap and asked to be backed by huge
-// pages, so the copies fault once per 2 MiB instead, and they are unmapped as soon as the
-// snapshot is built (nothing in a snapshot refers to them).
+// large target copies megabytes, even though the copies of each batch of tasks are recycled
+// (see tasksPerBatch). Taken from the Go heap in small pages, that memory costs a page fault per
+// 4 KiB the first time it is written, which on a virtual machine is slower than copying it.
+// Slabs are mapped apart from the heap and asked to be backed by huge pages, so the copies fault
+// once per 2 MiB instead, and they are unmapped as soon as the snapshot is built (nothing in a
+// snapshot refers to them).
 //
 // Fresh memory can cost far more than that on a virtual machine whose host takes free memory
 // back (free page reporting): the first write to each huge page then waits for the host, a
@@ -21,7 +22,9 @@ import (
 // goroutine faults the huge pages they will go into from the far end while the copies fill them
 // from the near end, so that two CPUs share the wait.
 type slabs struct {
+	cur    []byte   // the current slab
 	free   []byte   // unused part of the current slab
+	count  int      // slabs made so far
 	mapped [][]byte // every mapping made, to unmap on release
 	noMmap bool     // mapping failed once: use the Go heap from then on
 	onHeap bool     // the current slab is Go heap memory
@@ -41,7 +44,9 @@ const (
 // get returns n bytes to copy into; the caller keeps the first k with take(k).
 func (s *slabs) get(n int) []byte {
 	if len(s.free) < n {
-		s.free, s.prepared = s.alloc(max(slabSize, n)), 0
+		s.cur, s.prepared = s.alloc(max(slabSize, n)), 0
+		s.free = s.cur
+		s.count++
 	}
 	return s.free[:n:n]
 }
@@ -106,6 +111,25 @@ func (s *slabs) prefault(n int) {
 	}()
 }
 
+// slabMark is a position in the slabs to go back to (rewind).
+type slabMark struct {
+	count int    // slabs made by then
+	free  []byte // the unused part of the current slab then
+}
+
+func (s *slabs) mark() slabMark { return slabMark{s.count, s.free} }
+
+// rewind hands out again the memory handed out since m: nothing taken from it may be in use any
+// more. Of slabs made since m, the last is used again from its start; any others stay unused
+// until releaseAll.
+func (s *slabs) rewind(m slabMark) {
+	if s.count == m.count {
+		s.free = m.free
+	} else {
+		s.free = s.cur
+	}
+}
+
 // releaseAll unmaps every slab. Nothing handed out may be used afterwards.
 func (s *slabs) releaseAll() {
 	s.stop.Store(true)
@@ -113,5 +137,5 @@ func (s *slabs) releaseAll() {
 	for _, m := range s.mapped {
 		_ = unix.Munmap(m)
 	}
-	s.mapped, s.free = nil, nil
+	s.mapped, s.free, s.cur = nil, nil, nil
 }

@@ -70,3 +70,26 @@ func mincore(b, vec []byte) error {
 	}
 	return nil
 }
+
+// TestSlabsRewind checks that rewinding hands out again the memory taken since the mark: from
+// where the mark stood in the same slab, or from the start of a slab made since.
+func TestSlabsRewind(t *testing.T) {
+	var s slabs
+	s.take(len(s.get(pageSize)))
+	m := s.mark()
+	at := &s.get(pageSize)[0]
+	s.take(pageSize)
+	s.rewind(m)
+	if got := &s.get(pageSize)[0]; got != at {
+		t.Errorf("same slab: rewound to %p, want %p", got, at)
+	}
+	b := s.get(slabSize) // does not fit what is left: a new slab
+	start := &b[0]
+	s.take(len(b) - pageSize)
+	s.take(len(s.get(pageSize)))
+	s.rewind(m)
+	if got := &s.get(pageSize)[0]; got != start {
+		t.Errorf("slab made since the mark: rewound to %p, want its start %p", got, start)
+	}
+	s.releaseAll()
+}

@@ -19,11 +19,12 @@ import (
 //
 //  1. The task lists alone (taskList): quick, so each is read close to one moment. Every link is
 //     checked both ways; a list that changed under the walk is mended from fresh copies.
-//     Then the objects the listed tasks lead to are copied in a few vectored reads, level by
-//     level (prefetchReferents), so that the next step finds them cached.
 //  2. Each listed task in full (stableTask): name, coroutine chain, awaiters. What does not hang
 //     together — an object that is not what its reference says, a coroutine that has returned
-//     although its task is not running — is read again from fresh copies.
+//     although its task is not running — is read again from fresh copies. The tasks are read
+//     in batches: first the objects a batch's tasks lead to are copied in a few vectored reads,
+//     level by level (prefetchReferents), so that reading the tasks finds them cached; after
+//     the batch, those copies are dropped (tasksPerBatch).
 //  3. All of them again, from one fresh copy of their list nodes taken together, after all were
 //     read (stillListed). A task stays in its list until it finishes and holds its coroutine and
 //     name all that time, so a task still where it was, with the fields it was read through,
@@ -45,6 +46,12 @@ const (
 // the task lists: its name, coroutines and frames, what it awaits (measured: 540 bytes at 10,000
 // tasks of a simple program).
 const copiedPerTask = 512
+
+// tasksPerBatch is how many tasks are read between recycleCopies: what their objects lead to is
+// copied, read and then dropped, so the copies of a large target take a batch's worth of
+// memory beyond the task lists instead of growing with it. Fresh memory is costly, and more so
+// on virtual machines whose host takes free memory back (see slabs).
+const tasksPerBatch = 2048
 
 // listedTask is a task found in a task list and what reading it gave.
 type listedTask struct {
@@ -100,18 +107,26 @@ func (w *walker) readTasks(heads []uint64, tids []uint64, running map[uint64]boo
 			return dup
 		})
 	}
-	w.mem.expect(copiedPerTask * len(listed))
-	if err := w.prefetchReferents(listed); err != nil {
-		return nil, err
-	}
+	// Every batch must know every awaiter. knownAwaiters only looks at the task objects, which
+	// the list walk copied whole (a fetch covers a pool of them), so it can run before any.
 	w.awaiters = w.knownAwaiters(listed)
 	w.coros, w.lastCoro = make(map[uint64]*coroInfo, len(w.awaiters)+16), nil
 	tasks := make([]snapshot.Task, len(listed))
-	for i := range listed {
-		listed[i].task = &tasks[i]
-		if err := w.stableTask(&listed[i], running); err != nil {
+	size := max(w.p.batchSize, 1)
+	w.mem.expect(copiedPerTask * min(len(listed), size))
+	for b := 0; b < len(listed); b += size {
+		batch := listed[b:min(b+size, len(listed))]
+		w.mem.markCopies()
+		if err := w.prefetchReferents(batch); err != nil {
 			return nil, err
 		}
+		for i := range batch {
+			batch[i].task = &tasks[b+i]
+			if err := w.stableTask(&batch[i], running); err != nil {
+				return nil, err
+			}
+		}
+		w.mem.recycleCopies()
 	}
 	if err := w.stillListed(listed, heads, running); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aioscope/aioscope/snapshot"
 )
@@ -121,6 +122,28 @@ func TestAwaiterFramesMatchTasks(t *testing.T) {
 	}
 	if sets == 0 {
 		t.Fatal("no image has a task with several awaiters")
+	}
+}
+
+// TestBatchesGiveTheSameSnapshot checks, on the checked-in images, that reading the tasks in
+// batches, with the page copies of each batch dropped before the next, gives the snapshot that
+// reading them all at once gives, whatever the batch size.
+func TestBatchesGiveTheSameSnapshot(t *testing.T) {
+	for _, img := range loadSeedImages(t) {
+		p, whole := replaySeedImage(t, img)
+		for _, size := range []int{1, 2, 3, 5} {
+			p.batchSize = size
+			s, _, err := p.walk(nil)
+			if err != nil {
+				t.Fatalf("Python %s, batches of %d: %v", p.PythonVersion(), size, err)
+			}
+			a, b := *whole, *s
+			a.CapturedAt, b.CapturedAt = time.Time{}, time.Time{}
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("Python %s, batches of %d: the snapshot differs from one read at once:\n%s",
+					p.PythonVersion(), size, snapshotDiff(&a, &b))
+			}
+		}
 	}
 }
 

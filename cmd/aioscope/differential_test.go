@@ -70,6 +70,8 @@ var diffCases = []diffCase{
 	{scenario: "names.py"},
 	{scenario: "blocked.py"},
 	{scenario: "many.py", args: []string{"300"}},
+	// More tasks than the inspector reads in one batch (tasksPerBatch).
+	{scenario: "many.py", args: []string{"5000"}},
 	// deep.py N: a coroutine chain of N+2 frames.
 	{scenario: "deep.py", args: []string{"100"}, chainFrames: 101},
 	{scenario: "deep.py", args: []string{"900"}, chainFrames: 901},
