@@ -50,8 +50,10 @@ const copiedPerTask = 512
 // tasksPerBatch is how many tasks are read between recycleCopies: what their objects lead to is
 // copied, read and then dropped, so the copies of a large target take a batch's worth of
 // memory beyond the task lists instead of growing with it. Fresh memory is costly, and more so
-// on virtual machines whose host takes free memory back (see slabs).
-const tasksPerBatch = 2048
+// on virtual machines whose host takes free memory back (see slabs). Measured at 10,000 tasks,
+// where the lists' copies take 2.9 MB: batches of 2,048 peak at 4.5 MB of copies, a third huge
+// page, and were 0.17 ms slower than batches of 1,024; batches of 512 were no faster.
+const tasksPerBatch = 1024
 
 // listedTask is a task found in a task list and what reading it gave.
 type listedTask struct {
