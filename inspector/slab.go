@@ -30,6 +30,7 @@ type slabs struct {
 	onHeap bool     // the current slab is Go heap memory
 	// prepared: the end of what the helper was asked to fault in, in the current slab.
 	prepared uintptr
+	marked   bool // between mark and rewind
 	stop     atomic.Bool
 	helper   sync.WaitGroup
 }
@@ -53,10 +54,11 @@ func (s *slabs) get(n int) []byte {
 
 // take marks the first k bytes returned by get as used. Once half a huge page is filled, the
 // next one is prepared if it was not asked for yet (see prefault): a walk that copies that much
-// usually goes on.
+// usually goes on. Not after a mark: what is taken then is handed out again (rewind), so the
+// copies stop growing.
 func (s *slabs) take(k int) {
 	s.free = s.free[k:]
-	if s.onHeap || len(s.free) == 0 {
+	if s.onHeap || s.marked || len(s.free) == 0 {
 		return
 	}
 	at := uintptr(unsafe.Pointer(&s.free[0]))
@@ -84,8 +86,8 @@ func (s *slabs) alloc(n int) []byte {
 }
 
 // prefault has a helper goroutine fault in, last first, the huge pages of the current slab that
-// hold the n bytes after the huge page being filled now (or after what was asked for before,
-// which is not asked again). It only affects speed.
+// the next n bytes reach beyond the huge page being filled now, but for those asked for before.
+// It only affects speed.
 func (s *slabs) prefault(n int) {
 	if s.onHeap || len(s.free) == 0 {
 		return // no slab yet, or the Go heap's memory: nothing to prepare
@@ -95,7 +97,7 @@ func (s *slabs) prefault(n int) {
 	if done := s.prepared; done > start {
 		next = max(next, int(done-start)) // not asked twice
 	}
-	end := min(next+n, len(s.free))
+	end := min(int((start+uintptr(n)+hugePage-1)&^(hugePage-1)-start), len(s.free))
 	if next >= end {
 		return
 	}
@@ -117,12 +119,16 @@ type slabMark struct {
 	free  []byte // the unused part of the current slab then
 }
 
-func (s *slabs) mark() slabMark { return slabMark{s.count, s.free} }
+func (s *slabs) mark() slabMark {
+	s.marked = true
+	return slabMark{s.count, s.free}
+}
 
 // rewind hands out again the memory handed out since m: nothing taken from it may be in use any
 // more. Of slabs made since m, the last is used again from its start; any others stay unused
 // until releaseAll.
 func (s *slabs) rewind(m slabMark) {
+	s.marked = false
 	if s.count == m.count {
 		s.free = m.free
 	} else {

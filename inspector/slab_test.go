@@ -28,7 +28,8 @@ func residentHugePages(t *testing.T, b []byte) []bool {
 }
 
 // TestSlabsPrefault checks that the helper faults in the huge pages asked for, and only those,
-// without anything being written to them, and that release waits for it and unmaps the slab.
+// without anything being written to them, that filling half a huge page asks for the next unless
+// since a mark, and that release waits for the helper and unmaps the slab.
 func TestSlabsPrefault(t *testing.T) {
 	var s slabs
 	s.get(4096)
@@ -37,22 +38,35 @@ func TestSlabsPrefault(t *testing.T) {
 	}
 	slab := s.free // the whole slab, 2 MiB aligned
 	s.take(4096)
-	s.prefault(3 << 20) // from the next huge page on: the second, and the third in part
+	s.prefault(hugePage - 4096) // reaches the end of the first huge page, no further: nothing to prepare
 	s.helper.Wait()
-	if got, want := residentHugePages(t, slab), []bool{false, true, true, false}; !slices.Equal(got, want) {
+	if got, want := residentHugePages(t, slab), []bool{false, false, false, false}; !slices.Equal(got, want) {
+		t.Errorf("after prefault(2 MiB - 4 KiB): huge pages backed %v, want %v", got, want)
+	}
+	s.prefault(3 << 20) // reaches into the second huge page
+	s.helper.Wait()
+	if got, want := residentHugePages(t, slab), []bool{false, true, false, false}; !slices.Equal(got, want) {
 		t.Errorf("after prefault(3 MiB): huge pages backed %v, want %v", got, want)
 	}
 	// Past half of the first huge page: the second is prepared already, nothing more is asked.
 	s.take(hugePage / 2)
 	s.prefault(0) // asking for nothing prepares nothing
 	s.helper.Wait()
-	if got, want := residentHugePages(t, slab), []bool{false, true, true, false}; !slices.Equal(got, want) {
+	if got, want := residentHugePages(t, slab), []bool{false, true, false, false}; !slices.Equal(got, want) {
 		t.Errorf("after filling half the first huge page: huge pages backed %v, want %v", got, want)
 	}
-	// Past half of the third, which was prepared only in part: the fourth is asked for.
+	// After a mark, what is taken is handed out again: past half of the second, nothing is asked.
+	m := s.mark()
+	s.take(hugePage)
+	s.helper.Wait()
+	if got, want := residentHugePages(t, slab), []bool{false, true, false, false}; !slices.Equal(got, want) {
+		t.Errorf("after filling half the second huge page since a mark: huge pages backed %v, want %v", got, want)
+	}
+	s.rewind(m)
+	// Past half of the third, which was not prepared: the fourth is asked for.
 	s.take(2 * hugePage)
 	s.helper.Wait()
-	if got, want := residentHugePages(t, slab), []bool{false, true, true, true}; !slices.Equal(got, want) {
+	if got, want := residentHugePages(t, slab), []bool{false, true, false, true}; !slices.Equal(got, want) {
 		t.Errorf("after filling half the third huge page: huge pages backed %v, want %v", got, want)
 	}
 	s.releaseAll()
