@@ -40,36 +40,44 @@ type referent struct {
 	kind referentKind
 }
 
-// prefetcher holds one prefetch's state.
+// prefetcher holds a prefetch's state. One serves every batch of a walk, so that its lists are
+// allocated once.
 type prefetcher struct {
-	w      *walker
-	pages  []uint64   // to copy at the end of this level
-	next   []referent // to follow once they are copied
-	budget int        // objects left to look at
-	queued [64]uint64 // pages queued lately (see want)
-	buf    [512]byte  // for objects that span two cached pages
+	w        *walker
+	pages    []uint64   // to copy at the end of this level
+	next     []referent // to follow once they are copied
+	frontier []referent // being followed
+	budget   int        // objects left to look at
+	queued   [64]uint64 // pages queued lately (see want)
+	buf      [512]byte  // for objects that span two cached pages
 }
 
 // prefetchReferents copies the pages of the objects the listed tasks lead to (see above).
 func (w *walker) prefetchReferents(listed []listedTask) error {
+	pf := w.prefetcher
+	if pf == nil {
+		// Tasks made one after the other share pages: a level usually queues fewer pages
+		// than there are tasks.
+		pf = &prefetcher{w: w, next: make([]referent, 0, len(listed)), frontier: make([]referent, 0, len(listed)),
+			pages: make([]uint64, 0, len(listed)/2+64)}
+		w.prefetcher = pf
+	}
 	// Each object leads to a bounded number of others; the budget bounds the whole prefetch
 	// even where a changing target makes references form loops.
-	// Tasks made one after the other share pages: a level usually queues fewer pages than there
-	// are tasks.
-	pf := &prefetcher{w: w, budget: 32*len(listed) + 1024, next: make([]referent, 0, len(listed)),
-		pages: make([]uint64, 0, len(listed)/2+64)}
+	pf.budget = 32*len(listed) + 1024
+	pf.pages, pf.next = pf.pages[:0], pf.next[:0]
+	clear(pf.queued[:]) // pages copied for an earlier batch may have been dropped since
 	for i := range listed {
 		pf.follow(referent{listed[i].addr, uint32(w.a.TaskObject.Size), taskObject}, 0, false)
 	}
-	frontier := make([]referent, 0, len(listed))
 	for level := 0; level < maxPrefetchLevels && len(pf.pages) > 0 && pf.budget > 0; level++ {
 		slices.Sort(pf.pages)
 		if err := w.mem.prefetch(slices.Compact(pf.pages)); err != nil {
 			return err
 		}
 		pf.pages = pf.pages[:0]
-		frontier, pf.next = pf.next, frontier[:0]
-		for _, r := range frontier {
+		pf.frontier, pf.next = pf.next, pf.frontier[:0]
+		for _, r := range pf.frontier {
 			pf.follow(r, 0, true)
 		}
 	}

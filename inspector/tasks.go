@@ -377,10 +377,13 @@ func ignoreTorn(err error) error {
 // heads, taken together after all tasks were read. A task whose fields changed is read once more;
 // one that left its list is marked as not ok.
 func (w *walker) stillListed(listed []listedTask, heads []uint64, running map[uint64]bool) error {
-	pages := make([]uint64, 0, 3*len(listed)+len(heads))
+	var pages []uint64
 	addPages := func(addr uint64, n uint64) {
 		for p := addr &^ (pageSize - 1); p < addr+n; p += pageSize {
-			pages = append(pages, p)
+			// Nodes of consecutive tasks mostly share pages: one entry each, not one a node.
+			if len(pages) == 0 || pages[len(pages)-1] != p {
+				pages = append(pages, p)
+			}
 		}
 	}
 	for i := range listed {

@@ -52,8 +52,10 @@ type walker struct {
 	reread       bool
 	coroBlock    []coroInfo                    // see newCoroInfo
 	lastOwn      *coroInfo                     // the chain of the task task() read last
+	own          coroInfo                      // a task's own chain when not kept (see ownCoro)
 	awaiterBlock []snapshot.Awaiter            // see newAwaiters
 	chains       map[uint64][][]snapshot.Frame // see internFrames
+	prefetcher   *prefetcher                   // see prefetchReferents
 }
 
 // addrCache keeps a few objects by address, ahead of a map that holds them all: one compare
@@ -490,41 +492,54 @@ func (w *walker) ownCoro(task uint64) (*coroInfo, error) {
 	if c, ok := w.coros[task]; ok {
 		return c, nil
 	}
-	return w.readCoro(task)
+	// Not kept: read into the walker's own, which serves until the next task is read.
+	w.own = coroInfo{}
+	if err := w.readCoroInto(task, &w.own); err != nil {
+		return nil, err
+	}
+	return &w.own, nil
 }
 
 // readCoro reads the coroutine chain of a task or future.
 func (w *walker) readCoro(obj uint64) (*coroInfo, error) {
+	c := w.newCoroInfo()
+	if err := w.readCoroInto(obj, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readCoroInto reads the coroutine chain of a task or future into c, which must be zero.
+func (w *walker) readCoroInto(obj uint64, c *coroInfo) error {
 	to := &w.a.TaskObject
 	tb, err := w.mem.view(obj, int(to.Size))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer w.restoreFloor(w.noOlderThan(obj))
-	c := w.newCoroInfo()
 	c.isTask = tb[to.TaskIsTask] != 0
 	if c.isTask {
 		coro := le64(tb, to.TaskCoro) &^ w.l.TagBits
 		c.coro, c.finished = coro, coro == 0
 		if coro != 0 {
 			if c.frames, err = w.coroChain(coro); err != nil {
-				return nil, err
+				return err
 			}
 			if len(c.frames) == 0 {
 				t, err := w.typeOf(coro)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				if !mayBeCoroutine(t) {
 					c.notCoroutine = t.name
 				}
 				if c.finished, err = w.coroFinished(coro, t); err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // forgetCoro drops the chain read for obj, so that it is read again when next asked for.
@@ -544,7 +559,7 @@ func mayBeCoroutine(t *typeInfo) bool {
 }
 
 // newCoroInfo returns a zero coroInfo, allocated with others in blocks: a snapshot of a large
-// target needs one per task.
+// target can need one per task.
 func (w *walker) newCoroInfo() *coroInfo {
 	if len(w.coroBlock) == 0 {
 		w.coroBlock = make([]coroInfo, 256)
