@@ -5,11 +5,10 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/aioscope/aioscope/inspector"
 )
 
 // heapReserve is how much of the Go heap is set aside for huge pages when aioscope starts: more
@@ -106,16 +105,61 @@ func growStack(call bool) uintptr {
 	return uintptr(unsafe.Pointer(&local))
 }
 
-// heapMapping returns the mapping holding addr, from /proc/self/maps, or zeros.
+// heapMapping returns the mapping holding addr, from /proc/self/maps, or zeros. It runs before
+// the heap is advised, so it allocates one page: every page it touches now is a small one.
+// (inspector.ParseMaps, made for a target's maps, buffers 64 KiB and returns every field.)
 func heapMapping(addr uintptr) (start, end uintptr) {
-	data, err := os.ReadFile("/proc/self/maps")
+	fd, err := unix.Open("/proc/self/maps", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, 0
 	}
-	for _, m := range inspector.ParseMaps(data) {
-		if uint64(addr) >= m.Start && uint64(addr) < m.End {
-			return uintptr(m.Start), uintptr(m.End)
+	defer unix.Close(fd)
+	return findMapping(func(b []byte) (int, error) { return unix.Read(fd, b) }, addr)
+}
+
+// findMapping returns the range of the line of a maps file, read with read, that holds addr.
+func findMapping(read func([]byte) (int, error), addr uintptr) (start, end uintptr) {
+	buf := make([]byte, 4096)
+	kept := 0     // bytes of a line cut short by the end of the last read, moved to buf's start
+	skip := false // the line being read was too long to keep: look from the next one on
+	for {
+		n, err := read(buf[kept:])
+		if err != nil || n <= 0 {
+			return 0, 0
+		}
+		data := buf[:kept+n]
+		for {
+			nl := slices.Index(data, '\n')
+			if nl < 0 {
+				break
+			}
+			if lo, hi, ok := mapsRange(data[:nl]); ok && !skip && addr >= lo && addr < hi {
+				return lo, hi
+			}
+			data, skip = data[nl+1:], false
+		}
+		// The kernel ends reads at the end of a line, but a cut line is kept unless it is
+		// longer than the line of an anonymous mapping such as the heap's.
+		kept = 0
+		if len(data) <= 64 && !skip {
+			kept = copy(buf, data)
+		} else if len(data) > 0 {
+			skip = true
 		}
 	}
-	return 0, 0
+}
+
+// mapsRange parses the "start-end" a line of /proc/PID/maps begins with.
+func mapsRange(line []byte) (start, end uintptr, ok bool) {
+	dash := slices.Index(line, '-')
+	sp := slices.Index(line, ' ')
+	if dash <= 0 || sp <= dash+1 {
+		return 0, 0, false
+	}
+	lo, err1 := strconv.ParseUint(string(line[:dash]), 16, 64)
+	hi, err2 := strconv.ParseUint(string(line[dash+1:sp]), 16, 64)
+	if err1 != nil || err2 != nil || hi <= lo {
+		return 0, 0, false
+	}
+	return uintptr(lo), uintptr(hi), true
 }

@@ -151,3 +151,49 @@ func smapsField(t *testing.T, addr uintptr, field string) string {
 	t.Fatalf("no mapping in /proc/self/smaps holds %#x", addr)
 	return ""
 }
+
+func TestMapsRange(t *testing.T) {
+	for _, tc := range []struct {
+		line       string
+		start, end uintptr
+		ok         bool
+	}{
+		{"7f0000000000-7f0000021000 rw-p 00000000 00:00 0 ", 0x7f0000000000, 0x7f0000021000, true},
+		{"00400000-005ca000 r-xp 00000000 08:01 42 /usr/bin/aioscope", 0x400000, 0x5ca000, true},
+		{"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]", 0xffffffffff600000, 0xffffffffff601000, true},
+		{"", 0, 0, false},
+		{"7f00-7f00 rw-p", 0, 0, false}, // empty
+		{"7f01-7f00 rw-p", 0, 0, false}, // backwards
+		{"-7f00 rw-p", 0, 0, false},
+		{"7f00- rw-p", 0, 0, false},
+		{"7f00-7f10", 0, 0, false},
+		{"python3-14 x", 0, 0, false}, // the tail of a long path
+	} {
+		start, end, ok := mapsRange([]byte(tc.line))
+		if start != tc.start || end != tc.end || ok != tc.ok {
+			t.Errorf("mapsRange(%q) = %#x, %#x, %v; want %#x, %#x, %v", tc.line, start, end, ok, tc.start, tc.end, tc.ok)
+		}
+	}
+}
+
+// TestFindMappingAcrossReads reads a maps file in pieces of every size: a line cut by the end of a
+// read is put together again, and the tail of a line too long to keep is never taken for a line.
+func TestFindMappingAcrossReads(t *testing.T) {
+	long := "7f0000000000-7f0000001000 r--p 00000000 08:01 42 /lib/" + strings.Repeat("x", 80) + "abc-def 1\n"
+	maps := long + "7f0000100000-7f0000200000 rw-p 00000000 00:00 0 \n" + long
+	for size := 1; size <= len(maps); size++ {
+		rest := maps
+		read := func(b []byte) (int, error) {
+			n := copy(b[:min(len(b), size)], rest)
+			rest = rest[n:]
+			return n, nil
+		}
+		if start, end := findMapping(read, 0x7f0000180000); start != 0x7f0000100000 || end != 0x7f0000200000 {
+			t.Fatalf("reads of %d bytes: mapping = %#x-%#x, want 0x7f0000100000-0x7f0000200000", size, start, end)
+		}
+		rest = maps
+		if start, end := findMapping(read, 0xabc); start != 0 || end != 0 {
+			t.Fatalf("reads of %d bytes: the tail of a path was taken for a line: %#x-%#x", size, start, end)
+		}
+	}
+}
