@@ -43,8 +43,11 @@ func preferHugePages() {
 	}
 	// Raw calls: the ranges are given by address.
 	_, _, _ = unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_HUGEPAGE)
-	// The reserve below top was never touched, except its top, used last and not worth a copy.
-	collapseTouched((start+hugePage-1)&^(hugePage-1), top&^(hugePage-1))
+	// The reserve below top was never touched, except its top, used last and not worth a copy:
+	// what the runtime touched lies below the reserve, whose bottom is in one of the two regions
+	// from top-heapReserve on.
+	below := min((top-heapReserve)&^(hugePage-1)+2*hugePage, top&^(hugePage-1))
+	collapseTouched((start+hugePage-1)&^(hugePage-1), below)
 }
 
 // collapseTouched collapses into huge pages each 2 MiB region of [lo, hi) holding pages already

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -49,6 +50,10 @@ func TestReserveHeap(t *testing.T) {
 // TestPreferHugePages checks that the heap a snapshot allocates from is advised to use huge
 // pages where the kernel takes the advice, and stays usable.
 func TestPreferHugePages(t *testing.T) {
+	before := make([]byte, 64<<10) // touched in small pages before the advice
+	for i := range before {
+		before[i] = 1
+	}
 	preferHugePages()
 	b := make([]byte, 8<<20)
 	for i := range b {
@@ -64,6 +69,16 @@ func TestPreferHugePages(t *testing.T) {
 	if flags := smapsField(t, addr, "VmFlags:"); !strings.Contains(flags, " hg") {
 		t.Fatalf("the heap mapping holding %#x is not advised for huge pages: VmFlags:%s", addr, flags)
 	}
+	// The region holding memory touched before the advice was collapsed: all of it is backed.
+	region := uintptr(unsafe.Pointer(&before[0])) &^ (hugePage - 1)
+	vec := make([]byte, hugePage/os.Getpagesize())
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, region, hugePage, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatalf("mincore: %v", errno)
+	}
+	if n := bytes.Count(vec, []byte{0}); n > 0 {
+		t.Errorf("the 2 MiB region holding memory touched before the advice has %d pages not backed: it was not collapsed", n)
+	}
+	runtime.KeepAlive(before)
 }
 
 // TestCollapseTouched checks that a region holding touched small pages becomes a huge page even
