@@ -12,8 +12,10 @@ import (
 )
 
 // heapReserve is how much of the Go heap is set aside for huge pages when aioscope starts: more
-// than a snapshot of 10,000 tasks builds, so that most snapshots fit.
-const heapReserve = 128 << 20
+// than a snapshot of 100,000 tasks builds (30 MB), so that most snapshots fit. Not more: laying
+// it out writes the runtime's page-to-span table for all of it, a page fault per 4 MB; 64 MB
+// instead of 128 made every command 0.36 ms faster.
+const heapReserve = 64 << 20
 
 const hugePage = 2 << 20
 
