@@ -55,18 +55,12 @@ func parseMapsLine(line string) (Mapping, bool) {
 	if len(fields) < 5 {
 		return m, false
 	}
-	lo, hi, ok := strings.Cut(fields[0], "-")
-	if !ok {
-		return m, false
-	}
-	var err error
-	if m.Start, err = strconv.ParseUint(lo, 16, 64); err != nil {
-		return m, false
-	}
-	if m.End, err = strconv.ParseUint(hi, 16, 64); err != nil || m.End <= m.Start {
+	var ok bool
+	if m.Start, m.End, ok = ParseMapsRange(fields[0]); !ok {
 		return m, false
 	}
 	m.Perms = fields[1]
+	var err error
 	if m.Offset, err = strconv.ParseUint(fields[2], 16, 64); err != nil {
 		return m, false
 	}
@@ -78,6 +72,23 @@ func parseMapsLine(line string) (Mapping, bool) {
 		m.Path, m.Deleted = p, true
 	}
 	return m, true
+}
+
+// ParseMapsRange parses the "start-end" field a line of /proc/PID/maps begins with: two
+// hexadecimal addresses, the end above the start.
+func ParseMapsRange(field string) (start, end uint64, ok bool) {
+	lo, hi, ok := strings.Cut(field, "-")
+	if !ok {
+		return 0, 0, false
+	}
+	start, err := strconv.ParseUint(lo, 16, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	if end, err = strconv.ParseUint(hi, 16, 64); err != nil || end <= start {
+		return 0, 0, false
+	}
+	return start, end, true
 }
 
 // mappedFile is one file mapped into the target, with all its mappings in address order.

@@ -5,10 +5,11 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aioscope/aioscope/inspector"
 )
 
 // heapReserve is how much of the Go heap is set aside for huge pages when aioscope starts: more
@@ -112,7 +113,8 @@ func growStack(call bool) uintptr {
 
 // heapMapping returns the mapping holding addr, from /proc/self/maps, or zeros. It runs before
 // the heap is advised, so it allocates one page: every page it touches now is a small one.
-// (inspector.ParseMaps, made for a target's maps, buffers 64 KiB and returns every field.)
+// (inspector.ParseMaps, made for a target's maps, buffers 64 KiB and returns every field; only
+// its parsing of the address range is shared.)
 func heapMapping(addr uintptr) (start, end uintptr) {
 	fd, err := unix.Open("/proc/self/maps", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -156,15 +158,10 @@ func findMapping(read func([]byte) (int, error), addr uintptr) (start, end uintp
 
 // mapsRange parses the "start-end" a line of /proc/PID/maps begins with.
 func mapsRange(line []byte) (start, end uintptr, ok bool) {
-	dash := slices.Index(line, '-')
 	sp := slices.Index(line, ' ')
-	if dash <= 0 || sp <= dash+1 {
+	if sp < 0 {
 		return 0, 0, false
 	}
-	lo, err1 := strconv.ParseUint(string(line[:dash]), 16, 64)
-	hi, err2 := strconv.ParseUint(string(line[dash+1:sp]), 16, 64)
-	if err1 != nil || err2 != nil || hi <= lo {
-		return 0, 0, false
-	}
-	return uintptr(lo), uintptr(hi), true
+	lo, hi, ok := inspector.ParseMapsRange(string(line[:sp]))
+	return uintptr(lo), uintptr(hi), ok
 }
