@@ -27,9 +27,13 @@ type Node struct {
 	// nodes.
 	Label string
 	// Frame is the frame of a Coroutine node (the first of the identical-looking frames merged
-	// into it), for consumers that want its parts rather than Label.
-	Frame    snapshot.Frame
+	// into it), for consumers that want its parts rather than Label; nil for Task nodes. It
+	// points into the snapshot the tree was built from.
+	Frame    *snapshot.Frame
 	Children []*Node
+	// firstCor is the first coroutine child: most nodes have one at most, and finding it here
+	// spares a table lookup (see treeBuilder.corNode).
+	firstCor *Node
 }
 
 // Build builds the `pstree` forest of the tasks the way tools.py's build_async_tree does and
@@ -44,17 +48,38 @@ func Build(tasks []snapshot.Task) (roots []*Node, err error) {
 	return buildTree(tasks, id2name, awaits), nil
 }
 
-// treeBuilder holds the state of tools.py's _build_tree.
+// treeBuilder holds the state of tools.py's _build_tree. A tree of n tasks has a few nodes per
+// task, so nodes come from blocks and every table is keyed by fixed-size values or by strings
+// formatted once per distinct frame.
 type treeBuilder struct {
-	taskNodes map[uint64]*Node
-	// corNodes is cor_nodes: the coroutine children of a node by label, so that the same formatted
+	tasks map[uint64]*taskState
+	// corNodes is cor_nodes: a node's coroutine children by label, so that the same formatted
 	// frame under the same parent is one node.
-	corNodes map[*Node]map[string]*Node
+	corNodes map[corKey]*Node
 	// taskEdges records which task children a node already has, the "not in children[cur]" test.
 	taskEdges map[taskEdge]struct{}
-	// isChild marks the tasks that are anyone's child; those are not roots, even when their only
-	// parent is not a task of the snapshot and is therefore never printed.
-	isChild map[uint64]bool
+	// labels holds each frame's formatted text by the frame's address: a snapshot shares the
+	// frames of identical chains, so most frames are formatted once for thousands of tasks.
+	labels map[*snapshot.Frame]string
+	nodes  []Node // the rest of the current block of coroutine nodes
+	// kids is the rest of a block that first children are taken from: most nodes have one
+	// child, and a slice of one each would be an allocation each.
+	kids   []*Node
+	states []taskState // the rest of the current block of task states
+}
+
+// taskState is a task id's node and what building learns about the id.
+type taskState struct {
+	node     Node
+	awaiting bool // a parent in some await: the task does not show its own stack
+	isChild  bool // a child in some await: not a root, even when its parent is never printed
+	// frames is task_stacks' entry: the stack of the last task listed under the id.
+	frames []snapshot.Frame
+}
+
+type corKey struct {
+	parent *Node
+	label  string
 }
 
 type taskEdge struct {
@@ -62,81 +87,123 @@ type taskEdge struct {
 	child  uint64
 }
 
-func (b *treeBuilder) taskNode(id uint64) *Node {
-	n := b.taskNodes[id]
-	if n == nil {
-		n = &Node{Kind: Task, TaskID: id}
-		b.taskNodes[id] = n
+const nodeBlock = 1024
+
+func (b *treeBuilder) task(id uint64) *taskState {
+	t := b.tasks[id]
+	if t == nil {
+		if len(b.states) == 0 {
+			b.states = make([]taskState, nodeBlock)
+		}
+		t, b.states = &b.states[0], b.states[1:]
+		t.node = Node{Kind: Task, TaskID: id}
+		b.tasks[id] = t
+	}
+	return t
+}
+
+func (b *treeBuilder) label(f *snapshot.Frame) string {
+	l, ok := b.labels[f]
+	if !ok {
+		l = FormatFrame(*f)
+		b.labels[f] = l
+	}
+	return l
+}
+
+// corNode is get_or_create_cor_node. A node's first coroutine child is found through the node;
+// only the others are kept in corNodes.
+func (b *treeBuilder) corNode(parent *Node, frame *snapshot.Frame) *Node {
+	label := b.label(frame)
+	first := parent.firstCor
+	if first != nil {
+		if first.Label == label {
+			return first
+		}
+		if n := b.corNodes[corKey{parent, label}]; n != nil {
+			return n
+		}
+	}
+	if len(b.nodes) == 0 {
+		b.nodes = make([]Node, nodeBlock)
+	}
+	n := &b.nodes[0]
+	b.nodes = b.nodes[1:]
+	*n = Node{Kind: Coroutine, Label: label, Frame: frame}
+	b.addChild(parent, n)
+	if first == nil {
+		parent.firstCor = n
+	} else {
+		b.corNodes[corKey{parent, label}] = n
 	}
 	return n
 }
 
-// corNode is get_or_create_cor_node.
-func (b *treeBuilder) corNode(parent *Node, frame snapshot.Frame) *Node {
-	label := FormatFrame(frame)
-	byLabel := b.corNodes[parent]
-	if byLabel == nil {
-		byLabel = make(map[string]*Node)
-		b.corNodes[parent] = byLabel
+// addChild appends child to parent's children. A first child goes into a slice of capacity one
+// cut from a block; a second one makes append move the children to a slice of their own.
+func (b *treeBuilder) addChild(parent, child *Node) {
+	if parent.Children == nil {
+		if len(b.kids) == 0 {
+			b.kids = make([]*Node, nodeBlock)
+		}
+		parent.Children, b.kids = b.kids[:1:1], b.kids[1:]
+		parent.Children[0] = child
+		return
 	}
-	if n := byLabel[label]; n != nil {
-		return n
-	}
-	n := &Node{Kind: Coroutine, Label: label, Frame: frame}
-	parent.Children = append(parent.Children, n)
-	byLabel[label] = n
-	return n
+	parent.Children = append(parent.Children, child)
 }
 
 func buildTree(tasks []snapshot.Task, id2name names, awaits []await) []*Node {
 	b := &treeBuilder{
-		taskNodes: make(map[uint64]*Node, len(id2name.order)),
-		corNodes:  make(map[*Node]map[string]*Node),
-		taskEdges: make(map[taskEdge]struct{}),
-		isChild:   make(map[uint64]bool),
+		tasks:     make(map[uint64]*taskState, len(id2name.order)),
+		corNodes:  make(map[corKey]*Node),
+		taskEdges: make(map[taskEdge]struct{}, len(awaits)),
+		labels:    make(map[*snapshot.Frame]string),
 	}
 	// id2label lists the tasks first, in id2name order; the coroutine nodes come after them and
 	// are all somebody's children, so only tasks can be roots.
-	for _, id := range id2name.order {
-		b.taskNode(id).Label = id2name.name[id]
+	order := make([]taskState, len(id2name.order))
+	for i, id := range id2name.order {
+		t := &order[i]
+		t.node = Node{Kind: Task, TaskID: id, Label: id2name.name[id]}
+		b.tasks[id] = t
 	}
 
-	awaiting := make(map[uint64]bool)
 	for _, a := range awaits {
-		awaiting[a.parent] = true
-		cur := b.taskNode(a.parent)
+		parent := b.task(a.parent)
+		parent.awaiting = true
+		cur := &parent.node
 		for k := len(a.frames) - 1; k >= 0; k-- { // outermost frame first
-			cur = b.corNode(cur, a.frames[k])
+			cur = b.corNode(cur, &a.frames[k])
 		}
+		child := b.task(a.child)
 		e := taskEdge{parent: cur, child: a.child}
 		if _, dup := b.taskEdges[e]; !dup {
 			b.taskEdges[e] = struct{}{}
-			cur.Children = append(cur.Children, b.taskNode(a.child))
+			b.addChild(cur, &child.node)
 		}
-		b.isChild[a.child] = true
+		child.isChild = true
 	}
 
-	// task_stacks keeps the stack of the last task listed under an id.
-	stacks := make(map[uint64][]snapshot.Frame, len(id2name.order))
 	for i := range tasks {
-		stacks[tasks[i].ID] = tasks[i].Frames
+		b.tasks[tasks[i].ID].frames = tasks[i].Frames
 	}
 	// Only tasks that await no other task show their own coroutine stack.
-	for _, id := range id2name.order {
-		if awaiting[id] {
+	for i := range order {
+		t := &order[i]
+		if t.awaiting {
 			continue
 		}
-		frames := stacks[id]
-		cur := b.taskNodes[id]
-		for k := len(frames) - 1; k >= 0; k-- {
-			cur = b.corNode(cur, frames[k])
+		cur := &t.node
+		for k := len(t.frames) - 1; k >= 0; k-- {
+			cur = b.corNode(cur, &t.frames[k])
 		}
 	}
 
 	var roots []*Node
-	for _, id := range id2name.order {
-		if !b.isChild[id] {
-			roots = append(roots, b.taskNodes[id])
+	for i := range order {
+		if t := &order[i]; !t.isChild {
+			roots = append(roots, &t.node)
 		}
 	}
 	return roots
@@ -157,17 +224,19 @@ func WriteTree(w io.Writer, roots []*Node) error {
 	return writeTree(w, roots, "(T)", "")
 }
 
-// renderItem is one pending call of tools.py's recursive render(node, prefix, last).
+// renderItem is one pending call of tools.py's recursive render(node, prefix, last). Its prefix
+// is the first prefixLen bytes of writeTree's prefix buffer: the items are visited depth first,
+// so the buffer only ever changes past the prefixes of the items still pending.
 type renderItem struct {
-	node   *Node
-	prefix string
-	last   bool
+	node      *Node
+	prefixLen int
+	last      bool
 }
 
 // writeTree is build_async_tree's render with its task_emoji and cor_emoji parameters, done with
 // an explicit stack in the same pre-order.
 func writeTree(w io.Writer, roots []*Node, taskFlag, corFlag string) error {
-	var line []byte
+	var line, prefix []byte
 	var stack []renderItem
 	for _, root := range roots {
 		stack = append(stack[:0], renderItem{node: root, last: true})
@@ -176,14 +245,14 @@ func writeTree(w io.Writer, roots []*Node, taskFlag, corFlag string) error {
 			stack = stack[:len(stack)-1]
 			n := it.node
 
-			line = append(line[:0], it.prefix...)
-			childPrefix := it.prefix
+			prefix = prefix[:it.prefixLen]
+			line = append(line[:0], prefix...)
 			if it.last {
 				line = append(line, "└── "...)
-				childPrefix += "    "
+				prefix = append(prefix, "    "...)
 			} else {
 				line = append(line, "├── "...)
-				childPrefix += "│   "
+				prefix = append(prefix, "│   "...)
 			}
 			if n.Kind == Task {
 				line = append(line, taskFlag...)
@@ -199,7 +268,7 @@ func writeTree(w io.Writer, roots []*Node, taskFlag, corFlag string) error {
 
 			// Pushed last child first so that the first child is printed next.
 			for k := len(n.Children) - 1; k >= 0; k-- {
-				stack = append(stack, renderItem{node: n.Children[k], prefix: childPrefix, last: k == len(n.Children)-1})
+				stack = append(stack, renderItem{node: n.Children[k], prefixLen: len(prefix), last: k == len(n.Children)-1})
 			}
 		}
 	}

@@ -237,7 +237,7 @@ func writePSTreeJSON(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node)
 					j.str(n.Label)
 				} else {
 					j.raw(`{"kind":"frame",`)
-					j.frameFields(n.Frame)
+					j.frameFields(*n.Frame)
 					j.raw(`,"label":`)
 					j.str(n.Label)
 				}
