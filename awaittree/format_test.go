@@ -1,6 +1,7 @@
 package awaittree
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -288,5 +289,46 @@ func TestManyTasks(t *testing.T) {
 	}
 	if c.last != "                    └──  sleep tasks.py:702\n" {
 		t.Errorf("last line %q", c.last)
+	}
+}
+
+// TestSharedFrames checks that frames shared between tasks, as a snapshot shares identical
+// chains, print exactly as separate copies of them do: whole slices, prefixes and suffixes of
+// one backing array, and distinct frames with the same text (merged into one tree node).
+func TestSharedFrames(t *testing.T) {
+	chain := []snapshot.Frame{fr("sleep", "tasks.py", 702), fr("work", "app.py", 8), fr("main", "app.py", 19)}
+	twin := []snapshot.Frame{fr("sleep", "tasks.py", 702), fr("work", "app.py", 8)}
+	tasks := []snapshot.Task{
+		{ID: 0x100, Name: "main", TID: 1, Frames: chain[2:]},
+		{ID: 0x200, Name: "a", TID: 1, Frames: chain[:2], AwaitedBy: []snapshot.Awaiter{{ID: 0x100, IsTask: true, Frames: chain[2:]}}},
+		{ID: 0x300, Name: "b", TID: 2, Frames: chain[:1], AwaitedBy: []snapshot.Awaiter{{ID: 0x100, IsTask: true, Frames: chain[1:]}}},
+		{ID: 0x400, Name: "c", TID: 1, Frames: twin, AwaitedBy: []snapshot.Awaiter{{ID: 0x100, IsTask: true, Frames: chain}}},
+		{ID: 0x500, Name: "d", TID: 2, Frames: chain[:2]},
+	}
+	copied := make([]snapshot.Task, len(tasks))
+	for i, task := range tasks {
+		copied[i] = task
+		copied[i].Frames = slices.Clone(task.Frames)
+		copied[i].AwaitedBy = slices.Clone(task.AwaitedBy)
+		for j := range copied[i].AwaitedBy {
+			copied[i].AwaitedBy[j].Frames = slices.Clone(task.AwaitedBy[j].Frames)
+		}
+	}
+	if got, want := FormatTable(Table(tasks)), FormatTable(Table(copied)); got != want {
+		t.Errorf("table of shared frames:\n%s\nof copies:\n%s", got, want)
+	}
+	shared, err := Build(tasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	separate, err := Build(copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Render(shared), Render(separate); got != want {
+		t.Errorf("tree of shared frames:\n%s\nof copies:\n%s", got, want)
+	}
+	if rows := Table(tasks); rows[1].CoroutineStack != "sleep -> work" || rows[2].AwaiterChain != "work -> main" || rows[2].TID != "2" {
+		t.Errorf("rows %+v", rows[1:3])
 	}
 }

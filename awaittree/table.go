@@ -26,11 +26,12 @@ type Row struct {
 func Table(tasks []snapshot.Task) []Row {
 	id2name := indexNames(tasks)
 	rows := make([]Row, 0, len(tasks))
+	var c cellCache
 	for i := range tasks {
 		t := &tasks[i]
-		tid := strconv.FormatUint(t.TID, 10)
+		tid := c.tid(t.TID)
 		taskID := pyHex(t.ID)
-		stack := joinFunctions(t.Frames)
+		stack := c.functions(t.Frames)
 		if len(t.AwaitedBy) == 0 {
 			rows = append(rows, Row{TID: tid, TaskID: taskID, TaskName: t.Name, CoroutineStack: stack, AwaiterID: "0x0"})
 			continue
@@ -46,13 +47,59 @@ func Table(tasks []snapshot.Task) []Row {
 				TaskID:         taskID,
 				TaskName:       t.Name,
 				CoroutineStack: stack,
-				AwaiterChain:   joinFunctions(a.Frames),
+				AwaiterChain:   c.functions(a.Frames),
 				AwaiterName:    name,
-				AwaiterID:      pyHex(a.ID),
+				AwaiterID:      c.awaiterID(a.ID),
 			})
 		}
 	}
 	return rows
+}
+
+// cellCache keeps the cells that repeat from row to row: a few threads, awaiters that await
+// many tasks, and chains that the snapshot shares between tasks waiting at the same place.
+type cellCache struct {
+	lastTID      uint64
+	lastTIDText  string
+	lastAwaiter  uint64
+	lastAwaiterT string
+	chains       map[chainKey]string
+}
+
+// chainKey identifies a frames slice: the snapshot shares one slice between identical chains.
+type chainKey struct {
+	first *snapshot.Frame
+	n     int
+}
+
+func (c *cellCache) tid(tid uint64) string {
+	if c.lastTIDText == "" || c.lastTID != tid {
+		c.lastTID, c.lastTIDText = tid, strconv.FormatUint(tid, 10)
+	}
+	return c.lastTIDText
+}
+
+func (c *cellCache) awaiterID(id uint64) string {
+	if c.lastAwaiterT == "" || c.lastAwaiter != id {
+		c.lastAwaiter, c.lastAwaiterT = id, pyHex(id)
+	}
+	return c.lastAwaiterT
+}
+
+func (c *cellCache) functions(frames []snapshot.Frame) string {
+	if len(frames) == 0 {
+		return ""
+	}
+	k := chainKey{&frames[0], len(frames)}
+	s, ok := c.chains[k]
+	if !ok {
+		s = joinFunctions(frames)
+		if c.chains == nil {
+			c.chains = map[chainKey]string{}
+		}
+		c.chains[k] = s
+	}
+	return s
 }
 
 func joinFunctions(frames []snapshot.Frame) string {
