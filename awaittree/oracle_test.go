@@ -16,6 +16,9 @@ import (
 // awaiters and frames that format identically.
 type graphGen struct {
 	r *rand.Rand
+	// made holds the frame lists made so far: like a snapshot, which shares the frames of
+	// identical chains, later tasks often get one of them, or part of one, again.
+	made *[][]snapshot.Frame
 }
 
 func (g graphGen) pick(options ...string) string { return options[g.r.IntN(len(options))] }
@@ -40,10 +43,19 @@ func (g graphGen) frame() snapshot.Frame {
 }
 
 func (g graphGen) frames(maxLen int) []snapshot.Frame {
+	if g.made != nil && len(*g.made) > 0 && g.r.IntN(3) == 0 {
+		old := (*g.made)[g.r.IntN(len(*g.made))]
+		lo := g.r.IntN(len(old) + 1)
+		hi := lo + g.r.IntN(min(len(old)-lo, maxLen)+1)
+		return old[lo:hi]
+	}
 	n := g.r.IntN(maxLen + 1)
 	out := make([]snapshot.Frame, n)
 	for i := range out {
 		out[i] = g.frame()
+	}
+	if g.made != nil && n > 0 {
+		*g.made = append(*g.made, out)
 	}
 	return out
 }
@@ -207,7 +219,7 @@ func TestRandomGraphsAgainstPython(t *testing.T) {
 			python := pythonFor(t, version)
 			seed := rand.Uint64()
 			t.Logf("seed %d", seed)
-			g := graphGen{r: rand.New(rand.NewPCG(seed, 0xa10))}
+			g := graphGen{r: rand.New(rand.NewPCG(seed, 0xa10)), made: new([][]snapshot.Frame)}
 
 			var inputs [][]snapshot.Task
 			for len(inputs) < cases {
