@@ -49,8 +49,8 @@ func Build(tasks []snapshot.Task) (roots []*Node, err error) {
 }
 
 // treeBuilder holds the state of tools.py's _build_tree. A tree of n tasks has a few nodes per
-// task, so nodes come from blocks and every table is keyed by fixed-size values or by strings
-// formatted once per distinct frame.
+// task, so coroutine nodes come from blocks and every table is keyed by fixed-size values or by
+// strings formatted once per distinct frame.
 type treeBuilder struct {
 	tasks map[uint64]*taskState
 	// corNodes is cor_nodes: a node's coroutine children by label, so that the same formatted
@@ -64,8 +64,7 @@ type treeBuilder struct {
 	nodes  []Node // the rest of the current block of coroutine nodes
 	// kids is the rest of a block that first children are taken from: most nodes have one
 	// child, and a slice of one each would be an allocation each.
-	kids   []*Node
-	states []taskState // the rest of the current block of task states
+	kids []*Node
 }
 
 // taskState is a task id's node and what building learns about the id.
@@ -89,14 +88,12 @@ type taskEdge struct {
 
 const nodeBlock = 1024
 
+// task returns the state of an id. The snapshot's tasks have theirs from the start (buildTree);
+// only awaiters that are not tasks of the snapshot, which are few, get one here.
 func (b *treeBuilder) task(id uint64) *taskState {
 	t := b.tasks[id]
 	if t == nil {
-		if len(b.states) == 0 {
-			b.states = make([]taskState, nodeBlock)
-		}
-		t, b.states = &b.states[0], b.states[1:]
-		t.node = Node{Kind: Task, TaskID: id}
+		t = &taskState{node: Node{Kind: Task, TaskID: id}}
 		b.tasks[id] = t
 	}
 	return t
