@@ -63,13 +63,7 @@ type cellCache struct {
 	lastTIDText  string
 	lastAwaiter  uint64
 	lastAwaiterT string
-	chains       map[chainKey]string
-}
-
-// chainKey identifies a frames slice: the snapshot shares one slice between identical chains.
-type chainKey struct {
-	first *snapshot.Frame
-	n     int
+	chains       map[snapshot.FramesKey]string
 }
 
 func (c *cellCache) tid(tid uint64) string {
@@ -90,12 +84,12 @@ func (c *cellCache) functions(frames []snapshot.Frame) string {
 	if len(frames) == 0 {
 		return ""
 	}
-	k := chainKey{&frames[0], len(frames)}
+	k := snapshot.KeyOf(frames)
 	s, ok := c.chains[k]
 	if !ok {
 		s = joinFunctions(frames)
 		if c.chains == nil {
-			c.chains = map[chainKey]string{}
+			c.chains = map[snapshot.FramesKey]string{}
 		}
 		c.chains[k] = s
 	}

@@ -63,6 +63,23 @@ type Frame struct {
 	EndLine, Column, EndColumn int
 }
 
+// FramesKey identifies a list of frames by its elements. The inspector gives every chain with the
+// same frames one shared slice (thousands of tasks usually wait at the same few places), so work
+// that depends only on a chain's frames can be done once per key. Slices that merely hold equal
+// frames have different keys.
+type FramesKey struct {
+	first *Frame
+	n     int
+}
+
+// KeyOf returns the key of frames; every empty list has the zero key.
+func KeyOf(frames []Frame) FramesKey {
+	if len(frames) == 0 {
+		return FramesKey{}
+	}
+	return FramesKey{&frames[0], len(frames)}
+}
+
 // AwaiterIndex maps the id of every awaiter in tasks to the index of the task with that id, or
 // -1 when it is not one of the tasks. Awaiters are few — thousands of tasks are often awaited by
 // the same one — so the map holds only them, rather than every task.

@@ -24,3 +24,20 @@ func TestAwaiterIndex(t *testing.T) {
 		t.Fatalf("AwaiterIndex = %v, want %v", got, want)
 	}
 }
+
+func TestKeyOf(t *testing.T) {
+	chain := []Frame{{Function: "sleep"}, {Function: "work"}, {Function: "main"}}
+	shared := chain
+	copied := append([]Frame(nil), chain...)
+	if KeyOf(shared) != KeyOf(chain) {
+		t.Error("one shared slice has two keys")
+	}
+	for _, other := range [][]Frame{copied, chain[:2], chain[1:]} {
+		if KeyOf(other) == KeyOf(chain) {
+			t.Errorf("%v has the key of %v", other, chain)
+		}
+	}
+	if KeyOf(nil) != (FramesKey{}) || KeyOf(chain[:0]) != (FramesKey{}) {
+		t.Error("an empty list has a non-zero key")
+	}
+}

@@ -25,13 +25,7 @@ type jsonWriter struct {
 	err error
 	// Frame lists already written, by the list: a snapshot shares one list among all the
 	// tasks waiting at the same places, and copying its text is cheaper than writing it again.
-	written map[frameList]string
-}
-
-// frameList identifies a slice of frames by its elements.
-type frameList struct {
-	first *snapshot.Frame
-	n     int
+	written map[snapshot.FramesKey]string
 }
 
 func (j *jsonWriter) raw(s string) { j.b = append(j.b, s...) }
@@ -70,7 +64,7 @@ func (j *jsonWriter) frames(fs []snapshot.Frame) {
 		j.raw("[]")
 		return
 	}
-	key := frameList{&fs[0], len(fs)}
+	key := snapshot.KeyOf(fs)
 	if text, ok := j.written[key]; ok {
 		j.raw(text)
 		return
@@ -78,7 +72,7 @@ func (j *jsonWriter) frames(fs []snapshot.Frame) {
 	start := len(j.b)
 	j.writeFrames(fs)
 	if j.written == nil {
-		j.written = map[frameList]string{}
+		j.written = map[snapshot.FramesKey]string{}
 	}
 	j.written[key] = string(j.b[start:])
 }
