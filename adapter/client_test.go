@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aioscope/aioscope/internal/procfs"
 	"io"
 	"net"
 	"strconv"
@@ -374,10 +375,10 @@ func watchState(t testing.TB, pid int) *stateWatch {
 	go func() {
 		defer close(w.done)
 		for {
-			if st, err := readProcState(pid); err == nil {
+			if st, err := procfs.ReadStat("/proc", pid); err == nil {
 				w.samples++
-				if st.state == 't' || st.state == 'T' {
-					w.stopped = append(w.stopped, fmt.Sprintf("%c at %s", st.state, time.Now().Format("15:04:05.000000")))
+				if st.State == 't' || st.State == 'T' {
+					w.stopped = append(w.stopped, fmt.Sprintf("%c at %s", st.State, time.Now().Format("15:04:05.000000")))
 				}
 			}
 			select {
@@ -412,12 +413,12 @@ func (w *stateWatch) check(t testing.TB) {
 // processRunning reports whether pid is alive and not stopped.
 func processRunning(t testing.TB, pid int) {
 	t.Helper()
-	st, err := readProcState(pid)
+	st, err := procfs.ReadStat("/proc", pid)
 	if err != nil {
 		t.Fatalf("target %d is gone: %v", pid, err)
 	}
-	switch st.state {
+	switch st.State {
 	case 't', 'T', 'Z', 'X':
-		t.Fatalf("target %d is in state %c, want it running", pid, st.state)
+		t.Fatalf("target %d is in state %c, want it running", pid, st.State)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/internal/jsonenc"
+	"github.com/aioscope/aioscope/internal/procfs"
 )
 
 // session is one client connection. Requests are handled one at a time on the goroutine running
@@ -345,7 +346,7 @@ func (s *session) onAttach(req request) (any, error) {
 
 	// The first snapshot is taken right away, so that a process that cannot be read (no
 	// asyncio, memory not readable) fails the attach request rather than the stop after it.
-	start, statErr := readProcState(args.ProcessID)
+	start, statErr := procfs.ReadStat("/proc", args.ProcessID)
 	target, err := s.srv.attach(args.ProcessID, inspector.Options{Retries: args.Retries, MainThreadOnly: args.MainThreadOnly})
 	if err != nil {
 		return nil, &requestError{message: inspector.Explain(err)}
@@ -367,7 +368,7 @@ func (s *session) onAttach(req request) (any, error) {
 		go func() {
 			defer s.wg.Done()
 			s.guard("watching for the target's exit", func() {
-				if code, exited := watchExit(s.ctx, args.ProcessID, start.startTime); exited {
+				if code, exited := watchExit(s.ctx, args.ProcessID, start.StartTime); exited {
 					s.targetExited(code)
 				}
 			})

@@ -3,63 +3,30 @@ package adapter
 import (
 	"context"
 	"errors"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aioscope/aioscope/internal/procfs"
 )
 
 // exitPollInterval is how often the watcher looks at the target when it cannot be told about
 // the exit by the kernel (pidfd_open is missing before Linux 5.3).
 const exitPollInterval = 250 * time.Millisecond
 
-// procState is what /proc/PID/stat says about a process.
-type procState struct {
-	state     byte   // R, S, D, Z, T, t, X, ...
-	startTime uint64 // clock ticks after boot; tells a recycled PID from the original process
-	exitCode  int    // waitpid-style status of a zombie; meaningful only when state is Z
-}
-
-// readProcState parses /proc/PID/stat. The command name (field 2) may contain spaces and
-// parentheses, so the fields are counted from the last ')'.
-func readProcState(pid int) (procState, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procState{}, err
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return procState{}, errors.New("unexpected /proc/PID/stat format")
-	}
-	fields := strings.Fields(s[i+1:])
-	// fields[0] is field 3 (state); starttime is field 22, exit_code field 52.
-	if len(fields) < 20 || len(fields[0]) != 1 {
-		return procState{}, errors.New("unexpected /proc/PID/stat format")
-	}
-	ps := procState{state: fields[0][0]}
-	ps.startTime, _ = strconv.ParseUint(fields[19], 10, 64)
-	if len(fields) >= 50 {
-		ps.exitCode, _ = strconv.Atoi(fields[49])
-	}
-	return ps, nil
-}
-
 // gone reports whether the process that had startTime is no longer running: no such PID, a
 // zombie, or a different process under the recycled PID.
 func gone(pid int, startTime uint64) (bool, int) {
-	ps, err := readProcState(pid)
+	ps, err := procfs.ReadStat("/proc", pid)
 	if err != nil {
 		return true, 0
 	}
-	if ps.startTime != startTime {
+	if ps.StartTime != startTime {
 		return true, 0
 	}
-	if ps.state == 'Z' || ps.state == 'X' || ps.state == 'x' {
-		return true, exitStatus(ps.exitCode)
+	if ps.State == 'Z' || ps.State == 'X' || ps.State == 'x' {
+		return true, exitStatus(ps.ExitCode)
 	}
 	return false, 0
 }

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"github.com/aioscope/aioscope/internal/procfs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,15 +36,15 @@ func TestWatchExit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	st, err := readProcState(cmd.Process.Pid)
-	if err != nil || st.state == 'Z' || st.startTime == 0 {
+	st, err := procfs.ReadStat("/proc", cmd.Process.Pid)
+	if err != nil || st.State == 'Z' || st.StartTime == 0 {
 		t.Fatalf("readProcState: %+v, %v", st, err)
 	}
 
 	// Cancelled before the exit: returns at once, reporting nothing.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan bool, 1)
-	go func() { _, exited := watchExit(ctx, cmd.Process.Pid, st.startTime); done <- exited }()
+	go func() { _, exited := watchExit(ctx, cmd.Process.Pid, st.StartTime); done <- exited }()
 	time.Sleep(20 * time.Millisecond)
 	cancel()
 	select {
@@ -57,7 +58,7 @@ func TestWatchExit(t *testing.T) {
 
 	// The exit, seen while the process is a zombie (not reaped until Wait below).
 	go func() {
-		code, exited := watchExit(context.Background(), cmd.Process.Pid, st.startTime)
+		code, exited := watchExit(context.Background(), cmd.Process.Pid, st.StartTime)
 		done <- exited && code == 7
 	}()
 	stdin.Write([]byte("\n"))
@@ -71,7 +72,7 @@ func TestWatchExit(t *testing.T) {
 	}
 
 	// A recycled PID (another start time) counts as gone.
-	if g, _ := gone(os.Getpid(), st.startTime+12345); !g {
+	if g, _ := gone(os.Getpid(), st.StartTime+12345); !g {
 		t.Error("a process with another start time is not reported gone")
 	}
 }

@@ -139,7 +139,7 @@ func (p *Process) SnapshotImage() (*snapshot.Snapshot, *Image, error) {
 		last = err
 	}
 	// As in Snapshot: a process that exited mid-read shows up as failed reads.
-	if st, err := p.proc.state(); err != nil || st == 'Z' || st == 'X' {
+	if st, err := p.proc.stat(); err != nil || st.State == 'Z' || st.State == 'X' {
 		return nil, nil, &ProcessGoneError{PID: p.pid}
 	}
 	return nil, nil, &TargetChangedError{PID: p.pid, Attempts: attempts, Last: last}

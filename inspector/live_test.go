@@ -2,10 +2,9 @@ package inspector_test
 
 import (
 	"errors"
+	"github.com/aioscope/aioscope/internal/procfs"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,11 +192,8 @@ func TestAttachErrors(t *testing.T) {
 func waitState(t *testing.T, pid int, want byte) {
 	t.Helper()
 	for i := 0; i < 500; i++ {
-		data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-		if err == nil {
-			if j := strings.LastIndexByte(string(data), ')'); j > 0 && data[j+2] == want {
-				return
-			}
+		if st, err := procfs.ReadStat("/proc", pid); err == nil && st.State == want {
+			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

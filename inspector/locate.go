@@ -7,11 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/aioscope/aioscope/cpython"
+	"github.com/aioscope/aioscope/internal/procfs"
 )
 
 // procFS reads the /proc entries of one process. Files named in /proc/PID/maps are opened
@@ -46,45 +46,20 @@ func (p procFS) classify(err error) error {
 	return err
 }
 
-// state returns the process state letter from /proc/PID/stat ('R', 'S', 'Z', 't', ...).
-func (p procFS) state() (byte, error) {
-	data, err := os.ReadFile(p.path("stat"))
+// stat reads /proc/PID/stat.
+func (p procFS) stat() (procfs.Stat, error) {
+	s, err := procfs.ReadStat(p.root, p.pid)
 	if err != nil {
-		return 0, p.classify(err)
+		return s, p.classify(err)
 	}
-	// The command name may contain ") ", so the state follows the last ')'.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 >= len(data) {
-		return 0, fmt.Errorf("unexpected format of %s", p.path("stat"))
-	}
-	return data[i+2], nil
+	return s, nil
 }
-
-// pfExiting is the kernel's PF_EXITING task flag: the process is being torn down. Its memory map
-// may already be empty while its state still reads 'R' or 'S'.
-const pfExiting = 0x4
 
 // exiting reports whether the process is gone, a zombie, or on its way out. A read that fails,
 // or a memory map that looks empty, means "process gone" rather than "not Python" when this holds.
 func (p procFS) exiting() bool {
-	data, err := os.ReadFile(p.path("stat"))
-	if err != nil {
-		return true
-	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 >= len(data) {
-		return false
-	}
-	// After ") ": state ppid pgrp session tty_nr tpgid flags ...
-	fields := strings.Fields(string(data[i+2:]))
-	if len(fields) < 7 {
-		return false
-	}
-	if st := fields[0]; st == "Z" || st == "X" || st == "x" {
-		return true
-	}
-	flags, err := strconv.ParseUint(fields[6], 10, 64)
-	return err == nil && flags&pfExiting != 0
+	s, err := procfs.ReadStat(p.root, p.pid)
+	return err != nil || s.Exiting()
 }
 
 // exe returns the target's executable path as the target sees it, or "".

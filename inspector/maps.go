@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/aioscope/aioscope/internal/procfs"
 )
 
 // Mapping is one line of /proc/PID/maps.
@@ -56,7 +58,7 @@ func parseMapsLine(line string) (Mapping, bool) {
 		return m, false
 	}
 	var ok bool
-	if m.Start, m.End, ok = ParseMapsRange(fields[0]); !ok {
+	if m.Start, m.End, ok = procfs.ParseMapsRange(fields[0]); !ok {
 		return m, false
 	}
 	m.Perms = fields[1]
@@ -72,23 +74,6 @@ func parseMapsLine(line string) (Mapping, bool) {
 		m.Path, m.Deleted = p, true
 	}
 	return m, true
-}
-
-// ParseMapsRange parses the "start-end" field a line of /proc/PID/maps begins with: two
-// hexadecimal addresses, the end above the start.
-func ParseMapsRange(field string) (start, end uint64, ok bool) {
-	lo, hi, ok := strings.Cut(field, "-")
-	if !ok {
-		return 0, 0, false
-	}
-	start, err := strconv.ParseUint(lo, 16, 64)
-	if err != nil {
-		return 0, 0, false
-	}
-	if end, err = strconv.ParseUint(hi, 16, 64); err != nil || end <= start {
-		return 0, 0, false
-	}
-	return start, end, true
 }
 
 // mappedFile is one file mapped into the target, with all its mappings in address order.

@@ -64,11 +64,11 @@ func attachLive(pid int, proc procFS, mem Memory, opts Options) (*Process, error
 	if pid <= 0 {
 		return nil, &ProcessNotFoundError{PID: pid}
 	}
-	state, err := proc.state()
+	st, err := proc.stat()
 	if err != nil {
 		return nil, err
 	}
-	if state == 'Z' || state == 'X' {
+	if st.State == 'Z' || st.State == 'X' {
 		return nil, &ProcessGoneError{PID: pid}
 	}
 	p := &Process{pid: pid, proc: proc, mem: mem, opts: opts, batchSize: tasksPerBatch}

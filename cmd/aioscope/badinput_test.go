@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/aioscope/aioscope/internal/procfs"
 	"io"
 	"os"
 	"os/exec"
@@ -370,15 +371,8 @@ func waitForState(t *testing.T, pid int, state byte) {
 
 // procState returns the state letter of /proc/PID/stat.
 func procState(pid int) (byte, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 >= len(data) {
-		return 0, fmt.Errorf("unexpected /proc/%d/stat: %q", pid, data)
-	}
-	return data[i+2], nil
+	st, err := procfs.ReadStat("/proc", pid)
+	return st.State, err
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/procfs"
 )
 
 // heapReserve is how much of the Go heap is set aside for huge pages when aioscope starts: more
@@ -162,6 +162,6 @@ func mapsRange(line []byte) (start, end uintptr, ok bool) {
 	if sp < 0 {
 		return 0, 0, false
 	}
-	lo, hi, ok := inspector.ParseMapsRange(string(line[:sp]))
+	lo, hi, ok := procfs.ParseMapsRange(string(line[:sp]))
 	return uintptr(lo), uintptr(hi), ok
 }

@@ -3,6 +3,7 @@ package testtarget
 import (
 	"errors"
 	"fmt"
+	"github.com/aioscope/aioscope/internal/procfs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -61,12 +62,8 @@ func dead(pid int) bool {
 	if gone(pid) {
 		return true
 	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	_, after, ok := strings.Cut(string(stat), ") ")
-	return ok && strings.HasPrefix(after, "Z")
+	st, err := procfs.ReadStat("/proc", pid)
+	return err != nil || st.State == 'Z'
 }
 
 func TestStartAndAsyncioTool(t *testing.T) {
