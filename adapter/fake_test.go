@@ -21,9 +21,9 @@ import (
 
 	"github.com/google/go-dap"
 
-	"github.com/aioscope/aioscope/awaittree"
 	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/snapshot/cycles"
 )
 
 // fakeTarget serves snapshots made up by a test. Its PID is the test process's own, which is
@@ -78,7 +78,7 @@ func fakeSnapshot(tasks ...snapshot.Task) *snapshot.Snapshot {
 		Threads: []snapshot.Thread{{TID: uint64(os.Getpid()), ThreadID: 1234, Main: true, HasLoop: true,
 			Frames: []snapshot.Frame{fr("EpollSelector.select", "/usr/lib/python3.15/selectors.py", 452, 32)}}},
 		Tasks:  tasks,
-		Cycles: awaittree.FindCycles(tasks),
+		Cycles: cycles.Find(tasks),
 	}
 }
 

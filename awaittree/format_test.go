@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/snapshot/cycles"
 )
 
 func fr(function, file string, line int) snapshot.Frame {
@@ -191,7 +192,7 @@ func TestEmpty(t *testing.T) {
 	if err != nil || len(roots) != 0 || Render(roots) != "" {
 		t.Errorf("Build(nil) = %v, %v", roots, err)
 	}
-	if len(Table(nil)) != 0 || FindCycles(nil) != nil {
+	if len(Table(nil)) != 0 || cycles.Find(nil) != nil {
 		t.Error("empty input")
 	}
 }
@@ -234,7 +235,7 @@ func TestDeepChain(t *testing.T) {
 
 	// Closing the chain into one big cycle.
 	tasks[0].AwaitedBy = []snapshot.Awaiter{{ID: tasks[depth-1].ID, IsTask: true}}
-	cycles := FindCycles(tasks)
+	cycles := cycles.Find(tasks)
 	if len(cycles) != 1 || len(cycles[0]) != depth+1 || cycles[0][0] != cycles[0][depth] {
 		t.Fatalf("%d cycles", len(cycles))
 	}
@@ -273,7 +274,7 @@ func TestManyTasks(t *testing.T) {
 	if rows := Table(tasks); len(rows) != n {
 		t.Errorf("%d rows", len(rows))
 	}
-	if c := FindCycles(tasks); c != nil {
+	if c := cycles.Find(tasks); c != nil {
 		t.Errorf("cycles %v", c)
 	}
 	roots, err := Build(tasks)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/aioscope/aioscope/snapshot/cycles"
 )
 
 // goldenCase is one input that CPython's Lib/test/test_asyncio/test_tools.py passes to the tools,
@@ -99,10 +101,10 @@ func TestCPythonTestToolsExpectations(t *testing.T) {
 		return c
 	}
 
-	if got := FindCycles(tasksFromJSON(get("TestAsyncioToolsBasic.test_cycle_detection").Tasks)); !equalJSON(got, [][]uint64{{3, 2, 3}}) {
+	if got := cycles.Find(tasksFromJSON(get("TestAsyncioToolsBasic.test_cycle_detection").Tasks)); !equalJSON(got, [][]uint64{{3, 2, 3}}) {
 		t.Errorf("test_cycle_detection: %v", got)
 	}
-	if got := FindCycles(tasksFromJSON(get("TestAsyncioToolsEdgeCases.test_task_awaits_self").Tasks)); !equalJSON(got, [][]uint64{{1, 1}}) {
+	if got := cycles.Find(tasksFromJSON(get("TestAsyncioToolsEdgeCases.test_task_awaits_self").Tasks)); !equalJSON(got, [][]uint64{{1, 1}}) {
 		t.Errorf("test_task_awaits_self: %v", got)
 	}
 	roots, err := Build(tasksFromJSON(get("TestAsyncioToolsEdgeCases.test_frames_without_location_tree").Tasks))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -20,6 +21,9 @@ type graphGen struct {
 	// identical chains, later tasks often get one of them, or part of one, again.
 	made *[][]snapshot.Frame
 }
+
+// pyHashModulus is 2**61-1, the modulus of CPython's numeric hash on 64-bit builds.
+const pyHashModulus = (uint64(1) << 61) - 1
 
 func (g graphGen) pick(options ...string) string { return options[g.r.IntN(len(options))] }
 
@@ -97,7 +101,7 @@ func (g graphGen) ids(n int) []uint64 {
 			case 2:
 				id = g.r.Uint64()
 			case 3: // pairs of ids with the same hash
-				id = g.r.Uint64N(64) + pyHashModulus*g.r.Uint64N(8)
+				id = g.r.Uint64N(64) + pyHashModulus*g.r.Uint64N(8) // ids with equal hashes exercise set collisions
 			default:
 				id = base + 112*uint64(i)
 			}
@@ -216,7 +220,7 @@ func TestRandomGraphsAgainstPython(t *testing.T) {
 	}
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
-			python := pythonFor(t, version)
+			python := testtarget.Python(t, version)
 			seed := rand.Uint64()
 			t.Logf("seed %d", seed)
 			g := graphGen{r: rand.New(rand.NewPCG(seed, 0xa10)), made: new([][]snapshot.Frame)}

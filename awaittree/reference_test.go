@@ -3,40 +3,14 @@ package awaittree
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/snapshot/cycles"
 )
-
-// pythonFor returns the CPython interpreter of the given minor version ("3.14") that the
-// comparison tests use as the reference. It honours the same variables as
-// scripts/provision-python.sh. Without an interpreter the test is skipped, unless CI is set, in
-// which case a missing reference is an error.
-func pythonFor(t *testing.T, version string) string {
-	t.Helper()
-	if p := os.Getenv("AIOSCOPE_PYTHON" + strings.ReplaceAll(version, ".", "")); p != "" {
-		return p
-	}
-	cache := os.Getenv("AIOSCOPE_CACHE")
-	if cache == "" {
-		cache = filepath.Join("..", ".cache")
-	}
-	p, err := filepath.Abs(filepath.Join(cache, "sid", "usr", "bin", "python"+version))
-	if err == nil {
-		if fi, statErr := os.Stat(p); statErr == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("python%s not found at %s: run scripts/provision-python.sh", version, p)
-	}
-	t.Skipf("python%s not found at %s (run scripts/provision-python.sh)", version, p)
-	return ""
-}
 
 // runPython runs testdata/cpython_tools.py with the given command, feeding it stdin as JSON and
 // decoding its JSON output into out.
@@ -170,7 +144,7 @@ func compareWithTools(t *testing.T, name string, tasks []snapshot.Task, want *to
 		}
 	}
 
-	if g := FindCycles(tasks); !equalJSON(g, want.Cycles) {
+	if g := cycles.Find(tasks); !equalJSON(g, want.Cycles) {
 		t.Errorf("%s: FindCycles\n got %v\nwant %v", name, g, want.Cycles)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/snapshot/cycles"
 )
 
 // NodeKind tells a task node from a coroutine-frame node.
@@ -41,11 +42,10 @@ type Node struct {
 // it returns no roots and a *CycleError, as CPython checks for cycles before building anything.
 func Build(tasks []snapshot.Task) (roots []*Node, err error) {
 	id2name := indexNames(tasks)
-	awaits := indexAwaits(tasks)
-	if cycles := findCycles(awaits); len(cycles) > 0 {
-		return nil, &CycleError{Cycles: cycles, Names: id2name.name}
+	if found := cycles.Find(tasks); len(found) > 0 {
+		return nil, &CycleError{Cycles: found, Names: id2name.name}
 	}
-	return buildTree(tasks, id2name, awaits), nil
+	return buildTree(tasks, id2name, indexAwaits(tasks)), nil
 }
 
 // treeBuilder holds the state of tools.py's _build_tree. A tree of n tasks has a few nodes per

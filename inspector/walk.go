@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aioscope/aioscope/awaittree"
 	"github.com/aioscope/aioscope/cpython"
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/snapshot/cycles"
 )
 
 // Bounds that are aioscope's own rather than CPython's. CPython's tools give up at 65,536 tasks
@@ -127,7 +127,7 @@ func (p *Process) walkCache(mem *pageCache) (*snapshot.Snapshot, error) {
 	if err := w.run(s); err != nil {
 		return nil, err
 	}
-	s.Cycles = awaittree.FindCycles(s.Tasks)
+	s.Cycles = cycles.Find(s.Tasks)
 	return s, nil
 }
 

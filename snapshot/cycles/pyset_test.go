@@ -1,11 +1,15 @@
-package awaittree
+package cycles
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"slices"
 	"testing"
+
+	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
 func setOrder(values []uint64) []uint64 {
@@ -79,7 +83,7 @@ func randomAddSequences(r *rand.Rand, count int) [][]uint64 {
 func TestPySetAgainstPython(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
-			python := pythonFor(t, version)
+			python := testtarget.Python(t, version)
 			seed := rand.Uint64()
 			t.Logf("seed %d", seed)
 			r := rand.New(rand.NewPCG(seed, 0x5e7))
@@ -91,8 +95,7 @@ func TestPySetAgainstPython(t *testing.T) {
 				big = append(big, 0x7f3a00000000+48*uint64(i)+uint64(r.IntN(3))*16)
 			}
 			seqs = append(seqs, big)
-			var want [][]uint64
-			runPython(t, python, "setorder", seqs, &want)
+			want := pythonSetOrders(t, python, seqs)
 			if len(want) != len(seqs) {
 				t.Fatalf("%d answers for %d sequences", len(want), len(seqs))
 			}
@@ -103,4 +106,34 @@ func TestPySetAgainstPython(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pythonSetOrders returns, for each sequence, list(s) after s = set() and s.add of each value,
+// as python computes it.
+func pythonSetOrders(t *testing.T, python string, seqs [][]uint64) [][]uint64 {
+	t.Helper()
+	in, err := json.Marshal(seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const script = `import json, sys
+def order(values):
+    s = set()
+    for v in values:
+        s.add(v)
+    return list(s)
+json.dump([order(v) for v in json.load(sys.stdin)], sys.stdout)`
+	cmd := exec.Command(python, "-I", "-c", script)
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", python, err, stderr.String())
+	}
+	var orders [][]uint64
+	if err := json.Unmarshal(out, &orders); err != nil {
+		t.Fatalf("decoding the set orders: %v", err)
+	}
+	return orders
 }

@@ -1,4 +1,4 @@
-package awaittree
+package cycles
 
 // pyIntSet reproduces the slot layout of a CPython 3.14/3.15 set of ints that only ever grows
 // (Objects/setobject.c: set_add_entry, set_table_resize, set_insert_clean). CPython's asyncio
