@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/aioscope/aioscope/internal/procfs"
 	"io"
 	"net"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-dap"
+
+	"github.com/aioscope/aioscope/internal/procfs"
 )
 
 // msgTimeout bounds every wait for a message from the adapter: a hung adapter fails the test

@@ -20,8 +20,8 @@ const (
 )
 
 // Layout holds what a reader needs besides the offsets table: constants of the target's
-// headers that the table does not carry, and the bounds CPython's own reader applies, so that
-// aioscope fails (or truncates) exactly where CPython does.
+// headers that the table does not carry, and the bounds CPython's own reader applies where
+// aioscope applies them too, so that it truncates exactly where CPython does.
 type Layout struct {
 	// gi_frame_state values (pycore_frame.h); the enum was renumbered in 3.15.
 	FrameStateSuspendedYieldFrom int8 // suspended in await / yield from: the chain continues
@@ -32,43 +32,27 @@ type Layout struct {
 	// TagBits are the low bits of a _PyStackRef or tagged object pointer to clear before use.
 	TagBits uint64
 
-	// _PyInterpreterFrame.owner values. FrameOwnerCStack is -1 where the value does not exist.
-	FrameOwnerThread, FrameOwnerGenerator, FrameOwnerFrameObject int
-	FrameOwnerInterpreter, FrameOwnerCStack                      int
+	// _PyInterpreterFrame.owner values: a generator's own frame, an entry frame the interpreter
+	// pushes on the C stack, and (3.14 only; -1 in 3.15) a C-stack frame.
+	FrameOwnerGenerator, FrameOwnerInterpreter, FrameOwnerCStack int
+	// HasBaseFrame: the thread state has a base_frame sentinel, where every frame chain ends
+	// (3.15).
+	HasBaseFrame bool
 
-	// MaxCoroutineFrames bounds one task's coroutine chain. The budget is spent before the
-	// next awaited object is examined, so a chain of MaxCoroutineFrames frames whose innermost
-	// frame is itself suspended in an await fails, while MaxCoroutineFrames-1 frames succeed
-	// ("Too many coroutine frames (possible infinite loop)").
-	MaxCoroutineFrames int
-	// MaxStackFrames bounds a thread's frame chain ("Too many stack frames").
-	MaxStackFrames int
 	// MaxLinetableBytes is the largest co_linetable read; larger ones leave the line unknown.
 	MaxLinetableBytes int
 	// MaxTaskNameLen and MaxStringLen are in code points; longer strings are truncated.
 	MaxTaskNameLen, MaxStringLen int
-	// MaxTaskListLen bounds one task list walk ("Task list appears corrupted").
-	MaxTaskListLen int
 	// MaxSetMask bounds the mask of an awaited_by set; a set with mask >= MaxSetMask is corrupt.
 	MaxSetMask uint64
 	// MaxThreads bounds a walk of an interpreter's thread list.
 	MaxThreads int
 	// MaxLongDigits bounds the 30-bit digits of a PyLong task-name counter.
 	MaxLongDigits int
-	// MaxTaskWaiters bounds the transitive awaiter walk ("Too many task waiters").
-	MaxTaskWaiters int
-	// MaxStackChunks and MaxStackChunkSize bound the copy of a thread's data stack.
-	MaxStackChunks    int
-	MaxStackChunkSize uint64
 
 	// AsyncGenWrappedOffset is where async_generator_asend / _athrow objects keep the async
 	// generator they drive: the first field after the object header.
 	AsyncGenWrappedOffset uint64
-
-	// CPythonToolWalksAllThreads is false for 3.14, whose get_all_awaited_by starts at the
-	// interpreter's main thread and so reports only that thread's task list (plus the
-	// interpreter's list of orphaned tasks); 3.15 starts at the newest thread and reports all.
-	CPythonToolWalksAllThreads bool
 }
 
 // Layout returns the constants for d's version. A table from ParseDebugOffsets is always 3.14
@@ -79,19 +63,13 @@ func (d *DebugOffsets) Layout() Layout {
 	}
 	l := Layout{
 		TagBits:               3, // Py_TAG_BITS in GIL builds of both versions
-		FrameOwnerThread:      0,
 		FrameOwnerGenerator:   1,
-		FrameOwnerFrameObject: 2,
 		FrameOwnerInterpreter: 3,
 		MaxTaskNameLen:        255,
 		MaxStringLen:          1024,
-		MaxTaskListLen:        1 << 16,
 		MaxSetMask:            1 << 20,
 		MaxThreads:            8192,
 		MaxLongDigits:         64,
-		MaxTaskWaiters:        1 << 14,
-		MaxStackChunks:        4096,
-		MaxStackChunkSize:     16 << 20,
 		AsyncGenWrappedOffset: d.PyObject.Size,
 	}
 	if d.Version.Minor == 14 {
@@ -99,35 +77,38 @@ func (d *DebugOffsets) Layout() Layout {
 		l.FrameStateCleared = 4
 		l.AwaitedSlot = 1
 		l.FrameOwnerCStack = 4
-		l.MaxCoroutineFrames = 1024
-		l.MaxStackFrames = 1024
 		l.MaxLinetableBytes = 4096
-		l.CPythonToolWalksAllThreads = false
 		return l
 	}
 	l.FrameStateSuspendedYieldFrom = 2
 	l.FrameStateCleared = 5
 	l.AwaitedSlot = 2
 	l.FrameOwnerCStack = -1 // FRAME_OWNED_BY_CSTACK was removed in 3.15
-	l.MaxCoroutineFrames = 1536
-	l.MaxStackFrames = 1536
+	l.HasBaseFrame = true
 	l.MaxLinetableBytes = 65536
-	l.CPythonToolWalksAllThreads = true
 	return l
 }
 
 // IsFrameOwnerSkipped reports whether frames with this owner are bookkeeping rather than Python
 // frames, and are left out of stacks: interpreter entry frames, and in 3.14 C-stack frames.
-func (d *DebugOffsets) IsFrameOwnerSkipped(owner int) bool {
-	return d.Layout().IsFrameOwnerSkipped(owner)
-}
-
-// IsFrameOwnerSkipped is DebugOffsets.IsFrameOwnerSkipped for a layout already at hand.
 func (l Layout) IsFrameOwnerSkipped(owner int) bool {
 	return owner == l.FrameOwnerInterpreter || (l.FrameOwnerCStack >= 0 && owner == l.FrameOwnerCStack)
 }
 
-// Untag clears the tag bits of a _PyStackRef or tagged object pointer.
-func (l Layout) Untag(p uint64) uint64 {
-	return p &^ l.TagBits
+// StackComplete reports whether a thread's frame chain, walked from its current frame, reached
+// the thread's first frame rather than being cut short by a frame that returned or suspended
+// while it was walked (a suspended coroutine's frame has no previous frame). last is the address
+// of the last frame walked (0 for none) and lastOwner its owner; base is the thread state's
+// base_frame (3.15). In 3.15 every chain ends at the base_frame sentinel embedded in the thread
+// state. In 3.14 it ends at the entry frame the interpreter pushed on the C stack when the thread
+// first entered it, owned by the interpreter (entry frames of later calls from C have a previous
+// frame).
+func (l Layout) StackComplete(last uint64, lastOwner int, base uint64) bool {
+	switch {
+	case last == 0:
+		return true
+	case l.HasBaseFrame:
+		return last == base
+	}
+	return lastOwner == l.FrameOwnerInterpreter
 }

@@ -7,17 +7,13 @@ func TestLayout(t *testing.T) {
 	l15 := realOffsets(t, "3.15.2").Layout()
 	want14 := Layout{
 		FrameStateSuspendedYieldFrom: -1, FrameStateCleared: 4, AwaitedSlot: 1, TagBits: 3,
-		FrameOwnerThread: 0, FrameOwnerGenerator: 1, FrameOwnerFrameObject: 2, FrameOwnerInterpreter: 3, FrameOwnerCStack: 4,
-		MaxCoroutineFrames: 1024, MaxStackFrames: 1024, MaxLinetableBytes: 4096,
-		MaxTaskNameLen: 255, MaxStringLen: 1024, MaxTaskListLen: 65536, MaxSetMask: 1 << 20, MaxThreads: 8192,
-		MaxLongDigits: 64, MaxTaskWaiters: 16384, MaxStackChunks: 4096, MaxStackChunkSize: 16 << 20,
-		AsyncGenWrappedOffset: 16, CPythonToolWalksAllThreads: false,
+		FrameOwnerGenerator: 1, FrameOwnerInterpreter: 3, FrameOwnerCStack: 4, MaxLinetableBytes: 4096,
+		MaxTaskNameLen: 255, MaxStringLen: 1024, MaxSetMask: 1 << 20, MaxThreads: 8192, MaxLongDigits: 64,
+		AsyncGenWrappedOffset: 16,
 	}
 	want15 := want14
 	want15.FrameStateSuspendedYieldFrom, want15.FrameStateCleared, want15.AwaitedSlot = 2, 5, 2
-	want15.FrameOwnerCStack = -1
-	want15.MaxCoroutineFrames, want15.MaxStackFrames, want15.MaxLinetableBytes = 1536, 1536, 65536
-	want15.CPythonToolWalksAllThreads = true
+	want15.FrameOwnerCStack, want15.HasBaseFrame, want15.MaxLinetableBytes = -1, true, 65536
 	if l14 != want14 {
 		t.Errorf("3.14 layout\n got %+v\nwant %+v", l14, want14)
 	}
@@ -26,19 +22,48 @@ func TestLayout(t *testing.T) {
 	}
 	// A hand-built table gets a layout without panicking.
 	var zero DebugOffsets
-	if l := zero.Layout(); l.AsyncGenWrappedOffset != 0 || l.MaxCoroutineFrames != 1536 {
+	if l := zero.Layout(); l.AsyncGenWrappedOffset != 0 || !l.HasBaseFrame {
 		t.Errorf("zero table layout = %+v", l)
 	}
 	var none *DebugOffsets
-	if l := none.Layout(); l.MaxCoroutineFrames != 1536 || !none.IsFrameOwnerSkipped(3) ||
+	if l := none.Layout(); !l.HasBaseFrame || !l.IsFrameOwnerSkipped(3) ||
 		none.UnicodeDataOffset(true) != 0 || none.Fields() != nil {
 		t.Errorf("nil table layout = %+v", l)
 	}
 }
 
+// TestStackComplete: where a whole thread stack ends, per version (the frames a live walk sees
+// are checked against both interpreters by the inspector's stack tests).
+func TestStackComplete(t *testing.T) {
+	l14 := realOffsets(t, "3.14.10").Layout()
+	l15 := realOffsets(t, "3.15.2").Layout()
+	const base = 0x5000
+	for _, tt := range []struct {
+		layout    Layout
+		last      uint64
+		lastOwner int
+		want      bool
+		describe  string
+	}{
+		{l14, 0, -1, true, "3.14, no frames"},
+		{l14, 0x7ffd0000, 3, true, "3.14, ends at the interpreter's entry frame"},
+		{l14, 0x7f000000, 1, false, "3.14, ends at a suspended coroutine's frame"},
+		{l14, 0x7f000000, 0, false, "3.14, ends at a thread frame"},
+		{l14, 0x7f000000, 4, false, "3.14, ends at a C-stack frame"},
+		{l15, 0, -1, true, "3.15, no frames"},
+		{l15, base, 3, true, "3.15, ends at the base frame"},
+		{l15, 0x7ffd0000, 3, false, "3.15, ends at an entry frame that is not the base frame"},
+		{l15, 0x7f000000, 1, false, "3.15, ends at a suspended coroutine's frame"},
+	} {
+		if got := tt.layout.StackComplete(tt.last, tt.lastOwner, base); got != tt.want {
+			t.Errorf("%s: StackComplete = %v", tt.describe, got)
+		}
+	}
+}
+
 func TestIsFrameOwnerSkipped(t *testing.T) {
-	d14 := realOffsets(t, "3.14.10")
-	d15 := realOffsets(t, "3.15.2")
+	d14 := realOffsets(t, "3.14.10").Layout()
+	d15 := realOffsets(t, "3.15.2").Layout()
 	tests := []struct {
 		owner    int
 		skip14   bool
@@ -59,20 +84,6 @@ func TestIsFrameOwnerSkipped(t *testing.T) {
 		}
 		if got := d15.IsFrameOwnerSkipped(tt.owner); got != tt.skip15 {
 			t.Errorf("3.15 owner %d (%s): skipped=%v", tt.owner, tt.describe, got)
-		}
-	}
-}
-
-func TestUntag(t *testing.T) {
-	l := realOffsets(t, "3.15.2").Layout()
-	for _, tt := range []struct{ in, want uint64 }{
-		{0x7f0012345678, 0x7f0012345678},
-		{0x7f0012345679, 0x7f0012345678},
-		{0x7f001234567b, 0x7f0012345678},
-		{3, 0},
-	} {
-		if got := l.Untag(tt.in); got != tt.want {
-			t.Errorf("Untag(%#x) = %#x, want %#x", tt.in, got, tt.want)
 		}
 	}
 }

@@ -66,12 +66,15 @@ func readELFImage(r io.ReaderAt) (img *elfImage, err error) {
 	return img, nil
 }
 
+// mapPageSize is the granularity of the kernel's file mappings on x86-64.
+const mapPageSize = 4096
+
 // loadBias returns what to add to a link-time address of this image to get the address in the
 // target, given the file's mappings in address order.
 func (img *elfImage) loadBias(maps []Mapping) (uint64, bool) {
 	for _, m := range maps {
 		for _, p := range img.loads {
-			segStart := p.Off &^ (pageSize - 1)
+			segStart := p.Off &^ (mapPageSize - 1)
 			if m.Offset < segStart || m.Offset >= p.Off+p.Filesz {
 				continue
 			}

@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/aioscope/aioscope/cpython"
+	"github.com/aioscope/aioscope/inspector/internal/snapmem"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -33,6 +34,9 @@ func (img *Image) Pages() int { return len(img.pages) }
 // Memory returns a read-only view of the image. Reads of bytes outside the saved pages fail as
 // reads of unmapped memory do.
 func (img *Image) Memory() Memory { return imageMemory(img.pages) }
+
+// pageSize is the unit of images: the page copies the walk reads from.
+const pageSize = snapmem.PageSize
 
 // imageMemory serves reads from saved pages.
 type imageMemory map[uint64][]byte

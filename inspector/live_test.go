@@ -2,7 +2,6 @@ package inspector_test
 
 import (
 	"errors"
-	"github.com/aioscope/aioscope/internal/procfs"
 	"os"
 	"os/exec"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/aioscope/aioscope/cpython"
 	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/procfs"
 	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/snapshot"
 )

@@ -2,9 +2,9 @@ package inspector
 
 import (
 	"fmt"
-	"slices"
 	"testing"
 
+	"github.com/aioscope/aioscope/inspector/internal/snapmem"
 	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/snapshot"
 )
@@ -52,9 +52,9 @@ func walkCounted(t *testing.T, p *Process) (*snapshot.Snapshot, *countingMemory)
 	var last error
 	for range attempts {
 		mem := &countingMemory{mem: p.mem}
-		cache := newPageCache(mem)
+		cache := snapmem.New(mem)
 		s, err := p.walkCache(cache)
-		cache.release()
+		cache.Release()
 		if err == nil {
 			return s, mem
 		}
@@ -68,18 +68,28 @@ func walkCounted(t *testing.T, p *Process) (*snapshot.Snapshot, *countingMemory)
 	return nil, nil
 }
 
-// TestWantQueuesPagesOnce checks that objects visited in turn on a few pages queue each page
-// once, and that objects spanning pages queue all of theirs.
-func TestWantQueuesPagesOnce(t *testing.T) {
-	pf := &prefetcher{w: &walker{mem: newPageCache(nil)}}
-	for i := uint64(0); i < 100; i++ {
-		pf.want(referent{addr: 0x10000 + 16*i, n: 16})              // names, all on one page
-		pf.want(referent{addr: 0x20000 + 0x1000*(i%3) + 64, n: 64}) // coroutines, on three
-	}
-	pf.want(referent{addr: 0x30ff0, n: 32}) // spans 0x30000 and 0x31000
-	want := []uint64{0x10000, 0x20000, 0x21000, 0x22000, 0x30000, 0x31000}
-	got := slices.Sorted(slices.Values(pf.pages))
-	if !slices.Equal(got, want) {
-		t.Errorf("queued %#x, want %#x", got, want)
-	}
+// countingMemory counts the reads that reach mem. It offers the page cache the same vectored
+// reads a live process does, served by mem's or page by page.
+type countingMemory struct {
+	mem   Memory
+	calls int
+	bytes int64 // asked for
+}
+
+func (c *countingMemory) ReadAt(p []byte, addr uint64) error {
+	c.calls++
+	c.bytes += int64(len(p))
+	return c.mem.ReadAt(p, addr)
+}
+
+func (c *countingMemory) ReadPrefix(p []byte, addr uint64) (int, error) {
+	c.calls++
+	c.bytes += int64(len(p))
+	return snapmem.ReadPrefix(c.mem, p, addr)
+}
+
+func (c *countingMemory) ReadPages(dsts [][]byte, addrs []uint64) (int, error) {
+	c.calls++
+	c.bytes += int64(len(addrs)) * pageSize
+	return snapmem.ReadPages(c.mem, dsts, addrs)
 }

@@ -147,17 +147,17 @@ func TestBatchesGiveTheSameSnapshot(t *testing.T) {
 	}
 }
 
-// TestNewAwaiters checks that lists carved from one block cannot run into each other.
-func TestNewAwaiters(t *testing.T) {
-	var w walker
-	a, b := w.newAwaiters(2), w.newAwaiters(1)
+// TestAwaiterLists checks that lists carved from one block cannot run into each other.
+func TestAwaiterLists(t *testing.T) {
+	var bl blocks
+	a, b := bl.awaiterList(2), bl.awaiterList(1)
 	a = append(a, snapshot.Awaiter{ID: 1}, snapshot.Awaiter{ID: 2})
 	b = append(b, snapshot.Awaiter{ID: 3})
 	a = append(a, snapshot.Awaiter{ID: 4}) // past its room: must move, not overwrite b
 	if b[0].ID != 3 || !slices.Equal(ids(a), []uint64{1, 2, 4}) {
 		t.Errorf("lists overlap: a=%v b=%v", ids(a), ids(b))
 	}
-	if big := w.newAwaiters(1000); cap(big) != 1000 {
+	if big := bl.awaiterList(1000); cap(big) != 1000 {
 		t.Errorf("a long list has room for %d, want 1000", cap(big))
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"github.com/aioscope/aioscope/internal/procfs"
 	"io"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aioscope/aioscope/internal/procfs"
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 

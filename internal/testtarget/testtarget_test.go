@@ -3,7 +3,6 @@ package testtarget
 import (
 	"errors"
 	"fmt"
-	"github.com/aioscope/aioscope/internal/procfs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aioscope/aioscope/internal/procfs"
 )
 
 func TestRepoRootAndScenarioPath(t *testing.T) {

@@ -4,7 +4,39 @@ import (
 	"encoding/binary"
 
 	"github.com/aioscope/aioscope/cpython"
+	"github.com/aioscope/aioscope/snapshot"
 )
+
+// frame decodes one _PyInterpreterFrame. ok is false for frames that are not Python code
+// (entry frames owned by the interpreter or the C stack, or a frame being torn down).
+func (w *walker) frame(fb []byte) (snapshot.Frame, bool, error) {
+	o := &w.o.InterpreterFrame
+	code := le64(fb, o.Executable) &^ w.l.TagBits
+	owner := int(fb[o.Owner])
+	if code == 0 || w.l.IsFrameOwnerSkipped(owner) {
+		return snapshot.Frame{}, false, nil
+	}
+	// Live frames belong to a thread (0) or a generator; a frame handed to a frame object has
+	// left the stack and cannot be on a live chain.
+	if owner > w.l.FrameOwnerGenerator {
+		return snapshot.Frame{}, false, inconsistent("unhandled frame owner %d", owner)
+	}
+	meta, err := w.code(code)
+	if err != nil {
+		return snapshot.Frame{}, false, err
+	}
+	f := snapshot.Frame{Function: meta.qualname, File: meta.filename, EndLine: -1, Column: -1, EndColumn: -1}
+	if meta.linetable == nil {
+		return f, true, nil
+	}
+	f.HasLine, f.Line = true, -1
+	if addrq, ok := cpython.CodeUnitIndex(le64(fb, o.InstrPtr), code+w.o.CodeObject.CoCodeAdaptive); ok {
+		if loc, ok := meta.location(addrq); ok {
+			f.Line, f.EndLine, f.Column, f.EndColumn = loc.Line, loc.EndLine, loc.Column, loc.EndColumn
+		}
+	}
+	return f, true, nil
+}
 
 // codeMeta is what a frame needs from its code object.
 type codeMeta struct {
@@ -58,27 +90,29 @@ func (c *codeCache) reset(gen uint64) {
 	}
 }
 
+// recentCodes keeps the code objects a snapshot met last, ahead of the Process's cache: a frame
+// holds a reference to its code object, so the code object a frame of this snapshot led to stays
+// where it is while the snapshot is taken, and once checked it is not read again for every frame
+// that runs it.
+type recentCodes = addrCache[codeMeta]
+
 // code returns the metadata of the code object at addr.
 func (w *walker) code(addr uint64) (*codeMeta, error) {
-	// A frame holds a reference to its code object, so the code object a frame of this
-	// snapshot led to stays where it is while the snapshot is taken: once checked, it is not
-	// read again for every frame that runs it.
-	if m := w.recentCodes.get(addr); m != nil {
+	if m := w.codes.get(addr); m != nil {
 		return m, nil
 	}
 	m, err := w.readCode(addr)
 	if err == nil {
-		w.recentCodes.put(addr, m)
+		w.codes.put(addr, m)
 	}
 	return m, err
 }
 
 // readCode reads the code object at addr, or takes it from the cache of earlier snapshots while
-// its fields are unchanged.
+// its fields are unchanged. Code objects are checked that way rather than by the age of their copy.
 func (w *walker) readCode(addr uint64) (*codeMeta, error) {
-	defer w.restoreFloor(w.anyAge())
 	co := &w.o.CodeObject
-	cb, err := w.mem.view(addr, int(co.Size))
+	cb, err := w.any.Read(addr, int(co.Size))
 	if err != nil {
 		return nil, err
 	}
@@ -93,38 +127,17 @@ func (w *walker) readCode(addr uint64) (*codeMeta, error) {
 		return m, nil
 	}
 	m := &codeMeta{key: key, firstLine: int(int32(key[3]))}
-	if m.qualname, err = w.str(key[0], w.l.MaxStringLen); err != nil {
+	if m.qualname, err = w.str(w.any, key[0], w.l.MaxStringLen); err != nil {
 		return nil, err
 	}
-	if m.filename, err = w.str(key[1], w.l.MaxStringLen); err != nil {
+	if m.filename, err = w.str(w.any, key[1], w.l.MaxStringLen); err != nil {
 		return nil, err
 	}
-	if m.linetable, err = w.bytesObject(key[2], w.l.MaxLinetableBytes); err != nil {
+	if m.linetable, err = w.bytesObject(w.any, key[2], w.l.MaxLinetableBytes); err != nil {
 		return nil, err
 	}
 	if cache.m != nil {
 		cache.m[addr] = m
 	}
 	return m, nil
-}
-
-// bytesObject copies the contents of a bytes object, or returns nil if it is longer than max.
-func (w *walker) bytesObject(obj uint64, maxLen int) ([]byte, error) {
-	if obj == 0 {
-		return nil, nil
-	}
-	bo := &w.o.BytesObject
-	n, err := w.u64(obj + bo.ObSize)
-	if err != nil {
-		return nil, err
-	}
-	if int64(n) < 0 || n > uint64(maxLen) {
-		return nil, nil
-	}
-	data, err := w.mem.view(obj+bo.ObSval, int(n))
-	if err != nil {
-		return nil, err
-	}
-	// The view may alias this snapshot's page copies; the cache outlives them.
-	return append([]byte(nil), data...), nil
 }

@@ -1,4 +1,4 @@
-package inspector
+package snapmem
 
 import (
 	"errors"
@@ -13,8 +13,8 @@ import (
 // residentHugePages reports, for each 2 MiB of b, whether any of it is backed by memory.
 func residentHugePages(t *testing.T, b []byte) []bool {
 	t.Helper()
-	pageSize := os.Getpagesize()
-	vec := make([]byte, (len(b)+pageSize-1)/pageSize)
+	pageSize := os.Getpagesize() // mincore reports one byte per page of the kernel's
+	vec := make([]byte, (len(b)+pageSize-1)/PageSize)
 	if err := mincore(b, vec); err != nil {
 		t.Fatalf("mincore: %v", err)
 	}
@@ -89,20 +89,20 @@ func mincore(b, vec []byte) error {
 // where the mark stood in the same slab, or from the start of a slab made since.
 func TestSlabsRewind(t *testing.T) {
 	var s slabs
-	s.take(len(s.get(pageSize)))
+	s.take(len(s.get(PageSize)))
 	m := s.mark()
-	at := &s.get(pageSize)[0]
-	s.take(pageSize)
+	at := &s.get(PageSize)[0]
+	s.take(PageSize)
 	s.rewind(m)
-	if got := &s.get(pageSize)[0]; got != at {
+	if got := &s.get(PageSize)[0]; got != at {
 		t.Errorf("same slab: rewound to %p, want %p", got, at)
 	}
 	b := s.get(slabSize) // does not fit what is left: a new slab
 	start := &b[0]
-	s.take(len(b) - pageSize)
-	s.take(len(s.get(pageSize)))
+	s.take(len(b) - PageSize)
+	s.take(len(s.get(PageSize)))
 	s.rewind(m)
-	if got := &s.get(pageSize)[0]; got != start {
+	if got := &s.get(PageSize)[0]; got != start {
 		t.Errorf("slab made since the mark: rewound to %p, want its start %p", got, start)
 	}
 	s.releaseAll()

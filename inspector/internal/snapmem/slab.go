@@ -1,4 +1,4 @@
-package inspector
+package snapmem
 
 import (
 	"sync"
@@ -10,7 +10,7 @@ import (
 
 // slabs hands out the memory that one snapshot's page copies are made into. A snapshot of a
 // large target copies megabytes, even though the copies of each batch of tasks are recycled
-// (see tasksPerBatch). Taken from the Go heap in small pages, that memory costs a page fault per
+// (see EndBatch). Taken from the Go heap in small pages, that memory costs a page fault per
 // 4 KiB the first time it is written, which on a virtual machine is slower than copying it.
 // Slabs are mapped apart from the heap and asked to be backed by huge pages, so the copies fault
 // once per 2 MiB instead, and they are unmapped as soon as the snapshot is built (nothing in a
