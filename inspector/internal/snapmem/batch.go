@@ -42,9 +42,9 @@ type Object struct {
 // them.
 const Leaf uint8 = 0
 
-// Referents appends to dst what obj, whose bytes are b, refers to. It is only a guess at what the
-// walk will read: it need not check anything beyond what makes its own reads safe. It may read
-// through the cache (as Reader).
+// Referents appends to dst what obj, whose bytes are b, refers to: at most cap(dst) objects. It is
+// only a guess at what the walk will read: it need not check anything beyond what makes its own
+// reads safe. It may read through the cache (as Reader).
 type Referents func(dst []Object, obj Object, b []byte) []Object
 
 // maxPrefetchLevels bounds how many rounds of copies a prefetch makes, and maxFollow how far it
@@ -106,7 +106,15 @@ type prefetcher struct {
 	budget   int      // objects left to look at
 	queued   [64]uint64
 	buf      [512]byte // for objects that span two cached pages
+	// refsAt holds, for each depth of follow, what the object followed there refers to: the
+	// Referents function is not known to the compiler, so a buffer local to follow would be
+	// allocated anew on every call.
+	refsAt [maxFollow + 1][maxReferents]Object
 }
+
+// maxReferents is how many objects one object refers to at most, as far as a prefetch follows:
+// more are dropped.
+const maxReferents = 3
 
 // follow looks at the object o if its pages are cached, and at what it leads to, depth-first
 // through cached pages; on each path, the first object not cached is queued for the next level,
@@ -129,11 +137,12 @@ func (pf *prefetcher) follow(o Object, depth int, copied bool) {
 		}
 		return
 	}
-	var out [3]Object
-	for _, ref := range pf.refs(out[:0], o, b) {
-		if depth < maxFollow {
-			pf.follow(ref, depth+1, false)
-		}
+	refs := pf.refs(pf.refsAt[depth][:0:maxReferents], o, b)
+	if depth == maxFollow {
+		return
+	}
+	for _, ref := range refs {
+		pf.follow(ref, depth+1, false)
 	}
 }
 

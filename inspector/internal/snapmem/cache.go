@@ -1,6 +1,7 @@
 package snapmem
 
 import (
+	"encoding/binary"
 	"errors"
 	"iter"
 	"slices"
@@ -107,6 +108,17 @@ func (r Reader) Floor() Epoch { return r.floor }
 // Read returns n bytes at addr. When they lie within one page the result aliases the copy (see
 // Cache); otherwise it is a fresh slice.
 func (r Reader) Read(addr uint64, n int) ([]byte, error) {
+	// Consecutive reads mostly hit the page served last: that path is kept small enough to be
+	// inlined.
+	c := r.c
+	if off := addr & (PageSize - 1); addr-off == c.lastAddr && c.lastEpoch >= r.floor && c.lastData != nil &&
+		n >= 0 && uint64(n) <= PageSize-off {
+		return c.lastData[off : off+uint64(n) : off+uint64(n)], nil
+	}
+	return r.read(addr, n)
+}
+
+func (r Reader) read(addr uint64, n int) ([]byte, error) {
 	c := r.c
 	if n < 0 || n > MaxRead || addr+uint64(n) < addr {
 		return nil, &ReadError{Addr: addr, Len: n, Err: errors.New("implausible read size")}
@@ -154,8 +166,7 @@ func (r Reader) Uint64(addr uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56, nil
+	return binary.LittleEndian.Uint64(b), nil
 }
 
 // ReadInto copies len(p) bytes at addr into p.
