@@ -17,8 +17,8 @@ import (
 // snapshot refers to them).
 //
 // Fresh memory can cost far more than that on a virtual machine whose host takes free memory
-// back (free page reporting): the first write to each huge page then waits for the host, a
-// millisecond or more. When a walk knows that many copies are coming (prefault), a helper
+// back (free page reporting): the first write to each huge page then waits for the host
+// (PERFORMANCE.md). When a walk knows that many copies are coming (prefault), a helper
 // goroutine faults the huge pages they will go into from the far end while the copies fill them
 // from the near end, so that two CPUs share the wait.
 type slabs struct {
