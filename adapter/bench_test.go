@@ -34,17 +34,17 @@ func BenchmarkThreadsStackTrace10k(b *testing.B) {
 				}
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					threads := c.threads()
+					threads := c.Threads()
 					if len(threads) == 0 {
 						b.Fatal("no threads")
 					}
-					st := c.stackTrace(g.Tasks[i%len(g.Tasks)].ThreadID, 0, 20)
+					st := c.StackTrace(g.Tasks[i%len(g.Tasks)].ThreadID, 0, 20)
 					if len(st.StackFrames) == 0 {
 						b.Fatal("empty stack")
 					}
 				}
 				b.StopTimer()
-				c.ok("disconnect", nil, nil)
+				c.OK("disconnect", nil, nil)
 			})
 		}
 	}

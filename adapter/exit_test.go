@@ -2,12 +2,13 @@ package adapter
 
 import (
 	"context"
-	"github.com/aioscope/aioscope/internal/procfs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/aioscope/aioscope/internal/procfs"
 )
 
 func TestExitStatus(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-dap"
 
 	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/daptest"
 	"github.com/aioscope/aioscope/snapshot"
 	"github.com/aioscope/aioscope/snapshot/cycles"
 )
@@ -102,7 +103,7 @@ func TestStackComposition(t *testing.T) {
 	)
 	c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{snap}}, Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid()})
-	threads := c.threads()
+	threads := c.Threads()
 	if len(threads) != 6 {
 		t.Fatalf("threads %v: want the main thread and 5 tasks (one listed twice)", threads)
 	}
@@ -116,7 +117,7 @@ func TestStackComposition(t *testing.T) {
 	}
 	check := func(thread string, wants []want) {
 		t.Helper()
-		st := c.stackTrace(byName[thread], 0, 0)
+		st := c.StackTrace(byName[thread], 0, 0)
 		if len(st.StackFrames) != len(wants) {
 			t.Fatalf("%s: %s, want %d frames", thread, frameNames(st.StackFrames), len(wants))
 		}
@@ -153,30 +154,30 @@ func TestStackComposition(t *testing.T) {
 	})
 
 	// The label of an awaiter that is not a task has no task scope.
-	st := c.stackTrace(byName["two-awaiters"], 0, 0).StackFrames
-	if scopes := c.scopes(st[1].Id); len(scopes) != 0 {
+	st := c.StackTrace(byName["two-awaiters"], 0, 0).StackFrames
+	if scopes := c.Scopes(st[1].Id); len(scopes) != 0 {
 		t.Errorf("scopes of a future's label: %+v", scopes)
 	}
-	vars := varsByName(c.variables(c.scopes(st[0].Id)[0].VariablesReference))
+	vars := varsByName(c.Variables(c.Scopes(st[0].Id)[0].VariablesReference))
 	if vars["awaited by"].IndexedVariables != 2 || !strings.HasPrefix(vars["awaited by"].Value, "future 0xf00, root") {
 		t.Errorf("two-awaiters awaited by: %+v", vars["awaited by"])
 	}
-	list := c.variables(vars["awaited by"].VariablesReference)
+	list := c.Variables(vars["awaited by"].VariablesReference)
 	if len(list) != 2 || list[0].Value != "future 0xf00" || list[0].VariablesReference != 0 || !strings.HasPrefix(list[1].Value, "root (0x100)") {
 		t.Errorf("two-awaiters' awaiters: %+v", list)
 	}
 	var filtered dap.VariablesResponseBody
-	c.ok("variables", map[string]any{"variablesReference": vars["awaited by"].VariablesReference, "filter": "named"}, &filtered)
+	c.OK("variables", map[string]any{"variablesReference": vars["awaited by"].VariablesReference, "filter": "named"}, &filtered)
 	if len(filtered.Variables) != 0 {
 		t.Errorf("named variables of a list: %+v", filtered.Variables)
 	}
-	if msg := c.fail("stackTrace", map[string]any{"threadId": 424242}); !strings.Contains(msg, "unknown thread") {
+	if msg := c.Fail("stackTrace", map[string]any{"threadId": 424242}); !strings.Contains(msg, "unknown thread") {
 		t.Errorf("stackTrace of an unknown thread: %q", msg)
 	}
-	if msg := c.fail("scopes", map[string]any{"frameId": vars["awaited by"].VariablesReference}); !strings.Contains(msg, "stale reference") {
+	if msg := c.Fail("scopes", map[string]any{"frameId": vars["awaited by"].VariablesReference}); !strings.Contains(msg, "stale reference") {
 		t.Errorf("scopes of a variablesReference: %q", msg)
 	}
-	c.ok("disconnect", nil, nil)
+	c.OK("disconnect", nil, nil)
 }
 
 func TestThreadIDsAcrossSnapshots(t *testing.T) {
@@ -194,16 +195,16 @@ func TestThreadIDsAcrossSnapshots(t *testing.T) {
 	}
 	c := startSession(t, fakeServer(&fakeTarget{snaps: snaps}, Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid()})
-	first := threadsByName(t, c.threads())
-	c.ok("pause", nil, nil)
-	c.event("stopped")
-	second := threadsByName(t, c.threads())
-	c.ok("pause", nil, nil)
-	c.event("stopped")
-	third := threadsByName(t, c.threads())
-	c.ok("pause", nil, nil)
-	c.event("stopped")
-	fourth := threadsByName(t, c.threads())
+	first := threadsByName(t, c.Threads())
+	c.OK("pause", nil, nil)
+	c.Event("stopped")
+	second := threadsByName(t, c.Threads())
+	c.OK("pause", nil, nil)
+	c.Event("stopped")
+	third := threadsByName(t, c.Threads())
+	c.OK("pause", nil, nil)
+	c.Event("stopped")
+	fourth := threadsByName(t, c.Threads())
 
 	main := fmt.Sprintf("Thread %d (MainThread)", os.Getpid())
 	if first["a"] != second["a"] || second["a"] != third["a"] || first["b"] != second["b"] || first[main] != third[main] {
@@ -222,7 +223,7 @@ func TestThreadIDsAcrossSnapshots(t *testing.T) {
 	if fourth["e"] == third["d"] || fourth["e"] <= third["c"] || fourth["a"] != first["a"] || fourth["c"] != third["c"] {
 		t.Errorf("task e, at the address d had in the snapshot before, got id %d (d had %d): %v %v", fourth["e"], third["d"], third, fourth)
 	}
-	c.ok("disconnect", nil, nil)
+	c.OK("disconnect", nil, nil)
 }
 
 func TestColumnsAndLines(t *testing.T) {
@@ -248,11 +249,11 @@ func TestColumnsAndLines(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{snap}}, Config{}))
-			c.ok("initialize", tc.init, nil)
-			c.ok("attach", map[string]any{"processId": os.Getpid()}, nil)
-			c.ok("configurationDone", nil, nil)
-			c.event("stopped")
-			got := c.stackTrace(threadsByName(t, c.threads())["t"], 0, 1).StackFrames[0]
+			c.OK("initialize", tc.init, nil)
+			c.OK("attach", map[string]any{"processId": os.Getpid()}, nil)
+			c.OK("configurationDone", nil, nil)
+			c.Event("stopped")
+			got := c.StackTrace(threadsByName(t, c.Threads())["t"], 0, 1).StackFrames[0]
 			if got.Line != tc.line || got.Column != tc.col || got.EndLine != tc.line || got.EndColumn != tc.eCol || got.Source.Path != tc.path {
 				t.Errorf("frame %+v source %+v, want line %d column %d end column %d path %s", got, got.Source, tc.line, tc.col, tc.eCol, tc.path)
 			}
@@ -342,15 +343,15 @@ func TestSnapshotErrors(t *testing.T) {
 	f.mu.Lock()
 	f.err = &inspector.TargetChangedError{PID: os.Getpid(), Attempts: 4, Last: errors.New("moving")}
 	f.mu.Unlock()
-	if msg := c.fail("pause", nil); !strings.Contains(msg, "changed too fast") || !strings.Contains(msg, "--retries") {
+	if msg := c.Fail("pause", nil); !strings.Contains(msg, "changed too fast") || !strings.Contains(msg, "--retries") {
 		t.Errorf("pause with a changing target: %q", msg)
 	}
-	if msg := c.fail("aioscope/snapshot", nil); !strings.Contains(msg, "changed too fast") {
+	if msg := c.Fail("aioscope/snapshot", nil); !strings.Contains(msg, "changed too fast") {
 		t.Errorf("aioscope/snapshot with a changing target: %q", msg)
 	}
 	// While continued, the same failure is reported once, not on every tick.
-	c.ok("continue", nil, nil)
-	msgs := c.drain(300 * time.Millisecond)
+	c.OK("continue", nil, nil)
+	msgs := c.Drain(300 * time.Millisecond)
 	n := 0
 	for _, m := range msgs {
 		if m.Event == "output" && strings.Contains(string(m.Body), "changed too fast") {
@@ -363,10 +364,10 @@ func TestSnapshotErrors(t *testing.T) {
 	f.mu.Lock()
 	f.err = &inspector.ProcessGoneError{PID: os.Getpid()}
 	f.mu.Unlock()
-	c.event("exited")
-	c.event("terminated")
-	c.ok("threads", nil, nil) // the last snapshot can still be looked at
-	c.ok("disconnect", nil, nil)
+	c.Event("exited")
+	c.Event("terminated")
+	c.OK("threads", nil, nil) // the last snapshot can still be looked at
+	c.OK("disconnect", nil, nil)
 }
 
 // recordingHandler keeps the messages of error-level log records.
@@ -392,7 +393,7 @@ func (h *recordingHandler) WithGroup(string) slog.Handler      { return h }
 func FuzzSession(f *testing.F) {
 	req := func(seq int, command string, args string) string {
 		body := fmt.Sprintf(`{"seq":%d,"type":"request","command":%q,"arguments":%s}`, seq, command, args)
-		return string(frameMessage(body))
+		return string(daptest.Frame([]byte(body)))
 	}
 	session := req(1, "initialize", `{"adapterID":"x"}`) + req(2, "attach", `{"processId":1}`) +
 		req(3, "configurationDone", `{}`) + req(4, "threads", `{}`) +
@@ -462,11 +463,11 @@ func TestHostileFileNames(t *testing.T) {
 	}))
 	c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{snap}}, Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid()})
-	st := c.stackTrace(threadsByName(t, c.threads())["t"], 0, 0).StackFrames
+	st := c.StackTrace(threadsByName(t, c.Threads())["t"], 0, 0).StackFrames
 	if len(st) != 4 || st[0].Column != 4 || st[1].Column != 6 {
 		t.Errorf("frames %+v", st)
 	}
-	c.ok("disconnect", nil, nil)
+	c.OK("disconnect", nil, nil)
 }
 
 // TestPanicsAreContained: a bug met while reading the target, in a request or outside one (the
@@ -480,36 +481,33 @@ func TestPanicsAreContained(t *testing.T) {
 		return f, nil
 	}
 	c := startSession(t, NewServer(Config{Attach: attach}))
-	c.initialize()
-	c.ok("attach", map[string]any{"processId": os.Getpid(), "refreshInterval": 20}, nil)
+	c.Initialize()
+	c.OK("attach", map[string]any{"processId": os.Getpid(), "refreshInterval": 20}, nil)
 	f.mu.Lock()
 	f.panic = "bad table"
 	f.mu.Unlock()
 	internalError := func(what string) {
 		t.Helper()
-		m := c.waitFor("an output event about "+what, msgTimeout, func(m *message) bool {
-			return m.Type == "event" && m.Event == "output" && strings.Contains(string(m.Body), "internal error")
-		})
-		if !strings.Contains(string(m.Body), "bad table") {
-			t.Errorf("%s: %s", what, m.Body)
+		if out := c.WaitOutput("internal error"); !strings.Contains(out, "bad table") {
+			t.Errorf("%s: %q", what, out)
 		}
 	}
-	c.ok("configurationDone", nil, nil)
+	c.OK("configurationDone", nil, nil)
 	internalError("the first stop")
-	if msg := c.fail("pause", nil); !strings.Contains(msg, "internal error") || !strings.Contains(msg, "bad table") {
+	if msg := c.Fail("pause", nil); !strings.Contains(msg, "internal error") || !strings.Contains(msg, "bad table") {
 		t.Errorf("pause: %q", msg)
 	}
-	c.ok("continue", nil, nil)
+	c.OK("continue", nil, nil)
 	internalError("a refresh")
 	f.mu.Lock()
 	f.panic = nil
 	f.mu.Unlock()
-	c.ok("pause", nil, nil)
-	c.event("stopped")
-	if _, ok := threadsByName(t, c.threads())["a"]; !ok {
+	c.OK("pause", nil, nil)
+	c.Event("stopped")
+	if _, ok := threadsByName(t, c.Threads())["a"]; !ok {
 		t.Error("no thread a after the target could be read again")
 	}
-	c.ok("disconnect", nil, nil)
+	c.OK("disconnect", nil, nil)
 	if err := c.waitServed(); err != nil {
 		t.Errorf("Serve: %v", err)
 	}
@@ -522,7 +520,7 @@ func TestConfigurationSequences(t *testing.T) {
 	snap := fakeSnapshot(task(0x1, "a", nil))
 	start := func(t *testing.T) *client {
 		c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{snap}}, Config{}))
-		c.initialize()
+		c.Initialize()
 		return c
 	}
 	// stopsAfter returns the stopped events among the messages within d, failing unless each
@@ -530,7 +528,7 @@ func TestConfigurationSequences(t *testing.T) {
 	stopsAfter := func(t *testing.T, c *client, seq int, d time.Duration) int {
 		t.Helper()
 		answered, stops := false, 0
-		for _, m := range c.drain(d) {
+		for _, m := range c.Drain(d) {
 			if m.Type == "response" && m.RequestSeq == seq {
 				answered = true
 			}
@@ -546,39 +544,39 @@ func TestConfigurationSequences(t *testing.T) {
 
 	t.Run("VS Code", func(t *testing.T) {
 		c := start(t)
-		c.ok("attach", map[string]any{"processId": os.Getpid()}, nil)
-		c.event("initialized")
-		c.ok("setBreakpoints", map[string]any{"source": map[string]any{"path": appMain}, "breakpoints": []any{}}, nil)
-		c.ok("setExceptionBreakpoints", map[string]any{"filters": []string{}}, nil)
+		c.OK("attach", map[string]any{"processId": os.Getpid()}, nil)
+		c.Event("initialized")
+		c.OK("setBreakpoints", map[string]any{"source": map[string]any{"path": appMain}, "breakpoints": []any{}}, nil)
+		c.OK("setExceptionBreakpoints", map[string]any{"filters": []string{}}, nil)
 		time.Sleep(configurationGrace / 3) // a client thinking it over
-		seq := c.send("configurationDone", nil)
+		seq := c.Send("configurationDone", nil)
 		if n := stopsAfter(t, c, seq, configurationGrace+500*time.Millisecond); n != 1 {
 			t.Errorf("%d stopped events, want 1", n)
 		}
-		c.ok("disconnect", nil, nil)
+		c.OK("disconnect", nil, nil)
 	})
 	t.Run("setExceptionBreakpoints only", func(t *testing.T) {
 		c := start(t)
-		c.ok("attach", map[string]any{"processId": os.Getpid()}, nil)
-		c.event("initialized")
+		c.OK("attach", map[string]any{"processId": os.Getpid()}, nil)
+		c.Event("initialized")
 		began := time.Now()
-		seq := c.send("setExceptionBreakpoints", map[string]any{"filters": []string{"all"}})
+		seq := c.Send("setExceptionBreakpoints", map[string]any{"filters": []string{"all"}})
 		if n := stopsAfter(t, c, seq, configurationGrace+500*time.Millisecond); n != 1 {
 			t.Errorf("%d stopped events, want 1", n)
 		}
 		if waited := time.Since(began); waited < configurationGrace {
 			t.Errorf("stopped after %v, before the grace period of %v", waited, configurationGrace)
 		}
-		c.ok("disconnect", nil, nil)
+		c.OK("disconnect", nil, nil)
 	})
 	t.Run("configured before attach", func(t *testing.T) {
 		c := start(t)
-		c.ok("setExceptionBreakpoints", map[string]any{"filters": []string{}}, nil)
-		c.ok("configurationDone", nil, nil)
-		seq := c.send("attach", map[string]any{"processId": os.Getpid()})
+		c.OK("setExceptionBreakpoints", map[string]any{"filters": []string{}}, nil)
+		c.OK("configurationDone", nil, nil)
+		seq := c.Send("attach", map[string]any{"processId": os.Getpid()})
 		if n := stopsAfter(t, c, seq, 500*time.Millisecond); n != 1 {
 			t.Errorf("%d stopped events, want 1", n)
 		}
-		c.ok("disconnect", nil, nil)
+		c.OK("disconnect", nil, nil)
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-dap"
 
+	"github.com/aioscope/aioscope/internal/daptest"
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
@@ -24,13 +25,13 @@ func TestLiveUnicodeColumns(t *testing.T) {
 	if n := checkTaskFramesAgainstUnwinder(t, c, tg, g); n != len(g.Tasks) || n < 9 {
 		t.Errorf("compared the frames of %d of %d tasks with CPython's get_all_awaited_by", n, len(g.Tasks))
 	}
-	byName := threadsByName(t, c.threads())
+	byName := threadsByName(t, c.Threads())
 	for _, name := range []string{"café-crème", "λάμβδα-task", "🚀-launch", "𐌀𐌁𐌂𐌃", "naïve-名前", "Ünïcode-grupo", "niño-1"} {
 		if _, ok := byName[name]; !ok {
 			t.Errorf("no thread named %q", name)
 		}
 	}
-	st := c.stackTrace(byName["naïve-名前"], 0, 0).StackFrames
+	st := c.StackTrace(byName["naïve-名前"], 0, 0).StackFrames
 	found := false
 	for _, f := range st {
 		if f.Source != nil && strings.HasSuffix(f.Source.Path, "/unicodé/módulo.py") {
@@ -40,7 +41,7 @@ func TestLiveUnicodeColumns(t *testing.T) {
 	if !found {
 		t.Errorf("naïve-名前 has no frame in unicodé/módulo.py: %s", frameNames(st))
 	}
-	c.ok("disconnect", nil, nil)
+	c.OK("disconnect", nil, nil)
 }
 
 // TestLiveBlockedLoop: a task that freezes the event loop with a blocking call (blocked.py). The
@@ -52,13 +53,13 @@ func TestLiveBlockedLoop(t *testing.T) {
 			t.Parallel()
 			tg, c := liveSession(t, version, "blocked.py")
 			_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
-			byName := threadsByName(t, c.threads())
+			byName := threadsByName(t, c.Threads())
 			mainID := byName[fmt.Sprintf("Thread %d (MainThread)", tg.PID)]
 			if mainID == 0 {
 				t.Fatalf("no main thread in %v", byName)
 			}
 			agreeWithUnwinder(t, c, tg, map[uint64]int{uint64(tg.PID): mainID})
-			st := c.stackTrace(mainID, 0, 0).StackFrames
+			st := c.StackTrace(mainID, 0, 0).StackFrames
 			want := []string{"block", "inner", "freezer"}
 			if len(st) < len(want) || frameNames(st[:len(want)]) != strings.Join(want, " | ") {
 				t.Fatalf("main thread's stack %s, want it to start with %v", frameNames(st), want)
@@ -77,20 +78,20 @@ func TestLiveBlockedLoop(t *testing.T) {
 			if running != freezer {
 				t.Errorf("awaitGraph: the main thread runs thread %d, want freezer (%d)", running, freezer)
 			}
-			fst := c.stackTrace(freezer, 0, 0).StackFrames
+			fst := c.StackTrace(freezer, 0, 0).StackFrames
 			// The running coroutine awaits nothing yet, so, as for CPython, the task's own chain
 			// ends at it: the calls it is making are on the thread's stack.
 			if len(fst) < 2 || fst[0].Name != "freezer" || fst[1].Name != "awaited by Task-1" {
 				t.Errorf("freezer's stack %s", frameNames(fst))
 			}
-			vars := varsByName(c.variables(c.scopes(fst[0].Id)[0].VariablesReference))
+			vars := varsByName(c.Variables(c.Scopes(fst[0].Id)[0].VariablesReference))
 			if want := fmt.Sprintf("running on Thread %d (MainThread)", tg.PID); vars["state"].Value != want {
 				t.Errorf("freezer's state %q, want %q", vars["state"].Value, want)
 			}
 			if n := checkStacksAgainstPSTree(t, c, tg, byName, nil); n < 4 {
 				t.Errorf("compared %d stacks with pstree, want at least 4", n)
 			}
-			c.ok("disconnect", nil, nil)
+			c.OK("disconnect", nil, nil)
 			processRunning(t, tg.PID)
 		})
 	}
@@ -128,22 +129,22 @@ func TestLiveChurnThreadIDs(t *testing.T) {
 			t.Parallel()
 			tg, c := liveSession(t, version, "churn.py")
 			_, first := c.attachAndStop(map[string]any{"processId": tg.PID, "refreshInterval": 20, "retries": 10})
-			c.ok("continue", nil, nil)
+			c.OK("continue", nil, nil)
 			graphs := []awaitGraph{first}
 			deadline := time.Now().Add(2 * time.Second)
 			for time.Now().Before(deadline) {
-				m, err := c.next(deadline)
+				m, err := c.Next(deadline)
 				if err != nil {
 					break
 				}
 				if m.Type == "event" && m.Event == "aioscope/awaitGraph" {
 					var g awaitGraph
-					decode(t, m.Body, &g)
+					daptest.Decode(t, m.Body, &g)
 					graphs = append(graphs, g)
 				}
 			}
-			c.ok("pause", nil, nil)
-			c.event("stopped")
+			c.OK("pause", nil, nil)
+			c.Event("stopped")
 			if len(graphs) < 10 {
 				t.Fatalf("%d snapshots in 2s with refreshInterval 20ms", len(graphs))
 			}
@@ -187,7 +188,7 @@ func TestLiveChurnThreadIDs(t *testing.T) {
 			}
 			t.Logf("%d snapshots, %d tasks seen, %d kept their id across snapshots, %d addresses reused by another task",
 				len(graphs), len(owner), kept, reused)
-			c.ok("disconnect", nil, nil)
+			c.OK("disconnect", nil, nil)
 			processRunning(t, tg.PID)
 		})
 	}
@@ -219,8 +220,8 @@ func TestLiveOtherMountNamespace(t *testing.T) {
 
 			c := startSession(t, NewServer(Config{}))
 			_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
-			byName := threadsByName(t, c.threads())
-			st := c.stackTrace(byName["A-leaf-1"], 0, 0).StackFrames
+			byName := threadsByName(t, c.Threads())
+			st := c.StackTrace(byName["A-leaf-1"], 0, 0).StackFrames
 			var own, stdlib []dap.StackFrame
 			for _, f := range st {
 				switch {
@@ -254,7 +255,7 @@ func TestLiveOtherMountNamespace(t *testing.T) {
 					}
 				}
 			}
-			c.ok("disconnect", nil, nil)
+			c.OK("disconnect", nil, nil)
 			processRunning(t, tg.PID)
 		})
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/go-dap"
 
+	"github.com/aioscope/aioscope/internal/daptest"
+	"github.com/aioscope/aioscope/internal/procfs"
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
@@ -80,7 +82,7 @@ func checkStacksAgainstPSTree(t *testing.T, c *client, tg *testtarget.Target, by
 			continue
 		}
 		want, complete := expectedStack(t, n)
-		st := c.stackTrace(id, 0, 0)
+		st := c.StackTrace(id, 0, 0)
 		if st.TotalFrames != len(st.StackFrames) {
 			t.Errorf("task %q: totalFrames %d for %d frames", n.label, st.TotalFrames, len(st.StackFrames))
 		}
@@ -170,30 +172,30 @@ func TestLiveTree(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			t.Parallel()
 			tg, c := liveSession(t, version, "tree.py")
-			caps := c.initialize()
+			caps := c.Initialize()
 			if !caps.SupportsConfigurationDoneRequest || caps.SupportsStepBack || caps.SupportsSetVariable ||
 				caps.SupportsEvaluateForHovers || caps.SupportsTerminateRequest || caps.SupportTerminateDebuggee ||
 				caps.SupportsFunctionBreakpoints || caps.SupportsConditionalBreakpoints || len(caps.ExceptionBreakpointFilters) > 0 {
 				t.Errorf("capabilities claim more than a read-only viewer can do: %+v", caps)
 			}
-			c.ok("attach", map[string]any{"processId": tg.PID}, nil)
-			c.event("initialized")
+			c.OK("attach", map[string]any{"processId": tg.PID}, nil)
+			c.Event("initialized")
 			// Generic clients send these; they must be answered, with no breakpoints.
 			var bps dap.SetBreakpointsResponseBody
-			c.ok("setBreakpoints", map[string]any{"source": map[string]any{"path": testtarget.ScenarioPath("tree.py")},
+			c.OK("setBreakpoints", map[string]any{"source": map[string]any{"path": testtarget.ScenarioPath("tree.py")},
 				"breakpoints": []map[string]any{{"line": 7}}}, &bps)
 			if len(bps.Breakpoints) != 0 {
 				t.Errorf("setBreakpoints answered %+v, want no breakpoints", bps.Breakpoints)
 			}
-			c.ok("configurationDone", nil, nil)
+			c.OK("configurationDone", nil, nil)
 			g := c.awaitGraphEvent()
 			var stopped dap.StoppedEventBody
-			decode(t, c.event("stopped").Body, &stopped)
+			daptest.Decode(t, c.Event("stopped").Body, &stopped)
 			if stopped.Reason != "pause" || !stopped.AllThreadsStopped || !strings.Contains(stopped.Description, "keeps running") {
 				t.Errorf("stopped event %+v: want reason pause, allThreadsStopped and a description saying the process keeps running", stopped)
 			}
 
-			threads := c.threads()
+			threads := c.Threads()
 			byName := threadsByName(t, threads)
 			mainName := fmt.Sprintf("Thread %d (MainThread)", tg.PID)
 			mainID, ok := byName[mainName]
@@ -231,26 +233,26 @@ func TestLiveTree(t *testing.T) {
 			}
 
 			// A new snapshot: ids stay with their tasks, references of the old one are stale.
-			old := c.stackTrace(byName["Task-A"], 0, 1).StackFrames[0].Id
-			c.ok("pause", map[string]any{"threadId": mainID}, nil)
+			old := c.StackTrace(byName["Task-A"], 0, 1).StackFrames[0].Id
+			c.OK("pause", map[string]any{"threadId": mainID}, nil)
 			if again := c.awaitGraphEvent(); !capturedAt(t, again).After(capturedAt(t, g)) {
 				t.Errorf("pause: snapshot captured at %s, the first one at %s: want a new snapshot", again.CapturedAt, g.CapturedAt)
 			}
-			c.event("stopped")
-			if again := threadsByName(t, c.threads()); fmt.Sprint(again) != fmt.Sprint(byName) {
+			c.Event("stopped")
+			if again := threadsByName(t, c.Threads()); fmt.Sprint(again) != fmt.Sprint(byName) {
 				t.Errorf("thread ids changed between snapshots:\nbefore %v\nafter  %v", byName, again)
 			}
-			if msg := c.fail("scopes", map[string]any{"frameId": old}); !strings.Contains(msg, "stale reference") {
+			if msg := c.Fail("scopes", map[string]any{"frameId": old}); !strings.Contains(msg, "stale reference") {
 				t.Errorf("scopes of a frame of an earlier snapshot: %q, want a stale reference error", msg)
 			}
 
 			// The custom request answers with a new awaitGraph and publishes it too.
 			var snap awaitGraph
-			c.ok("aioscope/snapshot", nil, &snap)
+			c.OK("aioscope/snapshot", nil, &snap)
 			checkGraph(t, snap, tg, byName)
 			checkGraph(t, c.awaitGraphEvent(), tg, byName)
 
-			c.ok("disconnect", map[string]any{"terminateDebuggee": false}, nil)
+			c.OK("disconnect", map[string]any{"terminateDebuggee": false}, nil)
 			if err := c.waitServed(); err != nil {
 				t.Errorf("Serve after disconnect: %v", err)
 			}
@@ -310,12 +312,12 @@ func checkGraph(t *testing.T, g awaitGraph, tg *testtarget.Target, byName map[st
 
 func checkPaging(t *testing.T, c *client, id int) {
 	t.Helper()
-	full := c.stackTrace(id, 0, 0)
+	full := c.StackTrace(id, 0, 0)
 	if len(full.StackFrames) < 8 {
 		t.Fatalf("A-leaf-1 has only %d frames", len(full.StackFrames))
 	}
 	for _, p := range [][2]int{{0, 1}, {1, 3}, {2, 100}, {len(full.StackFrames) - 1, 0}} {
-		part := c.stackTrace(id, p[0], p[1])
+		part := c.StackTrace(id, p[0], p[1])
 		end := len(full.StackFrames)
 		if p[1] > 0 && p[0]+p[1] < end {
 			end = p[0] + p[1]
@@ -326,7 +328,7 @@ func checkPaging(t *testing.T, c *client, id int) {
 				p[0], p[1], len(part.StackFrames), part.TotalFrames, p[0], end, full.TotalFrames)
 		}
 	}
-	if beyond := c.stackTrace(id, 1000, 5); len(beyond.StackFrames) != 0 {
+	if beyond := c.StackTrace(id, 1000, 5); len(beyond.StackFrames) != 0 {
 		t.Errorf("stackTrace beyond the end returned %d frames", len(beyond.StackFrames))
 	}
 }
@@ -354,12 +356,12 @@ func varsByName(vars []dap.Variable) map[string]dap.Variable {
 
 func checkScopes(t *testing.T, c *client, tg *testtarget.Target, byName map[string]int) {
 	t.Helper()
-	st := c.stackTrace(byName["Task-A"], 0, 0).StackFrames
-	scopes := c.scopes(st[0].Id)
+	st := c.StackTrace(byName["Task-A"], 0, 0).StackFrames
+	scopes := c.Scopes(st[0].Id)
 	if len(scopes) != 2 || scopes[0].Name != "Task" || scopes[1].Name != "Frame" {
 		t.Fatalf("scopes of Task-A's first frame: %+v, want Task and Frame", scopes)
 	}
-	task := varsByName(c.variables(scopes[0].VariablesReference))
+	task := varsByName(c.Variables(scopes[0].VariablesReference))
 	if task["name"].Value != "Task-A" || !strings.HasPrefix(task["id"].Value, "0x") ||
 		task["threadId"].Value != strconv.Itoa(byName["Task-A"]) ||
 		task["thread"].Value != fmt.Sprintf("Thread %d (MainThread)", tg.PID) || task["state"].Value == "" {
@@ -369,10 +371,10 @@ func checkScopes(t *testing.T, c *client, tg *testtarget.Target, byName map[stri
 	if awaitedBy.Value != "Task-1" || awaitedBy.VariablesReference == 0 || awaitedBy.IndexedVariables != 1 {
 		t.Errorf("Task-A awaited by: %+v", awaitedBy)
 	} else {
-		list := c.variables(awaitedBy.VariablesReference)
+		list := c.Variables(awaitedBy.VariablesReference)
 		if len(list) != 1 || !strings.HasPrefix(list[0].Value, "Task-1 (0x") || list[0].VariablesReference == 0 {
 			t.Errorf("Task-A's awaiters: %+v", list)
-		} else if parent := varsByName(c.variables(list[0].VariablesReference)); parent["name"].Value != "Task-1" {
+		} else if parent := varsByName(c.Variables(list[0].VariablesReference)); parent["name"].Value != "Task-1" {
 			t.Errorf("expanding Task-A's awaiter: %+v", parent)
 		}
 	}
@@ -381,7 +383,7 @@ func checkScopes(t *testing.T, c *client, tg *testtarget.Target, byName map[stri
 		t.Errorf("Task-A awaiting: %+v", awaiting)
 	} else {
 		var names []string
-		for _, v := range c.variables(awaiting.VariablesReference) {
+		for _, v := range c.Variables(awaiting.VariablesReference) {
 			names = append(names, strings.SplitN(v.Value, " (", 2)[0])
 		}
 		sort.Strings(names)
@@ -389,12 +391,12 @@ func checkScopes(t *testing.T, c *client, tg *testtarget.Target, byName map[stri
 			t.Errorf("Task-A awaits %v, want A-leaf-1 and A-leaf-2", names)
 		}
 		var page dap.VariablesResponseBody
-		c.ok("variables", map[string]any{"variablesReference": awaiting.VariablesReference, "start": 1, "count": 1}, &page)
+		c.OK("variables", map[string]any{"variablesReference": awaiting.VariablesReference, "start": 1, "count": 1}, &page)
 		if len(page.Variables) != 1 || page.Variables[0].Name != "[1]" {
 			t.Errorf("second page of Task-A's awaited tasks: %+v", page.Variables)
 		}
 	}
-	frame := varsByName(c.variables(scopes[1].VariablesReference))
+	frame := varsByName(c.Variables(scopes[1].VariablesReference))
 	if frame["function"].Value != st[0].Name || frame["line"].Value != strconv.Itoa(st[0].Line) {
 		t.Errorf("frame variables %+v for frame %+v", frame, st[0])
 	}
@@ -403,16 +405,16 @@ func checkScopes(t *testing.T, c *client, tg *testtarget.Target, byName map[stri
 		if f.PresentationHint != "label" {
 			continue
 		}
-		scopes := c.scopes(f.Id)
+		scopes := c.Scopes(f.Id)
 		if len(scopes) != 1 || scopes[0].Name != "Task" {
 			t.Fatalf("scopes of label %q: %+v", f.Name, scopes)
 		}
-		if got := varsByName(c.variables(scopes[0].VariablesReference))["name"].Value; "awaited by "+got != f.Name {
+		if got := varsByName(c.Variables(scopes[0].VariablesReference))["name"].Value; "awaited by "+got != f.Name {
 			t.Errorf("scope of label %q is task %q", f.Name, got)
 		}
 		break
 	}
-	if msg := c.fail("variables", map[string]any{"variablesReference": 987654321}); !strings.Contains(msg, "stale reference") {
+	if msg := c.Fail("variables", map[string]any{"variablesReference": 987654321}); !strings.Contains(msg, "stale reference") {
 		t.Errorf("unknown variablesReference: %q", msg)
 	}
 }
@@ -422,12 +424,12 @@ func checkScopes(t *testing.T, c *client, tg *testtarget.Target, byName map[stri
 func checkMainThread(t *testing.T, c *client, tg *testtarget.Target, mainID int) {
 	t.Helper()
 	agreeWithUnwinder(t, c, tg, map[uint64]int{uint64(tg.PID): mainID})
-	st := c.stackTrace(mainID, 0, 0).StackFrames
-	scopes := c.scopes(st[0].Id)
+	st := c.StackTrace(mainID, 0, 0).StackFrames
+	scopes := c.Scopes(st[0].Id)
 	if len(scopes) != 2 || scopes[0].Name != "Thread" {
 		t.Fatalf("scopes of the main thread's frame: %+v", scopes)
 	}
-	facts := varsByName(c.variables(scopes[0].VariablesReference))
+	facts := varsByName(c.Variables(scopes[0].VariablesReference))
 	if facts["native id"].Value != strconv.Itoa(tg.PID) || facts["main thread"].Value != "True" ||
 		facts["event loop running"].Value != "True" {
 		t.Errorf("main thread facts: %+v", facts)
@@ -444,8 +446,8 @@ func agreeWithUnwinder(t *testing.T, c *client, tg *testtarget.Target, threads m
 	for attempt := 0; attempt < 10; attempt++ {
 		if attempt > 0 {
 			time.Sleep(50 * time.Millisecond)
-			c.ok("pause", nil, nil)
-			c.event("stopped")
+			c.OK("pause", nil, nil)
+			c.Event("stopped")
 		}
 		diffs = threadStackDiffs(t, c, tg, threads)
 		if len(diffs) == 0 {
@@ -470,7 +472,7 @@ func threadStackDiffs(t *testing.T, c *client, tg *testtarget.Target, threads ma
 			diffs = append(diffs, fmt.Sprintf("CPython's unwinder does not see thread %d", tid))
 			continue
 		}
-		st := c.stackTrace(id, 0, 0).StackFrames
+		st := c.StackTrace(id, 0, 0).StackFrames
 		// CPython 3.14's unwinder stops at the first frame entered from C code (threading's
 		// bootstrap, a task's step run by the event loop); the frames below it are there, and
 		// 3.15's unwinder, compared in full, shows them.
@@ -499,9 +501,9 @@ func TestLiveCycle(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			t.Parallel()
 			tg, c := liveSession(t, version, "cycle.py")
-			c.initialize()
-			c.ok("attach", map[string]any{"processId": tg.PID}, nil)
-			c.ok("configurationDone", nil, nil)
+			c.Initialize()
+			c.OK("attach", map[string]any{"processId": tg.PID}, nil)
+			c.OK("configurationDone", nil, nil)
 			g := c.awaitGraphEvent()
 			var cycles struct {
 				Cycles [][]struct {
@@ -509,8 +511,8 @@ func TestLiveCycle(t *testing.T) {
 					Name     string `json:"name"`
 				} `json:"cycles"`
 			}
-			decode(t, c.event("aioscope/cycles").Body, &cycles)
-			c.event("stopped")
+			daptest.Decode(t, c.Event("aioscope/cycles").Body, &cycles)
+			c.Event("stopped")
 
 			// CPython's pstree refuses the graph and names the cycles.
 			_, stderr, code := tg.AsyncioTool(t, "pstree")
@@ -538,8 +540,8 @@ func TestLiveCycle(t *testing.T) {
 				t.Errorf("cycles %v, CPython's pstree reports %v", got, want)
 			}
 
-			byName := threadsByName(t, c.threads())
-			st := c.stackTrace(byName["A"], 0, 0).StackFrames
+			byName := threadsByName(t, c.Threads())
+			st := c.StackTrace(byName["A"], 0, 0).StackFrames
 			var names []string
 			for _, f := range st {
 				names = append(names, f.Name)
@@ -548,7 +550,7 @@ func TestLiveCycle(t *testing.T) {
 			if fmt.Sprint(names) != wantNames {
 				t.Errorf("stack of A: %v, want %s", names, wantNames)
 			}
-			c.ok("disconnect", nil, nil)
+			c.OK("disconnect", nil, nil)
 			processRunning(t, tg.PID)
 		})
 	}
@@ -563,15 +565,12 @@ func TestLiveManyTasks(t *testing.T) {
 			if len(g.Tasks) != 2001 {
 				t.Fatalf("awaitGraph has %d tasks, want 2001", len(g.Tasks))
 			}
-			threads := c.threads()
+			threads := c.Threads()
 			if len(threads) != DefaultMaxThreads {
 				t.Errorf("%d threads listed, want the default cap %d", len(threads), DefaultMaxThreads)
 			}
-			notice := c.waitFor("the output event about the cap", msgTimeout, func(m *message) bool {
-				return m.Type == "event" && m.Event == "output" && strings.Contains(string(m.Body), "maxThreads")
-			})
-			if !strings.Contains(string(notice.Body), fmt.Sprintf("%d of 2002", DefaultMaxThreads)) {
-				t.Errorf("cap notice %s", notice.Body)
+			if notice := c.WaitOutput("maxThreads"); !strings.Contains(notice, fmt.Sprintf("%d of 2002", DefaultMaxThreads)) {
+				t.Errorf("cap notice %q", notice)
 			}
 			listed := map[int]bool{}
 			for _, th := range threads {
@@ -582,8 +581,8 @@ func TestLiveManyTasks(t *testing.T) {
 			if listed[last.ThreadID] {
 				t.Fatalf("the last task %q is listed although the list is capped", last.Name)
 			}
-			c.stackTrace(last.ThreadID, 0, 1)
-			again := c.threads()
+			c.StackTrace(last.ThreadID, 0, 1)
+			again := c.Threads()
 			found := false
 			for _, th := range again {
 				found = found || th.Id == last.ThreadID
@@ -603,15 +602,15 @@ func TestLiveManyTasks(t *testing.T) {
 			if n := checkStacksAgainstPSTree(t, c, tg, byName, only); n != len(byName) {
 				t.Errorf("compared %d stacks with pstree, want %d", n, len(byName))
 			}
-			c.ok("disconnect", nil, nil)
+			c.OK("disconnect", nil, nil)
 
 			// No cap.
 			c2 := startSession(t, NewServer(Config{}))
 			c2.attachAndStop(map[string]any{"processId": tg.PID, "maxThreads": 0})
-			if n := len(c2.threads()); n != 2002 {
+			if n := len(c2.Threads()); n != 2002 {
 				t.Errorf("maxThreads 0: %d threads, want 2002", n)
 			}
-			c2.ok("disconnect", nil, nil)
+			c2.OK("disconnect", nil, nil)
 		})
 	}
 }
@@ -623,16 +622,16 @@ func TestLivePauseContinueRefresh(t *testing.T) {
 			tg, c := liveSession(t, version, "tree.py")
 			c.attachAndStop(map[string]any{"processId": tg.PID, "refreshInterval": 100})
 			var cont dap.ContinueResponseBody
-			c.ok("continue", map[string]any{"threadId": 1}, &cont)
+			c.OK("continue", map[string]any{"threadId": 1}, &cont)
 			if !cont.AllThreadsContinued {
 				t.Errorf("continue response %+v", cont)
 			}
-			c.event("continued")
-			msgs := c.drain(time.Second)
+			c.Event("continued")
+			msgs := c.Drain(time.Second)
 			graphs := 0
 			for _, m := range msgs {
 				if m.Type == "event" && m.Event == "stopped" {
-					t.Errorf("stopped event while continued: %s", m.raw)
+					t.Errorf("stopped event while continued: %s", m.Raw)
 				}
 				if m.Type == "event" && m.Event == "aioscope/awaitGraph" {
 					graphs++
@@ -642,38 +641,36 @@ func TestLivePauseContinueRefresh(t *testing.T) {
 				t.Errorf("%d awaitGraph events in 1s with refreshInterval 100ms, want at least 2", graphs)
 			}
 			// The thread list follows the refreshes while continued.
-			if n := len(c.threads()); n != 14 {
+			if n := len(c.Threads()); n != 14 {
 				t.Errorf("%d threads while continued", n)
 			}
 			// Broken messages while refresh events are being written: answered, and the session
 			// goes on.
-			c.sendRaw(frameMessage(`{"seq":1000,"type":"request","command":"threads"`))
-			c.waitFor("an output event about the broken message", msgTimeout, func(m *message) bool {
-				return m.Type == "event" && m.Event == "output" && strings.Contains(string(m.Body), "not a JSON object")
-			})
-			if msg := c.fail("frobnicate", map[string]any{}); !strings.Contains(msg, "frobnicate") {
+			c.SendRaw(daptest.Frame([]byte(`{"seq":1000,"type":"request","command":"threads"`)))
+			c.WaitOutput("not a JSON object")
+			if msg := c.Fail("frobnicate", map[string]any{}); !strings.Contains(msg, "frobnicate") {
 				t.Errorf("unknown request: %q", msg)
 			}
-			if msg := c.fail("stackTrace", map[string]any{"threadId": "main"}); !strings.Contains(msg, "invalid arguments") {
+			if msg := c.Fail("stackTrace", map[string]any{"threadId": "main"}); !strings.Contains(msg, "invalid arguments") {
 				t.Errorf("stackTrace with a bad threadId: %q", msg)
 			}
-			c.ok("pause", map[string]any{"threadId": 1}, nil)
-			c.event("stopped")
+			c.OK("pause", map[string]any{"threadId": 1}, nil)
+			c.Event("stopped")
 			// Refresh events sent before the pause may still be in the backlog; whatever comes
 			// after stopped would be a refresh that did not stop.
-			c.backlog = nil
-			for _, m := range c.drain(400 * time.Millisecond) {
+			c.DiscardBacklog()
+			for _, m := range c.Drain(400 * time.Millisecond) {
 				if m.Type == "event" && m.Event == "aioscope/awaitGraph" {
 					t.Errorf("awaitGraph event after pause: refreshing did not stop")
 				}
 			}
 			// Without refreshInterval, continue publishes nothing.
-			c.ok("continue", map[string]any{"threadId": 1}, nil)
-			c.event("continued")
-			c.ok("pause", nil, nil)
+			c.OK("continue", map[string]any{"threadId": 1}, nil)
+			c.Event("continued")
+			c.OK("pause", nil, nil)
 			c.awaitGraphEvent()
-			c.event("stopped")
-			c.ok("disconnect", nil, nil)
+			c.Event("stopped")
+			c.OK("disconnect", nil, nil)
 			if err := c.waitServed(); err != nil {
 				t.Errorf("Serve: %v", err)
 			}
@@ -693,18 +690,18 @@ func TestLiveTargetExits(t *testing.T) {
 			tg, c := liveSession(t, version, "tree.py")
 			c.attachAndStop(map[string]any{"processId": tg.PID, "refreshInterval": refresh})
 			if refresh > 0 {
-				c.ok("continue", nil, nil)
+				c.OK("continue", nil, nil)
 				c.awaitGraphEvent()
 			}
 			if err := syscall.Kill(tg.PID, syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			c.event("exited")
-			c.event("terminated")
-			if msg := c.fail("pause", nil); !strings.Contains(msg, "exited") {
+			c.Event("exited")
+			c.Event("terminated")
+			if msg := c.Fail("pause", nil); !strings.Contains(msg, "exited") {
 				t.Errorf("pause after the target exited: %q", msg)
 			}
-			c.ok("disconnect", nil, nil)
+			c.OK("disconnect", nil, nil)
 			if err := c.waitServed(); err != nil {
 				t.Errorf("Serve: %v", err)
 			}
@@ -727,27 +724,27 @@ func TestLiveBadAttach(t *testing.T) {
 	tg := testtarget.Start(t, "3.15", "tree.py")
 	watchState(t, tg.PID)
 	c := startSession(t, NewServer(Config{}))
-	c.initialize()
+	c.Initialize()
 
 	for _, args := range []any{nil, map[string]any{}, map[string]any{"processId": nil}, "1234", []int{1}} {
-		if msg := c.fail("attach", args); !strings.Contains(msg, "processId") {
+		if msg := c.Fail("attach", args); !strings.Contains(msg, "processId") {
 			t.Errorf("attach %v: %q, want a message about processId", args, msg)
 		}
 	}
 	for _, pid := range []any{"1234", strconv.Itoa(tg.PID), 12.5, -3, 0, true, 1 << 40} {
-		if msg := c.fail("attach", map[string]any{"processId": pid}); !strings.HasPrefix(msg, "invalid processId") {
+		if msg := c.Fail("attach", map[string]any{"processId": pid}); !strings.HasPrefix(msg, "invalid processId") {
 			t.Errorf("attach processId %v: %q", pid, msg)
 		}
 	}
 	for _, bad := range []map[string]any{{"refreshInterval": -1}, {"refreshInterval": "100"}, {"retries": -1}, {"maxThreads": "x"}, {"mainThreadOnly": 1}} {
 		bad["processId"] = tg.PID
-		if msg := c.fail("attach", bad); !strings.HasPrefix(msg, "invalid ") {
+		if msg := c.Fail("attach", bad); !strings.HasPrefix(msg, "invalid ") {
 			t.Errorf("attach %v: %q", bad, msg)
 		}
 	}
 	// Requests that need a process fail politely before attach.
 	for _, cmd := range []string{"threads", "stackTrace", "scopes", "variables", "pause", "continue", "aioscope/snapshot"} {
-		if msg := c.fail(cmd, map[string]any{"threadId": 1, "frameId": 1, "variablesReference": 1}); !strings.Contains(msg, "not attached") {
+		if msg := c.Fail(cmd, map[string]any{"threadId": 1, "frameId": 1, "variablesReference": 1}); !strings.Contains(msg, "not attached") {
 			t.Errorf("%s before attach: %q", cmd, msg)
 		}
 	}
@@ -767,11 +764,9 @@ func TestLiveBadAttach(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			// The session's client reports to the subtest while it runs.
-			parent := c.t
-			c.t = t
-			defer func() { c.t = parent }()
+			defer c.ReportTo(t)()
 			pid := tc.pid(t)
-			msg := c.fail("attach", map[string]any{"processId": pid})
+			msg := c.Fail("attach", map[string]any{"processId": pid})
 			if cli := cliMessage(t, pid); msg != cli {
 				t.Errorf("adapter says %q, the CLI %q", msg, cli)
 			}
@@ -782,13 +777,13 @@ func TestLiveBadAttach(t *testing.T) {
 	}
 
 	// The adapter is still there for a good attach, and only one.
-	c.ok("attach", map[string]any{"processId": tg.PID}, nil)
-	c.ok("configurationDone", nil, nil)
-	c.event("stopped")
-	if msg := c.fail("attach", map[string]any{"processId": tg.PID}); !strings.Contains(msg, "already attached") {
+	c.OK("attach", map[string]any{"processId": tg.PID}, nil)
+	c.OK("configurationDone", nil, nil)
+	c.Event("stopped")
+	if msg := c.Fail("attach", map[string]any{"processId": tg.PID}); !strings.Contains(msg, "already attached") {
 		t.Errorf("second attach: %q", msg)
 	}
-	c.ok("disconnect", nil, nil)
+	c.OK("disconnect", nil, nil)
 }
 
 // exitedPID returns the PID of a process that has exited and been reaped.
@@ -835,12 +830,12 @@ func startSleep(t *testing.T) int {
 func TestLiveEdgeScenario(t *testing.T) {
 	tg, c := liveSession(t, "3.15", "edge.py")
 	_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
-	threads := c.threads()
+	threads := c.Threads()
 	if len(threads) != len(g.Tasks)+len(g.Threads) {
 		t.Errorf("%d threads for %d tasks and %d OS threads", len(threads), len(g.Tasks), len(g.Threads))
 	}
 	for _, th := range threads {
-		st := c.stackTrace(th.Id, 0, 0)
+		st := c.StackTrace(th.Id, 0, 0)
 		for _, f := range st.StackFrames {
 			if f.Name == "" {
 				t.Errorf("thread %q has a frame without a name", th.Name)
@@ -858,7 +853,7 @@ func TestLiveEdgeScenario(t *testing.T) {
 		byName[th.Name] = th.Id
 	}
 	// big_linetable was compiled from a string under a relative name: no path to open.
-	st := c.stackTrace(byName["biglinetable"], 0, 0).StackFrames
+	st := c.StackTrace(byName["biglinetable"], 0, 0).StackFrames
 	found := false
 	for _, f := range st {
 		if f.Name == "big_linetable" {
@@ -872,17 +867,17 @@ func TestLiveEdgeScenario(t *testing.T) {
 		t.Errorf("no big_linetable frame in %s", frameNames(st))
 	}
 	// chain50 is one task 51 coroutines deep: paging through it.
-	deep := c.stackTrace(byName["chain50"], 10, 20)
+	deep := c.StackTrace(byName["chain50"], 10, 20)
 	if len(deep.StackFrames) != 20 || deep.TotalFrames < 52 {
 		t.Errorf("chain50 page: %d frames of %d", len(deep.StackFrames), deep.TotalFrames)
 	}
 	// The shared task is awaited by several waiters.
-	scopes := c.scopes(c.stackTrace(byName["shared"], 0, 1).StackFrames[0].Id)
-	vars := varsByName(c.variables(scopes[0].VariablesReference))
+	scopes := c.Scopes(c.StackTrace(byName["shared"], 0, 1).StackFrames[0].Id)
+	vars := varsByName(c.Variables(scopes[0].VariablesReference))
 	if vars["awaited by"].IndexedVariables < 2 {
 		t.Errorf("shared is awaited by %+v", vars["awaited by"])
 	}
-	c.ok("disconnect", nil, nil)
+	c.OK("disconnect", nil, nil)
 }
 
 // TestLiveThreads checks the OS threads of threads.py (three event loops, one in a thread that
@@ -893,7 +888,7 @@ func TestLiveThreads(t *testing.T) {
 			t.Parallel()
 			tg, c := liveSession(t, version, "threads.py")
 			_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
-			threads := c.threads()
+			threads := c.Threads()
 			var osThreads []dap.Thread
 			for _, th := range threads {
 				if strings.HasPrefix(th.Name, "Thread ") {
@@ -921,13 +916,13 @@ func TestLiveThreads(t *testing.T) {
 				if task.Name != "orphan-from-dead-thread" {
 					continue
 				}
-				scopes := c.scopes(c.stackTrace(task.ThreadID, 0, 1).StackFrames[0].Id)
-				v := varsByName(c.variables(scopes[0].VariablesReference))
+				scopes := c.Scopes(c.StackTrace(task.ThreadID, 0, 1).StackFrames[0].Id)
+				v := varsByName(c.Variables(scopes[0].VariablesReference))
 				if !strings.Contains(v["thread"].Value, "exited") {
 					t.Errorf("orphan task's thread: %+v", v["thread"])
 				}
 			}
-			c.ok("disconnect", nil, nil)
+			c.OK("disconnect", nil, nil)
 		})
 	}
 }
@@ -949,7 +944,7 @@ func checkTaskFramesAgainstUnwinder(t *testing.T, c *client, tg *testtarget.Targ
 			continue
 		}
 		var own []dap.StackFrame
-		for _, f := range c.stackTrace(id, 0, 0).StackFrames {
+		for _, f := range c.StackTrace(id, 0, 0).StackFrames {
 			if f.PresentationHint == "label" {
 				break
 			}
@@ -1005,4 +1000,67 @@ func capturedAt(t *testing.T, g awaitGraph) time.Time {
 		t.Fatalf("awaitGraph capturedAt %q: %v", g.CapturedAt, err)
 	}
 	return at
+}
+
+// stateWatch samples /proc/PID/stat of a target during a test and records whether the process
+// was ever seen stopped (state t or T): aioscope must never stop the process it reads.
+type stateWatch struct {
+	pid     int
+	stop    chan struct{}
+	done    chan struct{}
+	samples int
+	stopped []string
+}
+
+func watchState(t testing.TB, pid int) *stateWatch {
+	w := &stateWatch{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for {
+			if st, err := procfs.ReadStat("/proc", pid); err == nil {
+				w.samples++
+				if st.State == 't' || st.State == 'T' {
+					w.stopped = append(w.stopped, fmt.Sprintf("%c at %s", st.State, time.Now().Format("15:04:05.000000")))
+				}
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	t.Cleanup(func() { w.check(t) })
+	return w
+}
+
+// check stops sampling and fails the test if the target was ever seen stopped.
+func (w *stateWatch) check(t testing.TB) {
+	t.Helper()
+	select {
+	case <-w.stop:
+		return
+	default:
+	}
+	close(w.stop)
+	<-w.done
+	if len(w.stopped) > 0 {
+		t.Errorf("target %d was seen stopped (state t/T) %d times out of %d samples: %v", w.pid, len(w.stopped), w.samples, w.stopped)
+	}
+	if w.samples == 0 {
+		t.Errorf("target %d: /proc/%d/stat could not be read at all", w.pid, w.pid)
+	}
+}
+
+// processRunning reports whether pid is alive and not stopped.
+func processRunning(t testing.TB, pid int) {
+	t.Helper()
+	st, err := procfs.ReadStat("/proc", pid)
+	if err != nil {
+		t.Fatalf("target %d is gone: %v", pid, err)
+	}
+	switch st.State {
+	case 't', 'T', 'Z', 'X':
+		t.Fatalf("target %d is in state %c, want it running", pid, st.State)
+	}
 }
