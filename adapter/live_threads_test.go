@@ -2,10 +2,6 @@ package adapter
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,32 +12,110 @@ import (
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
-// TestLiveUnicodeColumns: non-ASCII function, task and file names (unicode.py), with columns
-// converted from CPython's UTF-8 byte offsets to the protocol's UTF-16 code units, against
-// CPython 3.15's own reader (3.14's garbles non-ASCII strings).
-func TestLiveUnicodeColumns(t *testing.T) {
-	tg, c := liveSession(t, "3.15", "unicode.py")
-	_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
-	if n := checkTaskFramesAgainstUnwinder(t, c, tg, g); n != len(g.Tasks) || n < 9 {
-		t.Errorf("compared the frames of %d of %d tasks with CPython's get_all_awaited_by", n, len(g.Tasks))
+// TestLiveThreads checks the OS threads of threads.py (three event loops, one in a thread that
+// has exited) against CPython's unwinder.
+func TestLiveThreads(t *testing.T) {
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			tg, c := liveSession(t, version, "threads.py")
+			_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
+			threads := c.Threads()
+			var osThreads []dap.Thread
+			for _, th := range threads {
+				if strings.HasPrefix(th.Name, "Thread ") {
+					osThreads = append(osThreads, th)
+				}
+			}
+			unwound := unwindThreads(t, tg)
+			if len(osThreads) != len(unwound) || len(g.Threads) != len(unwound) {
+				t.Fatalf("%d OS threads listed (%d in awaitGraph), CPython's unwinder sees %d", len(osThreads), len(g.Threads), len(unwound))
+			}
+			byTID := map[uint64]int{}
+			for _, u := range unwound {
+				for _, th := range osThreads {
+					if strings.HasPrefix(th.Name, fmt.Sprintf("Thread %d ", u.TID)) || th.Name == fmt.Sprintf("Thread %d", u.TID) {
+						byTID[u.TID] = th.Id
+					}
+				}
+				if byTID[u.TID] == 0 {
+					t.Errorf("no thread for TID %d in %v", u.TID, osThreads)
+				}
+			}
+			agreeWithUnwinder(t, c, tg, byTID)
+			// The task of the thread that exited has no thread.
+			for _, task := range g.Tasks {
+				if task.Name != "orphan-from-dead-thread" {
+					continue
+				}
+				scopes := c.Scopes(c.StackTrace(task.ThreadID, 0, 1).StackFrames[0].Id)
+				v := varsByName(c.Variables(scopes[0].VariablesReference))
+				if !strings.Contains(v["thread"].Value, "exited") {
+					t.Errorf("orphan task's thread: %+v", v["thread"])
+				}
+			}
+			c.OK("disconnect", nil, nil)
+		})
 	}
-	byName := threadsByName(t, c.Threads())
-	for _, name := range []string{"café-crème", "λάμβδα-task", "🚀-launch", "𐌀𐌁𐌂𐌃", "naïve-名前", "Ünïcode-grupo", "niño-1"} {
-		if _, ok := byName[name]; !ok {
-			t.Errorf("no thread named %q", name)
-		}
+}
+
+func TestLiveManyTasks(t *testing.T) {
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			tg, c := liveSession(t, version, "many.py", "2000")
+			_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
+			if len(g.Tasks) != 2001 {
+				t.Fatalf("awaitGraph has %d tasks, want 2001", len(g.Tasks))
+			}
+			threads := c.Threads()
+			if len(threads) != DefaultMaxThreads {
+				t.Errorf("%d threads listed, want the default cap %d", len(threads), DefaultMaxThreads)
+			}
+			if notice := c.WaitOutput("maxThreads"); !strings.Contains(notice, fmt.Sprintf("%d of 2002", DefaultMaxThreads)) {
+				t.Errorf("cap notice %q", notice)
+			}
+			listed := map[int]bool{}
+			for _, th := range threads {
+				listed[th.Id] = true
+			}
+			// A task beyond the cap that the client looks at stays in the list.
+			last := g.Tasks[len(g.Tasks)-1]
+			if listed[last.ThreadID] {
+				t.Fatalf("the last task %q is listed although the list is capped", last.Name)
+			}
+			c.StackTrace(last.ThreadID, 0, 1)
+			again := c.Threads()
+			found := false
+			for _, th := range again {
+				found = found || th.Id == last.ThreadID
+			}
+			if !found || len(again) != DefaultMaxThreads {
+				t.Errorf("after looking at %q: %d threads, selected listed: %v", last.Name, len(again), found)
+			}
+
+			// Every 97th task and the selected one, against pstree.
+			byName := map[string]int{}
+			for i, task := range g.Tasks {
+				if i%97 == 0 || task.ThreadID == last.ThreadID {
+					byName[task.Name] = task.ThreadID
+				}
+			}
+			only := func(name string) bool { _, ok := byName[name]; return ok }
+			if n := checkStacksAgainstPSTree(t, c, tg, byName, only); n != len(byName) {
+				t.Errorf("compared %d stacks with pstree, want %d", n, len(byName))
+			}
+			c.OK("disconnect", nil, nil)
+
+			// No cap.
+			c2 := startSession(t, NewServer(Config{}))
+			c2.attachAndStop(map[string]any{"processId": tg.PID, "maxThreads": 0})
+			if n := len(c2.Threads()); n != 2002 {
+				t.Errorf("maxThreads 0: %d threads, want 2002", n)
+			}
+			c2.OK("disconnect", nil, nil)
+		})
 	}
-	st := c.StackTrace(byName["naïve-名前"], 0, 0).StackFrames
-	found := false
-	for _, f := range st {
-		if f.Source != nil && strings.HasSuffix(f.Source.Path, "/unicodé/módulo.py") {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("naïve-名前 has no frame in unicodé/módulo.py: %s", frameNames(st))
-	}
-	c.OK("disconnect", nil, nil)
 }
 
 // TestLiveBlockedLoop: a task that freezes the event loop with a blocking call (blocked.py). The
@@ -95,28 +169,6 @@ func TestLiveBlockedLoop(t *testing.T) {
 			processRunning(t, tg.PID)
 		})
 	}
-}
-
-// linesMatching returns the 1-based number of the only line of file containing text.
-func linesMatching(t *testing.T, file, text string) int {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := 0
-	for i, l := range strings.Split(string(data), "\n") {
-		if strings.Contains(l, text) {
-			if found != 0 {
-				t.Fatalf("%s has %q on lines %d and %d", file, text, found, i+1)
-			}
-			found = i + 1
-		}
-	}
-	if found == 0 {
-		t.Fatalf("%s has no line with %q", file, text)
-	}
-	return found
 }
 
 // TestLiveChurnThreadIDs follows churn.py, which creates and finishes thousands of tasks a
@@ -192,81 +244,4 @@ func TestLiveChurnThreadIDs(t *testing.T) {
 			processRunning(t, tg.PID)
 		})
 	}
-}
-
-// TestLiveOtherMountNamespace: the program's file exists only in the target's mount namespace
-// (as in a container): the stack frames name it through /proc/PID/root, where a client on this
-// machine can open it, with lines and columns read from it there. Files both see keep their name.
-func TestLiveOtherMountNamespace(t *testing.T) {
-	unshare, err := exec.LookPath("unshare")
-	if err != nil || os.Geteuid() != 0 {
-		testtarget.Unavailable(t, "needs root and unshare(1) to create a mount namespace (euid %d, %v)", os.Geteuid(), err)
-	}
-	for _, version := range versions {
-		t.Run(version, func(t *testing.T) {
-			t.Parallel()
-			python := testtarget.Python(t, version)
-			dir := t.TempDir()
-			// Inside the new namespace a private tmpfs hides dir; the program's copy lives only there.
-			script := `mount -t tmpfs tmpfs "$1" && cp "$2" "$1/app.py" && exec "$3" -B -E -s "$1/app.py"`
-			tg := testtarget.StartCommand(t, version, nil, unshare, "--mount", "--propagation", "private", "--",
-				"sh", "-c", script, "sh", dir, testtarget.ScenarioPath("tree.py"), python)
-			watchState(t, tg.PID)
-			app := filepath.Join(dir, "app.py")
-			if _, err := os.Stat(app); err == nil {
-				t.Fatal("the program's copy is visible outside the target's mount namespace")
-			}
-			mapped := filepath.Join("/proc", strconv.Itoa(tg.PID), "root", app)
-
-			c := startSession(t, NewServer(Config{}))
-			_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
-			byName := threadsByName(t, c.Threads())
-			st := c.StackTrace(byName["A-leaf-1"], 0, 0).StackFrames
-			var own, stdlib []dap.StackFrame
-			for _, f := range st {
-				switch {
-				case f.Source == nil:
-				case f.Source.Path == mapped:
-					own = append(own, f)
-				case strings.Contains(f.Source.Path, "/asyncio/"):
-					stdlib = append(stdlib, f)
-				}
-			}
-			if len(own) != 4 || len(stdlib) == 0 {
-				t.Fatalf("A-leaf-1's frames %s: %d in %s, %d in asyncio; sources %v", frameNames(st), len(own), mapped, len(stdlib), sources(st))
-			}
-			for _, f := range stdlib {
-				if strings.HasPrefix(f.Source.Path, "/proc/") || f.PresentationHint != "subtle" {
-					t.Errorf("asyncio frame %s: path %s hint %q, want the path both see and subtle", f.Name, f.Source.Path, f.PresentationHint)
-				}
-			}
-			// deep() awaits asyncio.sleep: line and column come from the file seen through
-			// /proc/PID/root.
-			if want := linesMatching(t, mapped, "await asyncio.sleep(10_000)"); own[0].Name != "deep" || own[0].Line != want || own[0].Column != 5 {
-				t.Errorf("deep's frame %+v, want line %d column 5", own[0], want)
-			}
-			for _, task := range g.Tasks {
-				if task.Name != "A-leaf-1" {
-					continue
-				}
-				for _, f := range task.Frames {
-					if f.Name == "deep" && f.Path != mapped {
-						t.Errorf("awaitGraph: deep's path %q, want %q", f.Path, mapped)
-					}
-				}
-			}
-			c.OK("disconnect", nil, nil)
-			processRunning(t, tg.PID)
-		})
-	}
-}
-
-func sources(frames []dap.StackFrame) []string {
-	var out []string
-	for _, f := range frames {
-		if f.Source != nil {
-			out = append(out, f.Source.Path)
-		}
-	}
-	return out
 }
