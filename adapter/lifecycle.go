@@ -96,12 +96,7 @@ func (s *session) onAttach(req request) (any, error) {
 }
 
 func (s *session) onConfigurationDone() (any, error) {
-	eff, err := s.transition(configurationDoneRequest)
-	if err != nil {
-		return nil, err
-	}
-	s.carryOut(eff)
-	return nil, nil
+	return nil, s.advance(configurationDoneRequest)
 }
 
 // onSetExceptionBreakpoints answers with no breakpoints. A client that does not send
@@ -109,11 +104,9 @@ func (s *session) onConfigurationDone() (any, error) {
 // unless it launches) ends its configuration with this request instead, so if configurationDone
 // does not follow within configurationGrace, the configuration counts as done anyway.
 func (s *session) onSetExceptionBreakpoints() (any, error) {
-	eff, err := s.transition(setExceptionBreakpointsRequest)
-	if err != nil {
+	if err := s.advance(setExceptionBreakpointsRequest); err != nil {
 		return nil, err
 	}
-	s.carryOut(eff)
 	return dap.SetExceptionBreakpointsResponseBody{Breakpoints: []dap.Breakpoint{}}, nil
 }
 

@@ -176,13 +176,8 @@ func (l lifecycle) next(t trigger) (lifecycle, effect, error) {
 		return l, noEffect, nil
 
 	case targetExit:
-		switch l.phase {
-		case detached:
-			return l, noEffect, errNotAttached
-		case exited:
-			return l, noEffect, errExited
-		case ended:
-			return l, noEffect, errEnded
+		if err := l.needTarget(); err != nil {
+			return l, noEffect, err // errExited: the exit was reported already
 		}
 		l.phase = exited
 		return l, noEffect, nil

@@ -165,6 +165,15 @@ func (s *session) afterResponse(f func()) {
 	s.after = append(s.after, f)
 }
 
+// advance moves the session's lifecycle on t, and queues what has to follow after the response.
+func (s *session) advance(t trigger) error {
+	eff, err := s.transition(t)
+	if err == nil {
+		s.carryOut(eff)
+	}
+	return err
+}
+
 // carryOut queues what a transition asks a request's handler to do after its response.
 func (s *session) carryOut(eff effect) {
 	switch eff {
