@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -70,13 +71,13 @@ func (s *session) onAttach(req request) (any, error) {
 	}
 
 	s.mu.Lock()
+	eff, err := s.transitionLocked(attachRequest) // allowed: checked above
 	s.target = target
 	s.args = args
 	s.src = newSourceResolver(args.ProcessID)
-	eff, err := s.transitionLocked(attachRequest)
 	s.mu.Unlock()
 	if err != nil {
-		return nil, err // cannot happen: checked above
+		return nil, err
 	}
 	s.log.Info("attached", "pid", args.ProcessID, "python", target.PythonVersion(), "refresh", args.RefreshInterval)
 
@@ -148,6 +149,19 @@ func (s *session) onPause() (any, error) {
 		return nil, errNotAttached
 	}
 	s.stopRefresh()
+	v, err := s.requestedSnapshot()
+	if err != nil {
+		return nil, err
+	}
+	if s.showStop(v) {
+		s.afterResponse(func() { s.reportStop(v) })
+	}
+	return nil, nil
+}
+
+// requestedSnapshot takes the snapshot a request asks for. When the target has gone, the error
+// response is followed by the news that it has exited.
+func (s *session) requestedSnapshot() (*view, error) {
 	v, err := s.takeSnapshot()
 	if err != nil {
 		if isGone(err) {
@@ -155,10 +169,7 @@ func (s *session) onPause() (any, error) {
 		}
 		return nil, &requestError{message: explain(err)}
 	}
-	if s.showStop(v) {
-		s.afterResponse(func() { s.reportStop(v) })
-	}
-	return nil, nil
+	return v, nil
 }
 
 func (s *session) onContinue(req request) (any, error) {
@@ -170,7 +181,7 @@ func (s *session) onContinue(req request) (any, error) {
 	if _, err := s.transitionLocked(continueRequest); err != nil {
 		pid := s.pid()
 		s.mu.Unlock()
-		if err == errNotAttached {
+		if errors.Is(err, errNotAttached) {
 			return nil, err
 		}
 		return nil, userErrorf("process %d has exited", pid)
@@ -194,12 +205,9 @@ func (s *session) onContinue(req request) (any, error) {
 // the client's stack and variables views keep referring to the stop's snapshot, so the new one
 // only replaces it while the session is continued.
 func (s *session) onSnapshot() (any, error) {
-	v, err := s.takeSnapshot()
+	v, err := s.requestedSnapshot()
 	if err != nil {
-		if isGone(err) {
-			s.afterResponse(func() { s.targetExited(0) })
-		}
-		return nil, &requestError{message: explain(err)}
+		return nil, err
 	}
 	s.mu.Lock()
 	if s.state.phase == running || s.view == nil {

@@ -1,6 +1,9 @@
 package adapter
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // A session's state is a lifecycle: its phase, how far the configuration that ends in the first
 // stop has come, and whether initialize was answered. Every change goes through
@@ -51,16 +54,18 @@ type lifecycle struct {
 type trigger uint8
 
 const (
-	initializeRequest              trigger = iota
-	attachRequest                          // an attach that opened its process
-	configurationDoneRequest               //
-	setExceptionBreakpointsRequest         //
-	continueRequest                        //
-	disconnectRequest                      //
-	firstStopDue                           // configurationDone made it due, or the grace period after setExceptionBreakpoints is over
-	snapshotDue                            // pause, aioscope/snapshot, the first stop or a refresh is about to read the target
-	stopShown                              // a snapshot taken for a stop (the first, or a pause) is shown
-	targetExit                             // the target was found to have exited
+	// The requests; attachRequest is an attach that has opened its process (checked before).
+	initializeRequest trigger = iota
+	attachRequest
+	configurationDoneRequest
+	setExceptionBreakpointsRequest
+	continueRequest
+	disconnectRequest
+
+	firstStopDue // configurationDone made it due, or the grace period after setExceptionBreakpoints is over
+	snapshotDue  // pause, aioscope/snapshot, the first stop or a refresh is about to read the target
+	stopShown    // a snapshot taken for a stop (the first, or a pause) is shown
+	targetExit   // the target was found to have exited
 )
 
 var triggerNames = [...]string{"initialize", "attach", "configurationDone", "setExceptionBreakpoints",
@@ -81,8 +86,9 @@ var effectNames = [...]string{"none", "take the first stop", "start the grace pe
 
 func (e effect) String() string { return effectNames[e] }
 
-// Refusals. The handlers turn the first three into the one-line messages the client sees (the
-// process's PID goes into some); the others are things that need not be done any more.
+// Refusals. The first two are the one-line messages the client sees; the handlers turn the next
+// two into messages with the process's PID; the last two are things that need not be done any
+// more.
 var (
 	errNotAttached        = &requestError{message: "not attached to a process: send an attach request with a processId first"}
 	errAlreadyInitialized = &requestError{message: "the session is already initialized"}
@@ -182,7 +188,7 @@ func (l lifecycle) next(t trigger) (lifecycle, effect, error) {
 		l.phase = exited
 		return l, noEffect, nil
 	}
-	panic("adapter: unknown lifecycle trigger " + t.String())
+	return l, noEffect, fmt.Errorf("unknown lifecycle trigger %d", t)
 }
 
 // waitingForFirstStop reports whether a process is open and nothing has ended the wait for the
