@@ -3,6 +3,7 @@ package adapter
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -33,80 +34,115 @@ type AttachArguments struct {
 // minRefreshInterval keeps a tiny refreshInterval from turning the adapter into a busy loop.
 const minRefreshInterval = 10 * time.Millisecond
 
+var errNoProcessID = errors.New("attach needs a processId: the PID of a running Python 3.14 or 3.15 process")
+
+// attachJSON is the attach request's arguments as they come. Each field keeps its JSON text,
+// which the error messages quote.
+type attachJSON struct {
+	ProcessID       jsonArg[integer] `json:"processId"`
+	RefreshInterval jsonArg[integer] `json:"refreshInterval"`
+	Retries         jsonArg[integer] `json:"retries"`
+	MaxThreads      jsonArg[integer] `json:"maxThreads"`
+	MainThreadOnly  jsonArg[bool]    `json:"mainThreadOnly"`
+}
+
 // parseAttachArguments validates the raw arguments of an attach request. Its errors are the
 // one-line messages shown to the user.
 func parseAttachArguments(raw json.RawMessage, defaultMaxThreads int) (AttachArguments, error) {
 	args := AttachArguments{Retries: inspector.DefaultRetries, MaxThreads: defaultMaxThreads}
+	var in attachJSON
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return args, fmt.Errorf("attach needs a processId: the PID of a running Python 3.14 or 3.15 process")
+		return args, errNoProcessID
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
+	if err := json.Unmarshal(raw, &in); err != nil {
 		return args, fmt.Errorf("attach arguments must be a JSON object with a processId, not %s", truncate(string(raw), 60))
 	}
-	pidRaw, ok := fields["processId"]
-	if !ok || bytes.Equal(bytes.TrimSpace(pidRaw), []byte("null")) {
-		return args, fmt.Errorf("attach needs a processId: the PID of a running Python 3.14 or 3.15 process")
+	if !in.ProcessID.set {
+		return args, errNoProcessID
 	}
-	pid, err := intArgument(pidRaw)
-	if err != nil || pid <= 0 || pid > math.MaxInt32 {
-		return args, fmt.Errorf("invalid processId %s: expected a positive integer PID", truncate(string(bytes.TrimSpace(pidRaw)), 60))
+	pid, ok := intIn(in.ProcessID, 1, math.MaxInt32)
+	if !ok {
+		return args, fmt.Errorf("invalid processId %s: expected a positive integer PID", in.ProcessID.quote())
 	}
 	args.ProcessID = int(pid)
-
-	if r, ok := fields["refreshInterval"]; ok && !isNull(r) {
-		ms, err := intArgument(r)
-		if err != nil || ms < 0 || ms > int64(24*time.Hour/time.Millisecond) {
-			return args, fmt.Errorf("invalid refreshInterval %s: expected milliseconds, 0 or more (0: no refresh)", truncate(string(bytes.TrimSpace(r)), 60))
+	if in.RefreshInterval.set {
+		ms, ok := intIn(in.RefreshInterval, 0, int64(24*time.Hour/time.Millisecond))
+		if !ok {
+			return args, fmt.Errorf("invalid refreshInterval %s: expected milliseconds, 0 or more (0: no refresh)", in.RefreshInterval.quote())
 		}
 		args.RefreshInterval = time.Duration(ms) * time.Millisecond
 		if args.RefreshInterval > 0 && args.RefreshInterval < minRefreshInterval {
 			args.RefreshInterval = minRefreshInterval
 		}
 	}
-	if r, ok := fields["retries"]; ok && !isNull(r) {
-		n, err := intArgument(r)
-		if err != nil || n < 0 || n > 1000 {
-			return args, fmt.Errorf("invalid retries %s: expected an integer from 0 to 1000", truncate(string(bytes.TrimSpace(r)), 60))
+	if in.Retries.set {
+		n, ok := intIn(in.Retries, 0, 1000)
+		if !ok {
+			return args, fmt.Errorf("invalid retries %s: expected an integer from 0 to 1000", in.Retries.quote())
 		}
 		args.Retries = int(n)
 	}
-	if r, ok := fields["maxThreads"]; ok && !isNull(r) {
-		n, err := intArgument(r)
-		if err != nil || n < 0 || n > math.MaxInt32 {
-			return args, fmt.Errorf("invalid maxThreads %s: expected an integer, 0 or more (0: no limit)", truncate(string(bytes.TrimSpace(r)), 60))
+	if in.MaxThreads.set {
+		n, ok := intIn(in.MaxThreads, 0, math.MaxInt32)
+		if !ok {
+			return args, fmt.Errorf("invalid maxThreads %s: expected an integer, 0 or more (0: no limit)", in.MaxThreads.quote())
 		}
 		args.MaxThreads = int(n)
 	}
-	if r, ok := fields["mainThreadOnly"]; ok && !isNull(r) {
-		if err := json.Unmarshal(r, &args.MainThreadOnly); err != nil {
-			return args, fmt.Errorf("invalid mainThreadOnly %s: expected true or false", truncate(string(bytes.TrimSpace(r)), 60))
+	if in.MainThreadOnly.set {
+		if in.MainThreadOnly.err != nil {
+			return args, fmt.Errorf("invalid mainThreadOnly %s: expected true or false", in.MainThreadOnly.quote())
 		}
+		args.MainThreadOnly = in.MainThreadOnly.value
 	}
 	return args, nil
 }
 
-func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+// jsonArg is one argument as it came: absent or null (not set), or its JSON text and its value,
+// or why its value is not a T.
+type jsonArg[T any] struct {
+	set   bool
+	text  string
+	value T
+	err   error
+}
 
-// intArgument parses a JSON number that is an integer (1234 or 1234.0, not "1234" or 12.5).
-func intArgument(raw json.RawMessage) (int64, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return 0, err
+func (a *jsonArg[T]) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*a = jsonArg[T]{} // null counts as absent, also after a first value for the same name
+		return nil
 	}
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, fmt.Errorf("not a number")
+	*a = jsonArg[T]{set: true, text: string(b)}
+	a.err = json.Unmarshal(b, &a.value)
+	return nil // the error is reported with the argument's name
+}
+
+// quote is the argument's JSON text for an error message.
+func (a *jsonArg[T]) quote() string { return truncate(a.text, 60) }
+
+// intIn returns the value of an integer argument when it is one from lo to hi.
+func intIn(a jsonArg[integer], lo, hi int64) (int64, bool) {
+	n := int64(a.value)
+	return n, a.err == nil && n >= lo && n <= hi
+}
+
+// integer is a JSON number that is an integer: 1234 or 1234.0, not "1234" or 12.5.
+type integer int64
+
+func (i *integer) UnmarshalJSON(b []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil || len(b) == 0 || b[0] == '"' {
+		return errors.New("not a number")
 	}
-	if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
-		return i, nil
+	if v, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
+		*i = integer(v)
+		return nil
 	}
 	f, err := n.Float64()
 	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return 0, fmt.Errorf("not an integer")
+		return errors.New("not an integer")
 	}
-	return int64(f), nil
+	*i = integer(f)
+	return nil
 }

@@ -34,17 +34,17 @@ func BenchmarkThreadsStackTrace10k(b *testing.B) {
 				}
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					threads := c.threads()
+					threads := c.Threads()
 					if len(threads) == 0 {
 						b.Fatal("no threads")
 					}
-					st := c.stackTrace(g.Tasks[i%len(g.Tasks)].ThreadID, 0, 20)
+					st := c.StackTrace(g.Tasks[i%len(g.Tasks)].ThreadID, 0, 20)
 					if len(st.StackFrames) == 0 {
 						b.Fatal("empty stack")
 					}
 				}
 				b.StopTimer()
-				c.ok("disconnect", nil, nil)
+				c.OK("disconnect", nil, nil)
 			})
 		}
 	}
@@ -57,25 +57,16 @@ func BenchmarkRefresh10k(b *testing.B) {
 	for _, version := range versions {
 		tg := benchTarget(b, version)
 		b.Run(version, func(b *testing.B) {
-			proc, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			out := &countingWriter{}
-			s := newSession(ctx, NewServer(Config{}), struct {
-				io.Reader
-				io.Writer
-			}{nil, out})
-			s.target, s.src = proc, newSourceResolver(tg.PID)
+			s, out := benchSession(b, tg)
+			var graph []byte
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				v, err := s.takeSnapshot()
 				if err != nil {
 					b.Fatal(err)
 				}
-				s.publish(v, nil)
+				graph = s.encodeGraph(v, graph[:0])
+				s.publish(v, graph)
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(out.n)/float64(b.N), "event-bytes/op")
@@ -90,28 +81,19 @@ func BenchmarkPublish10k(b *testing.B) {
 	for _, version := range versions {
 		tg := benchTarget(b, version)
 		b.Run(version, func(b *testing.B) {
-			proc, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
+			s, _ := benchSession(b, tg)
+			snap, err := s.target.Snapshot()
 			if err != nil {
 				b.Fatal(err)
 			}
-			snap, err := proc.Snapshot()
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			out := &countingWriter{}
-			s := newSession(ctx, NewServer(Config{}), struct {
-				io.Reader
-				io.Writer
-			}{nil, out})
-			s.target, s.src = proc, newSourceResolver(tg.PID)
+			var graph []byte
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				s.mu.Lock()
 				v := newView(snap, &s.alloc)
 				s.mu.Unlock()
-				s.publish(v, nil)
+				graph = s.encodeGraph(v, graph[:0])
+				s.publish(v, graph)
 			}
 		})
 	}
@@ -133,6 +115,26 @@ func BenchmarkSnapshot10k(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchSession returns a session attached to tg's process, writing to a counter, as the refresh
+// loop sees it.
+func benchSession(b *testing.B, tg *testtarget.Target) (*session, *countingWriter) {
+	b.Helper()
+	proc, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	out := &countingWriter{}
+	s := newSession(ctx, NewServer(Config{}), struct {
+		io.Reader
+		io.Writer
+	}{nil, out})
+	s.target, s.src = proc, newSourceResolver(tg.PID)
+	s.state.phase = running
+	return s, out
 }
 
 type countingWriter struct{ n int }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aioscope/aioscope/internal/daptest"
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
@@ -129,12 +130,6 @@ func startCommand(t *testing.T, argv ...string) (*exec.Cmd, io.WriteCloser, io.R
 	return cmd, stdin, stdout, &stderr
 }
 
-// pipeConn joins a process's stdin and stdout into one connection for the test client.
-type pipeConn struct {
-	io.Reader
-	io.WriteCloser
-}
-
 func waitExit(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
 	done := make(chan error, 1)
@@ -153,16 +148,16 @@ func TestCLIStdio(t *testing.T) {
 	watchState(t, tg.PID)
 	logFile := filepath.Join(t.TempDir(), "dap.log")
 	cmd, stdin, stdout, stderr := startCLI(t, "dap", "--log", logFile)
-	c := newClient(t, pipeConn{stdout, stdin})
+	c := newClient(t, daptest.Stdio(stdin, stdout))
 	c.attachAndStop(map[string]any{"processId": tg.PID})
-	byName := threadsByName(t, c.threads())
-	st := c.stackTrace(byName["A-leaf-1"], 0, 0)
+	byName := threadsByName(t, c.Threads())
+	st := c.StackTrace(byName["A-leaf-1"], 0, 0)
 	if len(st.StackFrames) < 8 || st.StackFrames[0].Name != "sleep" {
 		t.Errorf("A-leaf-1's stack over stdio: %s", frameNames(st.StackFrames))
 	}
-	c.ok("disconnect", nil, nil)
+	c.OK("disconnect", nil, nil)
 	// The adapter has nothing more to say: stdout ends right after the response.
-	c.expectClosed()
+	c.ExpectClosed()
 	if code := waitExit(t, cmd); code != 0 {
 		t.Errorf("aioscope dap exited with %d; stderr: %s", code, stderr)
 	}
@@ -177,10 +172,10 @@ func TestCLIStdio(t *testing.T) {
 
 func TestCLIStdioMalformed(t *testing.T) {
 	cmd, stdin, stdout, _ := startCLI(t, "dap")
-	c := newClient(t, pipeConn{stdout, stdin})
-	c.initialize()
-	c.sendRaw([]byte("Content-Length: 99999999999\r\n\r\n"))
-	msgs := c.expectClosed()
+	c := newClient(t, daptest.Stdio(stdin, stdout))
+	c.Initialize()
+	c.SendRaw([]byte("Content-Length: 99999999999\r\n\r\n"))
+	msgs := c.ExpectClosed()
 	if len(msgs) != 1 || msgs[0].Event != "output" || !strings.Contains(string(msgs[0].Body), "Content-Length") {
 		t.Errorf("after a huge Content-Length: %v", msgs)
 	}
@@ -215,11 +210,11 @@ func TestCLIListen(t *testing.T) {
 		}
 		c := newClient(t, conn)
 		c.attachAndStop(map[string]any{"processId": tg.PID})
-		if _, ok := threadsByName(t, c.threads())["Task-A"]; !ok {
+		if _, ok := threadsByName(t, c.Threads())["Task-A"]; !ok {
 			t.Errorf("session %d: no Task-A", i)
 		}
-		c.ok("disconnect", nil, nil)
-		c.expectClosed()
+		c.OK("disconnect", nil, nil)
+		c.ExpectClosed()
 	}
 	// A client that vanishes mid-session does not take the server down.
 	conn, err := net.Dial("tcp", addr)
@@ -227,15 +222,15 @@ func TestCLIListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newClient(t, conn)
-	c.initialize()
+	c.Initialize()
 	conn.Close()
 	conn, err = net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c = newClient(t, conn)
-	c.initialize()
-	c.ok("disconnect", nil, nil)
+	c.Initialize()
+	c.OK("disconnect", nil, nil)
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -264,13 +259,13 @@ func TestCLIPermissionDenied(t *testing.T) {
 	want := strings.TrimPrefix(strings.TrimSpace(string(out)), "aioscope: ")
 
 	_, stdin, stdout, _ := startCommand(t, append([]string{setpriv}, append(asNobody, "dap")...)...)
-	c := newClient(t, pipeConn{stdout, stdin})
-	c.initialize()
-	msg := c.fail("attach", map[string]any{"processId": tg.PID})
+	c := newClient(t, daptest.Stdio(stdin, stdout))
+	c.Initialize()
+	msg := c.Fail("attach", map[string]any{"processId": tg.PID})
 	if msg != want || !strings.Contains(msg, "permission denied") {
 		t.Errorf("attach as nobody: %q, the CLI says %q", msg, want)
 	}
-	c.ok("disconnect", nil, nil)
+	c.OK("disconnect", nil, nil)
 }
 
 // TestCLIListenAddresses: loopback addresses by any name are accepted; any other address only
@@ -310,9 +305,9 @@ func TestCLIListenAddresses(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := newClient(t, conn)
-			c.initialize()
-			c.ok("disconnect", nil, nil)
-			c.expectClosed()
+			c.Initialize()
+			c.OK("disconnect", nil, nil)
+			c.ExpectClosed()
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
@@ -328,20 +323,17 @@ func TestCLIMaxThreads(t *testing.T) {
 	tg := testtarget.Start(t, "3.14", "tree.py")
 	watchState(t, tg.PID)
 	cmd, stdin, stdout, stderr := startCLI(t, "dap", "--max-threads", "5")
-	c := newClient(t, pipeConn{stdout, stdin})
+	c := newClient(t, daptest.Stdio(stdin, stdout))
 	c.attachAndStop(map[string]any{"processId": tg.PID})
-	threads := c.threads()
+	threads := c.Threads()
 	if len(threads) != 5 || threads[0].Name != fmt.Sprintf("Thread %d (MainThread)", tg.PID) {
 		t.Errorf("--max-threads 5: threads %v, want the main thread and 4 tasks", threads)
 	}
-	notice := c.waitFor("the output event about the cap", msgTimeout, func(m *message) bool {
-		return m.Type == "event" && m.Event == "output" && strings.Contains(string(m.Body), "maxThreads")
-	})
-	if !strings.Contains(string(notice.Body), "5 of 14") {
-		t.Errorf("cap notice %s", notice.Body)
+	if notice := c.WaitOutput("maxThreads"); !strings.Contains(notice, "5 of 14") {
+		t.Errorf("cap notice %q", notice)
 	}
-	c.ok("disconnect", nil, nil)
-	c.expectClosed()
+	c.OK("disconnect", nil, nil)
+	c.ExpectClosed()
 	if code := waitExit(t, cmd); code != 0 {
 		t.Errorf("exit status %d; stderr: %s", code, stderr)
 	}

@@ -3,16 +3,21 @@ package adapter
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-dap"
 
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
-// The oracles: what CPython's own tools say about the same live process.
+// The oracles: what CPython's own tools say about the same live process, and the comparisons of
+// what the adapter shows with it.
 
 // treeNode is a node of the tree `python -m asyncio pstree` prints.
 type treeNode struct {
@@ -273,4 +278,214 @@ func awaitedTasks(t testing.TB, tg *testtarget.Target) []awaitedTask {
 		t.Fatalf("decoding get_all_awaited_by's output: %v: %s", err, out)
 	}
 	return tasks
+}
+
+// checkStacksAgainstPSTree compares the stack of every task pstree shows with the frames pstree
+// shows above and below it, and returns how many tasks it compared.
+func checkStacksAgainstPSTree(t *testing.T, c *client, tg *testtarget.Target, byName map[string]int, only func(name string) bool) int {
+	t.Helper()
+	out, stderr, code := tg.AsyncioTool(t, "pstree")
+	if code != 0 {
+		t.Fatalf("python -m asyncio pstree exited with %d: %s", code, stderr)
+	}
+	compared := 0
+	for _, n := range taskNodes(parsePSTree(t, string(out))) {
+		if only != nil && !only(n.label) {
+			continue
+		}
+		id, ok := byName[n.label]
+		if !ok {
+			if tg.Version == "3.14" && !isASCII(n.label) || !utf8.ValidString(n.label) {
+				continue // 3.14's tool prints non-ASCII names as garbage
+			}
+			if tg.Version == "3.14" && n.label != "" && strings.ContainsRune(n.label, 0) {
+				continue
+			}
+			t.Errorf("pstree shows task %q, but no thread has that name", n.label)
+			continue
+		}
+		want, complete := expectedStack(t, n)
+		st := c.StackTrace(id, 0, 0)
+		if st.TotalFrames != len(st.StackFrames) {
+			t.Errorf("task %q: totalFrames %d for %d frames", n.label, st.TotalFrames, len(st.StackFrames))
+		}
+		got := st.StackFrames
+		if complete && len(got) != len(want) {
+			t.Errorf("task %q: %d frames, pstree implies %d:\n got %s\nwant %v", n.label, len(got), len(want), frameNames(got), want)
+			continue
+		}
+		// An incomplete expectation lacks the task's own frames: compare from the first label.
+		if !complete {
+			first := -1
+			for i, f := range got {
+				if f.PresentationHint == "label" {
+					first = i
+					break
+				}
+			}
+			if first < 0 && len(want) > 0 {
+				t.Errorf("task %q: no label frame in %s", n.label, frameNames(got))
+				continue
+			}
+			if first >= 0 {
+				got = got[first:]
+			}
+			if len(got) != len(want) {
+				t.Errorf("task %q: %d awaiter frames, pstree implies %d", n.label, len(got), len(want))
+				continue
+			}
+		}
+		for i, w := range want {
+			checkFrame(t, tg, n.label, i, got[i], w)
+		}
+		compared++
+	}
+	return compared
+}
+
+func checkFrame(t *testing.T, tg *testtarget.Target, task string, i int, got dap.StackFrame, want pstreeFrame) {
+	t.Helper()
+	if want.label {
+		if got.PresentationHint != "label" {
+			t.Errorf("task %q frame %d: %q (hint %q), want the label frame for %q", task, i, got.Name, got.PresentationHint, want.function)
+			return
+		}
+		if tg.Version == "3.14" && !isASCII(want.function) {
+			return
+		}
+		if got.Name != "awaited by "+want.function {
+			t.Errorf("task %q frame %d: label %q, want %q", task, i, got.Name, "awaited by "+want.function)
+		}
+		return
+	}
+	if got.Name != want.function {
+		t.Errorf("task %q frame %d: function %q, want %q", task, i, got.Name, want.function)
+	}
+	if got.Source == nil || got.Source.Path != want.file {
+		t.Errorf("task %q frame %d (%s): source %+v, want path %q", task, i, want.function, got.Source, want.file)
+	}
+	if got.Line != want.line {
+		t.Errorf("task %q frame %d (%s): line %d, want %d", task, i, want.function, got.Line, want.line)
+	}
+	if want.line > 0 && got.Column < 1 {
+		t.Errorf("task %q frame %d (%s): column %d, want a 1-based column", task, i, want.function, got.Column)
+	}
+	wantHint := ""
+	if strings.Contains(want.file, "/python"+tg.Version+"/asyncio/") {
+		wantHint = "subtle"
+	}
+	if got.PresentationHint != wantHint {
+		t.Errorf("task %q frame %d (%s %s): presentationHint %q, want %q", task, i, want.function, want.file, got.PresentationHint, wantHint)
+	}
+}
+
+// agreeWithUnwinder compares the stacks of the OS threads (kernel id -> DAP thread id) with
+// CPython's RemoteUnwinder. The two read the process at different moments, and a thread may be
+// between two waits (a scenario's READY callback, say) at one of them, so a disagreement is
+// retried on a new snapshot a few times before it counts.
+func agreeWithUnwinder(t *testing.T, c *client, tg *testtarget.Target, threads map[uint64]int) {
+	t.Helper()
+	var diffs []string
+	for attempt := 0; attempt < 10; attempt++ {
+		if attempt > 0 {
+			time.Sleep(50 * time.Millisecond)
+			c.OK("pause", nil, nil)
+			c.Event("stopped")
+		}
+		diffs = threadStackDiffs(t, c, tg, threads)
+		if len(diffs) == 0 {
+			return
+		}
+	}
+	for _, d := range diffs {
+		t.Error(d)
+	}
+}
+
+func threadStackDiffs(t *testing.T, c *client, tg *testtarget.Target, threads map[uint64]int) []string {
+	t.Helper()
+	unwound := map[uint64]unwoundThread{}
+	for _, u := range unwindThreads(t, tg) {
+		unwound[u.TID] = u
+	}
+	var diffs []string
+	for tid, id := range threads {
+		u, ok := unwound[tid]
+		if !ok {
+			diffs = append(diffs, fmt.Sprintf("CPython's unwinder does not see thread %d", tid))
+			continue
+		}
+		st := c.StackTrace(id, 0, 0).StackFrames
+		// CPython 3.14's unwinder stops at the first frame entered from C code (threading's
+		// bootstrap, a task's step run by the event loop); the frames below it are there, and
+		// 3.15's unwinder, compared in full, shows them.
+		if tg.Version == "3.14" && len(u.Frames) > 0 && len(st) > len(u.Frames) {
+			st = st[:len(u.Frames)]
+		}
+		if len(st) != len(u.Frames) {
+			diffs = append(diffs, fmt.Sprintf("thread %d: %d frames, CPython's unwinder %d: %s", tid, len(st), len(u.Frames), frameNames(st)))
+			continue
+		}
+		for i, w := range u.Frames {
+			g := st[i]
+			if g.Name != w.Name || g.Source == nil || g.Source.Path != w.File || g.Line != w.Line {
+				diffs = append(diffs, fmt.Sprintf("thread %d frame %d: %s %+v:%d, want %s %s:%d", tid, i, g.Name, g.Source, g.Line, w.Name, w.File, w.Line))
+			}
+			if w.Col != nil && g.Column != *w.Col+1 {
+				diffs = append(diffs, fmt.Sprintf("thread %d frame %d (%s): column %d, want %d (0-based %d)", tid, i, w.Name, g.Column, *w.Col+1, *w.Col))
+			}
+		}
+	}
+	return diffs
+}
+
+// checkTaskFramesAgainstUnwinder compares the own frames of every task (those before the first
+// label) with what CPython's get_all_awaited_by reports for it: function, path and line, and on
+// 3.15, which reports them, the columns and end line. It returns how many tasks it compared.
+func checkTaskFramesAgainstUnwinder(t *testing.T, c *client, tg *testtarget.Target, g awaitGraph) int {
+	t.Helper()
+	byTaskID := map[string]int{}
+	for _, task := range g.Tasks {
+		byTaskID[task.TaskID] = task.ThreadID
+	}
+	compared, columns := 0, 0
+	for _, want := range awaitedTasks(t, tg) {
+		id, ok := byTaskID[want.ID]
+		if !ok {
+			t.Errorf("CPython sees task %s, the awaitGraph does not", want.ID)
+			continue
+		}
+		var own []dap.StackFrame
+		for _, f := range c.StackTrace(id, 0, 0).StackFrames {
+			if f.PresentationHint == "label" {
+				break
+			}
+			own = append(own, f)
+		}
+		if len(own) != len(want.Frames) {
+			t.Errorf("task %s: %d frames (%s), CPython %d", want.ID, len(own), frameNames(own), len(want.Frames))
+			continue
+		}
+		for i, w := range want.Frames {
+			got := own[i]
+			if got.Name != w.Name || got.Source == nil || got.Source.Path != w.File || got.Line != w.Line {
+				t.Errorf("task %s frame %d: %s %+v:%d, CPython %s %s:%d", want.ID, i, got.Name, got.Source, got.Line, w.Name, w.File, w.Line)
+				continue
+			}
+			if w.Col == nil || w.EndLine == nil || w.EndCol == nil {
+				continue
+			}
+			col, endCol := utf16Column(t, w.File, w.Line, *w.Col)+1, utf16Column(t, w.File, *w.EndLine, *w.EndCol)+1
+			if got.Column != col || got.EndLine != *w.EndLine || got.EndColumn != endCol {
+				t.Errorf("task %s frame %d (%s): %d:%d-%d:%d, CPython %d:%d-%d:%d (1-based UTF-16 columns)", want.ID, i, w.Name,
+					got.Line, got.Column, got.EndLine, got.EndColumn, w.Line, col, *w.EndLine, endCol)
+			}
+			columns++
+		}
+		compared++
+	}
+	if tg.Version != "3.14" && columns == 0 {
+		t.Errorf("CPython %s reported no columns to compare", tg.Version)
+	}
+	return compared
 }

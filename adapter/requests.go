@@ -10,11 +10,14 @@ import (
 	"github.com/aioscope/aioscope/snapshot"
 )
 
+// The handlers of the requests that look at the snapshot shown: threads, stackTrace, scopes and
+// variables.
+
 func (s *session) onThreads() (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.target == nil {
-		return nil, userErrorf("not attached to a process: send an attach request with a processId first")
+		return nil, errNotAttached
 	}
 	if s.view == nil {
 		return dap.ThreadsResponseBody{Threads: []dap.Thread{}}, nil
@@ -33,9 +36,25 @@ func (s *session) onThreads() (any, error) {
 		s.capNoticeSent = true
 		msg := fmt.Sprintf("aioscope: listing %d of %d threads and tasks (maxThreads is %d; set maxThreads in the attach configuration, 0 for no limit). The aioscope/awaitGraph event has all tasks.\n",
 			len(list), len(v.entries), s.args.MaxThreads)
-		s.after = append(s.after, func() { s.output("console", msg) })
+		s.afterResponse(func() { s.conn.output("console", msg) })
 	}
 	return dap.ThreadsResponseBody{Threads: threads}, nil
+}
+
+// currentView returns the view requests are answered from. Callers hold s.mu.
+func (s *session) currentView() (*view, error) {
+	if s.target == nil {
+		return nil, errNotAttached
+	}
+	if s.view == nil {
+		return nil, userErrorf("no snapshot yet: send configurationDone or pause to take one")
+	}
+	return s.view, nil
+}
+
+// staleError is the answer to a reference from an earlier snapshot.
+func staleError(what string, ref int) error {
+	return userErrorf("stale reference: %s %d is not from the current snapshot; take a new snapshot (pause)", what, ref)
 }
 
 func (s *session) onStackTrace(req request) (any, error) {
@@ -107,14 +126,14 @@ func (s *session) stackFrame(v *view, threadID, index int, it *stackItem) dap.St
 }
 
 func (s *session) clientPath(p string) string {
-	if s.uriPaths {
+	if s.format.uriPaths {
 		return fileURI(p)
 	}
 	return p
 }
 
 func (s *session) clientLine(line int) int {
-	if s.linesAt1 {
+	if s.format.linesAt1 {
 		return line
 	}
 	return line - 1
@@ -127,7 +146,7 @@ func (s *session) clientColumn(path string, line, byteCol int) int {
 	if c, ok := s.src.utf16Column(path, line, byteCol); ok {
 		col = c
 	}
-	if s.columnsAt1 {
+	if s.format.columnsAt1 {
 		col++
 	}
 	return col

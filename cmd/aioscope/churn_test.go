@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aioscope/aioscope/internal/daptest"
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
@@ -180,31 +180,18 @@ func churnDocProblems(doc []byte, pid int) []string {
 	return problems
 }
 
-// dapRequestDeadline bounds one request to `aioscope dap`; like runDeadline it only catches
+// dapRequestDeadline bounds each wait for `aioscope dap`; like runDeadline it only catches
 // hangs.
 const dapRequestDeadline = 30 * time.Second
 
-// dapMessage is a message from the debug adapter.
-type dapMessage struct {
-	Seq        int             `json:"seq"`
-	Type       string          `json:"type"`
-	RequestSeq int             `json:"request_seq"`
-	Success    bool            `json:"success"`
-	Command    string          `json:"command"`
-	Message    string          `json:"message"`
-	Event      string          `json:"event"`
-	Body       json.RawMessage `json:"body"`
-}
-
 // dapClient drives `aioscope dap` over its stdin and stdout, as an editor does.
 type dapClient struct {
+	*daptest.Client
 	t      *testing.T
 	cmd    *exec.Cmd
 	in     io.WriteCloser
-	msgs   chan dapMessage
 	stderr *bytes.Buffer
-	seq    int
-	events []dapMessage // events received while waiting for responses
+	events []*daptest.Message // the events received so far
 }
 
 // startDAP starts argv (aioscope dap, possibly under a tracer) as a DAP server on stdio. It is
@@ -220,7 +207,7 @@ func startDAP(t *testing.T, argv ...string) *dapClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &dapClient{t: t, cmd: cmd, in: in, msgs: make(chan dapMessage, 1024), stderr: &bytes.Buffer{}}
+	c := &dapClient{t: t, cmd: cmd, in: in, stderr: &bytes.Buffer{}}
 	cmd.Stderr = c.stderr
 	// Its own process group, so that cleanup also kills what a tracer started; and a bounded
 	// wait for the output pipes, which a surviving child would otherwise hold open for ever.
@@ -233,43 +220,14 @@ func startDAP(t *testing.T, argv ...string) *dapClient {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 	})
-	go func() {
-		defer close(c.msgs)
-		r := bufio.NewReaderSize(out, 1<<20)
-		for {
-			length := -1
-			for {
-				line, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				line = strings.TrimRight(line, "\r\n")
-				if line == "" {
-					break
-				}
-				if v, ok := strings.CutPrefix(line, "Content-Length: "); ok {
-					length, _ = strconv.Atoi(v)
-				}
-			}
-			if length < 0 {
-				return
-			}
-			body := make([]byte, length)
-			if _, err := io.ReadFull(r, body); err != nil {
-				return
-			}
-			var m dapMessage
-			if err := json.Unmarshal(body, &m); err != nil {
-				m = dapMessage{Type: "unparsable", Message: err.Error()}
-			}
-			c.msgs <- m
-		}
-	}()
+	c.Client = daptest.New(t, daptest.Stdio(in, out))
+	c.Timeout = dapRequestDeadline
+	c.Diagnose = func() string { return "stderr: " + c.stderr.String() }
 	return c
 }
 
 // request sends a request and returns its response, keeping the events that come before it.
-func (c *dapClient) request(command string, args any) dapMessage {
+func (c *dapClient) request(command string, args any) *daptest.Message {
 	c.t.Helper()
 	return c.response(c.send(command, args), command)
 }
@@ -277,51 +235,22 @@ func (c *dapClient) request(command string, args any) dapMessage {
 // send sends a request and returns its seq.
 func (c *dapClient) send(command string, args any) int {
 	c.t.Helper()
-	c.seq++
-	req := map[string]any{"seq": c.seq, "type": "request", "command": command}
-	if args != nil {
-		req["arguments"] = args
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if _, err := fmt.Fprintf(c.in, "Content-Length: %d\r\n\r\n%s", len(body), body); err != nil {
-		c.t.Fatalf("sending %s: %v (stderr: %s)", command, err, c.stderr)
-	}
-	return c.seq
+	return c.Send(command, args)
 }
 
 // response waits for the response to request seq.
-func (c *dapClient) response(seq int, command string) dapMessage {
+func (c *dapClient) response(seq int, command string) *daptest.Message {
 	c.t.Helper()
-	timeout := time.After(dapRequestDeadline)
-	for {
-		select {
-		case m, ok := <-c.msgs:
-			if !ok {
-				c.t.Fatalf("aioscope dap closed its output while %s was pending; stderr: %s", command, c.stderr)
-			}
-			if m.Type == "unparsable" {
-				c.t.Fatalf("aioscope dap sent a message that does not parse: %s", m.Message)
-			}
-			if m.Type == "response" && m.RequestSeq == seq {
-				if m.Command != command {
-					c.t.Fatalf("response to %s is for %q", command, m.Command)
-				}
-				return m
-			}
-			if m.Type == "event" {
-				c.events = append(c.events, m)
-			}
-		case <-timeout:
-			c.t.Fatalf("no response to %s within %v", command, dapRequestDeadline)
-		}
+	m := c.Response(seq)
+	c.events = c.Events()
+	if m.Command != command {
+		c.t.Fatalf("response to %s is for %q", command, m.Command)
 	}
+	return m
 }
 
 // mustSucceed sends a request that must succeed.
-func (c *dapClient) mustSucceed(command string, args any) dapMessage {
+func (c *dapClient) mustSucceed(command string, args any) *daptest.Message {
 	c.t.Helper()
 	m := c.request(command, args)
 	if !m.Success {
@@ -334,7 +263,7 @@ func (c *dapClient) mustSucceed(command string, args any) dapMessage {
 // against a target that changes very fast it can fail like any snapshot; it is tried a few times.
 func (c *dapClient) attach(pid int, extra map[string]any) {
 	c.t.Helper()
-	c.mustSucceed("initialize", map[string]any{"adapterID": "aioscope", "linesStartAt1": true, "columnsStartAt1": true})
+	c.Initialize()
 	args := map[string]any{"processId": pid}
 	for k, v := range extra {
 		args[k] = v

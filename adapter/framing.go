@@ -13,7 +13,8 @@ import (
 // The base protocol is read here rather than with dap.ReadBaseMessage: go-dap reads a header
 // line of any length, accepts only one header field and caps bodies at 4 MiB, while a client may
 // legitimately send other header fields (Content-Type) and a hostile or broken one must not make
-// the adapter buffer unbounded input.
+// the adapter buffer unbounded input. Headers are written here too: dap.WriteBaseMessage takes a
+// message in one piece, and a large awaitGraph body is written as it is, not copied into one.
 
 const (
 	// maxHeaderLine bounds one header line, so that input without line breaks cannot grow a
@@ -125,6 +126,13 @@ func readHeaderLine(r *bufio.Reader) (string, error) {
 		}
 	}
 	return string(bytes.TrimSuffix(buf, []byte("\r"))), nil
+}
+
+// appendHeader appends the base protocol's header of a message with an n-byte body.
+func appendHeader(b []byte, n int) []byte {
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, "\r\n\r\n"...)
 }
 
 // truncate shortens s to at most n bytes for quoting in a message, without splitting a

@@ -3,13 +3,63 @@ package adapter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
+	"github.com/google/go-dap"
 	"golang.org/x/sys/unix"
 
+	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/internal/procfs"
 )
+
+// The target's exit: noticed by a watcher beside the requests, or by a snapshot that finds the
+// process gone, and reported to the client once.
+
+// watchForExit watches, beside the requests, for the exit of process pid (started at startTime).
+func (s *session) watchForExit(pid int, startTime uint64) {
+	s.goBeside("watching for the target's exit", func() {
+		if code, exited := watchExit(s.ctx, pid, startTime); exited {
+			s.targetExited(code)
+		}
+	})
+}
+
+// targetExited tells the client, once, that the target has exited.
+func (s *session) targetExited(code int) {
+	s.mu.Lock()
+	if _, err := s.transitionLocked(targetExit); err != nil {
+		s.mu.Unlock()
+		return
+	}
+	if s.refreshStop != nil {
+		s.refreshStop() // the loop ends by itself; waiting here could be waiting for oneself
+	}
+	pid := s.pid()
+	s.mu.Unlock()
+	s.log.Info("target exited", "pid", pid, "code", code)
+	s.conn.output("console", fmt.Sprintf("aioscope: process %d has exited\n", pid))
+	s.conn.event("exited", dap.ExitedEventBody{ExitCode: code})
+	s.conn.event("terminated", nil)
+}
+
+// snapshotFailed reports a snapshot that was not asked for by a request (the first stop, a
+// refresh): as an output event, or as the end of the session when the target is gone.
+func (s *session) snapshotFailed(err error) {
+	if isGone(err) {
+		s.targetExited(0)
+		return
+	}
+	s.conn.output("stderr", "aioscope: "+explain(err)+"\n")
+}
+
+// isGone reports whether a snapshot failed because the target no longer exists.
+func isGone(err error) bool {
+	var gone *inspector.ProcessGoneError
+	var notFound *inspector.ProcessNotFoundError
+	return errors.As(err, &gone) || errors.As(err, &notFound)
+}
 
 // exitPollInterval is how often the watcher looks at the target when it cannot be told about
 // the exit by the kernel (pidfd_open is missing before Linux 5.3).

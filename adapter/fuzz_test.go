@@ -1,0 +1,96 @@
+package adapter
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aioscope/aioscope/internal/daptest"
+	"github.com/aioscope/aioscope/snapshot"
+)
+
+// FuzzSession feeds arbitrary input to a session with a made-up target: whatever it is, the
+// session must end when the input ends, without a panic in any handler.
+func FuzzSession(f *testing.F) {
+	req := func(seq int, command string, args string) string {
+		body := fmt.Sprintf(`{"seq":%d,"type":"request","command":%q,"arguments":%s}`, seq, command, args)
+		return string(daptest.Frame([]byte(body)))
+	}
+	session := req(1, "initialize", `{"adapterID":"x"}`) + req(2, "attach", `{"processId":1}`) +
+		req(3, "configurationDone", `{}`) + req(4, "threads", `{}`) +
+		req(5, "stackTrace", `{"threadId":2,"startFrame":1,"levels":2}`) + req(6, "scopes", `{"frameId":1}`) +
+		req(7, "variables", `{"variablesReference":3,"start":-5,"count":-1}`) + req(8, "aioscope/snapshot", `{}`) +
+		req(9, "continue", `{}`) + req(10, "pause", `{}`)
+	f.Add([]byte(session))
+	f.Add([]byte(req(1, "attach", `{"processId":"1"}`) + req(2, "stackTrace", `{"threadId":-1,"startFrame":99999999999}`)))
+	f.Add([]byte(req(1, "variables", `{"variablesReference":1e99}`) + "Content-Length: 3\r\n\r\n{}}"))
+	f.Add([]byte("Content-Length: 2\r\n\r\n{}Content-Length: x\r\n\r\n"))
+	f.Add([]byte(session + req(11, "scopes", `{"frameId":4}`) + req(12, "variables", `{"variablesReference":9}`)))
+
+	f.Fuzz(runFuzzInput)
+}
+
+// runFuzzInput serves one session whose client sends input and then closes its end.
+func runFuzzInput(t *testing.T, input []byte) {
+	tasks := []snapshot.Task{
+		task(0x10, "root", []snapshot.Frame{fr("main", appMain, 3, 0)}),
+		task(0x20, "a", []snapshot.Frame{fr("a", appMain, 4, 1)}, awaiter(0x10, true, fr("main", appMain, 3, 0)), awaiter(0x30, true)),
+		task(0x30, "b", []snapshot.Frame{fr("b", "<string>", 1, 0)}, awaiter(0x20, true), awaiter(0x77, false)),
+	}
+	h := &recordingHandler{}
+	srv := fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot(tasks...)}}, Config{Logger: slog.New(h)})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	done := make(chan error, 1)
+	pr, pw := io.Pipe()
+	go func() {
+		done <- srv.Serve(context.Background(), struct {
+			io.Reader
+			io.Writer
+		}{pr, io.Discard})
+	}()
+	go func() {
+		_, _ = pw.Write(input)
+		pw.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the session did not end after its input did")
+	}
+	pr.Close()
+	runtime.ReadMemStats(&after)
+	// What a session keeps is bounded by what it is sent (one message at most of the size
+	// limit) and by the snapshot it shows: never by numbers found in the input.
+	if alloc, limit := after.TotalAlloc-before.TotalAlloc, uint64(64<<20+64*len(input)); alloc > limit {
+		t.Errorf("a session over %d bytes of input allocated %d MiB", len(input), alloc>>20)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.errs {
+		t.Errorf("logged: %s", e)
+	}
+}
+
+// recordingHandler keeps the messages of error-level log records.
+type recordingHandler struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (h *recordingHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
+func (h *recordingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool { msg += " " + a.String(); return true })
+	h.errs = append(h.errs, msg)
+	return nil
+}
+func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordingHandler) WithGroup(string) slog.Handler      { return h }

@@ -1,0 +1,247 @@
+package adapter
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-dap"
+
+	"github.com/aioscope/aioscope/internal/daptest"
+	"github.com/aioscope/aioscope/internal/testtarget"
+)
+
+// TestLiveThreads checks the OS threads of threads.py (three event loops, one in a thread that
+// has exited) against CPython's unwinder.
+func TestLiveThreads(t *testing.T) {
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			tg, c := liveSession(t, version, "threads.py")
+			_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
+			threads := c.Threads()
+			var osThreads []dap.Thread
+			for _, th := range threads {
+				if strings.HasPrefix(th.Name, "Thread ") {
+					osThreads = append(osThreads, th)
+				}
+			}
+			unwound := unwindThreads(t, tg)
+			if len(osThreads) != len(unwound) || len(g.Threads) != len(unwound) {
+				t.Fatalf("%d OS threads listed (%d in awaitGraph), CPython's unwinder sees %d", len(osThreads), len(g.Threads), len(unwound))
+			}
+			byTID := map[uint64]int{}
+			for _, u := range unwound {
+				for _, th := range osThreads {
+					if strings.HasPrefix(th.Name, fmt.Sprintf("Thread %d ", u.TID)) || th.Name == fmt.Sprintf("Thread %d", u.TID) {
+						byTID[u.TID] = th.Id
+					}
+				}
+				if byTID[u.TID] == 0 {
+					t.Errorf("no thread for TID %d in %v", u.TID, osThreads)
+				}
+			}
+			agreeWithUnwinder(t, c, tg, byTID)
+			// The task of the thread that exited has no thread.
+			for _, task := range g.Tasks {
+				if task.Name != "orphan-from-dead-thread" {
+					continue
+				}
+				scopes := c.Scopes(c.StackTrace(task.ThreadID, 0, 1).StackFrames[0].Id)
+				v := varsByName(c.Variables(scopes[0].VariablesReference))
+				if !strings.Contains(v["thread"].Value, "exited") {
+					t.Errorf("orphan task's thread: %+v", v["thread"])
+				}
+			}
+			c.OK("disconnect", nil, nil)
+		})
+	}
+}
+
+func TestLiveManyTasks(t *testing.T) {
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			tg, c := liveSession(t, version, "many.py", "2000")
+			_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
+			if len(g.Tasks) != 2001 {
+				t.Fatalf("awaitGraph has %d tasks, want 2001", len(g.Tasks))
+			}
+			threads := c.Threads()
+			if len(threads) != DefaultMaxThreads {
+				t.Errorf("%d threads listed, want the default cap %d", len(threads), DefaultMaxThreads)
+			}
+			if notice := c.WaitOutput("maxThreads"); !strings.Contains(notice, fmt.Sprintf("%d of 2002", DefaultMaxThreads)) {
+				t.Errorf("cap notice %q", notice)
+			}
+			listed := map[int]bool{}
+			for _, th := range threads {
+				listed[th.Id] = true
+			}
+			// A task beyond the cap that the client looks at stays in the list.
+			last := g.Tasks[len(g.Tasks)-1]
+			if listed[last.ThreadID] {
+				t.Fatalf("the last task %q is listed although the list is capped", last.Name)
+			}
+			c.StackTrace(last.ThreadID, 0, 1)
+			again := c.Threads()
+			found := false
+			for _, th := range again {
+				found = found || th.Id == last.ThreadID
+			}
+			if !found || len(again) != DefaultMaxThreads {
+				t.Errorf("after looking at %q: %d threads, selected listed: %v", last.Name, len(again), found)
+			}
+
+			// Every 97th task and the selected one, against pstree.
+			byName := map[string]int{}
+			for i, task := range g.Tasks {
+				if i%97 == 0 || task.ThreadID == last.ThreadID {
+					byName[task.Name] = task.ThreadID
+				}
+			}
+			only := func(name string) bool { _, ok := byName[name]; return ok }
+			if n := checkStacksAgainstPSTree(t, c, tg, byName, only); n != len(byName) {
+				t.Errorf("compared %d stacks with pstree, want %d", n, len(byName))
+			}
+			c.OK("disconnect", nil, nil)
+
+			// No cap.
+			c2 := startSession(t, NewServer(Config{}))
+			c2.attachAndStop(map[string]any{"processId": tg.PID, "maxThreads": 0})
+			if n := len(c2.Threads()); n != 2002 {
+				t.Errorf("maxThreads 0: %d threads, want 2002", n)
+			}
+			c2.OK("disconnect", nil, nil)
+		})
+	}
+}
+
+// TestLiveBlockedLoop: a task that freezes the event loop with a blocking call (blocked.py). The
+// main thread's stack shows the blocking call inside the task's coroutines, the task is reported
+// as running on that thread, and its stack still leads up to the task awaiting it.
+func TestLiveBlockedLoop(t *testing.T) {
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			tg, c := liveSession(t, version, "blocked.py")
+			_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
+			byName := threadsByName(t, c.Threads())
+			mainID := byName[fmt.Sprintf("Thread %d (MainThread)", tg.PID)]
+			if mainID == 0 {
+				t.Fatalf("no main thread in %v", byName)
+			}
+			agreeWithUnwinder(t, c, tg, map[uint64]int{uint64(tg.PID): mainID})
+			st := c.StackTrace(mainID, 0, 0).StackFrames
+			want := []string{"block", "inner", "freezer"}
+			if len(st) < len(want) || frameNames(st[:len(want)]) != strings.Join(want, " | ") {
+				t.Fatalf("main thread's stack %s, want it to start with %v", frameNames(st), want)
+			}
+			if line := linesMatching(t, testtarget.ScenarioPath("blocked.py"), "time.sleep(3600)"); st[0].Line != line {
+				t.Errorf("the blocking call is shown at line %d, want %d", st[0].Line, line)
+			}
+
+			freezer := byName["freezer"]
+			var running int
+			for _, th := range g.Threads {
+				if th.Main {
+					running = th.RunningThreadID
+				}
+			}
+			if running != freezer {
+				t.Errorf("awaitGraph: the main thread runs thread %d, want freezer (%d)", running, freezer)
+			}
+			fst := c.StackTrace(freezer, 0, 0).StackFrames
+			// The running coroutine awaits nothing yet, so, as for CPython, the task's own chain
+			// ends at it: the calls it is making are on the thread's stack.
+			if len(fst) < 2 || fst[0].Name != "freezer" || fst[1].Name != "awaited by Task-1" {
+				t.Errorf("freezer's stack %s", frameNames(fst))
+			}
+			vars := varsByName(c.Variables(c.Scopes(fst[0].Id)[0].VariablesReference))
+			if want := fmt.Sprintf("running on Thread %d (MainThread)", tg.PID); vars["state"].Value != want {
+				t.Errorf("freezer's state %q, want %q", vars["state"].Value, want)
+			}
+			if n := checkStacksAgainstPSTree(t, c, tg, byName, nil); n < 4 {
+				t.Errorf("compared %d stacks with pstree, want at least 4", n)
+			}
+			c.OK("disconnect", nil, nil)
+			processRunning(t, tg.PID)
+		})
+	}
+}
+
+// TestLiveChurnThreadIDs follows churn.py, which creates and finishes thousands of tasks a
+// second (Python reuses a finished task's memory for the next one), through the refresh events:
+// a thread id always stands for the same task (address and name), never for another one, and a
+// task keeps its id from one snapshot to the next.
+func TestLiveChurnThreadIDs(t *testing.T) {
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			tg, c := liveSession(t, version, "churn.py")
+			_, first := c.attachAndStop(map[string]any{"processId": tg.PID, "refreshInterval": 20, "retries": 10})
+			c.OK("continue", nil, nil)
+			graphs := []awaitGraph{first}
+			deadline := time.Now().Add(2 * time.Second)
+			for time.Now().Before(deadline) {
+				m, err := c.Next(deadline)
+				if err != nil {
+					break
+				}
+				if m.Type == "event" && m.Event == "aioscope/awaitGraph" {
+					var g awaitGraph
+					daptest.Decode(t, m.Body, &g)
+					graphs = append(graphs, g)
+				}
+			}
+			c.OK("pause", nil, nil)
+			c.Event("stopped")
+			if len(graphs) < 10 {
+				t.Fatalf("%d snapshots in 2s with refreshInterval 20ms", len(graphs))
+			}
+
+			type identity struct{ taskID, name string }
+			owner := map[int]identity{}  // thread id -> the task it stands for
+			names := map[string]string{} // address -> a name seen there
+			reused, kept, compared := 0, 0, 0
+			var prev map[identity]int
+			for _, g := range graphs {
+				cur := map[identity]int{}
+				for _, task := range g.Tasks {
+					id := identity{task.TaskID, task.Name}
+					if o, ok := owner[task.ThreadID]; ok && o != id {
+						t.Errorf("thread %d stood for %v and now for %v", task.ThreadID, o, id)
+					}
+					owner[task.ThreadID] = id
+					if n, ok := names[task.TaskID]; ok && n != task.Name {
+						reused++
+					}
+					names[task.TaskID] = task.Name
+					cur[id] = task.ThreadID
+					if old, ok := prev[id]; ok {
+						compared++
+						if old != task.ThreadID {
+							t.Errorf("task %v changed thread id from %d to %d between two snapshots", id, old, task.ThreadID)
+						} else {
+							kept++
+						}
+					}
+				}
+				prev = cur
+			}
+			for _, th := range graphs[len(graphs)-1].Threads {
+				if _, ok := owner[th.ThreadID]; ok {
+					t.Errorf("OS thread %q has thread id %d, which a task had", th.Name, th.ThreadID)
+				}
+			}
+			if compared == 0 || kept == 0 {
+				t.Errorf("no task was seen in two consecutive snapshots (%d snapshots)", len(graphs))
+			}
+			t.Logf("%d snapshots, %d tasks seen, %d kept their id across snapshots, %d addresses reused by another task",
+				len(graphs), len(owner), kept, reused)
+			c.OK("disconnect", nil, nil)
+			processRunning(t, tg.PID)
+		})
+	}
+}
