@@ -15,7 +15,7 @@ var scenarioArgs = map[string][]string{
 
 // changingScenarios keep changing on purpose (they exercise reads of a target that changes
 // under the reader) and are checked by their own tests.
-var changingScenarios = map[string]bool{"churn.py": true}
+var changingScenarios = map[string]bool{"churn.py": true, "pipeline.py": true}
 
 // TestScenarios checks the scenario programs themselves: each starts on every version, and
 // CPython's tool gives the expected kind of result twice in a row with identical output, i.e.
