@@ -122,12 +122,13 @@ type DequeOffsets struct {
 	BlockData, BlockRightLink, BlockLen                  uint64
 }
 
-// FutureOffsets locates fields of _asyncio's FutureObj and TaskObj that the asyncio table
-// lacks. StateBits is a byte of flags: bit 0 log_tb, bit 1 asyncio_future_blocking.
+// FutureOffsets locates fields of _asyncio's FutureObj and TaskObj. TaskCoro and TaskName are
+// also in the .AsyncioDebug table. StateBits is a byte of flags: bit 0 log_tb, bit 1
+// asyncio_future_blocking, bit 2 (tasks) must_cancel.
 type FutureOffsets struct {
 	Loop, Callback0, Context0, Callbacks, Exception, Result, SourceTB, CancelMsg uint64
 	State, StateBits, FutureSize                                                 uint64
-	NumCancelsRequested, FutWaiter, TaskContext                                  uint64
+	NumCancelsRequested, FutWaiter, TaskCoro, TaskName, TaskContext              uint64
 }
 
 // GenOffsets locates PyGenObject fields the table lacks.
@@ -214,7 +215,7 @@ func (d *DebugOffsets) ValueLayout() ValueLayout {
 		Deque: DequeOffsets{LeftBlock: 24, RightBlock: 32, LeftIndex: 40, RightIndex: 48, MaxLen: 64, BlockData: 8, BlockRightLink: 520, BlockLen: 64},
 		Future: FutureOffsets{Loop: 16, Callback0: 24, Context0: 32, Callbacks: 40, Exception: 48, Result: 64,
 			SourceTB: 72, CancelMsg: 80, State: 104, StateBits: 110, FutureSize: 112,
-			NumCancelsRequested: 112, FutWaiter: 120, TaskContext: 144},
+			NumCancelsRequested: 112, FutWaiter: 120, TaskCoro: 128, TaskName: 136, TaskContext: 144},
 		Gen:         GenOffsets{Qualname: 32},
 		CFunction:   CFunctionOffsets{Ml: 16, Self: 24, Module: 32, MlName: 0},
 		CellRef:     16,
