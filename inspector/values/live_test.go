@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -93,8 +94,8 @@ type corpusEntry struct {
 type corpus struct {
 	Values  []corpusEntry `json:"values"`
 	BigDict struct {
-		ID    uint64                `json:"id"`
-		Len   int                   `json:"len"`
+		ID    uint64               `json:"id"`
+		Len   int                  `json:"len"`
 		Pages [][2]json.RawMessage `json:"pages"`
 	} `json:"bigdict"`
 	DelDict struct {
@@ -220,6 +221,140 @@ func TestErrorsOnNonObjects(t *testing.T) {
 				t.Errorf("Children(int): %v", err)
 			}
 			break
+		}
+	}
+}
+
+type asyncioDoc struct {
+	Values []corpusEntry `json:"values"`
+	Timers []struct {
+		ID   uint64  `json:"id"`
+		When float64 `json:"when"`
+		Now  float64 `json:"now"`
+	} `json:"timers"`
+	Tasks []struct {
+		ID         uint64 `json:"id"`
+		Name       string `json:"name"`
+		State      string `json:"state"`
+		Cancelling int    `json:"cancelling"`
+		WaitFor    uint64 `json:"wait_for"`
+	} `json:"tasks"`
+}
+
+func TestAsyncioReprs(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) {
+			var doc asyncioDoc
+			tgt := startTarget(t, v, "values_asyncio.py", exactLimits(), &doc)
+			n := counts{}
+			for _, e := range doc.Values {
+				got, err := tgt.reader.Value(e.ID)
+				if err != nil {
+					t.Errorf("%s %s: %v", e.Group, e.Repr, err)
+					continue
+				}
+				if got.Repr != e.Repr || got.Exact != e.Exact {
+					t.Errorf("%s at %#x:\n got  %q (exact %v)\n want %q (exact %v)", e.Group, e.ID, got.Repr, got.Exact, e.Repr, e.Exact)
+					continue
+				}
+				n[e.Group]++
+			}
+			t.Logf("Python %s: %d asyncio objects rendered as repr() does: %v", v, len(doc.Values), n)
+		})
+	}
+}
+
+func TestAsyncioStateAndDeadlines(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) {
+			var doc asyncioDoc
+			tgt := startTarget(t, v, "values_asyncio.py", values.Limits{}, &doc)
+			for _, tm := range doc.Timers {
+				left, ok, err := tgt.reader.TimeLeft(values.Ref(tm.ID))
+				if err != nil || !ok {
+					t.Fatalf("TimeLeft(%#x): %v %v", tm.ID, ok, err)
+				}
+				// The test reads a little after the scenario noted the loop time.
+				if want := tm.When - tm.Now; left > want+0.01 || left < want-60 {
+					t.Errorf("TimeLeft(%#x) = %.3f s, want about %.3f s", tm.ID, left, want)
+				}
+				kids, err := tgt.reader.Children(values.Ref(tm.ID), 0, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if last := kids[len(kids)-1]; last.Name != "seconds left" || last.Type != "float" {
+					t.Errorf("children of a timer end with %+v", last)
+				}
+			}
+			if len(doc.Timers) < 4 {
+				t.Fatalf("%d timers", len(doc.Timers))
+			}
+			for _, task := range doc.Tasks {
+				kids, err := tgt.reader.Children(values.Ref(task.ID), 0, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				byName := map[string]values.Child{}
+				for _, k := range kids {
+					byName[k.Name] = k
+				}
+				if byName["name"].Repr != task.Name || byName["state"].Repr != "'"+task.State+"'" ||
+					byName["cancelling"].Repr != strconv.Itoa(task.Cancelling) || byName["wait_for"].Addr != task.WaitFor ||
+					byName["coro"].Type != "coroutine" {
+					t.Errorf("task %s: children %+v", task.Name, kids)
+				}
+			}
+		})
+	}
+}
+
+// TestTimeNamespace runs the asyncio scenario in its own time namespace, its CLOCK_MONOTONIC
+// 100,000 s ahead of the test's, as in a container with its own clocks: the time left on its
+// timers must still be right.
+func TestTimeNamespace(t *testing.T) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		testtarget.Unavailable(t, "unshare(1) is needed: %v", err)
+	}
+	argv := []string{"--user", "--map-root-user", "--time", "--monotonic", "100000"}
+	if out, err := exec.Command(unshare, append(argv, "true")...).CombinedOutput(); err != nil {
+		testtarget.Unavailable(t, "cannot make a time namespace: %v: %s", err, out)
+	}
+	py := testtarget.Python(t, "3.14")
+	path := filepath.Join(t.TempDir(), "values.json")
+	tg := testtarget.StartCommand(t, "3.14", nil, unshare, append(argv, py, "-B", "-E", "-s",
+		testtarget.ScenarioPath("values_asyncio.py"), path)...)
+	var doc asyncioDoc
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	p, err := inspector.Attach(tg.PID, inspector.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock, err := values.TargetClock("/proc", tg.PID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := clock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Timers[0].Now < 100000 || now < doc.Timers[0].Now || now > doc.Timers[0].Now+60 {
+		t.Fatalf("the target's loop time was %.3f, its clock read from outside %.3f", doc.Timers[0].Now, now)
+	}
+	r, err := values.New(&procMemory{m: inspector.NewProcessMemory(tg.PID)}, values.Config{Offsets: p.Offsets(), RuntimeAddr: p.RuntimeAddr(), Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tm := range doc.Timers {
+		left, ok, err := r.TimeLeft(values.Ref(tm.ID))
+		if want := tm.When - tm.Now; err != nil || !ok || left > want+0.01 || left < want-60 {
+			t.Errorf("TimeLeft(%#x) = %.3f s %v %v, want about %.3f s", tm.ID, left, ok, err, want)
 		}
 	}
 }
