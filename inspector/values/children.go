@@ -10,9 +10,16 @@ import (
 
 // Value renders the object at addr (an id() in the target).
 func (r *Reader) Value(addr uint64) (Value, error) {
-	q := r.newReq(addr)
+	q, err := r.newReq(addr)
+	if err != nil {
+		return Value{Addr: addr}, err
+	}
 	return q.value(addr)
 }
+
+// hardReprLen is how many times MaxReprLen a repr may reach before it is cut where it stands:
+// containers stop adding items at MaxReprLen, but the item being written may be long.
+const hardReprLen = 4
 
 // value renders one object, with the request's limits, into a Value.
 func (q *req) value(addr uint64) (Value, error) {
@@ -28,7 +35,7 @@ func (q *req) value(addr uint64) (Value, error) {
 		}
 		q.trunc = true
 	}
-	if max := q.r.lim.MaxReprLen; len(q.out) > max {
+	if max := hardReprLen * q.r.lim.MaxReprLen; len(q.out) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(q.out[cut]) {
 			cut--
@@ -200,7 +207,10 @@ func (r *Reader) Children(ref Ref, start, count int) ([]Child, error) {
 	}
 	count = min(count, r.lim.MaxChildren)
 	addr := uint64(ref)
-	q := r.newReq(addr)
+	q, err := r.newReq(addr)
+	if err != nil {
+		return nil, err
+	}
 	t, err := q.typeOf(addr)
 	if err != nil {
 		return nil, err

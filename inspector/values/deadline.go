@@ -68,7 +68,10 @@ func (r *Reader) TimeLeft(ref Ref) (seconds float64, ok bool, err error) {
 	if r.clock == nil || ref == 0 {
 		return 0, false, nil
 	}
-	q := r.newReq(uint64(ref))
+	q, err := r.newReq(uint64(ref))
+	if err != nil {
+		return 0, false, err
+	}
 	t, err := q.typeOf(uint64(ref))
 	if err != nil {
 		return 0, false, err

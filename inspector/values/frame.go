@@ -143,7 +143,10 @@ func (q *req) slotObject(f *frameInfo, i int) (addr uint64, tagged int64, isInt,
 // variable whose value cannot be read has Err set; the call fails only when the frame itself
 // cannot be read.
 func (r *Reader) Frame(frameAddr uint64) ([]Variable, error) {
-	q := r.newReq(frameAddr)
+	q, err := r.newReq(frameAddr)
+	if err != nil {
+		return nil, err
+	}
 	f, err := q.frame(frameAddr)
 	if err != nil {
 		return nil, err
@@ -198,7 +201,10 @@ var ErrNoName = errors.New("name is not defined")
 // "cell", "free", "global" or "builtin". An unknown name fails with an error wrapping
 // ErrNoName.
 func (r *Reader) Lookup(frameAddr uint64, name string) (Variable, error) {
-	q := r.newReq(frameAddr)
+	q, err := r.newReq(frameAddr)
+	if err != nil {
+		return Variable{}, err
+	}
 	f, err := q.frame(frameAddr)
 	if err != nil {
 		return Variable{}, err
@@ -290,7 +296,10 @@ func (q *req) dictGetText(dict uint64, name string) (uint64, error) {
 
 // Globals lists the globals of the frame's module (f_globals), a page at a time.
 func (r *Reader) Globals(frameAddr uint64) (Ref, error) {
-	q := r.newReq(frameAddr)
+	q, err := r.newReq(frameAddr)
+	if err != nil {
+		return 0, err
+	}
 	f, err := q.frame(frameAddr)
 	if err != nil {
 		return 0, err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/inspector/values"
@@ -356,5 +357,47 @@ func TestTimeNamespace(t *testing.T) {
 		if want := tm.When - tm.Now; err != nil || !ok || left > want+0.01 || left < want-60 {
 			t.Errorf("TimeLeft(%#x) = %.3f s %v %v, want about %.3f s", tm.ID, left, ok, err, want)
 		}
+	}
+}
+
+// TestLimits checks the cut-off markers on values of the corpus.
+func TestLimits(t *testing.T) {
+	var c corpus
+	tgt := startTarget(t, "3.15", "values_corpus.py", values.Limits{MaxItems: 3, MaxDepth: 3}, &c)
+	byRepr := map[string]uint64{}
+	for _, e := range c.Values {
+		byRepr[e.Repr] = e.ID
+	}
+	find := func(prefix string) uint64 {
+		for r, id := range byRepr {
+			if strings.HasPrefix(r, prefix) {
+				return id
+			}
+		}
+		t.Fatalf("no corpus value starting with %q", prefix)
+		return 0
+	}
+	for _, tc := range []struct{ prefix, want string }{
+		{"[0, 1, 2, 3, 4,", "[0, 1, 2, ...]"},
+		{"{0: '0', 1: '1',", "{0: '0', 1: '1', 2: '2', ...}"},
+		{"{0, 1, 2, 3,", "{0, 1, 2, ...}"},
+		{"[[[[[[[[[[[1]]]]]]]]]]]", "[[[<list of 1 item>]]]"},
+		{"deque([130, 131,", "deque([130, 131, 132, ...], maxlen=300)"},
+		{"{'nested': {'deep': (1, 2.5, [b'x', frozenset({3})])}}", "{'nested': {'deep': (1, 2.5, <list of 2 items>)}}"},
+	} {
+		v, err := tgt.reader.Value(find(tc.prefix))
+		if err != nil || v.Repr != tc.want || !v.Truncated {
+			t.Errorf("%s...: %q %v (truncated %v), want %q", tc.prefix, v.Repr, err, v.Truncated, tc.want)
+		}
+	}
+	small := startTarget(t, "3.14", "values_corpus.py", values.Limits{MaxReprLen: 40}, &c)
+	v, err := small.reader.Value(c.BigDict.ID)
+	if err != nil || len(v.Repr) > 4*40 || !strings.HasSuffix(v.Repr, ", ...}") || !v.Truncated {
+		t.Errorf("MaxReprLen 40: %q %v", v.Repr, err)
+	}
+	hurried := startTarget(t, "3.14", "values_corpus.py", values.Limits{Budget: time.Nanosecond, MaxItems: 1 << 20}, &c)
+	v, err = hurried.reader.Value(c.BigDict.ID)
+	if err == nil && (!v.Truncated || len(v.Repr) > 1<<16) {
+		t.Errorf("a dict of 100,000 items in 1 ns: %d bytes, truncated %v", len(v.Repr), v.Truncated)
 	}
 }

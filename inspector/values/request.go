@@ -40,10 +40,13 @@ type req struct {
 	inexact  bool // the current repr is not what repr() would return
 }
 
-func (r *Reader) newReq(root uint64) *req {
-	q := &req{r: r, root: root, deadline: time.Now().Add(r.lim.Budget), types: map[uint64]*typeInfo{}, path: map[uint64]bool{}}
-	q.k = r.resolveKnown(q)
-	return q
+func (r *Reader) newReq(root uint64) (*req, error) {
+	k, err := r.resolveKnown()
+	if err != nil {
+		return nil, err
+	}
+	q := &req{r: r, k: k, root: root, deadline: time.Now().Add(r.lim.Budget), types: map[uint64]*typeInfo{}, path: map[uint64]bool{}}
+	return q, nil
 }
 
 // timeUp reports whether the request's budget is spent. It looks at the clock every few reads.

@@ -1,6 +1,7 @@
 package values
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -234,30 +235,35 @@ var builtinTypes = []string{"int", "bool", "float", "str", "bytes", "bytearray",
 // target had not imported.
 const modsRetry = time.Second
 
-// resolveKnown returns the identifying addresses, looking them up if needed. It never fails:
-// what cannot be found stays 0 and the values it would identify fall back to generic reprs.
-func (r *Reader) resolveKnown(q *req) *known {
+// resolveBudget bounds the search for the known objects, apart from any request's budget.
+const resolveBudget = 2 * time.Second
+
+// resolveKnown returns the identifying addresses, looking them up if needed. Without the
+// built-in types nothing can be rendered, so failing to find them fails the request; what the
+// standard-library modules define stays 0 until they are imported, and the values it would
+// identify fall back to generic reprs meanwhile. A known is never changed once published:
+// requests under way keep the one they started with.
+func (r *Reader) resolveKnown() (*known, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.known == nil {
-		k := &known{types: map[string]uint64{}, reprs: map[uint64]string{}}
-		q.k = k
-		if err := q.resolveBuiltins(k); err != nil {
-			// Not cached: the next request tries again.
-			return k
-		}
-		r.known = k
-	}
 	k := r.known
-	if !k.modsWhole && time.Since(k.modsAt) >= modsRetry {
-		q.k = k
-		m, whole, err := q.resolveModules(k)
-		if err == nil {
-			k.mods, k.modsWhole = m, whole
-		}
-		k.modsAt = time.Now()
+	if k != nil && (k.modsWhole || time.Since(k.modsAt) < modsRetry) {
+		return k, nil
 	}
-	return k
+	kq := &req{r: r, deadline: time.Now().Add(resolveBudget), types: map[uint64]*typeInfo{}, path: map[uint64]bool{}}
+	if k == nil {
+		k = &known{types: map[string]uint64{}, reprs: map[uint64]string{}}
+		if err := kq.resolveBuiltins(k); err != nil {
+			return nil, fmt.Errorf("finding the target's built-in types: %w", err)
+		}
+	}
+	next := *k
+	if m, whole, err := kq.resolveModules(); err == nil {
+		next.mods, next.modsWhole = m, whole
+	}
+	next.modsAt = time.Now()
+	r.known = &next
+	return r.known, nil
 }
 
 func (q *req) interp() (uint64, error) {
@@ -348,7 +354,7 @@ func (q *req) classDictItem(cls uint64, name string) (uint64, error) {
 	return q.dictGet(t.dict, name)
 }
 
-func (q *req) resolveModules(k *known) (modKnown, bool, error) {
+func (q *req) resolveModules() (modKnown, bool, error) {
 	var m modKnown
 	interp, err := q.interp()
 	if err != nil {

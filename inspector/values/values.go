@@ -38,7 +38,8 @@ type Limits struct {
 	// one is shown as the repr of its prefix followed by " <N chars>" (" <N bytes>"):
 	// 'abc'... <100000 chars>. Its quote is chosen from the prefix.
 	MaxStrLen int
-	// MaxReprLen bounds the bytes of one repr; containers stop adding items past it.
+	// MaxReprLen bounds the bytes of one repr: containers stop adding items past it, and a
+	// repr that still grows to four times it is cut there, ending in "...".
 	MaxReprLen int
 	// MaxIntDigits is the number of decimal digits past which an int is shown as
 	// "<int of N digits>". It defaults to CPython's own limit for repr() (4300).
