@@ -1,5 +1,7 @@
 package cpython
 
+import "fmt"
+
 // This file holds the layout facts a value reader needs beyond _Py_DebugOffsets: fields of
 // frames, code objects, functions, cells, types, dicts, sets, deques, exceptions and asyncio's
 // Future and Task, for GIL builds of 3.14 and 3.15 on 64-bit Linux. They come from the DWARF of
@@ -254,6 +256,39 @@ func (d *DebugOffsets) ValueLayout() ValueLayout {
 	v.Dict.FrozenDictSize = 56
 	v.LazyFrom = 24
 	return v
+}
+
+// CheckValueLayout checks that the structs the table sizes hold the fields a value reader
+// reads at the offsets of ValueLayout: a table that passed ParseDebugOffsets but describes
+// smaller structs (or a hand-made one) is refused rather than read past.
+func (d *DebugOffsets) CheckValueLayout() error {
+	if d == nil {
+		return fmt.Errorf("%w: no table", ErrInvalidOffsets)
+	}
+	v := d.ValueLayout()
+	for _, c := range []struct {
+		name      string
+		need, has uint64
+	}{
+		{"type_object.size", max(v.Type.Mro, v.Type.DictOffset, v.Type.DescrSet, d.TypeObject.TpFlags, d.TypeObject.TpRepr,
+			d.TypeObject.TpName, d.PyObject.ObType) + 8, d.TypeObject.Size},
+		{"code_object.size", max(d.CodeObject.LocalsPlusNames, d.CodeObject.LocalsPlusKinds, d.CodeObject.Filename,
+			d.CodeObject.Name, d.CodeObject.Qualname, d.CodeObject.Linetable, v.Code.NFreeVars) + 8, d.CodeObject.Size},
+		{"interpreter_frame.localsplus", max(max(d.InterpreterFrame.Executable, d.InterpreterFrame.InstrPtr,
+			d.InterpreterFrame.StackPointer, v.Frame.Locals)+8, d.InterpreterFrame.Owner+1), d.InterpreterFrame.LocalsPlus},
+		{"unicode_object.asciiobject_size", max(d.UnicodeObject.State+4, d.UnicodeObject.Length+8), d.UnicodeObject.ASCIIObjectSize},
+		{"dict_object.ma_values", max(v.Dict.Used, d.DictObject.MaKeys) + 8, d.DictObject.MaValues + 8},
+		{"long_object.ob_digit", d.LongObject.LvTag + 8, d.LongObject.ObDigit},
+		{"pyobject.size", d.PyObject.ObType + 8, d.PyObject.Size},
+	} {
+		if c.has < c.need {
+			return fmt.Errorf("%w: %s is %d, the value reader needs %d", ErrInvalidOffsets, c.name, c.has, c.need)
+		}
+	}
+	if d.LongObject.ObDigit != d.LongObject.LvTag+8 {
+		return fmt.Errorf("%w: long_object.ob_digit=%d does not follow lv_tag=%d", ErrInvalidOffsets, d.LongObject.ObDigit, d.LongObject.LvTag)
+	}
+	return nil
 }
 
 // FrameSlotsValid reports whether the fast locals of a generator or coroutine frame in state st

@@ -110,3 +110,21 @@ func TestParseDictKeys(t *testing.T) {
 		t.Error("size > capacity accepted")
 	}
 }
+
+func TestCheckValueLayout(t *testing.T) {
+	for _, v := range realVersions() {
+		if err := realOffsets(t, v).CheckValueLayout(); err != nil {
+			t.Errorf("%s: %v", v, err)
+		}
+	}
+	d := *realOffsets(t, "3.14.10")
+	d.TypeObject.Size = 200
+	if err := d.CheckValueLayout(); err == nil {
+		t.Error("a 200-byte type object accepted")
+	}
+	d = *realOffsets(t, "3.15.2")
+	d.LongObject.ObDigit = 20
+	if err := d.CheckValueLayout(); err == nil {
+		t.Error("digits overlapping lv_tag accepted")
+	}
+}

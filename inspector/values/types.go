@@ -235,8 +235,11 @@ var builtinTypes = []string{"int", "bool", "float", "str", "bytes", "bytearray",
 // target had not imported.
 const modsRetry = time.Second
 
-// resolveBudget bounds the search for the known objects, apart from any request's budget.
-const resolveBudget = 2 * time.Second
+// resolveBudget bounds the search for the known objects, apart from any request's budget:
+// four times the request budget, within [100 ms, 2 s].
+func (r *Reader) resolveBudget() time.Duration {
+	return min(max(4*r.lim.Budget, 100*time.Millisecond), 2*time.Second)
+}
 
 // resolveKnown returns the identifying addresses, looking them up if needed. Without the
 // built-in types nothing can be rendered, so failing to find them fails the request; what the
@@ -250,7 +253,7 @@ func (r *Reader) resolveKnown() (*known, error) {
 	if k != nil && (k.modsWhole || time.Since(k.modsAt) < modsRetry) {
 		return k, nil
 	}
-	kq := &req{r: r, deadline: time.Now().Add(resolveBudget), types: map[uint64]*typeInfo{}, path: map[uint64]bool{}}
+	kq := &req{r: r, deadline: time.Now().Add(r.resolveBudget()), types: map[uint64]*typeInfo{}, path: map[uint64]bool{}}
 	if k == nil {
 		k = &known{types: map[string]uint64{}, reprs: map[uint64]string{}}
 		if err := kq.resolveBuiltins(k); err != nil {

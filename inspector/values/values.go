@@ -129,6 +129,9 @@ func New(mem Memory, cfg Config) (*Reader, error) {
 	if cfg.Offsets.FreeThreaded {
 		return nil, cpython.ErrFreeThreaded
 	}
+	if err := cfg.Offsets.CheckValueLayout(); err != nil {
+		return nil, err
+	}
 	return &Reader{
 		mem:    mem,
 		off:    cfg.Offsets,
