@@ -1094,7 +1094,7 @@ func (q *req) reprlib(v uint64, level int) (bool, error) {
 
 // reprlibStr is Repr.repr_str.
 func (q *req) reprlibStr(v uint64) error {
-	kind, length, data, ascii, err := q.strLayout(v)
+	kind, length, data, ascii, _, err := q.strLayout(v)
 	if err != nil {
 		return err
 	}

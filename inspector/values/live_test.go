@@ -25,14 +25,16 @@ var versions = []string{"3.14", "3.15"}
 
 // procMemory adapts the inspector's process memory to values.Memory.
 type procMemory struct {
-	mu  sync.Mutex
-	m   inspector.Memory
-	buf []byte
+	mu    sync.Mutex
+	m     inspector.Memory
+	buf   []byte
+	reads int
 }
 
 func (p *procMemory) Read(addr uint64, n int) ([]byte, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.reads++
 	if cap(p.buf) < n {
 		p.buf = make([]byte, n)
 	}

@@ -20,40 +20,56 @@ type strInfo struct {
 	data   []byte // the first min(length, max) code points; a copy
 }
 
-// strLayout locates the characters of the str at addr (an instance of str or a subclass).
-func (q *req) strLayout(addr uint64) (kind int, length int64, data uint64, ascii bool, err error) {
+// strLayout locates the characters of the str at addr (an instance of str or a subclass). pre
+// is what was read from addr (at least the header, and the characters of a short string when
+// they are on the same page); nil when the characters are elsewhere.
+func (q *req) strLayout(addr uint64) (kind int, length int64, data uint64, ascii bool, pre []byte, err error) {
 	u := &q.r.off.UnicodeObject
-	hdr, err := q.read(addr, int(u.ASCIIObjectSize))
+	hdr, err := q.head(addr, int(u.ASCIIObjectSize))
 	if err != nil {
-		return 0, 0, 0, false, err
+		return 0, 0, 0, false, nil, err
 	}
 	st := cpython.ParseUnicodeState(le32(hdr, u.State) & 0xFF)
 	length = int64(le64(hdr, u.Length))
 	if length < 0 || length > maxLen {
-		return 0, 0, 0, false, changed(addr, "str of length %d", length)
+		return 0, 0, 0, false, nil, changed(addr, "str of length %d", length)
 	}
 	if st.Kind != 1 && st.Kind != 2 && st.Kind != 4 || st.ASCII && (st.Kind != 1 || !st.Compact) {
-		return 0, 0, 0, false, changed(addr, "str state %#x", le32(hdr, u.State)&0xFF)
+		return 0, 0, 0, false, nil, changed(addr, "str state %#x", le32(hdr, u.State)&0xFF)
 	}
 	if st.Compact {
-		data = addr + q.r.off.UnicodeDataOffset(st.ASCII)
-	} else if data, err = q.ptr(addr + q.r.v.StrDataAny); err != nil {
-		return 0, 0, 0, false, err
+		return st.Kind, length, addr + q.r.off.UnicodeDataOffset(st.ASCII), st.ASCII, hdr, nil
 	}
-	return st.Kind, length, data, st.ASCII, nil
+	if data, err = q.ptr(addr + q.r.v.StrDataAny); err != nil {
+		return 0, 0, 0, false, nil, err
+	}
+	return st.Kind, length, data, st.ASCII, nil, nil
 }
 
 // str reads the str at addr (an instance of str or a subclass), at most maxChars code points.
 func (q *req) str(addr uint64, maxChars int) (strInfo, error) {
-	kind, length, data, ascii, err := q.strLayout(addr)
+	kind, length, data, ascii, pre, err := q.strLayout(addr)
 	if err != nil {
 		return strInfo{}, err
 	}
 	s := strInfo{kind: kind, length: length}
-	if n := min(length, int64(max(maxChars, 0))); n > 0 {
-		if s.data, err = q.strChars(addr, data, kind, ascii, 0, n); err != nil {
-			return strInfo{}, err
+	n := min(length, int64(max(maxChars, 0)))
+	if n <= 0 {
+		return s, nil
+	}
+	if end := data - addr + uint64(n)*uint64(kind); pre != nil && end <= uint64(len(pre)) {
+		s.data = append([]byte(nil), pre[data-addr:end]...)
+		if ascii {
+			for _, c := range s.data {
+				if c >= 0x80 {
+					return strInfo{}, changed(addr, "ASCII str holds byte %#x", c)
+				}
+			}
 		}
+		return s, nil
+	}
+	if s.data, err = q.strChars(addr, data, kind, ascii, 0, n); err != nil {
+		return strInfo{}, err
 	}
 	return s, nil
 }
@@ -110,23 +126,15 @@ func (q *req) name(addr uint64) (string, error) {
 
 // strEquals reports whether the str at addr is exactly the ASCII text s.
 func (q *req) strEquals(addr uint64, s string) (bool, error) {
-	u := &q.r.off.UnicodeObject
-	hdr, err := q.read(addr, int(u.ASCIIObjectSize))
+	_, length, data, ascii, pre, err := q.strLayout(addr)
 	if err != nil {
 		return false, err
 	}
-	st := cpython.ParseUnicodeState(le32(hdr, u.State) & 0xFF)
-	if int64(le64(hdr, u.Length)) != int64(len(s)) || !st.ASCII {
+	if length != int64(len(s)) || !ascii {
 		return false, nil
 	}
-	if len(s) == 0 {
-		return true, nil
-	}
-	data := addr + u.ASCIIObjectSize
-	if !st.Compact {
-		if data, err = q.ptr(addr + q.r.v.StrDataAny); err != nil {
-			return false, err
-		}
+	if end := data - addr + uint64(len(s)); pre != nil && end <= uint64(len(pre)) {
+		return string(pre[data-addr:end]) == s, nil
 	}
 	b, err := q.read(data, len(s))
 	if err != nil {
@@ -155,8 +163,12 @@ func (q *req) bytesData(addr uint64, maxBytes int) (int64, []byte, error) {
 
 // float reads a float's value.
 func (q *req) float(addr uint64) (float64, error) {
-	v, err := q.u64(addr + q.r.off.FloatObject.ObFval)
-	return math.Float64frombits(v), err
+	off := q.r.off.FloatObject.ObFval
+	b, err := q.head(addr, int(off)+8)
+	if err != nil {
+		return 0, err
+	}
+	return math.Float64frombits(le64(b, off)), nil
 }
 
 // maxIntReadDigits bounds the 30-bit digits read of one int (64 KiB, about 148,000 decimal
@@ -166,11 +178,11 @@ const maxIntReadDigits = 1 << 14
 // intText renders an int (or an instance of an int subclass).
 func (q *req) intText(addr uint64) (string, error) {
 	lo := &q.r.off.LongObject
-	tagv, err := q.u64(addr + lo.LvTag)
+	h, err := q.head(addr, int(lo.ObDigit))
 	if err != nil {
 		return "", err
 	}
-	tag, err := cpython.ParseLongTag(tagv)
+	tag, err := cpython.ParseLongTag(le64(h, lo.LvTag))
 	if err != nil {
 		return "", changed(addr, "%v", err)
 	}
@@ -181,8 +193,10 @@ func (q *req) intText(addr uint64) (string, error) {
 		}
 		return cpython.FormatLongBits(tag, le32(top, 0)), nil
 	}
-	digits, err := q.read(addr+lo.ObDigit, 4*int(tag.NDigits))
-	if err != nil {
+	var digits []byte
+	if end := lo.ObDigit + 4*tag.NDigits; end <= uint64(len(h)) {
+		digits = h[lo.ObDigit:end]
+	} else if digits, err = q.read(addr+lo.ObDigit, 4*int(tag.NDigits)); err != nil {
 		return "", err
 	}
 	s, err := cpython.FormatLong(tag, digits, q.r.lim.MaxIntDigits)
@@ -214,10 +228,11 @@ type seqInfo struct {
 
 func (q *req) tuple(addr uint64) (seqInfo, error) {
 	to := &q.r.off.TupleObject
-	n, err := q.i64(addr + to.ObSize)
+	h, err := q.head(addr, int(to.ObSize)+8)
 	if err != nil {
 		return seqInfo{}, err
 	}
+	n := int64(le64(h, to.ObSize))
 	if n < 0 || n > maxLen {
 		return seqInfo{}, changed(addr, "tuple of length %d", n)
 	}
@@ -226,18 +241,13 @@ func (q *req) tuple(addr uint64) (seqInfo, error) {
 
 func (q *req) list(addr uint64) (seqInfo, error) {
 	lo := &q.r.off.ListObject
-	b, err := q.read(addr+lo.ObSize, 8)
+	h, err := q.head(addr, int(max(lo.ObSize, lo.ObItem, q.r.v.ListAlloc))+8)
 	if err != nil {
 		return seqInfo{}, err
 	}
-	n := int64(le64(b, 0))
-	items, err := q.optPtr(addr + lo.ObItem)
-	if err != nil {
-		return seqInfo{}, err
-	}
-	alloc, err := q.i64(addr + q.r.v.ListAlloc)
-	if err != nil {
-		return seqInfo{}, err
+	n, items, alloc := int64(le64(h, lo.ObSize)), le64(h, lo.ObItem), int64(le64(h, q.r.v.ListAlloc))
+	if items%8 != 0 {
+		return seqInfo{}, changed(addr, "list items at %#x", items)
 	}
 	if n < 0 || n > alloc || alloc > maxLen || (n > 0 && items == 0) {
 		return seqInfo{}, changed(addr, "list of length %d in %d slots", n, alloc)
@@ -293,7 +303,7 @@ type dictIter struct {
 // dict starts a walk of the dict at addr.
 func (q *req) dict(addr uint64) (*dictIter, error) {
 	do := &q.r.off.DictObject
-	b, err := q.read(addr, int(do.MaValues)+8)
+	b, err := q.head(addr, int(do.MaValues)+8)
 	if err != nil {
 		return nil, err
 	}

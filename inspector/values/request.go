@@ -35,6 +35,8 @@ type req struct {
 	types    map[uint64]*typeInfo
 	path     map[uint64]bool
 	root     uint64 // the address the caller asked about
+	heads    [8]headEntry // the first bytes of the objects read last
+	nextHead int
 	out      []byte
 	trunc    bool // something was cut off the current repr
 	inexact  bool // the current repr is not what repr() would return
@@ -85,6 +87,44 @@ func (q *req) read(addr uint64, n int) ([]byte, error) {
 		return nil, fmt.Errorf("reading %d bytes at 0x%x: short read of %d", n, addr, len(b))
 	}
 	return b[:n], nil
+}
+
+// headSize is how many bytes of an object are read at once: its header and, for most small
+// objects (ints, floats, short strings, small tuples), its whole value.
+const headSize = 128
+
+type headEntry struct {
+	addr uint64
+	n    int
+	buf  [headSize]byte
+}
+
+// head returns at least need bytes at addr: the start of an object, read with as much of what
+// follows as its page holds (up to headSize). The few objects read last are kept, so that
+// reading an object's type and then its value costs one read. The bytes stay valid across
+// other reads, until seven more objects have been read.
+func (q *req) head(addr uint64, need int) ([]byte, error) {
+	if need > headSize {
+		b, err := q.read(addr, need)
+		if err != nil {
+			return nil, err
+		}
+		return append([]byte(nil), b...), nil
+	}
+	for i := range q.heads {
+		if e := &q.heads[i]; e.addr == addr && e.n >= need && addr != 0 {
+			return e.buf[:e.n], nil
+		}
+	}
+	n := max(need, min(headSize, int(pageSize-addr%pageSize)))
+	b, err := q.read(addr, n)
+	if err != nil {
+		return nil, err
+	}
+	e := &q.heads[q.nextHead]
+	q.nextHead = (q.nextHead + 1) % len(q.heads)
+	e.addr, e.n = addr, copy(e.buf[:], b)
+	return e.buf[:e.n], nil
 }
 
 // readCopy is read for data the caller keeps.

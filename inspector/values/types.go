@@ -35,9 +35,14 @@ const tpFlagsReady = 1 << 12
 
 // typeOf reads the type of the object at addr.
 func (q *req) typeOf(addr uint64) (*typeInfo, error) {
-	t, err := q.ptr(addr + q.r.off.PyObject.ObType)
+	ob := q.r.off.PyObject.ObType
+	b, err := q.head(addr, int(ob)+8)
 	if err != nil {
 		return nil, err
+	}
+	t := le64(b, ob)
+	if t == 0 || t%8 != 0 {
+		return nil, changed(addr, "object of type %#x", t)
 	}
 	return q.typ(t)
 }
@@ -46,6 +51,11 @@ func (q *req) typeOf(addr uint64) (*typeInfo, error) {
 func (q *req) typ(addr uint64) (*typeInfo, error) {
 	if t := q.types[addr]; t != nil {
 		return t, nil
+	}
+	if q.k != nil {
+		if t := q.k.typeInfos[addr]; t != nil {
+			return t, nil
+		}
 	}
 	to := &q.r.off.TypeObject
 	tv := &q.r.v.Type
@@ -202,6 +212,9 @@ type known struct {
 	none, trueObj, falseObj, ellipsis, notImpl uint64
 	types                                      map[string]uint64 // built-in types by name
 	reprs                                      map[uint64]string // tp_repr of built-in types → type name
+	// The built-in types found through the builtins dict (and None's type): static types live
+	// as long as the interpreter and never change, so requests share what was read of them.
+	typeInfos map[uint64]*typeInfo
 
 	// From sys.modules; 0 until found.
 	mods      modKnown
@@ -255,7 +268,7 @@ func (r *Reader) resolveKnown() (*known, error) {
 	}
 	kq := &req{r: r, deadline: time.Now().Add(r.resolveBudget()), types: map[uint64]*typeInfo{}, path: map[uint64]bool{}}
 	if k == nil {
-		k = &known{types: map[string]uint64{}, reprs: map[uint64]string{}}
+		k = &known{types: map[string]uint64{}, reprs: map[uint64]string{}, typeInfos: map[uint64]*typeInfo{}}
 		if err := kq.resolveBuiltins(k); err != nil {
 			return nil, fmt.Errorf("finding the target's built-in types: %w", err)
 		}
@@ -305,6 +318,14 @@ func (q *req) resolveBuiltins(k *known) error {
 		k.types[n] = addrs[i]
 		if _, dup := k.reprs[t.repr]; !dup && n != "bool" {
 			k.reprs[t.repr] = n
+		}
+		if !t.heap {
+			k.typeInfos[t.addr] = t
+		}
+	}
+	if k.none != 0 {
+		if t, err := q.typeOf(k.none); err == nil && !t.heap {
+			k.typeInfos[t.addr] = t
 		}
 	}
 	if k.none == 0 || k.types["int"] == 0 || k.types["object"] == 0 {

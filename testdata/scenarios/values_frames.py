@@ -58,6 +58,8 @@ def suspended(coro):
 
 KEEP = []
 FRAMES = []
+# For the benchmark of a first page of a long list.
+LONG_LIST = ['item-%d' % i if i % 2 else i for i in range(10000)]
 
 
 def expected(code, f_locals):
@@ -121,7 +123,7 @@ FRAMES.append({"what": "big", "coro": id(big), "len": 100000})
 
 def dump(path):
     with open(path, 'w') as out:
-        json.dump({"frames": FRAMES}, out)
+        json.dump({"frames": FRAMES, "long_list": id(LONG_LIST)}, out)
     print("READY", os.getpid(), flush=True)
 
 
