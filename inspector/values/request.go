@@ -34,7 +34,7 @@ type req struct {
 	expired  bool
 	types    map[uint64]*typeInfo
 	path     map[uint64]bool
-	root     uint64 // the address the caller asked about
+	root     uint64       // the address the caller asked about
 	heads    [8]headEntry // the first bytes of the objects read last
 	nextHead int
 	out      []byte
