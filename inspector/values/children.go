@@ -343,6 +343,8 @@ func (q *req) futureChildren(addr uint64, t *typeInfo) ([]attribute, error) {
 	}
 	var out []attribute
 	if task {
+		// The task's id as asyncio's ps and pstree show it.
+		out = append(out, attribute{name: "task id", value: synthetic("int", "0x"+strconv.FormatUint(addr, 16))})
 		mark := len(q.out)
 		err := q.taskName(f.name)
 		name := string(q.out[mark:])

@@ -103,6 +103,8 @@ func (q *req) repr(addr uint64, depth int) error {
 			return q.cellRepr(addr)
 		case "lazy_import":
 			return q.lazyImportRepr(addr)
+		case "module":
+			return q.moduleRepr(addr, t)
 		}
 	}
 	if t.heap {
@@ -759,6 +761,100 @@ func (q *req) lazyImportRepr(addr uint64) error {
 	q.write("<lazy_import ")
 	if err := q.strRepr(from); err != nil {
 		return err
+	}
+	q.writeByte('>')
+	return nil
+}
+
+// moduleRepr is ModuleType.__repr__ (importlib._bootstrap._module_repr): from the module's
+// __spec__, else its __name__ and __file__: <module 'os' (frozen)>, <module 'json' from '…'>.
+func (q *req) moduleRepr(addr uint64, t *typeInfo) error {
+	d, err := q.optPtr(addr + q.r.v.ModuleDict)
+	if err != nil {
+		return err
+	}
+	var spec, loader, name, file uint64
+	if d != 0 {
+		if err := q.dictGetMany(d, map[string]*uint64{"__spec__": &spec, "__loader__": &loader, "__name__": &name,
+			"__file__": &file}); err != nil {
+			return err
+		}
+	}
+	mark := len(q.out)
+	fallback := func() error {
+		q.out = q.out[:mark]
+		q.inexact = true
+		return q.objectRepr(addr, t)
+	}
+	// writeStr writes repr(s), or str(s) when quoted is false; ok is false for a non-str.
+	writeStr := func(s uint64, quoted bool) (bool, error) {
+		if isStr, err := q.isStr(s); err != nil || !isStr {
+			return false, err
+		}
+		if quoted {
+			return true, q.strRepr(s)
+		}
+		v, err := q.str(s, q.r.lim.MaxStrLen)
+		if err != nil {
+			return false, err
+		}
+		text, err := cpython.DecodeUnicode(v.kind, v.data)
+		q.write(text)
+		return err == nil, err
+	}
+	if spec != 0 && spec != q.k.none {
+		st, err := q.typeOf(spec)
+		if err != nil {
+			return err
+		}
+		var sName, origin, sLoader, fileattr uint64
+		if err := q.instAttrs(spec, st, map[string]*uint64{"name": &sName, "origin": &origin, "loader": &sLoader,
+			"_set_fileattr": &fileattr}); err != nil {
+			return err
+		}
+		if sName == 0 || origin == 0 || origin == q.k.none || fileattr == 0 {
+			// No origin: the text depends on the loader's class (namespace packages).
+			return fallback()
+		}
+		q.write("<module ")
+		if sName == q.k.none {
+			q.write("'?'")
+		} else if ok, err := writeStr(sName, true); err != nil || !ok {
+			return errors.Join(err, fallback())
+		}
+		hasLoc, err := q.truthy(fileattr)
+		if err != nil {
+			return fallback()
+		}
+		if hasLoc {
+			q.write(" from ")
+			if ok, err := writeStr(origin, true); err != nil || !ok {
+				return errors.Join(err, fallback())
+			}
+		} else {
+			q.write(" (")
+			if ok, err := writeStr(origin, false); err != nil || !ok {
+				return errors.Join(err, fallback())
+			}
+			q.writeByte(')')
+		}
+		q.writeByte('>')
+		return nil
+	}
+	if file == 0 && loader != 0 && loader != q.k.none {
+		return fallback() // "(loader repr)": code
+	}
+	q.write("<module ")
+	if name == 0 {
+		q.write("'?'")
+	} else if ok, err := writeStr(name, true); err != nil || !ok {
+		return errors.Join(err, fallback())
+	}
+	if file != 0 {
+		q.write(" from ")
+		if ok, err := writeStr(file, true); err != nil || !ok {
+			return errors.Join(err, fallback())
+		}
 	}
 	q.writeByte('>')
 	return nil

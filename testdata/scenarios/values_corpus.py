@@ -313,7 +313,8 @@ async def coro_fn():
 coro = coro_fn()
 gen = (i for i in range(3))
 for v in (fn, outer, fn.__closure__[0], fn.__code__, len, [].append, dict.fromkeys, int, Plain, Nested, Color,
-          collections.deque, coro, gen, None, Ellipsis, NotImplemented):
+          collections.deque, coro, gen, None, Ellipsis, NotImplemented, sys, os, json, collections, enum,
+          sys.modules['__main__']):
     add("builtin", v, exact=not isinstance(v, enum.EnumType))
 
 # ---- a dict of 100,000 items, for paging
