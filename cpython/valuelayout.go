@@ -270,8 +270,8 @@ func (d *DebugOffsets) CheckValueLayout() error {
 		name      string
 		need, has uint64
 	}{
-		{"type_object.size", max(v.Type.Mro, v.Type.DictOffset, v.Type.DescrSet, d.TypeObject.TpFlags, d.TypeObject.TpRepr,
-			d.TypeObject.TpName, d.PyObject.ObType) + 8, d.TypeObject.Size},
+		{"type_object.size", max(v.Type.Mro, v.Type.DictOffset, v.Type.BasicSize, v.Type.DescrSet, d.TypeObject.TpFlags,
+			d.TypeObject.TpRepr, d.TypeObject.TpName, d.PyObject.ObType) + 8, d.TypeObject.Size},
 		{"code_object.size", max(d.CodeObject.LocalsPlusNames, d.CodeObject.LocalsPlusKinds, d.CodeObject.Filename,
 			d.CodeObject.Name, d.CodeObject.Qualname, d.CodeObject.Linetable, v.Code.NFreeVars) + 8, d.CodeObject.Size},
 		{"interpreter_frame.localsplus", max(max(d.InterpreterFrame.Executable, d.InterpreterFrame.InstrPtr,
@@ -284,6 +284,9 @@ func (d *DebugOffsets) CheckValueLayout() error {
 		if c.has < c.need {
 			return fmt.Errorf("%w: %s is %d, the value reader needs %d", ErrInvalidOffsets, c.name, c.has, c.need)
 		}
+	}
+	if v.Type.HtCachedKeys < v.Type.HtName || v.Type.HtCachedKeys > v.Type.HtModule || v.Type.HtCachedKeys%8 != 0 {
+		return fmt.Errorf("%w: heap_type_object.ht_cached_keys=%d is not among the heap type's fields", ErrInvalidOffsets, v.Type.HtCachedKeys)
 	}
 	if d.LongObject.ObDigit != d.LongObject.LvTag+8 {
 		return fmt.Errorf("%w: long_object.ob_digit=%d does not follow lv_tag=%d", ErrInvalidOffsets, d.LongObject.ObDigit, d.LongObject.LvTag)

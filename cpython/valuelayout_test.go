@@ -123,6 +123,11 @@ func TestCheckValueLayout(t *testing.T) {
 		t.Error("a 200-byte type object accepted")
 	}
 	d = *realOffsets(t, "3.15.2")
+	d.HeapTypeObject.HtCachedKeys = 16
+	if err := d.CheckValueLayout(); err == nil {
+		t.Error("cached keys among the type object's fields accepted")
+	}
+	d = *realOffsets(t, "3.15.2")
 	d.LongObject.ObDigit = 20
 	if err := d.CheckValueLayout(); err == nil {
 		t.Error("digits overlapping lv_tag accepted")

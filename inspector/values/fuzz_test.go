@@ -369,7 +369,7 @@ func saveImage(t *testing.T, tgt *target, name string, roots, frames []uint64) {
 // mutate applies a mutation program to a copy of an image's pages. The program is read as a
 // sequence of operations, so that the fuzzer's byte mutations become structural ones: a byte or
 // word overwritten, a pointer redirected at another object (closing loops), a size made huge,
-// a page dropped.
+// a page dropped, the debug offsets table altered.
 func mutate(img *image, prog []byte) map[uint64][]byte {
 	pages := maps.Clone(img.pages)
 	own := map[uint64]bool{}
@@ -391,7 +391,7 @@ func mutate(img *image, prog []byte) map[uint64][]byte {
 		return binary.LittleEndian.Uint64(b[:])
 	}
 	for i := 0; i+3 <= len(prog) && len(img.ptrs) > 0; i += 3 {
-		op, x := prog[i]%6, int(binary.LittleEndian.Uint16(prog[i+1:]))
+		op, x := prog[i]%7, int(binary.LittleEndian.Uint16(prog[i+1:]))
 		slot := img.ptrs[x*7919%len(img.ptrs)]
 		switch op {
 		case 0: // a byte of an object near a pointer flipped
@@ -418,6 +418,10 @@ func mutate(img *image, prog []byte) map[uint64][]byte {
 				binary.LittleEndian.PutUint64(p, word(i+3))
 				i += 8
 			}
+		case 6: // a byte of the debug offsets table (888 bytes in 3.15) changed
+			if p := writable(img.Runtime + 24 + uint64(x%864)); p != nil {
+				p[0] = byte(x >> 10)
+			}
 		}
 	}
 	return pages
@@ -442,12 +446,15 @@ func FuzzReader(f *testing.F) {
 
 // readerSeeds are hand-made hostile programs for FuzzReader.
 func readerSeeds() []fuzzcheck.Seed {
-	huge, loops, offs, drops := []byte{}, []byte{}, []byte{}, []byte{}
+	huge, loops, offs, drops, table := []byte{}, []byte{}, []byte{}, []byte{}, []byte{}
 	for i := 0; i < 64; i++ {
 		huge = append(huge, 2, byte(i*13), byte(i))
 		loops = append(loops, 1, byte(i*29), byte(i*3))
 		offs = append(offs, 3, byte(i*7), byte(i))
 		drops = append(drops, 4, byte(i*5), 0)
+	}
+	for i := 0; i < 8; i++ {
+		table = append(table, 6, byte(i*101), byte(i*37))
 	}
 	var seeds []fuzzcheck.Seed
 	for i := 0; i < 6; i++ {
@@ -456,7 +463,8 @@ func readerSeeds() []fuzzcheck.Seed {
 			fuzzcheck.Seed{Name: fmt.Sprintf("huge-sizes-%d", i), Vals: []any{uint8(i), huge}},
 			fuzzcheck.Seed{Name: fmt.Sprintf("pointer-loops-%d", i), Vals: []any{uint8(i), loops}},
 			fuzzcheck.Seed{Name: fmt.Sprintf("off-object-%d", i), Vals: []any{uint8(i), offs}},
-			fuzzcheck.Seed{Name: fmt.Sprintf("dropped-pages-%d", i), Vals: []any{uint8(i), drops}})
+			fuzzcheck.Seed{Name: fmt.Sprintf("dropped-pages-%d", i), Vals: []any{uint8(i), drops}},
+			fuzzcheck.Seed{Name: fmt.Sprintf("offsets-table-%d", i), Vals: []any{uint8(i), table}})
 	}
 	return seeds
 }

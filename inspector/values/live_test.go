@@ -3,6 +3,7 @@ package values_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -401,5 +402,31 @@ func TestLimits(t *testing.T) {
 	v, err = hurried.reader.Value(c.BigDict.ID)
 	if err == nil && (!v.Truncated || len(v.Repr) > 1<<16) {
 		t.Errorf("a dict of 100,000 items in 1 ns: %d bytes, truncated %v", len(v.Repr), v.Truncated)
+	}
+}
+
+// TestConcurrentRequests shares one Reader between goroutines (run with -race to check it).
+func TestConcurrentRequests(t *testing.T) {
+	var c corpus
+	tgt := startTarget(t, "3.15", "values_corpus.py", exactLimits(), &c)
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, e := range c.Values[g*40 : g*40+80] {
+				got, err := tgt.reader.Value(e.ID)
+				if err != nil || got.Repr != e.Repr {
+					errs <- fmt.Sprintf("%#x: %q %v, want %q", e.ID, got.Repr, err, e.Repr)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

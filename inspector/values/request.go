@@ -71,6 +71,9 @@ func (q *req) read(addr uint64, n int) ([]byte, error) {
 	if n < 0 || n > maxRead || addr+uint64(n) < addr {
 		return nil, changed(addr, "a read of %d bytes", n)
 	}
+	if n == 0 {
+		return nil, nil
+	}
 	// Reads keep working past the deadline, so that a repr under way can close its brackets;
 	// the loops that add items stop at timeUp.
 	q.reads++
