@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -428,5 +429,67 @@ func TestConcurrentRequests(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestInstanceChildren checks the attributes objects expand into.
+func TestInstanceChildren(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) {
+			var c corpus
+			tgt := startTarget(t, v, "values_corpus.py", values.Limits{}, &c)
+			find := func(prefix string) values.Value {
+				t.Helper()
+				for _, e := range c.Values {
+					if strings.HasPrefix(e.Repr, prefix) {
+						val, err := tgt.reader.Value(e.ID)
+						if err != nil {
+							t.Fatal(err)
+						}
+						return val
+					}
+				}
+				t.Fatalf("no corpus value starting with %q", prefix)
+				return values.Value{}
+			}
+			for _, tc := range []struct {
+				prefix string
+				want   []string // name=repr
+			}{
+				{"<__main__.Plain object", []string{"p=1", "q='two'"}},
+				{"<__main__.Slots2 object", []string{"c='see'", "a=1"}},
+				{"<__main__.SlotsDict object", []string{"x=5", "a=1"}},
+				{"<__main__.Many object", []string{"a0=0", "a1=1", "a2=2"}},
+				{"MyError('x')", []string{"args=('x',)"}},
+				{"Point(x=1, y=2.5)", []string{"x=1", "y=2.5"}},
+				{"SlotPoint(a=5, b=[1])", []string{"a=5", "b=[1]"}},
+				{"<Color.RED: 1>", []string{"_value_=1", "_name_='RED'"}},
+				{"{'a': 1, 2: [3]}", []string{"'a'=1", "2=[3]"}},
+				{"(1, 'a', None)", []string{"0=1", "1='a'", "2=None"}},
+			} {
+				val := find(tc.prefix)
+				kids, err := tgt.reader.Children(val.Ref, 0, len(tc.want))
+				if err != nil {
+					t.Fatalf("%s: %v", tc.prefix, err)
+				}
+				var got []string
+				for _, k := range kids {
+					got = append(got, k.Name+"="+k.Repr)
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("children of %s: %q, want %q", tc.prefix, got, tc.want)
+				}
+			}
+			// The error with an attribute has it after its args.
+			for _, e := range c.Values {
+				if e.Repr == "MyError('x')" {
+					kids, _ := tgt.reader.Children(values.Ref(e.ID), 0, 10)
+					if len(kids) == 2 && kids[1].Name == "note" && kids[1].Repr == "1" {
+						return
+					}
+				}
+			}
+			t.Error("no MyError with its note attribute among the children")
+		})
 	}
 }

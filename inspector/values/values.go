@@ -9,6 +9,18 @@
 // *ChangedError rather than producing text that was never true: reading it again usually works.
 // Every request is bounded in depth, items, string length, output size and time; what a bound
 // cuts off is marked in the text (see Limits).
+//
+// What renders exactly as repr() (Value.Exact): None, bools, Ellipsis, NotImplemented; int of
+// up to 4300 digits (past that CPython's repr raises, and the reader writes "<int of N
+// digits>"); float; str of every kind (with each version's own str.isprintable() table);
+// bytes and bytearray; tuple, list, dict, set, frozenset, 3.15's frozendict and
+// collections.deque, their subclasses that keep the built-in repr, and Python's recursion
+// markers; instances with the default repr; exceptions with BaseException's repr; types,
+// functions, coroutines and generators, built-in functions and methods, code objects, cells
+// and modules; enum members (Enum and Flag reprs); dataclasses with the generated __repr__;
+// asyncio's Event, Lock, Semaphore, Condition, Queue (and its subclasses), Future, Task,
+// Handle, TimerHandle and Timeout. Anything else has a __repr__ that runs code: it gets the
+// default object repr, and Exact is false.
 package values
 
 import (
