@@ -294,7 +294,8 @@ func (q *req) dictGetText(dict uint64, name string) (uint64, error) {
 	}
 }
 
-// Globals lists the globals of the frame's module (f_globals), a page at a time.
+// Globals returns the globals of the frame's module (its f_globals dict) for Children to page
+// through.
 func (r *Reader) Globals(frameAddr uint64) (Ref, error) {
 	q, err := r.newReq(frameAddr)
 	if err != nil {

@@ -68,6 +68,21 @@ func TestFrameVariables(t *testing.T) {
 						t.Errorf("%s: Lookup(%s) = %s %q, want %s %q", c.What, l[0], gv.Kind, gv.Repr, l[1], l[2])
 					}
 				}
+				if c.What == "handler" {
+					g, err := tgt.reader.Globals(tgt.frameAddr(c))
+					if err != nil {
+						t.Fatal(err)
+					}
+					kids, err := tgt.reader.Children(g, 0, 1000)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.ContainsFunc(kids, func(k values.Child) bool {
+						return k.Name == "'GLOBAL_MARKER'" && k.Repr == "'module-global-value'"
+					}) {
+						t.Errorf("the module's globals lack GLOBAL_MARKER: %d children", len(kids))
+					}
+				}
 				for _, name := range c.Missing {
 					if _, err := tgt.reader.Lookup(tgt.frameAddr(c), name); !errors.Is(err, values.ErrNoName) {
 						t.Errorf("%s: Lookup(%s): %v, want ErrNoName", c.What, name, err)
