@@ -96,6 +96,12 @@ func (p *Process) PID() int { return p.pid }
 // PythonVersion returns the target's CPython version, e.g. "3.15.2".
 func (p *Process) PythonVersion() string { return p.offsets.Version.String() }
 
+// Offsets returns the target's _Py_DebugOffsets table.
+func (p *Process) Offsets() *cpython.DebugOffsets { return p.offsets }
+
+// RuntimeAddr returns the address of the target's _PyRuntime.
+func (p *Process) RuntimeAddr() uint64 { return p.runtimeAddr }
+
 // imageSet opens each mapped file at most once during one search.
 type imageSet struct {
 	proc   procFS

@@ -1,0 +1,309 @@
+package values
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aioscope/aioscope/cpython"
+)
+
+// maxFastLocals bounds a code object's fast-local slots (CPython's own limit is far lower in
+// practice; a garbage count must not make the reader allocate much).
+const maxFastLocals = 1 << 16
+
+// ErrFrameFinished reports a generator or coroutine frame that has completed: its variables
+// are gone.
+var ErrFrameFinished = errors.New("values: the frame has finished")
+
+// frameInfo is a decoded _PyInterpreterFrame with its code object.
+type frameInfo struct {
+	addr      uint64
+	code      uint64
+	flags     uint32
+	names     []uint64 // localsplusnames
+	kinds     []byte
+	slots     []byte // the fast locals, 8 bytes each
+	globals   uint64
+	builtins  uint64
+	locals    uint64 // f_locals: a dict for module and class frames, else 0
+	created   bool   // a coroutine or generator that has not started
+	executing bool
+}
+
+// frame reads the frame at addr.
+func (q *req) frame(addr uint64) (*frameInfo, error) {
+	fo := &q.r.off.InterpreterFrame
+	b, err := q.readCopy(addr, int(fo.LocalsPlus))
+	if err != nil {
+		return nil, err
+	}
+	f := &frameInfo{addr: addr, code: le64(b, fo.Executable) &^ q.r.lay.TagBits}
+	owner := int(b[fo.Owner])
+	if f.code == 0 || q.r.lay.IsFrameOwnerSkipped(owner) || owner > q.r.lay.FrameOwnerFrameObject {
+		return nil, changed(addr, "not a Python frame (owner %d)", owner)
+	}
+	ct, err := q.typeOf(f.code)
+	if err != nil {
+		return nil, err
+	}
+	if !ct.static("code") {
+		return nil, changed(addr, "frame executable of type %s", ct.name)
+	}
+	f.globals, f.builtins, f.locals = le64(b, q.r.v.Frame.Globals), le64(b, q.r.v.Frame.Builtins), le64(b, q.r.v.Frame.Locals)
+	if owner == q.r.lay.FrameOwnerGenerator {
+		gen := addr - q.r.off.GenObject.GiIframe
+		st, err := q.read(gen+q.r.off.GenObject.GiFrameState, 1)
+		if err != nil {
+			return nil, err
+		}
+		s := int8(st[0])
+		states := &q.r.v.States
+		if !states.FrameSlotsValid(s) {
+			if s == states.Cleared || s == states.Completed {
+				return nil, ErrFrameFinished
+			}
+			return nil, changed(addr, "generator frame state %d", s)
+		}
+		f.created, f.executing = s == states.Created, s == states.Executing
+	}
+	co := &q.r.off.CodeObject
+	cb, err := q.read(f.code, int(co.Size))
+	if err != nil {
+		return nil, err
+	}
+	namesT, kindsB := le64(cb, co.LocalsPlusNames), le64(cb, co.LocalsPlusKinds)
+	f.flags = le32(cb, q.r.v.Code.Flags)
+	nlp := int64(int32(le32(cb, q.r.v.Code.NLocalsPlus)))
+	if nlp < 0 || nlp > maxFastLocals {
+		return nil, changed(f.code, "%d fast locals", nlp)
+	}
+	s, err := q.tuple(namesT)
+	if err != nil {
+		return nil, err
+	}
+	if s.n != nlp {
+		return nil, changed(f.code, "%d local names for %d slots", s.n, nlp)
+	}
+	if f.names, err = q.items(namesT, s, 0, s.n); err != nil {
+		return nil, err
+	}
+	n, kinds, err := q.bytesData(kindsB, int(nlp))
+	if err != nil {
+		return nil, err
+	}
+	if n != nlp {
+		return nil, changed(f.code, "%d local kinds for %d slots", n, nlp)
+	}
+	f.kinds = kinds
+	if nlp > 0 {
+		if f.slots, err = q.readCopy(addr+fo.LocalsPlus, int(8*nlp)); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// slotValue decodes fast-local slot i: an object address, or a tagged int; ok is false for an
+// unbound variable (NULL, or an empty cell).
+func (q *req) slotObject(f *frameInfo, i int) (addr uint64, tagged int64, isInt, ok bool, err error) {
+	kind, obj, iv := cpython.DecodeStackRef(le64(f.slots, uint64(8*i)))
+	switch kind {
+	case cpython.StackRefNull:
+		return 0, 0, false, false, nil
+	case cpython.StackRefInt:
+		return 0, iv, true, true, nil
+	case cpython.StackRefInvalid:
+		return 0, 0, false, false, changed(f.addr, "slot %d holds an invalid stack reference", i)
+	}
+	if obj%8 != 0 {
+		return 0, 0, false, false, changed(f.addr, "slot %d holds %#x", i, obj)
+	}
+	if cpython.SlotHoldsCell(f.kinds[i]) {
+		t, err := q.typeOf(obj)
+		if err != nil {
+			return 0, 0, false, false, err
+		}
+		// A function frame that has not run MAKE_CELL / COPY_FREE_VARS yet holds the raw value.
+		if t.static("cell") {
+			ref, err := q.optPtr(obj + q.r.v.CellRef)
+			if err != nil {
+				return 0, 0, false, false, err
+			}
+			return ref, 0, false, ref != 0, nil
+		}
+	}
+	return obj, 0, false, true, nil
+}
+
+// Frame lists the arguments, locals, cell and free variables of the _PyInterpreterFrame at
+// frameAddr, in the order of the code's fast locals (arguments first), as frame.f_locals has
+// them: unbound variables and hidden comprehension temporaries are left out, cells are
+// dereferenced. A suspended coroutine's frame is at its address + gen_object.gi_iframe. A
+// variable whose value cannot be read has Err set; the call fails only when the frame itself
+// cannot be read.
+func (r *Reader) Frame(frameAddr uint64) ([]Variable, error) {
+	q, err := r.newReq(frameAddr)
+	if err != nil {
+		return nil, err
+	}
+	f, err := q.frame(frameAddr)
+	if err != nil {
+		return nil, err
+	}
+	var out []Variable
+	for i := range f.names {
+		role := cpython.SlotRole(f.kinds[i], f.flags)
+		if role == cpython.RoleNone {
+			continue
+		}
+		v, ok, err := q.slotVariable(f, i)
+		if err != nil && v.Name == "" {
+			return nil, err
+		}
+		if !ok && err == nil {
+			continue
+		}
+		v.Kind = role.String()
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// slotVariable renders slot i. The name is always filled in when err is about the value.
+func (q *req) slotVariable(f *frameInfo, i int) (Variable, bool, error) {
+	name, err := q.name(f.names[i])
+	if err != nil {
+		return Variable{}, false, err
+	}
+	v := Variable{Name: name}
+	obj, iv, isInt, ok, err := q.slotObject(f, i)
+	switch {
+	case err != nil:
+		v.Err = err
+		return v, true, nil
+	case !ok:
+		return v, false, nil
+	case isInt:
+		v.Value = Value{Type: "int", Repr: strconv.FormatInt(iv, 10), Exact: true, Len: -1}
+		return v, true, nil
+	}
+	v.Value, v.Err = q.value(obj)
+	return v, true, nil
+}
+
+// ErrNoName reports a name that is neither a local of the frame, nor a global of its module,
+// nor a builtin.
+var ErrNoName = errors.New("name is not defined")
+
+// Lookup resolves name as Python code running in the frame would: the frame's variables, then
+// the globals of its module, then the builtins. The Variable's Kind is "argument", "local",
+// "cell", "free", "global" or "builtin". An unknown name fails with an error wrapping
+// ErrNoName.
+func (r *Reader) Lookup(frameAddr uint64, name string) (Variable, error) {
+	q, err := r.newReq(frameAddr)
+	if err != nil {
+		return Variable{}, err
+	}
+	f, err := q.frame(frameAddr)
+	if err != nil {
+		return Variable{}, err
+	}
+	for i := range f.names {
+		role := cpython.SlotRole(f.kinds[i], f.flags)
+		if role == cpython.RoleNone {
+			continue
+		}
+		if eq, err := q.strNameEquals(f.names[i], name); err != nil {
+			return Variable{}, err
+		} else if !eq {
+			continue
+		}
+		v, ok, err := q.slotVariable(f, i)
+		if err != nil {
+			return Variable{}, err
+		}
+		if !ok {
+			break // unbound local: Python raises UnboundLocalError; show the global if any
+		}
+		v.Kind = role.String()
+		return v, nil
+	}
+	for _, d := range []struct {
+		dict uint64
+		kind string
+	}{{f.locals, "local"}, {f.globals, "global"}, {f.builtins, "builtin"}} {
+		if d.dict == 0 {
+			continue
+		}
+		dt, err := q.typeOf(d.dict)
+		if err != nil {
+			return Variable{}, err
+		}
+		if dt.flags&cpython.TPFlagsDictSubclass == 0 {
+			continue // a class body's f_locals may be any mapping
+		}
+		v, err := q.dictGetText(d.dict, name)
+		if err != nil {
+			return Variable{}, err
+		}
+		if v != 0 {
+			val, err := q.value(v)
+			return Variable{Name: name, Kind: d.kind, Value: val, Err: err}, nil
+		}
+	}
+	return Variable{}, fmt.Errorf("%q: %w", name, ErrNoName)
+}
+
+// strNameEquals compares a str object with any Go text (not only ASCII).
+func (q *req) strNameEquals(addr uint64, name string) (bool, error) {
+	s, err := q.name(addr)
+	if err != nil {
+		return false, err
+	}
+	return s == name, nil
+}
+
+// dictGetText looks up a str key given as any Go text.
+func (q *req) dictGetText(dict uint64, name string) (uint64, error) {
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return q.dictGet(dict, name)
+	}
+	it, err := q.dict(dict)
+	if err != nil {
+		return 0, err
+	}
+	for {
+		k, v, ok, err := it.next()
+		if err != nil || !ok {
+			return 0, err
+		}
+		if isStr, err := q.isStr(k); err != nil || !isStr {
+			continue
+		}
+		if s, err := q.strValue(k, len(name)+1); err == nil && s == name {
+			return v, nil
+		}
+	}
+}
+
+// Globals returns the globals of the frame's module (its f_globals dict) for Children to page
+// through.
+func (r *Reader) Globals(frameAddr uint64) (Ref, error) {
+	q, err := r.newReq(frameAddr)
+	if err != nil {
+		return 0, err
+	}
+	f, err := q.frame(frameAddr)
+	if err != nil {
+		return 0, err
+	}
+	return Ref(f.globals), nil
+}

@@ -1,0 +1,222 @@
+package values
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Bounds on single reads: an object header is a few hundred bytes; the largest reads are a
+// page of container items and the digits of a big int.
+const (
+	maxRead      = 1 << 20
+	pageSize     = 4096
+	maxCString   = 256 // tp_name, ml_name
+	checkEvery   = 32  // reads between looks at the clock
+	maxMRO       = 64  // classes in one MRO
+	maxMembers   = 256 // __slots__ of one class
+	chunkEntries = 128 // dict entries, set slots and list items read at once
+	rootSpan     = 128 // reads this close after the address asked about read the object itself
+	// maxScan bounds the entries or slots one walk of a dict or set visits: enough to page
+	// through a dict of millions of items, not to loop on a garbage size.
+	maxScan = 1 << 26
+)
+
+// req is the state of one request: its deadline, the types read so far, and the objects whose
+// repr is being written (for Python's recursion markers).
+type req struct {
+	r        *Reader
+	k        *known
+	deadline time.Time
+	reads    int
+	checked  int // reads at the last look at the clock
+	expired  bool
+	types    map[uint64]*typeInfo
+	path     map[uint64]bool
+	root     uint64       // the address the caller asked about
+	heads    [8]headEntry // the first bytes of the objects read last
+	nextHead int
+	out      []byte
+	trunc    bool // something was cut off the current repr
+	inexact  bool // the current repr is not what repr() would return
+}
+
+func (r *Reader) newReq(root uint64) (*req, error) {
+	k, err := r.resolveKnown()
+	if err != nil {
+		return nil, err
+	}
+	q := &req{r: r, k: k, root: root, deadline: time.Now().Add(r.lim.Budget), types: map[uint64]*typeInfo{}, path: map[uint64]bool{}}
+	return q, nil
+}
+
+// timeUp reports whether the request's budget is spent. It looks at the clock every few reads.
+func (q *req) timeUp() bool {
+	if !q.expired && q.reads-q.checked >= checkEvery {
+		q.checked = q.reads
+		q.expired = time.Now().After(q.deadline)
+	}
+	return q.expired
+}
+
+// errNull is a NULL pointer where an object was expected.
+var errNull = errors.New("NULL pointer")
+
+// read returns n bytes at addr, valid until the next read.
+func (q *req) read(addr uint64, n int) ([]byte, error) {
+	if addr == 0 {
+		return nil, changed(0, "%v", errNull)
+	}
+	if n < 0 || n > maxRead || addr+uint64(n) < addr {
+		return nil, changed(addr, "a read of %d bytes", n)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	// Reads keep working past the deadline, so that a repr under way can close its brackets;
+	// the loops that add items stop at timeUp.
+	q.reads++
+	b, err := q.r.mem.Read(addr, n)
+	if err != nil {
+		if addr-q.root < rootSpan {
+			// The address the caller gave is not readable.
+			return nil, fmt.Errorf("reading %d bytes at 0x%x: %w", n, addr, err)
+		}
+		// A pointer found in the target led there.
+		return nil, &ChangedError{Addr: q.root, What: fmt.Sprintf("reading %d bytes at 0x%x: %v", n, addr, err), Err: err}
+	}
+	if len(b) < n {
+		return nil, fmt.Errorf("reading %d bytes at 0x%x: short read of %d", n, addr, len(b))
+	}
+	return b[:n], nil
+}
+
+// headSize is how many bytes of an object are read at once: its header and, for most small
+// objects (ints, floats, short strings, small tuples), its whole value.
+const headSize = 128
+
+type headEntry struct {
+	addr uint64
+	n    int
+	buf  [headSize]byte
+}
+
+// head returns at least need bytes at addr: the start of an object, read with as much of what
+// follows as its page holds (up to headSize). The few objects read last are kept, so that
+// reading an object's type and then its value costs one read. The bytes stay valid across
+// other reads, until seven more objects have been read.
+func (q *req) head(addr uint64, need int) ([]byte, error) {
+	if need > headSize {
+		b, err := q.read(addr, need)
+		if err != nil {
+			return nil, err
+		}
+		return append([]byte(nil), b...), nil
+	}
+	for i := range q.heads {
+		if e := &q.heads[i]; e.addr == addr && e.n >= need && addr != 0 {
+			return e.buf[:e.n], nil
+		}
+	}
+	n := max(need, min(headSize, int(pageSize-addr%pageSize)))
+	b, err := q.read(addr, n)
+	if err != nil {
+		return nil, err
+	}
+	e := &q.heads[q.nextHead]
+	q.nextHead = (q.nextHead + 1) % len(q.heads)
+	e.addr, e.n = addr, copy(e.buf[:], b)
+	return e.buf[:e.n], nil
+}
+
+// readCopy is read for data the caller keeps.
+func (q *req) readCopy(addr uint64, n int) ([]byte, error) {
+	b, err := q.read(addr, n)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), b...), nil
+}
+
+func (q *req) u64(addr uint64) (uint64, error) {
+	b, err := q.read(addr, 8)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b), nil
+}
+
+func (q *req) i64(addr uint64) (int64, error) {
+	v, err := q.u64(addr)
+	return int64(v), err
+}
+
+// ptr reads a pointer field that must point somewhere plausible: non-NULL, aligned.
+func (q *req) ptr(addr uint64) (uint64, error) {
+	v, err := q.u64(addr)
+	if err != nil {
+		return 0, err
+	}
+	if v == 0 || v%8 != 0 {
+		return 0, changed(addr, "pointer field holds %#x", v)
+	}
+	return v, nil
+}
+
+// bytePtr reads a non-NULL pointer to bytes (a C string, a bytearray's data): any alignment.
+func (q *req) bytePtr(addr uint64) (uint64, error) {
+	v, err := q.u64(addr)
+	if err != nil {
+		return 0, err
+	}
+	if v == 0 {
+		return 0, changed(addr, "NULL byte pointer")
+	}
+	return v, nil
+}
+
+// optPtr reads a pointer field that may be NULL.
+func (q *req) optPtr(addr uint64) (uint64, error) {
+	v, err := q.u64(addr)
+	if err != nil {
+		return 0, err
+	}
+	if v%8 != 0 {
+		return 0, changed(addr, "pointer field holds %#x", v)
+	}
+	return v, nil
+}
+
+// cString reads a NUL-terminated string of at most maxCString bytes, a page at a time so that
+// a string near the end of a mapping is not read past.
+func (q *req) cString(addr uint64) (string, error) {
+	if addr == 0 {
+		return "", changed(0, "NULL C string")
+	}
+	var out []byte
+	for len(out) < maxCString {
+		a := addr + uint64(len(out))
+		n := min(maxCString-len(out), int(pageSize-a%pageSize))
+		b, err := q.read(a, n)
+		if err != nil {
+			return "", err
+		}
+		for i, c := range b {
+			if c == 0 {
+				return string(append(out, b[:i]...)), nil
+			}
+		}
+		out = append(out, b...)
+	}
+	return "", changed(addr, "C string longer than %d bytes", maxCString)
+}
+
+func le64(b []byte, off uint64) uint64 { return binary.LittleEndian.Uint64(b[off:]) }
+func le32(b []byte, off uint64) uint32 { return binary.LittleEndian.Uint32(b[off:]) }
+
+// stopItems reports whether a container being written should stop adding items: the output or
+// the time is used up.
+func (q *req) stopItems() bool {
+	return len(q.out) >= q.r.lim.MaxReprLen || q.timeUp()
+}
