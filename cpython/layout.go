@@ -32,9 +32,10 @@ type Layout struct {
 	// TagBits are the low bits of a _PyStackRef or tagged object pointer to clear before use.
 	TagBits uint64
 
-	// _PyInterpreterFrame.owner values: a generator's own frame, an entry frame the interpreter
-	// pushes on the C stack, and (3.14 only; -1 in 3.15) a C-stack frame.
-	FrameOwnerGenerator, FrameOwnerInterpreter, FrameOwnerCStack int
+	// _PyInterpreterFrame.owner values: a generator's own frame, a frame handed to a frame object
+	// (it has left the stack), an entry frame the interpreter pushes on the C stack, and (3.14
+	// only; -1 in 3.15) a C-stack frame.
+	FrameOwnerGenerator, FrameOwnerFrameObject, FrameOwnerInterpreter, FrameOwnerCStack int
 	// HasBaseFrame: the thread state has a base_frame sentinel, where every frame chain ends
 	// (3.15).
 	HasBaseFrame bool
@@ -64,6 +65,7 @@ func (d *DebugOffsets) Layout() Layout {
 	l := Layout{
 		TagBits:               3, // Py_TAG_BITS in GIL builds of both versions
 		FrameOwnerGenerator:   1,
+		FrameOwnerFrameObject: 2,
 		FrameOwnerInterpreter: 3,
 		MaxTaskNameLen:        255,
 		MaxStringLen:          1024,

@@ -7,7 +7,7 @@ func TestLayout(t *testing.T) {
 	l15 := realOffsets(t, "3.15.2").Layout()
 	want14 := Layout{
 		FrameStateSuspendedYieldFrom: -1, FrameStateCleared: 4, AwaitedSlot: 1, TagBits: 3,
-		FrameOwnerGenerator: 1, FrameOwnerInterpreter: 3, FrameOwnerCStack: 4, MaxLinetableBytes: 4096,
+		FrameOwnerGenerator: 1, FrameOwnerFrameObject: 2, FrameOwnerInterpreter: 3, FrameOwnerCStack: 4, MaxLinetableBytes: 4096,
 		MaxTaskNameLen: 255, MaxStringLen: 1024, MaxSetMask: 1 << 20, MaxThreads: 8192, MaxLongDigits: 64,
 		AsyncGenWrappedOffset: 16,
 	}
