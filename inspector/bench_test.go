@@ -15,22 +15,36 @@ func BenchmarkSnapshot(b *testing.B) {
 	for _, version := range []string{"3.14", "3.15"} {
 		for _, n := range []int{10_000, 100_000} {
 			b.Run(fmt.Sprintf("%s/%dtasks", version, n), func(b *testing.B) {
-				tg := testtarget.Start(b, version, "many.py", fmt.Sprint(n))
-				p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					s, err := p.Snapshot()
-					if err != nil {
-						b.Fatal(err)
-					}
-					if len(s.Tasks) != n+1 {
-						b.Fatalf("snapshot has %d tasks, want %d", len(s.Tasks), n+1)
-					}
-				}
+				benchmarkSnapshot(b, version, n, inspector.Options{Retries: inspector.DefaultRetries})
 			})
+		}
+	}
+}
+
+// BenchmarkSnapshotLocals is BenchmarkSnapshot at 10,000 tasks with every frame's variables read
+// too (ps --json --locals).
+func BenchmarkSnapshotLocals(b *testing.B) {
+	for _, version := range []string{"3.14", "3.15"} {
+		b.Run(fmt.Sprintf("%s/10000tasks", version), func(b *testing.B) {
+			benchmarkSnapshot(b, version, 10_000, inspector.Options{Retries: inspector.DefaultRetries, Locals: true})
+		})
+	}
+}
+
+func benchmarkSnapshot(b *testing.B, version string, n int, opts inspector.Options) {
+	tg := testtarget.Start(b, version, "many.py", fmt.Sprint(n))
+	p, err := inspector.Attach(tg.PID, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := p.Snapshot()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(s.Tasks) != n+1 {
+			b.Fatalf("snapshot has %d tasks, want %d", len(s.Tasks), n+1)
 		}
 	}
 }

@@ -14,6 +14,9 @@ type chain struct {
 	isTask bool
 	coro   uint64 // a task's coroutine object, as read
 	frames []snapshot.Frame
+	// frameAddrs are the addresses of the frames, in the same order, when the walk reads
+	// locals; nil otherwise.
+	frameAddrs []uint64
 	// finished: a task whose coroutine has returned (its frame is cleared), or that no longer
 	// holds one (asyncio lets it go as the task completes). Such a task is being completed
 	// right now and leaves the task list in the same step.
@@ -115,7 +118,11 @@ func (w *walker) readChain(r snapmem.Reader, obj uint64, c *chain) error {
 	if coro == 0 {
 		return nil
 	}
-	if c.frames, err = w.coroChain(r, coro); err != nil || len(c.frames) > 0 {
+	var addrs *[]uint64
+	if w.vals != nil {
+		addrs = &c.frameAddrs
+	}
+	if c.frames, err = w.coroChain(r, coro, addrs); err != nil || len(c.frames) > 0 {
 		return err
 	}
 	t, err := w.typeOf(r, coro)
@@ -168,8 +175,9 @@ func (w *walker) coroLike(r snapmem.Reader, obj uint64) (uint64, error) {
 	return 0, nil
 }
 
-// coroChain follows a coroutine through what it awaits, innermost first.
-func (w *walker) coroChain(r snapmem.Reader, coro uint64) ([]snapshot.Frame, error) {
+// coroChain follows a coroutine through what it awaits, innermost first. When addrs is not nil,
+// the frames' addresses are appended to it in the same order.
+func (w *walker) coroChain(r snapmem.Reader, coro uint64, addrs *[]uint64) ([]snapshot.Frame, error) {
 	g := &w.o.GenObject
 	fo := &w.o.InterpreterFrame
 	var buf [8]snapshot.Frame // most chains are short: no allocation until the result
@@ -210,6 +218,9 @@ func (w *walker) coroChain(r snapmem.Reader, coro uint64) ([]snapshot.Frame, err
 			break
 		}
 		frames = append(frames, f)
+		if addrs != nil {
+			*addrs = append(*addrs, c+g.GiIframe)
+		}
 		if state != w.l.FrameStateSuspendedYieldFrom {
 			break
 		}
@@ -228,6 +239,9 @@ func (w *walker) coroChain(r snapmem.Reader, coro uint64) ([]snapshot.Frame, err
 		return nil, nil
 	}
 	slices.Reverse(frames)
+	if addrs != nil {
+		slices.Reverse(*addrs)
+	}
 	return w.frames.intern(frames), nil
 }
 

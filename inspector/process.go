@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aioscope/aioscope/cpython"
+	"github.com/aioscope/aioscope/inspector/values"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -18,6 +19,9 @@ type Options struct {
 	// MainThreadOnly reads only the main thread's task list and the list of tasks left behind
 	// by exited threads, which is what CPython 3.14's own tools read.
 	MainThreadOnly bool
+	// Locals reads the variables of every frame of the snapshot, with their values (Task.Locals,
+	// Thread.Locals), from the same copies as the frames.
+	Locals bool
 }
 
 // DefaultRetries is the number of retries CPython 3.15's tools use.
@@ -40,7 +44,8 @@ type Process struct {
 	asyncioAddr  uint64                  // where the asyncio table was found (for memory images)
 	codes        codeCache
 	lastMapsScan time.Time
-	batchSize    int // tasks read between recycling page copies: tasksPerBatch, or fewer in tests
+	batchSize    int            // tasks read between recycling page copies: tasksPerBatch, or fewer in tests
+	vals         *values.Reader // see valueReader
 }
 
 // Attach locates the CPython runtime in process pid. It reads /proc and the target's memory

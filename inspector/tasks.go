@@ -62,6 +62,7 @@ type listedTask struct {
 	prevNode   uint64 // the node before it when the list was read (the head for the first)
 	header     taskHeader
 	task       *snapshot.Task // where what was read goes
+	frameAddrs []uint64       // where the task's frames are, when the walk reads locals
 	ok         bool           // read, and still in its list when checked
 }
 
@@ -73,11 +74,12 @@ type taskHeader struct {
 }
 
 // readTasks reads every task of the lists and returns those that were pending throughout, in
-// list order. running holds the tasks the threads run right now.
-func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapshot.Task, error) {
+// list order, and, when the walk reads locals, where their frames are. running holds the tasks
+// the threads run right now.
+func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapshot.Task, [][]uint64, error) {
 	listed, err := w.listTasks(lists)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Every batch must know every awaiter. knownAwaiters only looks at the task objects, which
 	// the list walk copied whole (a fetch covers a pool of them), so it can run before any.
@@ -89,24 +91,28 @@ func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapsho
 		batch := listed[b:min(b+size, len(listed))]
 		w.mem.BeginBatch()
 		if err := w.mem.Prefetch(w.taskRoots(batch), w.referents); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i := range batch {
 			batch[i].task = &tasks[b+i]
 			if err := w.stableTask(&batch[i], running); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		w.mem.EndBatch()
 	}
 	if err := w.stillListed(listed, lists, running); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	left := map[uint64]bool{} // tasks that finished while the snapshot was taken
 	kept := tasks[:0]
+	var frameAddrs [][]uint64
 	for i := range listed {
 		if listed[i].ok {
 			kept = append(kept, tasks[i])
+			if w.vals != nil {
+				frameAddrs = append(frameAddrs, listed[i].frameAddrs)
+			}
 		} else {
 			left[listed[i].addr] = true
 		}
@@ -116,7 +122,7 @@ func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapsho
 	if w.chains.mixed {
 		sameAwaiterFrames(kept)
 	}
-	return kept, nil
+	return kept, frameAddrs, nil
 }
 
 // knownAwaiters returns the tasks and futures that listed tasks are awaited by, as far as the
@@ -151,6 +157,9 @@ func (w *walker) stableTask(lt *listedTask, running map[uint64]bool) error {
 		mark := len(w.chains.log)
 		read, err := w.task(lt.addr, lt.tid)
 		*lt.task, lt.header = read.task, read.header
+		if w.vals != nil && read.own != nil {
+			lt.frameAddrs = slices.Clone(read.own.frameAddrs)
+		}
 		if err == nil {
 			var finishing bool
 			if finishing, err = read.doubtful(running); err != nil && last {

@@ -12,7 +12,8 @@ const maxStackReads = 8
 // threadState is one thread of the interpreter as the walk found it.
 type threadState struct {
 	snapshot.Thread
-	tasksHead uint64 // the head of the thread's task list
+	tasksHead  uint64   // the head of the thread's task list
+	frameAddrs []uint64 // the addresses of Frames, in the same order
 }
 
 // threads reads the thread states of the interpreter at interp, newest first, each with its
@@ -49,7 +50,7 @@ func (w *walker) threads(interp uint64) ([]threadState, error) {
 			HasLoop:     le64(ts, a.ThreadState.AsyncioRunningLoop) != 0,
 		}, tasksHead: tsAddr + a.ThreadState.AsyncioTasksHead}
 		next := le64(ts, o.ThreadState.Next)
-		if t.Frames, err = w.threadStack(tsAddr); err != nil {
+		if t.Frames, t.frameAddrs, err = w.threadStack(tsAddr); err != nil {
 			return nil, err
 		}
 		threads = append(threads, t)
@@ -67,30 +68,31 @@ func (w *walker) threadStateSize() int {
 // threadStack reads the current frames of the thread whose state is at tsAddr, innermost first.
 // A stack that did not reach the thread's first frame was cut short by the running thread: its
 // pages are copied again, together, and it is read again.
-func (w *walker) threadStack(tsAddr uint64) ([]snapshot.Frame, error) {
+// The frames' addresses come with them, in the same order.
+func (w *walker) threadStack(tsAddr uint64) ([]snapshot.Frame, []uint64, error) {
 	for try := 1; ; try++ {
 		w.mem.Record()
-		frames, whole, err := w.readStack(tsAddr)
+		frames, addrs, whole, err := w.readStack(tsAddr)
 		if err == nil && !whole {
 			err = inconsistent("the stack of thread state 0x%x changed while it was read", tsAddr)
 		}
 		if err == nil || !retryable(err) || try == maxStackReads {
 			w.mem.StopRecording()
-			return frames, err
+			return frames, addrs, err
 		}
 		if err := w.mem.RefreshRecorded(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 }
 
 // readStack walks a thread's frame chain from its current frame outwards and reports whether it
 // reached the thread's first frame.
-func (w *walker) readStack(tsAddr uint64) (frames []snapshot.Frame, whole bool, err error) {
+func (w *walker) readStack(tsAddr uint64) (frames []snapshot.Frame, addrs []uint64, whole bool, err error) {
 	o := &w.o.InterpreterFrame
 	ts, r, err := w.any.Object(tsAddr, w.threadStateSize())
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	frame := le64(ts, w.o.ThreadState.CurrentFrame)
 	var base uint64
@@ -100,21 +102,22 @@ func (w *walker) readStack(tsAddr uint64) (frames []snapshot.Frame, whole bool, 
 	last, lastOwner := uint64(0), -1
 	for n := 0; frame != 0; n++ {
 		if n >= maxThreadFrames {
-			return nil, false, inconsistent("more than %d frames in one thread: frame chain appears corrupted", maxThreadFrames)
+			return nil, nil, false, inconsistent("more than %d frames in one thread: frame chain appears corrupted", maxThreadFrames)
 		}
 		var fb []byte
 		if fb, r, err = r.Object(frame, int(o.Size)); err != nil {
-			return nil, false, err
+			return nil, nil, false, err
 		}
 		f, ok, err := w.frame(fb)
 		if err != nil {
-			return nil, false, err
+			return nil, nil, false, err
 		}
 		if ok {
 			frames = append(frames, f)
+			addrs = append(addrs, frame)
 		}
 		last, lastOwner = frame, int(fb[o.Owner])
 		frame = le64(fb, o.Previous)
 	}
-	return frames, w.l.StackComplete(last, lastOwner, base), nil
+	return frames, addrs, w.l.StackComplete(last, lastOwner, base), nil
 }

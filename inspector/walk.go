@@ -6,6 +6,7 @@ import (
 
 	"github.com/aioscope/aioscope/cpython"
 	"github.com/aioscope/aioscope/inspector/internal/snapmem"
+	"github.com/aioscope/aioscope/inspector/values"
 	"github.com/aioscope/aioscope/snapshot"
 	"github.com/aioscope/aioscope/snapshot/cycles"
 )
@@ -42,6 +43,8 @@ type walker struct {
 	chains chainCache    // coroutine chains read, by task or future
 	frames frameInterner // one shared slice per distinct chain of frames
 	blocks blocks        // small slices carved from blocks
+	// vals reads the values of frames; when it is set, the walk records where frames are.
+	vals *values.Reader
 }
 
 // walk takes one snapshot. prefetch lists pages to copy before walking (see Cache.Load); the
@@ -58,6 +61,13 @@ func (p *Process) walk(prefetch []uint64) (*snapshot.Snapshot, []uint64, error) 
 
 func (p *Process) walkCache(mem *snapmem.Cache) (*snapshot.Snapshot, error) {
 	w := &walker{p: p, mem: mem, any: mem.Reader(), o: p.offsets, a: p.asyncio, l: p.layout}
+	if p.opts.Locals {
+		vals, err := p.valueReader()
+		if err != nil {
+			return nil, err
+		}
+		w.vals = vals
+	}
 	s := &snapshot.Snapshot{
 		PID:           p.pid,
 		PythonVersion: p.offsets.Version.String(),
@@ -74,12 +84,9 @@ func (p *Process) walkCache(mem *snapmem.Cache) (*snapshot.Snapshot, error) {
 // interpreter's list of tasks left behind by exited threads.
 func (w *walker) run(s *snapshot.Snapshot) error {
 	o, a := w.o, w.a
-	interp, err := w.ptr(w.any, w.p.runtimeAddr+o.RuntimeState.InterpretersHead)
+	interp, err := w.interp()
 	if err != nil {
 		return err
-	}
-	if interp == 0 {
-		return inconsistent("no interpreter state (the interpreter is starting or shutting down)")
 	}
 	gen, err := w.any.Uint64(interp + o.InterpreterState.CodeObjectGeneration)
 	if err != nil {
@@ -105,11 +112,24 @@ func (w *walker) run(s *snapshot.Snapshot) error {
 	for _, t := range s.Threads {
 		running[t.RunningTask] = true
 	}
-	if s.Tasks, err = w.readTasks(lists, running); err != nil {
+	var taskFrames [][]uint64
+	if s.Tasks, taskFrames, err = w.readTasks(lists, running); err != nil {
 		return err
 	}
 	forgetFinishedRunning(s)
+	if w.vals != nil {
+		return w.readLocals(s, threads, taskFrames)
+	}
 	return nil
+}
+
+// interp returns the address of the main interpreter's state.
+func (w *walker) interp() (uint64, error) {
+	interp, err := w.ptr(w.any, w.p.runtimeAddr+w.o.RuntimeState.InterpretersHead)
+	if err == nil && interp == 0 {
+		err = inconsistent("no interpreter state (the interpreter is starting or shutting down)")
+	}
+	return interp, err
 }
 
 // forgetFinishedRunning clears a thread's running task when it is not one of the snapshot's

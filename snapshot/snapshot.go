@@ -29,6 +29,9 @@ type Thread struct {
 	RunningTask uint64
 	// HasLoop is true when the thread has a running asyncio event loop.
 	HasLoop bool
+	// Locals holds, when the snapshot was asked to read them, each frame's variables, in the
+	// order of Frames; nil otherwise.
+	Locals []FrameLocals
 }
 
 // Task is one pending asyncio task (a C-implemented asyncio.Task or subclass).
@@ -40,6 +43,24 @@ type Task struct {
 	// AwaitedBy lists the tasks and futures waiting for this task, in CPython's order (for a set
 	// of awaiters, hash-table slot order).
 	AwaitedBy []Awaiter
+	// Locals holds, when the snapshot was asked to read them, each frame's variables, in the
+	// order of Frames; nil otherwise.
+	Locals []FrameLocals
+}
+
+// FrameLocals is what was read of one frame's arguments, locals, cells and free variables.
+type FrameLocals struct {
+	Vars []Variable
+	Err  string // why the frame's variables could not be read; "" when they were
+}
+
+// Variable is one variable of a frame, with its value as Python's repr() shows it.
+type Variable struct {
+	Name string
+	Kind string // "argument", "local", "cell" or "free"
+	Type string // the name of the value's type
+	Repr string
+	Err  string // why the value could not be read; Type and Repr are then empty
 }
 
 // Awaiter is a task or plain future that awaits a task.

@@ -22,6 +22,7 @@ type frameInfo struct {
 	code      uint64
 	flags     uint32
 	names     []uint64 // localsplusnames
+	nameStrs  []string // the same, decoded
 	kinds     []byte
 	slots     []byte // the fast locals, 8 bytes each
 	globals   uint64
@@ -67,35 +68,12 @@ func (q *req) frame(addr uint64) (*frameInfo, error) {
 		}
 		f.created, f.executing = s == states.Created, s == states.Executing
 	}
-	co := &q.r.off.CodeObject
-	cb, err := q.read(f.code, int(co.Size))
+	cl, err := q.codeLocals(f.code)
 	if err != nil {
 		return nil, err
 	}
-	namesT, kindsB := le64(cb, co.LocalsPlusNames), le64(cb, co.LocalsPlusKinds)
-	f.flags = le32(cb, q.r.v.Code.Flags)
-	nlp := int64(int32(le32(cb, q.r.v.Code.NLocalsPlus)))
-	if nlp < 0 || nlp > maxFastLocals {
-		return nil, changed(f.code, "%d fast locals", nlp)
-	}
-	s, err := q.tuple(namesT)
-	if err != nil {
-		return nil, err
-	}
-	if s.n != nlp {
-		return nil, changed(f.code, "%d local names for %d slots", s.n, nlp)
-	}
-	if f.names, err = q.items(namesT, s, 0, s.n); err != nil {
-		return nil, err
-	}
-	n, kinds, err := q.bytesData(kindsB, int(nlp))
-	if err != nil {
-		return nil, err
-	}
-	if n != nlp {
-		return nil, changed(f.code, "%d local kinds for %d slots", n, nlp)
-	}
-	f.kinds = kinds
+	f.flags, f.names, f.nameStrs, f.kinds = cl.flags, cl.names, cl.nameStrs, cl.kinds
+	nlp := int64(len(cl.kinds))
 	if nlp > 0 {
 		if f.slots, err = q.readCopy(addr+fo.LocalsPlus, int(8*nlp)); err != nil {
 			return nil, err
@@ -172,11 +150,7 @@ func (r *Reader) Frame(frameAddr uint64) ([]Variable, error) {
 
 // slotVariable renders slot i. The name is always filled in when err is about the value.
 func (q *req) slotVariable(f *frameInfo, i int) (Variable, bool, error) {
-	name, err := q.name(f.names[i])
-	if err != nil {
-		return Variable{}, false, err
-	}
-	v := Variable{Name: name}
+	v := Variable{Name: f.nameStrs[i]}
 	obj, iv, isInt, ok, err := q.slotObject(f, i)
 	switch {
 	case err != nil:
@@ -214,9 +188,7 @@ func (r *Reader) Lookup(frameAddr uint64, name string) (Variable, error) {
 		if role == cpython.RoleNone {
 			continue
 		}
-		if eq, err := q.strNameEquals(f.names[i], name); err != nil {
-			return Variable{}, err
-		} else if !eq {
+		if f.nameStrs[i] != name {
 			continue
 		}
 		v, ok, err := q.slotVariable(f, i)
@@ -306,4 +278,73 @@ func (r *Reader) Globals(frameAddr uint64) (Ref, error) {
 		return 0, err
 	}
 	return Ref(f.globals), nil
+}
+
+// codeLocals is what every frame of one code object shares: the names and kinds of its fast
+// locals, and its flags.
+type codeLocals struct {
+	key      [3]uint64 // localsplusnames, localspluskinds, flags and count: see codeLocals
+	flags    uint32
+	names    []uint64
+	nameStrs []string
+	kinds    []byte
+}
+
+// codeLocals returns the fast locals of the code object at code, decoded once per code object
+// for all requests: the code object's own fields are read each time, and a cached entry is used
+// only while they are unchanged, so a code object made at the address of a freed one is never
+// mistaken for it.
+func (q *req) codeLocals(code uint64) (*codeLocals, error) {
+	defer q.staticReads()()
+	co := &q.r.off.CodeObject
+	cb, err := q.read(code, int(co.Size))
+	if err != nil {
+		return nil, err
+	}
+	namesT, kindsB := le64(cb, co.LocalsPlusNames), le64(cb, co.LocalsPlusKinds)
+	flags := le32(cb, q.r.v.Code.Flags)
+	nlp := int64(int32(le32(cb, q.r.v.Code.NLocalsPlus)))
+	key := [3]uint64{namesT, kindsB, uint64(flags) | uint64(uint32(nlp))<<32}
+	shared := q.r.kinds
+	shared.mu.Lock()
+	cl := shared.codes[code]
+	shared.mu.Unlock()
+	if cl != nil && cl.key == key {
+		return cl, nil
+	}
+	if nlp < 0 || nlp > maxFastLocals {
+		return nil, changed(code, "%d fast locals", nlp)
+	}
+	s, err := q.tuple(namesT)
+	if err != nil {
+		return nil, err
+	}
+	if s.n != nlp {
+		return nil, changed(code, "%d local names for %d slots", s.n, nlp)
+	}
+	cl = &codeLocals{key: key, flags: flags}
+	if cl.names, err = q.items(namesT, s, 0, s.n); err != nil {
+		return nil, err
+	}
+	cl.nameStrs = make([]string, len(cl.names))
+	for i, a := range cl.names {
+		if cl.nameStrs[i], err = q.name(a); err != nil {
+			return nil, err
+		}
+	}
+	n, kinds, err := q.bytesData(kindsB, int(nlp))
+	if err != nil {
+		return nil, err
+	}
+	if n != nlp {
+		return nil, changed(code, "%d local kinds for %d slots", n, nlp)
+	}
+	cl.kinds = kinds
+	shared.mu.Lock()
+	if shared.codes == nil {
+		shared.codes = map[uint64]*codeLocals{}
+	}
+	shared.codes[code] = cl
+	shared.mu.Unlock()
+	return cl, nil
 }

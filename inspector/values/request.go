@@ -40,6 +40,7 @@ type req struct {
 	out      []byte
 	trunc    bool // something was cut off the current repr
 	inexact  bool // the current repr is not what repr() would return
+	static   bool // reads are of what lives as long as the program (Reader.static)
 }
 
 func (r *Reader) newReq(root uint64) (*req, error) {
@@ -77,7 +78,11 @@ func (q *req) read(addr uint64, n int) ([]byte, error) {
 	// Reads keep working past the deadline, so that a repr under way can close its brackets;
 	// the loops that add items stop at timeUp.
 	q.reads++
-	b, err := q.r.mem.Read(addr, n)
+	mem := q.r.mem
+	if q.static && q.r.static != nil {
+		mem = q.r.static
+	}
+	b, err := mem.Read(addr, n)
 	if err != nil {
 		if addr-q.root < rootSpan {
 			// The address the caller gave is not readable.
@@ -194,6 +199,7 @@ func (q *req) cString(addr uint64) (string, error) {
 	if addr == 0 {
 		return "", changed(0, "NULL C string")
 	}
+	defer q.staticReads()()
 	var out []byte
 	for len(out) < maxCString {
 		a := addr + uint64(len(out))
@@ -219,4 +225,12 @@ func le32(b []byte, off uint64) uint32 { return binary.LittleEndian.Uint32(b[off
 // the time is used up.
 func (q *req) stopItems() bool {
 	return len(q.out) >= q.r.lim.MaxReprLen || q.timeUp()
+}
+
+// staticReads makes the reads until the returned function is called read what lives as long as
+// the program (see Reader.static).
+func (q *req) staticReads() (restore func()) {
+	was := q.static
+	q.static = true
+	return func() { q.static = was }
 }

@@ -57,6 +57,7 @@ func (q *req) typ(addr uint64) (*typeInfo, error) {
 			return t, nil
 		}
 	}
+	defer q.staticReads()()
 	to := &q.r.off.TypeObject
 	tv := &q.r.v.Type
 	b, err := q.read(addr, int(to.Size))
@@ -182,6 +183,7 @@ func (q *req) typeModule(t *typeInfo) (mod string, ok bool, err error) {
 // lookup is _PyType_Lookup: the first class of t's MRO whose dict has name, and the value
 // there. Static types keep their dict elsewhere and are skipped.
 func (q *req) lookup(t *typeInfo, name string) (owner *typeInfo, value uint64, err error) {
+	defer q.staticReads()() // classes live as long as their instances
 	mro, err := q.mroOf(t)
 	if err != nil {
 		return nil, 0, err
@@ -260,9 +262,9 @@ func (r *Reader) resolveBudget() time.Duration {
 // identify fall back to generic reprs meanwhile. A known is never changed once published:
 // requests under way keep the one they started with.
 func (r *Reader) resolveKnown() (*known, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k := r.known
+	r.kinds.mu.Lock()
+	defer r.kinds.mu.Unlock()
+	k := r.kinds.known
 	if k != nil && (k.modsWhole || time.Since(k.modsAt) < modsRetry) {
 		return k, nil
 	}
@@ -278,8 +280,8 @@ func (r *Reader) resolveKnown() (*known, error) {
 		next.mods, next.modsWhole = m, whole
 	}
 	next.modsAt = time.Now()
-	r.known = &next
-	return r.known, nil
+	r.kinds.known = &next
+	return r.kinds.known, nil
 }
 
 func (q *req) interp() (uint64, error) {

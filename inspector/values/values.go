@@ -116,7 +116,11 @@ type Config struct {
 
 // Reader reads values of one target. It is safe for concurrent use.
 type Reader struct {
-	mem    Memory
+	mem Memory
+	// static reads what lives as long as the program — type objects, code objects and what
+	// they hold, C strings — which the copies a reader works from may hold from any moment.
+	// Nil: mem.
+	static Memory
 	off    *cpython.DebugOffsets
 	v      cpython.ValueLayout
 	lay    cpython.Layout
@@ -124,9 +128,24 @@ type Reader struct {
 	lim    Limits
 	clock  func() (float64, error)
 	rtAddr uint64
+	kinds  *kinds // shared by the readers On makes
+}
 
+// kinds is what a Reader has found out about the target's types and code objects: they do not
+// change while they live, so readers of the same target at different moments share it.
+type kinds struct {
 	mu    sync.Mutex
 	known *known // what the target's builtins and modules are; nil until first resolved
+	codes map[uint64]*codeLocals
+}
+
+// On returns a Reader of mem that shares what r has found out about the target's types and
+// code: for reading the same target from other copies of its memory, such as a snapshot's.
+// static, if not nil, serves what lives as long as the program (see Reader.static).
+func (r *Reader) On(mem, static Memory) *Reader {
+	c := *r
+	c.mem, c.static = mem, static
+	return &c
 }
 
 // New returns a Reader of mem. The runtime address and offsets come from the inspector's
@@ -153,6 +172,7 @@ func New(mem Memory, cfg Config) (*Reader, error) {
 		lim:    cfg.Limits.withDefaults(),
 		clock:  cfg.Clock,
 		rtAddr: cfg.RuntimeAddr,
+		kinds:  &kinds{},
 	}, nil
 }
 
