@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -115,4 +117,55 @@ type treeNode struct {
 	File     string     `json:"file"`
 	Line     *int       `json:"line"`
 	Children []treeNode `json:"children"`
+}
+
+// benchSnapshot is a snapshot like that of testdata/scenarios/many.py with n sleepers: one main
+// task gathering n tasks that sleep at the same place, sharing one frames slice as the inspector
+// makes them.
+func benchSnapshot(n int) *snapshot.Snapshot {
+	const file = "/srv/app/testdata/scenarios/many.py"
+	mainChain := []snapshot.Frame{{Function: "main", File: file, Line: 13, HasLine: true, EndLine: 13, Column: 10, EndColumn: 33}}
+	sleeper := []snapshot.Frame{
+		{Function: "sleep", File: "/usr/lib/python3.15/asyncio/tasks.py", Line: 725, HasLine: true, EndLine: 725, Column: 15, EndColumn: 27},
+		{Function: "sleeper", File: file, Line: 7, HasLine: true, EndLine: 7, Column: 10, EndColumn: 28},
+	}
+	tasks := make([]snapshot.Task, 0, n+1)
+	tasks = append(tasks, snapshot.Task{ID: 0x7f0000000000, Name: "Task-1", TID: 4242, Frames: mainChain})
+	for i := range n {
+		tasks = append(tasks, snapshot.Task{
+			ID: 0x7f0000001000 + uint64(i)*0x200, Name: "Task-" + strconv.Itoa(i+2), TID: 4242, Frames: sleeper,
+			AwaitedBy: []snapshot.Awaiter{{ID: 0x7f0000000000, IsTask: true, Frames: mainChain}},
+		})
+	}
+	return &snapshot.Snapshot{
+		PID: 4242, PythonVersion: "3.15.2", CapturedAt: time.Date(2026, 11, 21, 14, 9, 55, 123456789, time.UTC),
+		Threads: []snapshot.Thread{{TID: 4242, ThreadID: 7, Main: true, Frames: mainChain}},
+		Tasks:   tasks,
+	}
+}
+
+// BenchmarkPSJSON measures what `aioscope ps --json` does after the snapshot.
+func BenchmarkPSJSON(b *testing.B) {
+	s := benchSnapshot(10_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := writePSJSON(io.Discard, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPSTreeJSON measures the writing of the `pstree --json` document, once the tree is built.
+func BenchmarkPSTreeJSON(b *testing.B) {
+	s := benchSnapshot(10_000)
+	roots, err := awaittree.Build(s.Tasks)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := writePSTreeJSON(io.Discard, s, roots); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
