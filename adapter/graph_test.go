@@ -1,12 +1,126 @@
 package adapter
 
 import (
+	"bytes"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/aioscope/aioscope/schema"
 	"github.com/aioscope/aioscope/snapshot"
 )
+
+// TestAwaitGraphSchema: the awaitGraph and cycles bodies of edge-case snapshots match
+// schema/awaitgraph.schema.json and schema/cycles.schema.json: names that are not valid UTF-8 or
+// hold control characters, non-ASCII names and files, frames without a line or file, futures
+// among the awaiters, a task awaiting itself, a cycle through a task outside the snapshot.
+func TestAwaitGraphSchema(t *testing.T) {
+	schemas, err := schema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	weird := []string{"nul\x00name", "bad\xffutf8", "quote\"back\\slash", "line\u2028sep", "tab\tnl\n", "下载任务", "emoji-😀", ""}
+	var tasks []snapshot.Task
+	for i, name := range weird {
+		tasks = append(tasks, task(uint64(0x1000+i*16), name, []snapshot.Frame{fr("f\"n", "/srv/"+name+".py", i, 0)}))
+	}
+	tasks[1].AwaitedBy = []snapshot.Awaiter{awaiter(0x1000, true), awaiter(0xdead, false)}
+	tasks[0].AwaitedBy = []snapshot.Awaiter{awaiter(0x1010, true)} // a cycle
+	tasks[2].AwaitedBy = []snapshot.Awaiter{awaiter(0x1020, true)} // awaits itself
+	tasks[3].Frames = []snapshot.Frame{fr("sleep", stdlibTasks, 725, 8), fr("gen", "<frozen importlib._bootstrap>", 0, -1),
+		{Function: "nowhere", Line: -1, EndLine: -1, Column: -1, EndColumn: -1}, fr("rel", "relative/módulo.py", 3, 0)}
+	snap := fakeSnapshot(tasks...)
+	snap.Cycles = append(snap.Cycles, []uint64{0x1050, 0xbeef, 0x1070, 0x1050}) // through a task not in the view and an unnamed one
+	snap.Threads = append(snap.Threads, snapshot.Thread{TID: 7, ThreadID: 8, RunningTask: 0x1040, HasLoop: true})
+	v := newView(snap, &idAllocator{})
+	body := appendAwaitGraph([]byte("prefix:"), v, newSourceResolver(os.Getpid()))
+	body, ok := bytes.CutPrefix(body, []byte("prefix:"))
+	if !ok {
+		t.Fatal("appendAwaitGraph dropped what the buffer held")
+	}
+	if err := schemas.Validate(schema.AwaitGraph, body); err != nil {
+		t.Errorf("awaitGraph: %v\n%s", err, body)
+	}
+	for _, want := range []string{`"下载任务"`, `"bad\ufffdutf8"`, `"nul\u0000name"`, `"line\u2028sep"`, `"line":0`, `"path":"relative/módulo.py"`} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("awaitGraph does not contain %s", want)
+		}
+	}
+	cyc := appendCycles(nil, v)
+	if err := schemas.Validate(schema.Cycles, cyc); err != nil {
+		t.Errorf("cycles: %v\n%s", err, cyc)
+	}
+	if !bytes.Contains(cyc, []byte(`{"threadId":0,"name":"0xbeef"}`)) || !bytes.Contains(cyc, []byte(`"name":"Task 0x1070"`)) {
+		t.Errorf("cycles body lacks the task outside the snapshot or the unnamed task: %s", cyc)
+	}
+	empty := newView(fakeSnapshot(), &idAllocator{})
+	if err := schemas.Validate(schema.AwaitGraph, appendAwaitGraph(nil, empty, newSourceResolver(os.Getpid()))); err != nil {
+		t.Errorf("awaitGraph of no tasks: %v", err)
+	}
+	if err := schemas.Validate(schema.Cycles, appendCycles(nil, empty)); err != nil {
+		t.Errorf("cycles of no tasks: %v", err)
+	}
+}
+
+// TestAwaitGraphSchemaLive: the awaitGraph event, the aioscope/snapshot response and the
+// aioscope/cycles event of sessions on live CPython 3.14 and 3.15 targets match the schemas.
+func TestAwaitGraphSchemaLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Python processes")
+	}
+	schemas, err := schema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		scenario string
+		args     []string
+		cycles   bool
+	}{
+		{scenario: "tree.py"},
+		{scenario: "threads.py"},
+		{scenario: "cycle.py", cycles: true},
+		{scenario: "cycle2.py", cycles: true},
+		{scenario: "edge.py"},
+		{scenario: "unicode.py"},
+		{scenario: "longunicode.py"},
+		{scenario: "names.py"},
+		{scenario: "deep.py", args: []string{"1534"}},
+		{scenario: "many.py", args: []string{"3000"}},
+	}
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			for _, c := range cases {
+				t.Run(strings.Join(append([]string{c.scenario}, c.args...), "-"), func(t *testing.T) {
+					t.Parallel()
+					tg, cl := liveSession(t, version, c.scenario, c.args...)
+					cl.initialize()
+					cl.ok("attach", map[string]any{"processId": tg.PID}, nil)
+					cl.ok("configurationDone", nil, nil)
+					event := cl.event("aioscope/awaitGraph").Body
+					if err := schemas.Validate(schema.AwaitGraph, event); err != nil {
+						t.Errorf("awaitGraph event: %v", err)
+					}
+					if c.cycles {
+						if err := schemas.Validate(schema.Cycles, cl.event("aioscope/cycles").Body); err != nil {
+							t.Errorf("cycles event: %v", err)
+						}
+					}
+					cl.event("stopped")
+					resp := cl.ok("aioscope/snapshot", nil, nil).Body
+					if err := schemas.Validate(schema.AwaitGraph, resp); err != nil {
+						t.Errorf("aioscope/snapshot response: %v", err)
+					}
+					if n := bytes.Count(event, []byte(`"taskId"`)); n < 2 {
+						t.Errorf("awaitGraph event with %d tasks", n)
+					}
+					cl.ok("disconnect", nil, nil)
+				})
+			}
+		})
+	}
+}
 
 // graphBenchSnapshot is a snapshot like that of testdata/scenarios/many.py with n sleepers, the
 // sleepers sharing one frames slice as the inspector makes them.
