@@ -125,14 +125,19 @@ func writeGraphFrames(j *jsonenc.Writer, frames []snapshot.Frame, src *sourceRes
 		}
 		j.Raw(`{"name":`)
 		j.Str(f.Function)
+		info := src.resolve(f.File)
 		j.Raw(`,"path":`)
-		j.RawBytes(src.resolve(f.File).graphPath)
+		j.RawBytes(info.graphPath)
 		j.Raw(`,"line":`)
 		line := 0
 		if f.HasLine && f.Line > 0 {
 			line = f.Line
 		}
 		j.Int(int64(line))
+		if info.stdlibAsyncio {
+			// Present only when true: most frames are the program's.
+			j.Raw(`,"internal":true`)
+		}
 		j.Raw("}")
 	}
 	j.Raw("]")

@@ -3,10 +3,13 @@ package adapter
 import (
 	"bytes"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/schema"
 	"github.com/aioscope/aioscope/snapshot"
 )
@@ -29,7 +32,8 @@ func TestAwaitGraphSchema(t *testing.T) {
 	tasks[0].AwaitedBy = []snapshot.Awaiter{awaiter(0x1010, true)} // a cycle
 	tasks[2].AwaitedBy = []snapshot.Awaiter{awaiter(0x1020, true)} // awaits itself
 	tasks[3].Frames = []snapshot.Frame{fr("sleep", stdlibTasks, 725, 8), fr("gen", "<frozen importlib._bootstrap>", 0, -1),
-		{Function: "nowhere", Line: -1, EndLine: -1, Column: -1, EndColumn: -1}, fr("rel", "relative/módulo.py", 3, 0)}
+		{Function: "nowhere", Line: -1, EndLine: -1, Column: -1, EndColumn: -1}, fr("rel", "relative/módulo.py", 3, 0),
+		fr("own", "/srv/app/asyncio/tasks.py", 4, 0)}
 	snap := fakeSnapshot(tasks...)
 	snap.Cycles = append(snap.Cycles, []uint64{0x1050, 0xbeef, 0x1070, 0x1050}) // through a task not in the view and an unnamed one
 	snap.Threads = append(snap.Threads, snapshot.Thread{TID: 7, ThreadID: 8, RunningTask: 0x1040, HasLoop: true})
@@ -42,10 +46,14 @@ func TestAwaitGraphSchema(t *testing.T) {
 	if err := schemas.Validate(schema.AwaitGraph, body); err != nil {
 		t.Errorf("awaitGraph: %v\n%s", err, body)
 	}
-	for _, want := range []string{`"下载任务"`, `"bad\ufffdutf8"`, `"nul\u0000name"`, `"line\u2028sep"`, `"line":0`, `"path":"relative/módulo.py"`} {
+	for _, want := range []string{`"下载任务"`, `"bad\ufffdutf8"`, `"nul\u0000name"`, `"line\u2028sep"`, `"line":0`, `"path":"relative/módulo.py"`,
+		`{"name":"sleep","path":"` + stdlibTasks + `","line":725,"internal":true}`} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("awaitGraph does not contain %s", want)
 		}
+	}
+	if n := bytes.Count(body, []byte(`"internal"`)); n != 1 {
+		t.Errorf("%d frames marked internal, want 1 (only the standard library's asyncio)", n)
 	}
 	cyc := appendCycles(nil, v)
 	if err := schemas.Validate(schema.Cycles, cyc); err != nil {
@@ -120,6 +128,125 @@ func TestAwaitGraphSchemaLive(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAwaitGraphInternalLive: in live sessions on CPython 3.14 and 3.15, the awaitGraph marks
+// "internal" exactly the frames of the interpreter's own asyncio package — not those of a program
+// whose directory is named asyncio — and the stack trace of every task dims the same frames.
+func TestAwaitGraphInternalLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Python processes")
+	}
+	// A program in a directory named asyncio, which must not be taken for the standard library's.
+	dir := filepath.Join(t.TempDir(), "asyncio")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	own := filepath.Join(dir, "tasks.py")
+	if err := os.WriteFile(own, []byte(ownAsyncioProgram), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			py := testtarget.Python(t, version)
+			out, err := exec.Command(py, "-E", "-s", "-c", "import asyncio, os; print(os.path.dirname(asyncio.__file__))").Output()
+			if err != nil {
+				t.Fatalf("%s: %v", py, err)
+			}
+			stdlib := strings.TrimSpace(string(out))
+			modules, _ := filepath.Glob(filepath.Join(stdlib, "*.py"))
+			if len(modules) < 10 {
+				t.Fatalf("%s holds %d modules: not asyncio", stdlib, len(modules))
+			}
+			for _, m := range modules {
+				if !snapshot.IsStdlibAsyncio(m) {
+					t.Errorf("%s: not recognised as the standard library's asyncio", m)
+				}
+			}
+			targets := map[string]*testtarget.Target{
+				"tree.py":          testtarget.Start(t, version, "tree.py"),
+				"queues.py":        testtarget.Start(t, version, "queues.py"),
+				"asyncio/tasks.py": testtarget.StartCommand(t, version, nil, py, "-B", "-E", "-s", own),
+			}
+			for name, tg := range targets {
+				t.Run(name, func(t *testing.T) {
+					checkInternalFrames(t, tg, stdlib, own)
+				})
+			}
+		})
+	}
+}
+
+// ownAsyncioProgram is a scenario that lives in a directory named asyncio; its tasks wait in
+// the standard library's asyncio.sleep, below the program's own frames.
+const ownAsyncioProgram = `import asyncio, os, signal
+signal.alarm(3600)
+
+async def wait_here():
+    await asyncio.sleep(3600)
+
+async def main():
+    task = asyncio.create_task(wait_here(), name="own")
+    await asyncio.sleep(0)
+    print("READY", os.getpid(), flush=True)
+    await task
+
+asyncio.run(main())
+`
+
+func checkInternalFrames(t *testing.T, tg *testtarget.Target, stdlib, own string) {
+	c := startSession(t, NewServer(Config{}))
+	c.initialize()
+	c.ok("attach", map[string]any{"processId": tg.PID, "maxThreads": 0}, nil)
+	c.ok("configurationDone", nil, nil)
+	var g struct {
+		Tasks []struct {
+			ThreadID int    `json:"threadId"`
+			Name     string `json:"name"`
+			Frames   []struct {
+				Name     string `json:"name"`
+				Path     string `json:"path"`
+				Internal *bool  `json:"internal"`
+			} `json:"frames"`
+		} `json:"tasks"`
+	}
+	decode(t, c.event("aioscope/awaitGraph").Body, &g)
+	c.event("stopped")
+	var internal, others, ownFrames int
+	for _, task := range g.Tasks {
+		st := c.stackTrace(task.ThreadID, 0, len(task.Frames))
+		if len(st.StackFrames) < len(task.Frames) {
+			t.Fatalf("task %s: %d stack frames for %d coroutine frames", task.Name, len(st.StackFrames), len(task.Frames))
+		}
+		for i, f := range task.Frames {
+			want := filepath.Dir(f.Path) == stdlib
+			if f.Internal != nil && !*f.Internal {
+				t.Errorf("task %s frame %s: \"internal\": false, want the field left out", task.Name, f.Name)
+			}
+			if got := f.Internal != nil; got != want {
+				t.Errorf("task %s frame %s %s: internal %v, want %v", task.Name, f.Name, f.Path, got, want)
+			}
+			if subtle := st.StackFrames[i].PresentationHint == "subtle"; subtle != want {
+				t.Errorf("task %s frame %s %s: stack trace hint %q, awaitGraph internal %v", task.Name, f.Name, f.Path,
+					st.StackFrames[i].PresentationHint, want)
+			}
+			if want {
+				internal++
+			} else {
+				others++
+			}
+			if f.Path == own {
+				ownFrames++
+			}
+		}
+	}
+	if internal == 0 || others == 0 {
+		t.Errorf("%d internal frames and %d others: the target shows nothing to tell apart", internal, others)
+	}
+	if tg.Scenario == "" && ownFrames == 0 {
+		t.Errorf("no frame of %s", own)
+	}
+	c.ok("disconnect", nil, nil)
 }
 
 // graphBenchSnapshot is a snapshot like that of testdata/scenarios/many.py with n sleepers, the
