@@ -2,12 +2,15 @@ package adapter
 
 import (
 	"bytes"
+	"encoding/json"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/schema"
@@ -127,6 +130,85 @@ func TestAwaitGraphSchemaLive(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+var updateFixtures = flag.Bool("update-fixtures", false,
+	"rewrite the VS Code extension's fixtures of the awaitGraph and cycles bodies (vscode-extension/test/fixtures/adapter-*.json)")
+
+// extensionFixtures is where the extension's unit tests find bodies written by the adapter.
+const extensionFixtures = "../vscode-extension/test/fixtures"
+
+// TestAwaitGraphFixture: the extension's tests read an awaitGraph and a cycles body the adapter
+// wrote (vscode-extension/test/fixtures/adapter-*.json), validate them against the same schemas
+// and build their tree from them. The files must be what the adapter writes today: after a
+// change of the bodies, go test ./adapter -run TestAwaitGraphFixture -update-fixtures.
+func TestAwaitGraphFixture(t *testing.T) {
+	schemas, err := schema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		taskgroups = "/usr/lib/python3.14/asyncio/taskgroups.py"
+		tasksPy    = "/usr/lib/python3.14/asyncio/tasks.py"
+		locks      = "/usr/lib/python3.14/asyncio/locks.py"
+		service    = "/srv/app/service.py"
+	)
+	main := []snapshot.Frame{fr("TaskGroup._aexit", taskgroups, 121, 16), fr("TaskGroup.__aexit__", taskgroups, 72, 19), fr("main", service, 40, 8)}
+	mainAwaits := awaiter(0x7f5a1c2b0010, true, main...)
+	tasks := []snapshot.Task{
+		task(0x7f5a1c2b0010, "Task-1", main),
+		task(0x7f5a1c2b3d40, "request-17", []snapshot.Frame{fr("sleep", tasksPy, 702, 14),
+			fr("Pool.query", "/srv/app/asyncio/pool.py", 14, 8), fr("handle_request", service, 26, 4)}, mainAwaits),
+		task(0x7f5a1c2b4100, "tâche-ünïcode 下载 😀", []snapshot.Frame{fr("Event.wait", locks, 213, 18),
+			fr("😀.attendre", "/srv/app/módulo.py", 3, 4)}, mainAwaits, awaiter(0x7f5a1c2bf000, false)),
+		task(0x7f5a1c2b5200, "", []snapshot.Frame{fr("<genexpr>", "<frozen importlib._bootstrap>", 0, -1),
+			{Function: "generated", File: "<string>", Line: -1, EndLine: -1, Column: -1, EndColumn: -1}}, mainAwaits),
+		task(0x7f5a1c2b6300, "A", []snapshot.Frame{fr("a", service, 52, 8)}, awaiter(0x7f5a1c2b7400, true)),
+		task(0x7f5a1c2b7400, "B", []snapshot.Frame{fr("b", service, 56, 8)}, awaiter(0x7f5a1c2b6300, true)),
+	}
+	for i := range tasks {
+		tasks[i].TID = 4242
+	}
+	snap := fakeSnapshot(tasks...)
+	snap.PID = 4242
+	snap.PythonVersion = "3.14.10"
+	snap.CapturedAt = time.Date(2026, 11, 21, 14, 9, 55, 858777451, time.UTC)
+	snap.Threads = []snapshot.Thread{
+		{TID: 4242, ThreadID: 140673248564224, Main: true, HasLoop: true, RunningTask: 0x7f5a1c2b3d40},
+		{TID: 4250, ThreadID: 140673200000000, HasLoop: false},
+	}
+	v := newView(snap, &idAllocator{})
+	src := newSourceResolver(os.Getpid())
+	for _, f := range []struct {
+		name, schema string
+		body         []byte
+	}{
+		{"adapter-awaitgraph.json", schema.AwaitGraph, appendAwaitGraph(nil, v, src)},
+		{"adapter-cycles.json", schema.Cycles, appendCycles(nil, v)},
+	} {
+		if err := schemas.Validate(f.schema, f.body); err != nil {
+			t.Errorf("%s: %v", f.name, err)
+		}
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, f.body, "", " "); err != nil {
+			t.Fatal(err)
+		}
+		indented.WriteByte('\n')
+		file := filepath.Join(extensionFixtures, f.name)
+		if *updateFixtures {
+			if err := os.WriteFile(file, indented.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		old, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(old, indented.Bytes()) {
+			t.Errorf("%s is not what the adapter writes now; go test ./adapter -run TestAwaitGraphFixture -update-fixtures rewrites it", file)
+		}
 	}
 }
 
