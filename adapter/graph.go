@@ -26,7 +26,6 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 	j.Raw(`,"capturedAt":`)
 	j.Str(s.CapturedAt.UTC().Format(time.RFC3339Nano))
 	j.Raw(`,"tasks":[`)
-	writeFrames := func(j *jsonenc.Writer, fs []snapshot.Frame) { writeGraphFrames(j, fs, src) }
 	first := true
 	for _, e := range v.entries {
 		if e.kind != taskEntry {
@@ -60,7 +59,11 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 			j.Int(int64(v.taskDAP[i]))
 		}
 		j.Raw(`],"frames":`)
-		j.Frames(t.Frames, writeFrames)
+		if !j.ReuseFrames(t.Frames) {
+			start := j.Len()
+			writeGraphFrames(j, t.Frames, src)
+			j.RememberFrames(t.Frames, start)
+		}
 		j.Raw("}")
 	}
 	j.Raw(`],"cycles":[`)

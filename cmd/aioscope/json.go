@@ -18,7 +18,15 @@ import (
 // makes a document of tens of megabytes, and reflection-based encoding would cost more than
 // reading the process.
 
-// writeFrameList writes a list of frame objects.
+// writeFrames writes a list of frame objects, or the same text again for a list already written.
+func writeFrames(j *jsonenc.Writer, fs []snapshot.Frame) {
+	if !j.ReuseFrames(fs) {
+		start := j.Len()
+		writeFrameList(j, fs)
+		j.RememberFrames(fs, start)
+	}
+}
+
 func writeFrameList(j *jsonenc.Writer, fs []snapshot.Frame) {
 	j.Raw("[")
 	for i, f := range fs {
@@ -101,7 +109,7 @@ func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
 			j.Null()
 		}
 		j.Raw(`,"frames":`)
-		j.Frames(t.Frames, writeFrameList)
+		writeFrames(j, t.Frames)
 		j.Raw("}")
 	}
 	j.Raw(`],"tasks":[`)
@@ -117,7 +125,7 @@ func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
 		j.Raw(`,"tid":`)
 		j.Uint(t.TID)
 		j.Raw(`,"frames":`)
-		j.Frames(t.Frames, writeFrameList)
+		writeFrames(j, t.Frames)
 		j.Raw(`,"awaited_by":[`)
 		for k, a := range t.AwaitedBy {
 			if k > 0 {

@@ -81,26 +81,45 @@ func (w *Writer) HexID(v uint64) {
 	w.b = append(w.b, '"')
 }
 
-// Frames appends the JSON array of a frame list: "[]" for an empty list, else the text write
-// appends for it, which is written once per list and copied for every later use of the same
-// list (snapshot.KeyOf) until the next flush. write must depend on nothing but the list.
-func (w *Writer) Frames(fs []snapshot.Frame, write func(*Writer, []snapshot.Frame)) {
+// ReuseFrames appends the JSON array of a frame list when it can do without the caller: "[]"
+// for an empty list, or a copy of the text written for the same list (snapshot.KeyOf) since
+// the last flush. Otherwise it returns false, and the caller writes the list and then calls
+// RememberFrames:
+//
+//	if !j.ReuseFrames(fs) {
+//		start := j.Len()
+//		writeFrameList(j, fs) // must depend on nothing but fs
+//		j.RememberFrames(fs, start)
+//	}
+//
+// (Two calls rather than one taking the writing function: a Writer passed to a function value
+// escapes to the heap, and every append then pays the garbage collector's write barrier.)
+func (w *Writer) ReuseFrames(fs []snapshot.Frame) bool {
 	if len(fs) == 0 {
 		w.Raw("[]")
-		return
+		return true
 	}
-	key := snapshot.KeyOf(fs)
-	if s, ok := w.frames[key]; ok {
+	s, ok := w.frames[snapshot.KeyOf(fs)]
+	if ok {
 		w.b = append(w.b, w.b[s.start:s.end]...)
+	}
+	return ok
+}
+
+// RememberFrames records that the text from start (a Len taken before it was written) to the
+// end of the buffer is the JSON array of fs, for ReuseFrames.
+func (w *Writer) RememberFrames(fs []snapshot.Frame, start int) {
+	if len(fs) == 0 || start < 0 || start > len(w.b) {
 		return
 	}
-	start := len(w.b)
-	write(w, fs)
 	if w.frames == nil {
 		w.frames = map[snapshot.FramesKey]span{}
 	}
-	w.frames[key] = span{start, len(w.b)}
+	w.frames[snapshot.KeyOf(fs)] = span{start, len(w.b)}
 }
+
+// Len returns how much text the buffer holds (since the last flush).
+func (w *Writer) Len() int { return len(w.b) }
 
 // Flush passes the text on once there is much of it; a Writer made with NewBuffer keeps it.
 func (w *Writer) Flush() error {
