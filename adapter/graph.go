@@ -1,7 +1,6 @@
 package adapter
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/aioscope/aioscope/internal/jsonenc"
@@ -9,34 +8,24 @@ import (
 )
 
 // The bodies of the custom event aioscope/awaitGraph (also the body of the aioscope/snapshot
-// response) and of aioscope/cycles:
+// response) and of aioscope/cycles. Their shapes are defined by schema/awaitgraph.schema.json
+// and schema/cycles.schema.json (README.md describes them); fields are only ever added.
 //
-//	awaitGraph: {pid, pythonVersion, capturedAt, tasks: [{threadId, taskId, name, tid,
-//	             awaitedBy: [threadId...], frames: [{name, path, line}]}], cycles: [[threadId...]],
-//	             threads: [{threadId, tid, name, main, runningThreadId}]}
-//	cycles:     {cycles: [[{threadId, name}...]]}
-//
-// taskId is the task's address in Python's hex() form ("0x7f3a2c0e1b40"), a string because
-// JavaScript numbers cannot hold every 64-bit address. awaitedBy lists the DAP thread ids of the
-// awaiting tasks (awaiters that are plain futures have none and are left out). A frame's path is
-// the path a client can open (see sourceResolver), or the name the target uses when it is not a
-// file; line is 0 when unknown. A cycle lists the thread ids around it and repeats the first at
-// the end, as Snapshot.Cycles does. threads, the OS threads, is an addition to the documented
-// shape; runningThreadId is the DAP thread id of the task the thread is running, 0 for none.
-//
-// They are written by hand: for tens of thousands of tasks the body is megabytes, produced on
-// every refresh, and reflection-based encoding would cost more than reading the process.
+// They are written with jsonenc.Writer: for tens of thousands of tasks the body is megabytes,
+// produced on every refresh, and reflection-based encoding would cost more than reading the
+// process.
 
 // appendAwaitGraph appends the awaitGraph body for v.
 func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
+	j := jsonenc.NewBuffer(b)
 	s := v.snap
-	b = append(b, `{"pid":`...)
-	b = strconv.AppendInt(b, int64(s.PID), 10)
-	b = append(b, `,"pythonVersion":`...)
-	b = jsonenc.AppendString(b, s.PythonVersion)
-	b = append(b, `,"capturedAt":`...)
-	b = jsonenc.AppendString(b, s.CapturedAt.UTC().Format(time.RFC3339Nano))
-	b = append(b, `,"tasks":[`...)
+	j.Raw(`{"pid":`)
+	j.Int(int64(s.PID))
+	j.Raw(`,"pythonVersion":`)
+	j.Str(s.PythonVersion)
+	j.Raw(`,"capturedAt":`)
+	j.Str(s.CapturedAt.UTC().Format(time.RFC3339Nano))
+	j.Raw(`,"tasks":[`)
 	first := true
 	for _, e := range v.entries {
 		if e.kind != taskEntry {
@@ -44,50 +33,54 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 		}
 		t := &s.Tasks[e.index]
 		if !first {
-			b = append(b, ',')
+			j.Raw(",")
 		}
 		first = false
-		b = append(b, `{"threadId":`...)
-		b = strconv.AppendInt(b, int64(e.id), 10)
-		b = append(b, `,"taskId":"0x`...)
-		b = strconv.AppendUint(b, t.ID, 16)
-		b = append(b, `","name":`...)
-		b = jsonenc.AppendString(b, t.Name)
-		b = append(b, `,"tid":`...)
-		b = strconv.AppendUint(b, t.TID, 10)
-		b = append(b, `,"awaitedBy":[`...)
+		j.Raw(`{"threadId":`)
+		j.Int(int64(e.id))
+		j.Raw(`,"taskId":`)
+		j.HexID(t.ID)
+		j.Raw(`,"name":`)
+		j.Str(t.Name)
+		j.Raw(`,"tid":`)
+		j.Uint(t.TID)
+		j.Raw(`,"awaitedBy":[`)
 		n := 0
 		for k := range t.AwaitedBy {
 			a := &t.AwaitedBy[k]
-			j, ok := v.taskIndex[a.ID]
+			i, ok := v.taskIndex[a.ID]
 			if !a.IsTask || !ok {
 				continue
 			}
 			if n > 0 {
-				b = append(b, ',')
+				j.Raw(",")
 			}
 			n++
-			b = strconv.AppendInt(b, int64(v.taskDAP[j]), 10)
+			j.Int(int64(v.taskDAP[i]))
 		}
-		b = append(b, `],"frames":`...)
-		b = appendGraphFrames(b, t.Frames, src)
-		b = append(b, '}')
+		j.Raw(`],"frames":`)
+		if !j.ReuseFrames(t.Frames) {
+			start := j.Len()
+			writeGraphFrames(j, t.Frames, src)
+			j.RememberFrames(t.Frames, start)
+		}
+		j.Raw("}")
 	}
-	b = append(b, `],"cycles":[`...)
+	j.Raw(`],"cycles":[`)
 	for i, c := range s.Cycles {
 		if i > 0 {
-			b = append(b, ',')
+			j.Raw(",")
 		}
-		b = append(b, '[')
+		j.Raw("[")
 		for k, id := range c {
 			if k > 0 {
-				b = append(b, ',')
+				j.Raw(",")
 			}
-			b = strconv.AppendInt(b, int64(v.taskThreadID(id)), 10)
+			j.Int(int64(v.taskThreadID(id)))
 		}
-		b = append(b, ']')
+		j.Raw("]")
 	}
-	b = append(b, `],"threads":[`...)
+	j.Raw(`],"threads":[`)
 	first = true
 	for _, e := range v.entries {
 		if e.kind != osThreadEntry {
@@ -95,22 +88,23 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 		}
 		t := &s.Threads[e.index]
 		if !first {
-			b = append(b, ',')
+			j.Raw(",")
 		}
 		first = false
-		b = append(b, `{"threadId":`...)
-		b = strconv.AppendInt(b, int64(e.id), 10)
-		b = append(b, `,"tid":`...)
-		b = strconv.AppendUint(b, t.TID, 10)
-		b = append(b, `,"name":`...)
-		b = jsonenc.AppendString(b, osThreadName(t))
-		b = append(b, `,"main":`...)
-		b = strconv.AppendBool(b, t.Main)
-		b = append(b, `,"runningThreadId":`...)
-		b = strconv.AppendInt(b, int64(v.taskThreadID(t.RunningTask)), 10)
-		b = append(b, '}')
+		j.Raw(`{"threadId":`)
+		j.Int(int64(e.id))
+		j.Raw(`,"tid":`)
+		j.Uint(t.TID)
+		j.Raw(`,"name":`)
+		j.Str(osThreadName(t))
+		j.Raw(`,"main":`)
+		j.Bool(t.Main)
+		j.Raw(`,"runningThreadId":`)
+		j.Int(int64(v.taskThreadID(t.RunningTask)))
+		j.Raw("}")
 	}
-	return append(b, "]}"...)
+	j.Raw("]}")
+	return j.Bytes()
 }
 
 // taskThreadID returns the DAP thread id of a task of the view, 0 if there is none.
@@ -124,51 +118,59 @@ func (v *view) taskThreadID(taskID uint64) int {
 	return 0
 }
 
-func appendGraphFrames(b []byte, frames []snapshot.Frame, src *sourceResolver) []byte {
-	b = append(b, '[')
+// writeGraphFrames writes a task's frames as the awaitGraph shows them.
+func writeGraphFrames(j *jsonenc.Writer, frames []snapshot.Frame, src *sourceResolver) {
+	j.Raw("[")
 	for i := range frames {
 		f := &frames[i]
 		if i > 0 {
-			b = append(b, ',')
+			j.Raw(",")
 		}
-		b = append(b, `{"name":`...)
-		b = jsonenc.AppendString(b, f.Function)
-		b = append(b, `,"path":`...)
-		b = append(b, src.resolve(f.File).graphPath...)
-		b = append(b, `,"line":`...)
+		j.Raw(`{"name":`)
+		j.Str(f.Function)
+		info := src.resolve(f.File)
+		j.Raw(`,"path":`)
+		j.RawBytes(info.graphPath)
+		j.Raw(`,"line":`)
 		line := 0
 		if f.HasLine && f.Line > 0 {
 			line = f.Line
 		}
-		b = strconv.AppendInt(b, int64(line), 10)
-		b = append(b, '}')
+		j.Int(int64(line))
+		if info.stdlibAsyncio {
+			// Present only when true: most frames are the program's.
+			j.Raw(`,"internal":true`)
+		}
+		j.Raw("}")
 	}
-	return append(b, ']')
+	j.Raw("]")
 }
 
 // appendCycles appends the aioscope/cycles body for v.
 func appendCycles(b []byte, v *view) []byte {
-	b = append(b, `{"cycles":[`...)
+	j := jsonenc.NewBuffer(b)
+	j.Raw(`{"cycles":[`)
 	for i, c := range v.snap.Cycles {
 		if i > 0 {
-			b = append(b, ',')
+			j.Raw(",")
 		}
-		b = append(b, '[')
+		j.Raw("[")
 		for k, id := range c {
 			if k > 0 {
-				b = append(b, ',')
+				j.Raw(",")
 			}
-			b = append(b, `{"threadId":`...)
-			b = strconv.AppendInt(b, int64(v.taskThreadID(id)), 10)
-			b = append(b, `,"name":`...)
+			j.Raw(`{"threadId":`)
+			j.Int(int64(v.taskThreadID(id)))
+			j.Raw(`,"name":`)
 			name := hexID(id)
-			if j, ok := v.taskIndex[id]; ok {
-				name = taskName(&v.snap.Tasks[j])
+			if i, ok := v.taskIndex[id]; ok {
+				name = taskName(&v.snap.Tasks[i])
 			}
-			b = jsonenc.AppendString(b, name)
-			b = append(b, '}')
+			j.Str(name)
+			j.Raw("}")
 		}
-		b = append(b, ']')
+		j.Raw("]")
 	}
-	return append(b, "]}"...)
+	j.Raw("]}")
+	return j.Bytes()
 }

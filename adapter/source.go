@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aioscope/aioscope/internal/jsonenc"
+	"github.com/aioscope/aioscope/snapshot"
 )
 
 // sourceInfo is how a frame's file is presented to the client.
@@ -28,7 +28,8 @@ type sourceInfo struct {
 	// hint is the source's presentationHint: "deemphasize" for names that are not files.
 	hint string
 	// stdlibAsyncio marks files of the standard library's asyncio package, whose frames are
-	// the event loop's machinery rather than the user's code.
+	// the event loop's machinery rather than the user's code (snapshot.IsStdlibAsyncio): stack
+	// traces dim them, the awaitGraph marks them "internal".
 	stdlibAsyncio bool
 	// graphPath is the JSON string the awaitGraph event shows for the file: path, or the name
 	// the target uses when it is not a file. Encoded once per file, as a large graph repeats
@@ -56,11 +57,6 @@ const maxResolvedFiles = 1 << 14
 func newSourceResolver(pid int) *sourceResolver {
 	return &sourceResolver{pid: pid, cache: make(map[string]sourceInfo)}
 }
-
-// stdlibAsyncioDir matches the directory of the standard library's asyncio package in an
-// installed CPython (lib/python3.14/asyncio/, lib/python3.15t/asyncio/) or a source build
-// (Lib/asyncio/), so that a project's own package named asyncio is not mistaken for it.
-var stdlibAsyncioDir = regexp.MustCompile(`(^|/)(python3\.[0-9]+t?|Lib)/asyncio/`)
 
 func (r *sourceResolver) resolve(file string) sourceInfo {
 	r.mu.Lock()
@@ -94,7 +90,7 @@ func (r *sourceResolver) resolveLocked(file string) sourceInfo {
 	info := sourceInfo{
 		path:          clean,
 		name:          path.Base(clean),
-		stdlibAsyncio: stdlibAsyncioDir.MatchString(clean),
+		stdlibAsyncio: snapshot.IsStdlibAsyncio(file),
 	}
 	inRoot := filepath.Join("/proc", strconv.Itoa(r.pid), "root", clean)
 	if r.targetHasOtherRoot() {

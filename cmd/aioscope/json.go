@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/aioscope/aioscope/awaittree"
@@ -10,206 +9,158 @@ import (
 	"github.com/aioscope/aioscope/snapshot"
 )
 
-// The JSON documents of `ps --json` and `pstree --json`. Their shape is part of aioscope's
-// interface (README.md documents it): fields are only ever added, never renamed or removed.
-// Object ids are strings in Python's hex() form ("0x7f3a2c0e1b40"), as in the text output.
+// The JSON documents of `ps --json` and `pstree --json`. Their shapes are part of aioscope's
+// interface, defined by schema/ps.schema.json and schema/pstree.schema.json (README.md describes
+// them): fields are only ever added, never renamed or removed. Object ids are strings in
+// Python's hex() form ("0x7f3a2c0e1b40"), as in the text output.
 //
-// They are written by hand rather than with encoding/json: a snapshot of 100,000 tasks makes a
-// document of tens of megabytes, and reflection-based encoding would cost more than reading the
-// process.
+// They are written with jsonenc.Writer rather than encoding/json: a snapshot of 100,000 tasks
+// makes a document of tens of megabytes, and reflection-based encoding would cost more than
+// reading the process.
 
-// jsonWriter appends JSON to a buffer and hands it to w in large pieces.
-type jsonWriter struct {
-	w   io.Writer
-	b   []byte
-	err error
-	// Frame lists already written, by the list: a snapshot shares one list among all the
-	// tasks waiting at the same places, and copying its text is cheaper than writing it again.
-	written map[snapshot.FramesKey]string
-}
-
-func (j *jsonWriter) raw(s string) { j.b = append(j.b, s...) }
-
-func (j *jsonWriter) str(s string) {
-	j.b = jsonenc.AppendString(j.b, s)
-}
-
-func (j *jsonWriter) uint(v uint64) { j.b = strconv.AppendUint(j.b, v, 10) }
-
-func (j *jsonWriter) id(v uint64) {
-	j.b = append(j.b, `"0x`...)
-	j.b = strconv.AppendUint(j.b, v, 16)
-	j.b = append(j.b, '"')
-}
-
-func (j *jsonWriter) optInt(v int, ok bool) {
-	if !ok {
-		j.raw("null")
-		return
+// writeFrames writes a list of frame objects, or the same text again for a list already written.
+func writeFrames(j *jsonenc.Writer, fs []snapshot.Frame) {
+	if !j.ReuseFrames(fs) {
+		start := j.Len()
+		writeFrameList(j, fs)
+		j.RememberFrames(fs, start)
 	}
-	j.b = strconv.AppendInt(j.b, int64(v), 10)
 }
 
-// flush writes out the buffer once it is large; force writes it out regardless.
-func (j *jsonWriter) flush(force bool) {
-	if j.err != nil || (!force && len(j.b) < 256<<10) {
-		return
-	}
-	_, j.err = j.w.Write(j.b)
-	j.b = j.b[:0]
-}
-
-func (j *jsonWriter) frames(fs []snapshot.Frame) {
-	if len(fs) == 0 {
-		j.raw("[]")
-		return
-	}
-	key := snapshot.KeyOf(fs)
-	if text, ok := j.written[key]; ok {
-		j.raw(text)
-		return
-	}
-	start := len(j.b)
-	j.writeFrames(fs)
-	if j.written == nil {
-		j.written = map[snapshot.FramesKey]string{}
-	}
-	j.written[key] = string(j.b[start:])
-}
-
-func (j *jsonWriter) writeFrames(fs []snapshot.Frame) {
-	j.raw("[")
+func writeFrameList(j *jsonenc.Writer, fs []snapshot.Frame) {
+	j.Raw("[")
 	for i, f := range fs {
 		if i > 0 {
-			j.raw(",")
+			j.Raw(",")
 		}
-		j.raw("{")
-		j.frameFields(f)
-		j.raw("}")
+		j.Raw("{")
+		writeFrameFields(j, f)
+		j.Raw("}")
 	}
-	j.raw("]")
+	j.Raw("]")
 }
 
-// frameFields writes the fields of a frame object, without braces.
-func (j *jsonWriter) frameFields(f snapshot.Frame) {
+// writeFrameFields writes the fields of a frame object, without braces.
+func writeFrameFields(j *jsonenc.Writer, f snapshot.Frame) {
 	known := f.HasLine && f.Line >= 0
-	j.raw(`"function":`)
-	j.str(f.Function)
-	j.raw(`,"file":`)
-	j.str(f.File)
-	j.raw(`,"line":`)
-	j.optInt(f.Line, known)
-	j.raw(`,"end_line":`)
-	j.optInt(f.EndLine, known && f.EndLine >= 0)
-	j.raw(`,"column":`)
-	j.optInt(f.Column, known && f.Column >= 0)
-	j.raw(`,"end_column":`)
-	j.optInt(f.EndColumn, known && f.EndColumn >= 0)
+	j.Raw(`"function":`)
+	j.Str(f.Function)
+	j.Raw(`,"file":`)
+	j.Str(f.File)
+	j.Raw(`,"line":`)
+	j.OptInt(f.Line, known)
+	j.Raw(`,"end_line":`)
+	j.OptInt(f.EndLine, known && f.EndLine >= 0)
+	j.Raw(`,"column":`)
+	j.OptInt(f.Column, known && f.Column >= 0)
+	j.Raw(`,"end_column":`)
+	j.OptInt(f.EndColumn, known && f.EndColumn >= 0)
 }
 
-// header writes the fields both documents start with.
-func (j *jsonWriter) header(s *snapshot.Snapshot) {
-	j.raw(`{"pid":`)
-	j.uint(uint64(s.PID))
-	j.raw(`,"python_version":`)
-	j.str(s.PythonVersion)
-	j.raw(`,"captured_at":`)
-	j.str(s.CapturedAt.UTC().Format(time.RFC3339Nano))
+// writeHeader writes the fields both documents start with.
+func writeHeader(j *jsonenc.Writer, s *snapshot.Snapshot) {
+	j.Raw(`{"pid":`)
+	j.Uint(uint64(s.PID))
+	j.Raw(`,"python_version":`)
+	j.Str(s.PythonVersion)
+	j.Raw(`,"captured_at":`)
+	j.Str(s.CapturedAt.UTC().Format(time.RFC3339Nano))
 }
 
-func (j *jsonWriter) cycles(s *snapshot.Snapshot) {
-	j.raw(`,"cycles":[`)
+func writeCycles(j *jsonenc.Writer, s *snapshot.Snapshot) {
+	j.Raw(`,"cycles":[`)
 	for i, c := range s.Cycles {
 		if i > 0 {
-			j.raw(",")
+			j.Raw(",")
 		}
-		j.raw("[")
+		j.Raw("[")
 		for k, id := range c {
 			if k > 0 {
-				j.raw(",")
+				j.Raw(",")
 			}
-			j.id(id)
+			j.HexID(id)
 		}
-		j.raw("]")
+		j.Raw("]")
 	}
-	j.raw("]")
+	j.Raw("]")
 }
 
 // writePSJSON writes the `ps --json` document: threads with their current frames, tasks with
 // their coroutine frames and awaiters, and await cycles.
 func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
 	awaiters := snapshot.AwaiterIndex(s.Tasks)
-	j := &jsonWriter{w: w, b: make([]byte, 0, 512<<10)}
-	j.header(s)
-	j.raw(`,"threads":[`)
+	j := jsonenc.NewWriter(w)
+	writeHeader(j, s)
+	j.Raw(`,"threads":[`)
 	for i, t := range s.Threads {
 		if i > 0 {
-			j.raw(",")
+			j.Raw(",")
 		}
-		j.raw(`{"tid":`)
-		j.uint(t.TID)
-		j.raw(`,"thread_id":`)
-		j.uint(t.ThreadID)
-		j.raw(`,"main":`)
-		j.raw(strconv.FormatBool(t.Main))
-		j.raw(`,"running_task":`)
+		j.Raw(`{"tid":`)
+		j.Uint(t.TID)
+		j.Raw(`,"thread_id":`)
+		j.Uint(t.ThreadID)
+		j.Raw(`,"main":`)
+		j.Bool(t.Main)
+		j.Raw(`,"running_task":`)
 		if t.RunningTask != 0 {
-			j.id(t.RunningTask)
+			j.HexID(t.RunningTask)
 		} else {
-			j.raw("null")
+			j.Null()
 		}
-		j.raw(`,"frames":`)
-		j.frames(t.Frames)
-		j.raw("}")
+		j.Raw(`,"frames":`)
+		writeFrames(j, t.Frames)
+		j.Raw("}")
 	}
-	j.raw(`],"tasks":[`)
+	j.Raw(`],"tasks":[`)
 	for i, t := range s.Tasks {
 		if i > 0 {
-			j.raw(",")
+			j.Raw(",")
 		}
-		j.raw("\n")
-		j.raw(`{"id":`)
-		j.id(t.ID)
-		j.raw(`,"name":`)
-		j.str(t.Name)
-		j.raw(`,"tid":`)
-		j.uint(t.TID)
-		j.raw(`,"frames":`)
-		j.frames(t.Frames)
-		j.raw(`,"awaited_by":[`)
+		j.Raw("\n")
+		j.Raw(`{"id":`)
+		j.HexID(t.ID)
+		j.Raw(`,"name":`)
+		j.Str(t.Name)
+		j.Raw(`,"tid":`)
+		j.Uint(t.TID)
+		j.Raw(`,"frames":`)
+		writeFrames(j, t.Frames)
+		j.Raw(`,"awaited_by":[`)
 		for k, a := range t.AwaitedBy {
 			if k > 0 {
-				j.raw(",")
+				j.Raw(",")
 			}
-			j.raw(`{"id":`)
-			j.id(a.ID)
-			j.raw(`,"name":`)
+			j.Raw(`{"id":`)
+			j.HexID(a.ID)
+			j.Raw(`,"name":`)
 			if k, ok := awaiters[a.ID]; ok && k >= 0 {
-				j.str(s.Tasks[k].Name)
+				j.Str(s.Tasks[k].Name)
 			} else {
-				j.raw("null")
+				j.Null()
 			}
-			j.raw(`,"is_task":`)
-			j.raw(strconv.FormatBool(a.IsTask))
-			j.raw("}")
+			j.Raw(`,"is_task":`)
+			j.Bool(a.IsTask)
+			j.Raw("}")
 		}
-		j.raw("]}")
-		j.flush(false)
+		j.Raw("]}")
+		if j.Flush() != nil {
+			break
+		}
 	}
-	j.raw("]")
-	j.cycles(s)
-	j.raw("}\n")
-	j.flush(true)
-	return j.err
+	j.Raw("]")
+	writeCycles(j, s)
+	j.Raw("}\n")
+	return j.Close()
 }
 
 // writePSTreeJSON writes the `pstree --json` document: the forest pstree prints, as nested
 // nodes. A task awaited from several places appears below each of them, as in the text tree.
 // roots is nil when the snapshot has await cycles.
 func writePSTreeJSON(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node) error {
-	j := &jsonWriter{w: w, b: make([]byte, 0, 512<<10)}
-	j.header(s)
-	j.raw(`,"roots":[`)
+	j := jsonenc.NewWriter(w)
+	writeHeader(j, s)
+	j.Raw(`,"roots":[`)
 	// An explicit stack: await chains can be far deeper than the goroutine stack should go.
 	type item struct {
 		n    *awaittree.Node
@@ -217,7 +168,7 @@ func writePSTreeJSON(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node)
 	}
 	for i, r := range roots {
 		if i > 0 {
-			j.raw(",")
+			j.Raw(",")
 		}
 		stack := []item{{n: r, next: -1}}
 		for len(stack) > 0 {
@@ -225,37 +176,38 @@ func writePSTreeJSON(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node)
 			if top.next < 0 {
 				n := top.n
 				if n.Kind == awaittree.Task {
-					j.raw(`{"kind":"task","id":`)
-					j.id(n.TaskID)
-					j.raw(`,"name":`)
-					j.str(n.Label)
+					j.Raw(`{"kind":"task","id":`)
+					j.HexID(n.TaskID)
+					j.Raw(`,"name":`)
+					j.Str(n.Label)
 				} else {
-					j.raw(`{"kind":"frame",`)
-					j.frameFields(*n.Frame)
-					j.raw(`,"label":`)
-					j.str(n.Label)
+					j.Raw(`{"kind":"frame",`)
+					writeFrameFields(j, *n.Frame)
+					j.Raw(`,"label":`)
+					j.Str(n.Label)
 				}
-				j.raw(`,"children":[`)
+				j.Raw(`,"children":[`)
 				top.next = 0
 				continue
 			}
 			if top.next < len(top.n.Children) {
 				if top.next > 0 {
-					j.raw(",")
+					j.Raw(",")
 				}
 				child := top.n.Children[top.next]
 				top.next++
 				stack = append(stack, item{n: child, next: -1})
 				continue
 			}
-			j.raw("]}")
+			j.Raw("]}")
 			stack = stack[:len(stack)-1]
-			j.flush(false)
+			if j.Flush() != nil {
+				return j.Close()
+			}
 		}
 	}
-	j.raw("]")
-	j.cycles(s)
-	j.raw("}\n")
-	j.flush(true)
-	return j.err
+	j.Raw("]")
+	writeCycles(j, s)
+	j.Raw("}\n")
+	return j.Close()
 }

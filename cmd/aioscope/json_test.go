@@ -2,12 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aioscope/aioscope/awaittree"
+	"github.com/aioscope/aioscope/internal/testtarget"
+	"github.com/aioscope/aioscope/schema"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -115,4 +123,197 @@ type treeNode struct {
 	File     string     `json:"file"`
 	Line     *int       `json:"line"`
 	Children []treeNode `json:"children"`
+}
+
+// TestJSONSchema: the documents of sample snapshots match schema/ps.schema.json and
+// schema/pstree.schema.json, edge cases included: await cycles, unknown locations, non-ASCII and
+// invalid UTF-8 names, control characters, an empty snapshot.
+func TestJSONSchema(t *testing.T) {
+	schemas, err := schema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cyclic := sampleSnapshot() // Task-1 and the other task await each other
+	cyclic.Tasks[0].AwaitedBy = []snapshot.Awaiter{{ID: 0x20, IsTask: true, Frames: cyclic.Tasks[1].Frames}}
+	acyclic := sampleSnapshot()
+	acyclic.Cycles = nil
+	acyclic.Tasks[1].AwaitedBy = acyclic.Tasks[1].AwaitedBy[:1]
+	empty := &snapshot.Snapshot{PID: 1, PythonVersion: "3.14.0", CapturedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	for _, tc := range []struct {
+		name string
+		s    *snapshot.Snapshot
+		want []string // text the document must contain, so that the edge case is really there
+	}{
+		{"cycle", cyclic, []string{`"line":null,"end_line":null,"column":null,"end_column":null`, `"name":null`,
+			`tâche 😀 \ufffd`, `"cycles":[["0x10","0x20","0x10"]]`}},
+		{"acyclic", acyclic, []string{`"end_line":null`}},
+		{"empty", empty, []string{`"captured_at":"2026-01-02T03:04:05Z"`, `"tasks":[]`}},
+		{"many", benchSnapshot(3000), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ps bytes.Buffer
+			if err := writePSJSON(&ps, tc.s); err != nil {
+				t.Fatal(err)
+			}
+			if err := schemas.Validate(schema.PS, ps.Bytes()); err != nil {
+				t.Errorf("ps --json: %v", err)
+			}
+			roots, err := awaittree.Build(tc.s.Tasks)
+			if err != nil {
+				roots = nil // cycles: no tree, as pstree --json writes it
+			}
+			var tree bytes.Buffer
+			if err := writePSTreeJSON(&tree, tc.s, roots); err != nil {
+				t.Fatal(err)
+			}
+			if err := schemas.Validate(schema.PSTree, tree.Bytes()); err != nil {
+				t.Errorf("pstree --json: %v", err)
+			}
+			for _, w := range tc.want {
+				if !bytes.Contains(ps.Bytes(), []byte(w)) && !bytes.Contains(tree.Bytes(), []byte(w)) {
+					t.Errorf("neither document contains %s", w)
+				}
+			}
+		})
+	}
+}
+
+// TestJSONSchemaLive: what `aioscope ps --json` and `pstree --json` print for live CPython 3.14
+// and 3.15 targets matches the schemas.
+func TestJSONSchemaLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Python processes")
+	}
+	schemas, err := schema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := aioscopeBinary(t)
+	cases := []struct {
+		scenario string
+		args     []string
+		cycles   bool
+		contains string // text ps --json must hold, so that the case shows what it is for
+	}{
+		{scenario: "tree.py"},
+		{scenario: "threads.py", contains: `"main":false`},
+		{scenario: "cycle.py", cycles: true},
+		{scenario: "cycle2.py", cycles: true},
+		{scenario: "edge.py"},
+		{scenario: "sync.py"},
+		{scenario: "agen.py"},
+		{scenario: "eager.py"},
+		{scenario: "timeouts.py"},
+		{scenario: "queues.py"},
+		{scenario: "unicode.py", contains: "zażółć"},
+		{scenario: "longunicode.py"},
+		{scenario: "names.py"},
+		{scenario: "blocked.py"},
+		{scenario: "deep.py", args: []string{"1534"}},
+		{scenario: "many.py", args: []string{"3000"}},
+	}
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			testtarget.Python(t, version)
+			for _, c := range cases {
+				t.Run(strings.Join(append([]string{c.scenario}, c.args...), "-"), func(t *testing.T) {
+					t.Parallel()
+					tg := testtarget.Start(t, version, c.scenario, c.args...)
+					for _, cmd := range []string{"ps", "pstree"} {
+						for _, flags := range [][]string{{"--json"}, {"--json", "--main-thread-only"}} {
+							out, code := runJSON(t, bin, tg, cmd, flags...)
+							wantCode := 0
+							if cmd == "pstree" && c.cycles {
+								wantCode = 1
+							}
+							if code != wantCode {
+								t.Errorf("aioscope %s %v: exit %d, want %d", cmd, flags, code, wantCode)
+							}
+							if err := schemas.Validate(cmd, out); err != nil {
+								t.Errorf("aioscope %s %v: %v", cmd, flags, err)
+							}
+							hasCycles := !bytes.Contains(out, []byte(`"cycles":[]}`))
+							if hasCycles != c.cycles {
+								t.Errorf("aioscope %s %v: cycles listed %v, want %v", cmd, flags, hasCycles, c.cycles)
+							}
+							if cmd == "ps" && len(flags) == 1 && !bytes.Contains(out, []byte(c.contains)) {
+								t.Errorf("aioscope ps --json does not contain %q", c.contains)
+							}
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// runJSON runs `aioscope <cmd> [flags] PID` and returns its stdout and exit code.
+func runJSON(t *testing.T, bin string, tg *testtarget.Target, cmd string, flags ...string) ([]byte, int) {
+	t.Helper()
+	if tg.Exited() {
+		t.Fatalf("target %d has exited; stderr:\n%s", tg.PID, tg.Stderr())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	args := append(append([]string{cmd}, flags...), strconv.Itoa(tg.PID))
+	c := exec.CommandContext(ctx, bin, args...)
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	err := c.Run()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("aioscope %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return stdout.Bytes(), c.ProcessState.ExitCode()
+}
+
+// benchSnapshot is a snapshot like that of testdata/scenarios/many.py with n sleepers: one main
+// task gathering n tasks that sleep at the same place, sharing one frames slice as the inspector
+// makes them.
+func benchSnapshot(n int) *snapshot.Snapshot {
+	const file = "/srv/app/testdata/scenarios/many.py"
+	mainChain := []snapshot.Frame{{Function: "main", File: file, Line: 13, HasLine: true, EndLine: 13, Column: 10, EndColumn: 33}}
+	sleeper := []snapshot.Frame{
+		{Function: "sleep", File: "/usr/lib/python3.15/asyncio/tasks.py", Line: 725, HasLine: true, EndLine: 725, Column: 15, EndColumn: 27},
+		{Function: "sleeper", File: file, Line: 7, HasLine: true, EndLine: 7, Column: 10, EndColumn: 28},
+	}
+	tasks := make([]snapshot.Task, 0, n+1)
+	tasks = append(tasks, snapshot.Task{ID: 0x7f0000000000, Name: "Task-1", TID: 4242, Frames: mainChain})
+	for i := range n {
+		tasks = append(tasks, snapshot.Task{
+			ID: 0x7f0000001000 + uint64(i)*0x200, Name: "Task-" + strconv.Itoa(i+2), TID: 4242, Frames: sleeper,
+			AwaitedBy: []snapshot.Awaiter{{ID: 0x7f0000000000, IsTask: true, Frames: mainChain}},
+		})
+	}
+	return &snapshot.Snapshot{
+		PID: 4242, PythonVersion: "3.15.2", CapturedAt: time.Date(2026, 11, 21, 14, 9, 55, 123456789, time.UTC),
+		Threads: []snapshot.Thread{{TID: 4242, ThreadID: 7, Main: true, Frames: mainChain}},
+		Tasks:   tasks,
+	}
+}
+
+// BenchmarkPSJSON measures what `aioscope ps --json` does after the snapshot.
+func BenchmarkPSJSON(b *testing.B) {
+	s := benchSnapshot(10_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := writePSJSON(io.Discard, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPSTreeJSON measures the writing of the `pstree --json` document, once the tree is built.
+func BenchmarkPSTreeJSON(b *testing.B) {
+	s := benchSnapshot(10_000)
+	roots, err := awaittree.Build(s.Tasks)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := writePSTreeJSON(io.Discard, s, roots); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -1,5 +1,7 @@
-// Package jsonenc appends JSON values to byte slices, for the documents and messages aioscope
-// writes by hand: tens of thousands of tasks are written far faster than through reflection.
+// Package jsonenc writes the large JSON documents aioscope produces (ps --json, pstree --json,
+// the adapter's awaitGraph) and the envelopes of its protocol messages: Writer appends values to
+// a buffer, AppendString escapes a string. Tens of thousands of tasks are written far faster
+// than through reflection.
 package jsonenc
 
 import "unicode/utf8"

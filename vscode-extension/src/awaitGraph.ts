@@ -1,6 +1,8 @@
 // The bodies aioscope's debug adapter sends: the `aioscope/awaitGraph` event (also the response
-// of the `aioscope/snapshot` request) and the `aioscope/cycles` event. Nothing here depends on
-// VS Code, so the tree model built from it is unit-tested with plain Node.
+// of the `aioscope/snapshot` request) and the `aioscope/cycles` event. Their shapes are defined by
+// schema/awaitgraph.schema.json and schema/cycles.schema.json at the top of the repository; the
+// unit tests check these types and the parsers against them. Nothing here depends on VS Code, so
+// the tree model built from it is unit-tested with plain Node.
 
 /** One coroutine frame of a task. `line` is 1-based, 0 when unknown. */
 export interface GraphFrame {
@@ -8,6 +10,11 @@ export interface GraphFrame {
   /** The file as a client can open it, or the name the target uses when it is not a file. */
   path: string;
   line: number;
+  /**
+   * Present for frames of Python's own asyncio package, the event loop's machinery rather than
+   * the program. The adapter decides it (the CALL STACK dims the same frames); absent otherwise.
+   */
+  internal?: true;
 }
 
 export interface GraphTask {
@@ -86,7 +93,11 @@ function parseFrames(v: unknown): GraphFrame[] {
   let n = 0;
   for (const f of v) {
     if (isObject(f)) {
-      out[n++] = { name: str(f.name, '<unknown>'), path: str(f.path), line: Math.max(0, Math.trunc(num(f.line))) };
+      const frame: GraphFrame = { name: str(f.name, '<unknown>'), path: str(f.path), line: Math.max(0, Math.trunc(num(f.line))) };
+      if (f.internal === true) {
+        frame.internal = true;
+      }
+      out[n++] = frame;
     }
   }
   out.length = n;

@@ -102,11 +102,6 @@ export interface Presentation {
 const defaultPageSize = 1000;
 const defaultExpandAllUpTo = 50;
 
-/** True for frames inside Python's own asyncio package, which say little about the program. */
-export function isAsyncioInternal(path: string): boolean {
-  return /[\\/]asyncio[\\/][^\\/]+\.py$/.test(path);
-}
-
 export function baseName(path: string): string {
   const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
   return i >= 0 ? path.slice(i + 1) : path;
@@ -122,10 +117,13 @@ function frameLocation(frame: GraphFrame): string {
   return frame.line > 0 ? `${file}:${frame.line}` : file;
 }
 
-/** The frame that best says where a task is: the innermost one outside asyncio itself. */
+/**
+ * The frame that best says where a task is: the innermost one outside asyncio itself (as the
+ * adapter marks them, `internal`).
+ */
 export function currentFrame(task: GraphTask): GraphFrame | undefined {
   for (const f of task.frames) {
-    if (!isAsyncioInternal(f.path)) {
+    if (f.internal !== true) {
       return f;
     }
   }
@@ -599,7 +597,7 @@ export class AwaitTreeModel {
           tooltip: `${f.name}\n${where}${node.index === 0 ? '\n(the task waits here)' : ''}`,
           collapsible: 'none',
           icon: node.index === 0 ? 'debug-stackframe' : 'debug-stackframe-dot',
-          contextValue: isAsyncioInternal(f.path) ? 'frame.asyncio' : 'frame',
+          contextValue: f.internal === true ? 'frame.asyncio' : 'frame',
           accessibility: `frame ${f.name}, ${frameLocation(f)}`,
         };
         if (isOpenable(f)) {

@@ -8,7 +8,8 @@ describe('awaitGraph bodies', () => {
     assert.strictEqual(g.pid, 4242);
     assert.strictEqual(g.pythonVersion, '3.14.10');
     assert.strictEqual(g.tasks.length, 13);
-    assert.deepStrictEqual(g.tasks[0].frames[0], { name: 'TaskGroup._aexit', path: '/usr/lib/python3.14/asyncio/taskgroups.py', line: 121 });
+    assert.deepStrictEqual(g.tasks[0].frames[0], { name: 'TaskGroup._aexit', path: '/usr/lib/python3.14/asyncio/taskgroups.py', line: 121, internal: true });
+    assert.deepStrictEqual(g.tasks[0].frames[2], { name: 'main', path: '/srv/app/tree.py', line: 21 });
     assert.strictEqual(g.threads[0].name, 'Thread 4242 (MainThread)');
   });
 
@@ -35,6 +36,11 @@ describe('awaitGraph bodies', () => {
       ],
     );
     assert.strictEqual(g.tasks[0].frames[0].line, 0);
+    // internal is kept only as the adapter sends it: true, or absent.
+    const marks = parseAwaitGraph({
+      tasks: [{ threadId: 1, frames: [{ internal: true }, { internal: 'yes' }, { internal: false }, {}] }],
+    })!.tasks[0].frames.map((f) => ('internal' in f ? f.internal : 'absent'));
+    assert.deepStrictEqual(marks, [true, 'absent', 'absent', 'absent']);
     assert.deepStrictEqual(g.cycles, [[1, 2, 1]]);
     assert.deepStrictEqual(g.threads, []);
     assert.strictEqual(g.capturedAt, '');

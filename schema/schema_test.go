@@ -1,0 +1,70 @@
+package schema
+
+import (
+	"strings"
+	"testing"
+)
+
+// The schemas must reject what the documents must not be, or validating the writers' output
+// against them would prove nothing.
+func TestSchemasReject(t *testing.T) {
+	s, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := `{"function":"main","file":"app.py","line":9,"end_line":9,"column":4,"end_column":10}`
+	ps := func(task string) string {
+		return `{"pid":42,"python_version":"3.15.2","captured_at":"2026-11-21T14:09:55.1Z","threads":[],"tasks":[` + task + `],"cycles":[]}`
+	}
+	task := func(frames string) string {
+		return `{"id":"0x10","name":"Task-1","tid":42,"frames":[` + frames + `],"awaited_by":[]}`
+	}
+	graph := func(frame string) string {
+		return `{"pid":42,"pythonVersion":"3.15.2","capturedAt":"2026-11-21T14:09:55Z","tasks":[{"threadId":2,"taskId":"0x10","name":"a","tid":42,"awaitedBy":[],"frames":[` +
+			frame + `]}],"cycles":[],"threads":[]}`
+	}
+	pstree := func(roots, cycles string) string {
+		return `{"pid":42,"python_version":"3.15.2","captured_at":"2026-11-21T14:09:55Z","roots":[` + roots + `],"cycles":[` + cycles + `]}`
+	}
+	frameNode := `{"kind":"frame",` + frame[1:len(frame)-1] + `,"label":"main app.py:9","children":[]}`
+	for _, tc := range []struct {
+		schema, doc string
+		ok          bool
+	}{
+		{PS, ps(task(frame)), true},
+		{PS, ps(task(`{"function":"f","file":"","line":null,"end_line":null,"column":null,"end_column":null}`)), true},
+		{PS, ps(task(frame)) + "\n", true},
+		{PS, ps(task(frame)) + "{}", false},
+		{PS, strings.Replace(ps(task(frame)), `"pid":42,`, ``, 1), false},
+		{PS, strings.Replace(ps(task(frame)), `"pid":42,`, `"pid":42,"extra":1,`, 1), false},
+		{PS, strings.Replace(ps(task(frame)), `2026-11-21T14:09:55.1Z`, `2026-11-21 14:09:55`, 1), false},
+		{PS, ps(strings.Replace(task(frame), `"0x10"`, `16`, 1)), false},
+		{PS, ps(strings.Replace(task(frame), `"0x10"`, `"0X10"`, 1)), false},
+		{PS, ps(task(strings.Replace(frame, `"line":9`, `"line":null`, 1))), false}, // a column without a line
+		{PS, ps(task(strings.Replace(frame, `}`, `,"internal":true}`, 1))), false},
+		{PS, ps(task(strings.Replace(frame, `"line":9`, `"line":-1`, 1))), false},
+		{PS, "{\"pid\":42,\"python_version\":\"\xff\"}", false},
+		{PSTree, pstree(`{"kind":"task","id":"0x10","name":"a","children":[`+frameNode+`]}`, ``), true},
+		{PSTree, pstree(``, `["0x10","0x20","0x10"]`), true},
+		{PSTree, pstree(`{"kind":"task","id":"0x10","name":"a","children":[]}`, `["0x10","0x10"]`), false},
+		{PSTree, pstree(`{"kind":"task","id":"0x10","name":"a","children":[{"kind":"task","id":"0x10"}]}`, ``), false},
+		{PSTree, pstree(strings.Replace(frameNode, `"label"`, `"lable"`, 1), ``), false},
+		{PSTree, pstree(strings.Replace(frameNode, `"frame"`, `"coroutine"`, 1), ``), false},
+		{PSTree, pstree(``, `["0x10"]`), false},
+		{AwaitGraph, graph(`{"name":"main","path":"/srv/app.py","line":9}`), true},
+		{AwaitGraph, graph(`{"name":"main","path":"/srv/app.py","line":null}`), false},
+		{AwaitGraph, graph(`{"name":"main","path":"/srv/app.py"}`), false},
+		{AwaitGraph, strings.Replace(graph(``), `"threadId":2`, `"threadId":0`, 1), false},
+		{Cycles, `{"cycles":[[{"threadId":3,"name":"A"},{"threadId":3,"name":"A"}]]}`, true},
+		{Cycles, `{"cycles":[[{"threadId":3,"name":"A"}]]}`, false},
+		{Cycles, `{"cycles":[[{"threadId":"3","name":"A"},{"threadId":3,"name":"A"}]]}`, false},
+	} {
+		err := s.Validate(tc.schema, []byte(tc.doc))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s %s: %v, want ok=%v", tc.schema, tc.doc, err, tc.ok)
+		}
+	}
+	if err := s.Validate("nope", []byte(`{}`)); err == nil {
+		t.Error("an unknown schema name was accepted")
+	}
+}

@@ -1,0 +1,45 @@
+package snapshot
+
+import "testing"
+
+func TestIsStdlibAsyncio(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want bool
+	}{
+		// Installed CPythons: distribution packages, /usr/local, free-threaded builds, a prefix
+		// of one's own, Debian's packages unpacked elsewhere.
+		{"/usr/lib/python3.14/asyncio/tasks.py", true},
+		{"/usr/lib/python3.15/asyncio/taskgroups.py", true},
+		{"/usr/local/lib/python3.14/asyncio/base_events.py", true},
+		{"/usr/lib/python3.15t/asyncio/queues.py", true},
+		{"/opt/python/3.15/lib/python3.15/asyncio/locks.py", true},
+		{"/home/ci/.cache/sid/usr/lib/python3.14/asyncio/timeouts.py", true},
+		{"/usr/lib/python3.14/asyncio/../asyncio/./tasks.py", true},
+		// A source build run from its tree.
+		{"/home/dev/cpython/Lib/asyncio/tasks.py", true},
+		{"/Lib/asyncio/runners.py", true},
+		// A project's own package named asyncio, the PyPI backport of that name, asyncio's
+		// tests, modules named after it.
+		{"/srv/app/asyncio/tasks.py", false},
+		{"/srv/app/asyncio_helpers.py", false},
+		{"/srv/venv/lib/python3.14/site-packages/asyncio/tasks.py", false},
+		{"/usr/lib/python3/dist-packages/asyncio/tasks.py", false},
+		{"/usr/lib/python3.14/test/test_asyncio/test_tasks.py", false},
+		{"/usr/lib/python3.14/asyncio.py", false},
+		{"/usr/lib/python3.14/asyncio", false},
+		{"/usr/lib/python3.14/myasyncio/tasks.py", false},
+		{"/usr/lib/python3.14/../app/asyncio/tasks.py", false},
+		// Not files: nothing to decide from.
+		{"asyncio/tasks.py", false},
+		{"Lib/asyncio/tasks.py", false},
+		{"<frozen asyncio.tasks>", false},
+		{"<string>", false},
+		{"", false},
+		{"/usr/lib/python3.14/asyncio/tasks\x00.py", false},
+	} {
+		if got := IsStdlibAsyncio(tc.file); got != tc.want {
+			t.Errorf("IsStdlibAsyncio(%q) = %v, want %v", tc.file, got, tc.want)
+		}
+	}
+}
