@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aioscope/aioscope/internal/daptest"
 	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/schema"
 	"github.com/aioscope/aioscope/snapshot"
@@ -106,27 +107,27 @@ func TestAwaitGraphSchemaLive(t *testing.T) {
 				t.Run(strings.Join(append([]string{c.scenario}, c.args...), "-"), func(t *testing.T) {
 					t.Parallel()
 					tg, cl := liveSession(t, version, c.scenario, c.args...)
-					cl.initialize()
-					cl.ok("attach", map[string]any{"processId": tg.PID}, nil)
-					cl.ok("configurationDone", nil, nil)
-					event := cl.event("aioscope/awaitGraph").Body
+					cl.Initialize()
+					cl.OK("attach", map[string]any{"processId": tg.PID}, nil)
+					cl.OK("configurationDone", nil, nil)
+					event := cl.Event("aioscope/awaitGraph").Body
 					if err := schemas.Validate(schema.AwaitGraph, event); err != nil {
 						t.Errorf("awaitGraph event: %v", err)
 					}
 					if c.cycles {
-						if err := schemas.Validate(schema.Cycles, cl.event("aioscope/cycles").Body); err != nil {
+						if err := schemas.Validate(schema.Cycles, cl.Event("aioscope/cycles").Body); err != nil {
 							t.Errorf("cycles event: %v", err)
 						}
 					}
-					cl.event("stopped")
-					resp := cl.ok("aioscope/snapshot", nil, nil).Body
+					cl.Event("stopped")
+					resp := cl.OK("aioscope/snapshot", nil, nil).Body
 					if err := schemas.Validate(schema.AwaitGraph, resp); err != nil {
 						t.Errorf("aioscope/snapshot response: %v", err)
 					}
 					if n := bytes.Count(event, []byte(`"taskId"`)); n < 2 {
 						t.Errorf("awaitGraph event with %d tasks", n)
 					}
-					cl.ok("disconnect", nil, nil)
+					cl.OK("disconnect", nil, nil)
 				})
 			}
 		})
@@ -278,9 +279,9 @@ asyncio.run(main())
 
 func checkInternalFrames(t *testing.T, tg *testtarget.Target, stdlib, own string) {
 	c := startSession(t, NewServer(Config{}))
-	c.initialize()
-	c.ok("attach", map[string]any{"processId": tg.PID, "maxThreads": 0}, nil)
-	c.ok("configurationDone", nil, nil)
+	c.Initialize()
+	c.OK("attach", map[string]any{"processId": tg.PID, "maxThreads": 0}, nil)
+	c.OK("configurationDone", nil, nil)
 	var g struct {
 		Tasks []struct {
 			ThreadID int    `json:"threadId"`
@@ -292,11 +293,11 @@ func checkInternalFrames(t *testing.T, tg *testtarget.Target, stdlib, own string
 			} `json:"frames"`
 		} `json:"tasks"`
 	}
-	decode(t, c.event("aioscope/awaitGraph").Body, &g)
-	c.event("stopped")
+	daptest.Decode(t, c.Event("aioscope/awaitGraph").Body, &g)
+	c.Event("stopped")
 	var internal, others, ownFrames int
 	for _, task := range g.Tasks {
-		st := c.stackTrace(task.ThreadID, 0, len(task.Frames))
+		st := c.StackTrace(task.ThreadID, 0, len(task.Frames))
 		if len(st.StackFrames) < len(task.Frames) {
 			t.Fatalf("task %s: %d stack frames for %d coroutine frames", task.Name, len(st.StackFrames), len(task.Frames))
 		}
@@ -328,7 +329,7 @@ func checkInternalFrames(t *testing.T, tg *testtarget.Target, stdlib, own string
 	if tg.Scenario == "" && ownFrames == 0 {
 		t.Errorf("no frame of %s", own)
 	}
-	c.ok("disconnect", nil, nil)
+	c.OK("disconnect", nil, nil)
 }
 
 // graphBenchSnapshot is a snapshot like that of testdata/scenarios/many.py with n sleepers, the
