@@ -60,3 +60,19 @@ func BenchmarkAttach(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSampleThreads measures one thread sample (the threads and their current frames only)
+// of a 10,000-task target: what watching an event loop costs per look.
+func BenchmarkSampleThreads(b *testing.B) {
+	tg := testtarget.Start(b, "3.15", "many.py", "10000")
+	p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := p.SampleThreads(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,50 @@
+package inspector_test
+
+import (
+	"testing"
+
+	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/testtarget"
+)
+
+// TestSampleThreads samples the threads of a target whose threads never stop running Python code:
+// every sample has both threads, each with a whole stack.
+func TestSampleThreads(t *testing.T) {
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "pipeline.py")
+			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
+			if err != nil {
+				t.Fatal(err)
+			}
+			running := 0
+			for i := 0; i < 200; i++ {
+				s, err := p.SampleThreads()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(s.Threads) != 2 {
+					t.Fatalf("sample %d: %d threads", i, len(s.Threads))
+				}
+				for _, th := range s.Threads {
+					want := "Thread._bootstrap"
+					if th.Main {
+						want = "<module>"
+					}
+					if n := len(th.Frames); n == 0 || th.Frames[n-1].Function != want {
+						t.Fatalf("sample %d: thread %d's stack ends at %v, not %s", i, th.TID, functions(th.Frames), want)
+					}
+					if th.RunningTask != 0 {
+						running++
+					}
+					if !th.HasLoop {
+						t.Errorf("sample %d: thread %d runs no event loop", i, th.TID)
+					}
+				}
+			}
+			if running == 0 {
+				t.Error("no sample caught a thread running a task")
+			}
+		})
+	}
+}
