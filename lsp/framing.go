@@ -84,10 +84,7 @@ func (e *tooLargeError) Error() string {
 // between messages is io.EOF, and within one io.ErrUnexpectedEOF.
 func readFrame(r *bufio.Reader, maxBody int) ([]byte, error) {
 	length, haveLength := uint64(0), false
-	for n := 0; ; n++ {
-		if n == maxHeaders {
-			return nil, &FramingError{Reason: fmt.Sprintf("more than %d header lines", maxHeaders)}
-		}
+	for n := 0; ; {
 		line, err := readHeaderLine(r)
 		if err != nil {
 			if errors.Is(err, io.EOF) && n > 0 {
@@ -100,6 +97,9 @@ func readFrame(r *bufio.Reader, maxBody int) ([]byte, error) {
 				continue // blank lines between messages are tolerated
 			}
 			break
+		}
+		if n++; n > maxHeaders {
+			return nil, &FramingError{Reason: fmt.Sprintf("more than %d header lines", maxHeaders)}
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok {

@@ -21,12 +21,12 @@ type renderer struct {
 
 // Bounds on what one answer lists.
 const (
-	namesInLens    = 3
-	tasksInHover   = 20
+	namesInLens  = 3
+	tasksInHover = 20
 	// argumentsInHover bounds the tasks whose arguments a hover reads from the target.
 	argumentsInHover = 5
-	maxSymbols     = 1000
-	maxNameInLabel = 60
+	maxSymbols       = 1000
+	maxNameInLabel   = 60
 )
 
 // lensTitle is a code lens's text: "⏸ 182 tasks · Task-12, Task-19, … · waiting ≥ 41 s".

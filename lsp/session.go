@@ -171,6 +171,7 @@ func (s *session) callClient(method string) {
 // are handled here, in order (a didClose must not overtake its didOpen); initialize and shutdown
 // too, as everything after them depends on them; other requests each on a goroutine of their own.
 func (s *session) Handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request) {
+	<-s.ready // the connection starts reading before NewConn returns it
 	if req.Notif {
 		s.guard("handling "+req.Method, func() { s.notification(req) })
 		return

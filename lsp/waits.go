@@ -30,10 +30,10 @@ type firstSeen struct {
 }
 
 type seenAt struct {
-	at         time.Time
-	fn, file   string
-	line       int
-	atLeast    bool
+	at       time.Time
+	fn, file string
+	line     int
+	atLeast  bool
 }
 
 func newFirstSeen() WaitClock { return &firstSeen{} }
