@@ -89,7 +89,6 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
-
 func TestBadInitializationOptions(t *testing.T) {
 	for _, opts := range []map[string]any{
 		{"processId": "abc"},
