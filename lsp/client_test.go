@@ -244,3 +244,11 @@ func (c *testClient) showMessages() []string {
 	}
 	return out
 }
+
+// waitless drops the waiting time from a lens title: it depends on when the lens was asked for.
+func waitless(title string) string {
+	if i := strings.Index(title, " · waiting"); i >= 0 {
+		return title[:i]
+	}
+	return title
+}
