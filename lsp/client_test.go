@@ -16,7 +16,7 @@ import (
 // testClient is a language client on the other end of a pipe from a session, built on the same
 // JSON-RPC library: it records the server's notifications and answers its requests.
 type testClient struct {
-	t    *testing.T
+	t    testing.TB
 	conn *jsonrpc2.Conn
 	done chan error // what Serve returned
 
@@ -34,7 +34,7 @@ type message struct {
 // waitTimeout bounds how long a test waits for something the server is to send.
 const waitTimeout = 20 * time.Second
 
-func startClient(t *testing.T, srv *Server) *testClient {
+func startClient(t testing.TB, srv *Server) *testClient {
 	t.Helper()
 	a, b := net.Pipe()
 	c := &testClient{t: t, done: make(chan error, 1), changed: make(chan struct{}, 1)}
