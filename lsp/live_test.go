@@ -169,3 +169,31 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// TestLiveCycleDirection: in cycle2.py, D awaits C, E awaits D and C awaits E.
+func TestLiveCycleDirection(t *testing.T) {
+	tg := testtarget.Start(t, "3.15", "cycle2.py")
+	c := startClient(t, NewServer(Config{}))
+	c.initialize(map[string]any{"processId": tg.PID}, nil)
+	ds := c.diagnosticsFor(fileURI(testtarget.ScenarioPath("cycle2.py")), func(ds []Diagnostic) bool { return len(ds) > 0 })
+	want := map[string]bool{
+		"await cycle: task D waits for C, which waits for E, which waits for D": false,
+		"await cycle: task A waits for B, which waits for A":                    false,
+		"await cycle: task S waits for S":                                       false,
+	}
+	for _, d := range ds {
+		for w := range want {
+			if strings.HasPrefix(d.Message, w) {
+				want[w] = true
+			}
+		}
+	}
+	for w, found := range want {
+		if !found {
+			t.Errorf("no diagnostic says %q; got %d: %+v", w, len(ds), ds)
+		}
+	}
+	if len(ds) != 6 {
+		t.Errorf("%d diagnostics, want one per member of the cycles (A, B, C, D, E, S)", len(ds))
+	}
+}

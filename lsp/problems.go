@@ -50,7 +50,7 @@ func cycleProblems(snap *snapshot.Snapshot, paths *srcpath.Resolver) []problem {
 			continue
 		}
 		members := c[:len(c)-1] // the list ends with its first id again
-		// Cycles are listed as pstree lists them, along edges from a task to the one awaiting it.
+		// Cycles are listed as pstree lists them: each task is followed by the one it awaits.
 		var arrows []string
 		for _, id := range c {
 			arrows = append(arrows, name(id))
@@ -84,13 +84,13 @@ func cycleProblems(snap *snapshot.Snapshot, paths *srcpath.Resolver) []problem {
 func cycleMessage(members []uint64, k int, name func(uint64) string) string {
 	n := len(members)
 	var b strings.Builder
-	fmt.Fprintf(&b, "await cycle: task %s waits for %s", name(members[k]), name(members[(k-1+n)%n]))
+	fmt.Fprintf(&b, "await cycle: task %s waits for %s", name(members[k]), name(members[(k+1)%n]))
 	for step := 2; step <= n; step++ {
 		if step > maxCycleMembers {
 			fmt.Fprintf(&b, ", … (%d tasks in all)", n)
 			break
 		}
-		fmt.Fprintf(&b, ", which waits for %s", name(members[(k-step+n)%n]))
+		fmt.Fprintf(&b, ", which waits for %s", name(members[(k+step)%n]))
 	}
 	b.WriteString(": none of them can finish")
 	return b.String()
