@@ -20,6 +20,7 @@ commands:
   ps PID        table of all pending tasks (same text as python -m asyncio ps)
   pstree PID    tree of tasks and who awaits them (same text as python -m asyncio pstree)
   dap           Debug Adapter Protocol server for editors (stdio; --listen 127.0.0.1:PORT for TCP)
+  lsp           language server: live task state in the source, for any editor (stdio; --listen)
   version       print aioscope's version
 
 options (ps, pstree):
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runTasks(cmd, rest, stdout, stderr)
 	case "dap":
 		return runDAP(rest, stdout, stderr)
+	case "lsp":
+		return runLSP(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "aioscope %s\n", version)
 		return exitOK
