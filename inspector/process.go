@@ -304,6 +304,10 @@ func (p *Process) ensureAsyncio() error {
 	defer images.closeAll()
 	p.locateAsyncio(mappedFiles(maps), &images)
 	if p.asyncio == nil {
+		// A process on its way out loses its mappings first: the table is gone with them.
+		if p.proc.exiting() {
+			return &ProcessGoneError{PID: p.pid}
+		}
 		return &AsyncioNotLoadedError{PID: p.pid, Version: p.PythonVersion()}
 	}
 	return nil
