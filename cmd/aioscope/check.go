@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +48,9 @@ Exit status: 0 healthy, 1 findings (one line each on stdout) or the process cann
 // runCheck implements `aioscope check`: watch a process for a while and exit 0 when it is
 // healthy, 1 with one line per finding when it is not.
 func runCheck(args []string, stdout, stderr io.Writer) int {
+	// A watch runs for long: the collector's default target keeps its memory flat, where the
+	// one-shot commands trade memory for speed.
+	debug.SetGCPercent(100)
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	watchFor := fs.Duration("for", 5*time.Second, "")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -44,6 +45,9 @@ line with an "event" field ("snapshot", "stuck", "loop_blocked"), for log shippe
 // runWatch implements `aioscope watch`: a live view of a process's tasks and event loops, or,
 // when stdout is not a terminal or with --json, the same events as JSON Lines.
 func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// A watch runs for long: the collector's default target keeps its memory flat, where the
+	// one-shot commands trade memory for speed.
+	debug.SetGCPercent(100)
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	interval := fs.Duration("interval", live.DefaultInterval, "")

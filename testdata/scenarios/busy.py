@@ -4,6 +4,8 @@
 # "ticker-N" tasks wake every few milliseconds; a plain callback reschedules itself with
 # call_soon. Optionally a callback blocks the loop with time.sleep() for BLOCK_MS milliseconds
 # every BLOCK_EVERY seconds, printing "BLOCK <start> <end>" (time.time()) after each.
+# hog's local "step" and block's argument "n" count their runs, for tests to compare with what
+# they read from the loop.
 # Usage: busy.py [BLOCK_MS [BLOCK_EVERY]]
 import asyncio, os, sys, time
 import signal
@@ -22,7 +24,9 @@ def compute(seconds):
 
 
 async def hog():
+    step = 0
     while True:
+        step += 1
         compute(0.001)
         await asyncio.sleep(0)
 
@@ -42,11 +46,11 @@ def blocking_call():
     time.sleep(BLOCK_MS / 1000)
 
 
-def block(loop):
+def block(loop, n):
     start = time.time()
     blocking_call()
     print("BLOCK", start, time.time(), flush=True)
-    loop.call_later(BLOCK_EVERY, block, loop)
+    loop.call_later(BLOCK_EVERY, block, loop, n + 1)
 
 
 async def main():
@@ -55,7 +59,7 @@ async def main():
     tasks += [asyncio.create_task(ticker(i), name=f"ticker-{i}") for i in range(50)]
     loop.call_soon(spin, loop)
     if BLOCK_MS > 0:
-        loop.call_later(BLOCK_EVERY, block, loop)
+        loop.call_later(BLOCK_EVERY, block, loop, 1)
     loop.call_later(0.2, lambda: print("READY", os.getpid(), flush=True))
     await asyncio.gather(*tasks)
 
