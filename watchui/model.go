@@ -119,6 +119,17 @@ func (m *Model) event(e live.Event) {
 }
 
 func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if !m.filtering && k.Type == tea.KeyRunes && len(k.Runes) > 1 {
+		// Keys typed faster than the terminal is read arrive together: one at a time.
+		var cmds []tea.Cmd
+		var mm tea.Model = m
+		for _, r := range k.Runes {
+			var cmd tea.Cmd
+			mm, cmd = mm.(Model).key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+			cmds = append(cmds, cmd)
+		}
+		return mm, tea.Batch(cmds...)
+	}
 	if m.filtering {
 		switch k.Type {
 		case tea.KeyEnter:

@@ -4,6 +4,7 @@
 # "ticker-N" tasks wake every few milliseconds; a plain callback reschedules itself with
 # call_soon. Optionally a callback blocks the loop with time.sleep() for BLOCK_MS milliseconds
 # every BLOCK_EVERY seconds, printing "BLOCK <start> <end>" (time.time()) after each.
+# Stalls of the process itself (waiting for a CPU) are printed as "STALL <start> <end>".
 # hog's local "step" and block's argument "n" count their runs, for tests to compare with what
 # they read from the loop.
 # Usage: busy.py [BLOCK_MS [BLOCK_EVERY]]
@@ -16,10 +17,17 @@ BLOCK_EVERY = float(sys.argv[2]) if len(sys.argv) > 2 else 2.0
 
 
 def compute(seconds):
-    end = time.perf_counter() + seconds
+    # A loop whose process waits for a CPU (a busy machine) is blocked in whatever runs: such
+    # stalls are printed as "STALL <start> <end>" (time.time()), for tests to tell them apart.
+    now = time.perf_counter()
+    end = now + seconds
     n = 0
-    while time.perf_counter() < end:
+    while now < end:
         n += 1
+        last, now = now, time.perf_counter()
+        if now - last > 0.02:
+            t = time.time()
+            print("STALL", t - (now - last), t, flush=True)
     return n
 
 
