@@ -77,12 +77,24 @@ func Sleeping(frames []snapshot.Frame) bool {
 // chainHasher hashes chains of frames, each distinct chain once per snapshot: the inspector gives
 // every chain with the same frames one shared slice.
 type chainHasher struct {
-	seed  maphash.Seed
-	cache map[snapshot.FramesKey]uint64
+	seed     maphash.Seed
+	cache    map[snapshot.FramesKey]uint64
+	sleeping map[snapshot.FramesKey]bool
 }
 
 func newChainHasher(seed maphash.Seed) *chainHasher {
-	return &chainHasher{seed: seed, cache: map[snapshot.FramesKey]uint64{}}
+	return &chainHasher{seed: seed, cache: map[snapshot.FramesKey]uint64{}, sleeping: map[snapshot.FramesKey]bool{}}
+}
+
+// isSleeping is Sleeping, once per distinct chain.
+func (c *chainHasher) isSleeping(frames []snapshot.Frame) bool {
+	k := snapshot.KeyOf(frames)
+	v, ok := c.sleeping[k]
+	if !ok {
+		v = Sleeping(frames)
+		c.sleeping[k] = v
+	}
+	return v
 }
 
 func (c *chainHasher) hash(frames []snapshot.Frame) uint64 {

@@ -177,7 +177,7 @@ func (t *Tracker) Observe(s *snapshot.Snapshot) {
 		w.TID = task.TID
 		w.LastSeen = at
 		w.Leaf = !awaited[task.ID]
-		w.Sleeping = Sleeping(task.Frames)
+		w.Sleeping = hasher.isSleeping(task.Frames)
 		if t.opts.Timer != nil && w.Sleeping {
 			if tm, ok := t.opts.Timer(task, at); ok {
 				w.setTimer(tm)
@@ -257,25 +257,40 @@ func (t *Tracker) Name(id uint64) (string, bool) {
 
 // Waits returns the wait of every task of the latest snapshot, longest first.
 func (t *Tracker) Waits() []Wait {
-	out := make([]Wait, 0, len(t.waits))
-	for _, w := range t.waits {
-		out = append(out, w.Wait)
-	}
-	sortLongestFirst(out)
-	return out
+	return t.Longest(len(t.waits), nil)
 }
 
 // Longest returns up to n waits, longest first, of tasks for which keep returns true (all when
 // keep is nil).
 func (t *Tracker) Longest(n int, keep func(*Wait) bool) []Wait {
-	var out []Wait
+	// Sort pointers, then copy: a Wait is large, and there may be hundreds of thousands.
+	var ws []*wait
 	for _, w := range t.waits {
 		if keep == nil || keep(&w.Wait) {
-			out = append(out, w.Wait)
+			ws = append(ws, w)
 		}
 	}
-	sortLongestFirst(out)
-	return out[:min(n, len(out))]
+	cmpWaits := func(a, b *wait) int { return compareWaits(&a.Wait, &b.Wait) }
+	if n < len(ws)/8 {
+		// A few of many: keep the n longest in order as they come.
+		var top []*wait
+		for _, w := range ws {
+			i, _ := slices.BinarySearchFunc(top, w, cmpWaits)
+			if i < n {
+				top = slices.Insert(top, i, w)
+				top = top[:min(len(top), n)]
+			}
+		}
+		ws = top
+	} else {
+		slices.SortFunc(ws, cmpWaits)
+		ws = ws[:min(n, len(ws))]
+	}
+	out := make([]Wait, len(ws))
+	for i, w := range ws {
+		out[i] = w.Wait
+	}
+	return out
 }
 
 // Stuck returns the tasks stuck for at least threshold, longest first: leaf tasks — tasks that
@@ -294,13 +309,16 @@ func (t *Tracker) Stuck(threshold time.Duration) []Wait {
 }
 
 func sortLongestFirst(ws []Wait) {
-	slices.SortFunc(ws, func(a, b Wait) int {
-		if c := a.Since.Compare(b.Since); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Task.Name, b.Task.Name); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Task.ID, b.Task.ID)
-	})
+	slices.SortFunc(ws, func(a, b Wait) int { return compareWaits(&a, &b) })
+}
+
+// compareWaits orders waits longest first, then by name and id.
+func compareWaits(a, b *Wait) int {
+	if c := a.Since.Compare(b.Since); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Task.Name, b.Task.Name); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Task.ID, b.Task.ID)
 }
