@@ -72,7 +72,7 @@ func TestReadStep(t *testing.T) {
 				})
 				return v
 			}
-			stepOf := map[string]map[string]string{"hog": {}, "block": {}} // counter -> step
+			stepOf := map[string]map[string]string{"hog": {}, "block": {}}  // counter -> step
 			countOf := map[string]map[string]string{"hog": {}, "block": {}} // step -> counter
 			checked := map[string]int{}
 			deadline := time.Now().Add(4 * time.Second)
