@@ -263,8 +263,8 @@ func (m Model) header() string {
 	if s == nil {
 		return headerStyle.Render(fmt.Sprintf(" aioscope watch %d · reading… ", m.pid))
 	}
-	text := fmt.Sprintf(" aioscope watch %d · Python %s · %s tasks · %d threads · %s ",
-		s.PID, s.PythonVersion, thousands(s.Tasks), s.Threads, s.At.Local().Format("15:04:05"))
+	text := fmt.Sprintf(" aioscope watch %d · Python %s · %s task%s · %d thread%s · %s ",
+		s.PID, s.PythonVersion, thousands(s.Tasks), plural(s.Tasks), s.Threads, plural(s.Threads), s.At.Local().Format("15:04:05"))
 	out := headerStyle.Render(text)
 	if m.alerts > 0 {
 		out += " " + alertStyle.Render(fmt.Sprintf("%d blocked-loop alert%s", m.alerts, plural(m.alerts)))
