@@ -8,60 +8,10 @@ package tracking
 
 import (
 	"hash/maphash"
-	"path"
-	"regexp"
 	"strings"
 
 	"github.com/aioscope/aioscope/snapshot"
 )
-
-// stdlibDir matches a module of an installed CPython's standard library (lib/python3.14/,
-// lib/python3.15t/) or of a source build (Lib/); site-packages below them are not the standard
-// library.
-var stdlibDir = regexp.MustCompile(`(^|/)(python3\.[0-9]+t?|Lib)/`)
-
-// IsStdlib reports whether file, a code object's file name (Frame.File), is a module of Python's
-// standard library, or code the interpreter freezes into itself (<frozen ...>).
-func IsStdlib(file string) bool {
-	if strings.HasPrefix(file, "<frozen ") {
-		return true
-	}
-	if !strings.HasPrefix(file, "/") {
-		return false
-	}
-	clean := path.Clean(file)
-	if strings.Contains(clean, "/site-packages/") || strings.Contains(clean, "/dist-packages/") {
-		return false
-	}
-	return stdlibDir.MatchString(clean)
-}
-
-// isThirdParty reports whether file is an installed package's module rather than the program's.
-func isThirdParty(file string) bool {
-	return strings.Contains(file, "/site-packages/") || strings.Contains(file, "/dist-packages/")
-}
-
-// UserFrame returns the index in frames (innermost first) of the innermost frame of the program
-// itself: not the standard library's, and not an installed package's. Without one it is the
-// innermost installed package's frame, and without that 0; -1 when frames is empty.
-func UserFrame(frames []snapshot.Frame) int {
-	if len(frames) == 0 {
-		return -1
-	}
-	lib := -1
-	for i, f := range frames {
-		if IsStdlib(f.File) {
-			continue
-		}
-		if !isThirdParty(f.File) {
-			return i
-		}
-		if lib < 0 {
-			lib = i
-		}
-	}
-	return max(lib, 0)
-}
 
 // isAsyncioSleep reports whether f is asyncio.sleep() waiting for its timer.
 func isAsyncioSleep(f snapshot.Frame) bool {
@@ -110,9 +60,4 @@ func (c *chainHasher) hash(frames []snapshot.Frame) uint64 {
 	v := h.Sum64()
 	c.cache[k] = v
 	return v
-}
-
-// combine hashes two hashes into one, in order.
-func combine(seed maphash.Seed, a, b uint64) uint64 {
-	return maphash.Comparable(seed, [2]uint64{a, b})
 }

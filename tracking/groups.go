@@ -2,15 +2,14 @@ package tracking
 
 import (
 	"cmp"
-	"hash/maphash"
 	"slices"
 	"time"
 
 	"github.com/aioscope/aioscope/snapshot"
 )
 
-// GroupID identifies a place where tasks wait: a coroutine chain together with the chain of
-// its awaiters up to the task nothing awaits. It is stable for the life of a Tracker.
+// GroupID identifies a place where tasks wait (snapshot/groups: a coroutine chain together with
+// the chains of its awaiters up to the task nothing awaits). It is the same in every snapshot.
 type GroupID uint64
 
 // Group is the tasks of the latest snapshot that wait at one place.
@@ -133,69 +132,6 @@ func trendOf(h []countAt) Trend {
 	}
 	t.Growing = t.Span >= minGrowingSpan && t.PerMinute > 0 && early >= 0 && late > early
 	return t
-}
-
-// groupIDsOf returns the group of every task: the hash of its coroutine chain and of its
-// awaiters' chains up to the root, each task's path computed once. It also returns the index of
-// awaiters (snapshot.AwaiterIndex).
-func groupIDsOf(tasks []snapshot.Task, hasher *chainHasher, seed maphash.Seed) ([]GroupID, map[uint64]int) {
-	index := snapshot.AwaiterIndex(tasks)
-	const (
-		unknown = iota
-		visiting
-		done
-	)
-	memo := make([]uint64, len(tasks))
-	state := make([]uint8, len(tasks))
-	// parent returns the index of the task's first awaiter, or -1 and the hash that ends its path.
-	parent := func(j int) (int, uint64) {
-		aw := tasks[j].AwaitedBy
-		if len(aw) == 0 {
-			return -1, 0
-		}
-		a := aw[0]
-		if k, ok := index[a.ID]; ok && k >= 0 && a.IsTask {
-			return k, 0
-		}
-		// A future, or a task no longer listed: its own chain ends the path.
-		return -1, combine(seed, hasher.hash(a.Frames), 1)
-	}
-	var stack []int
-	for i := range tasks {
-		if state[i] == done {
-			continue
-		}
-		stack = stack[:0]
-		var base uint64
-		for j := i; ; {
-			if state[j] == done {
-				base = memo[j]
-				break
-			}
-			if state[j] == visiting || len(stack) >= maxAwaiterLevels {
-				base = 2 // an await cycle, or a chain cut at the limit
-				break
-			}
-			state[j] = visiting
-			stack = append(stack, j)
-			p, end := parent(j)
-			if p < 0 {
-				base = end
-				break
-			}
-			j = p
-		}
-		for k := len(stack) - 1; k >= 0; k-- {
-			j := stack[k]
-			base = combine(seed, hasher.hash(tasks[j].Frames), base)
-			memo[j], state[j] = base, done
-		}
-	}
-	ids := make([]GroupID, len(tasks))
-	for i, h := range memo {
-		ids[i] = GroupID(h)
-	}
-	return ids, index
 }
 
 // Groups returns the groups of the latest snapshot, largest first.

@@ -251,7 +251,7 @@ func (r *run) add(tid uint64, at time.Time, step string, callback []snapshot.Fra
 		// from the next run by it.
 		r.step = step
 	}
-	u := UserFrame(callback)
+	u := snapshot.UserFrame(callback)
 	var site snapshot.Frame
 	if u >= 0 {
 		site = callback[u]

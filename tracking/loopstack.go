@@ -72,7 +72,7 @@ func ReadLoopStack(frames []snapshot.Frame) LoopStack {
 		switch {
 		case inner.Function == "Handle._run" && isAsyncioModule(inner.File, "events.py"):
 			ls.State, ls.Callback = InCallback, frames[:k-1]
-		case strings.HasSuffix(inner.Function, ".select") && strings.HasSuffix(inner.File, "/selectors.py") && IsStdlib(inner.File):
+		case strings.HasSuffix(inner.Function, ".select") && strings.HasSuffix(inner.File, "/selectors.py") && snapshot.IsStdlib(inner.File):
 			ls.State = InSelector
 		}
 		return ls

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/snapshot/groups"
 )
 
 // TaskKey identifies a task across snapshots. The id alone is not enough: it is the task object's
@@ -145,7 +146,13 @@ func (t *Tracker) Observe(s *snapshot.Snapshot) {
 			}
 		}
 	}
-	groupIDs, index := groupIDsOf(s.Tasks, hasher, t.seed)
+	index := snapshot.AwaiterIndex(s.Tasks)
+	groupIDs := make([]GroupID, len(s.Tasks))
+	for _, g := range groups.Of(s) {
+		for _, i := range g.Tasks {
+			groupIDs[i] = GroupID(g.Key)
+		}
+	}
 	for _, g := range t.groups {
 		g.count, g.members = 0, g.members[:0]
 	}

@@ -190,24 +190,3 @@ func TestTrend(t *testing.T) {
 		}
 	}
 }
-
-func TestUserFrame(t *testing.T) {
-	for _, tc := range []struct {
-		files []string
-		want  int
-	}{
-		{[]string{asyncioDir + "locks.py", "/srv/app.py"}, 1},
-		{[]string{"/usr/lib/python3.14/socket.py", "/srv/venv/lib/python3.14/site-packages/requests/api.py", "/srv/app.py"}, 2},
-		{[]string{"/usr/lib/python3.14/socket.py", "/srv/venv/lib/python3.14/site-packages/requests/api.py"}, 1},
-		{[]string{"<frozen importlib._bootstrap>", "/usr/lib/python3.14/json/decoder.py"}, 0},
-		{nil, -1},
-	} {
-		var frames []snapshot.Frame
-		for _, f := range tc.files {
-			frames = append(frames, fr("f", f, 1))
-		}
-		if got := UserFrame(frames); got != tc.want {
-			t.Errorf("UserFrame(%v) = %d, want %d", tc.files, got, tc.want)
-		}
-	}
-}

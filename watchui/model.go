@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -52,15 +51,18 @@ type recentBlock struct {
 
 // Model is the view's state.
 type Model struct {
-	pid        int
-	shown      *live.Summary // what the view shows
-	latest     *live.Summary // the newest summary, ahead of shown while paused
-	blocks     []recentBlock // newest first
-	alerts     int           // blocked-loop events so far
-	stuck      int           // stuck-task events so far
-	width      int
-	height     int
-	input      textinput.Model
+	pid    int
+	shown  *live.Summary // what the view shows
+	latest *live.Summary // the newest summary, ahead of shown while paused
+	blocks []recentBlock // newest first
+	alerts int           // blocked-loop events so far
+	stuck  int           // stuck-task events so far
+	width  int
+	height int
+	// input is the filter being typed. A line of text needs no editor: the text input of
+	// charmbracelet/bubbles links a clipboard package whose initialisation searches $PATH for
+	// clipboard programs, at the start of every aioscope command.
+	input      []rune
 	filtering  bool // the filter is being typed
 	filter     string
 	sort       sortMode
@@ -75,11 +77,7 @@ type Model struct {
 // New returns the view of process pid. explain turns the monitor's final error into the line
 // to show.
 func New(pid int, explain func(error) string) Model {
-	in := textinput.New()
-	in.Prompt = "filter: "
-	in.Placeholder = "part of a task name"
-	in.CharLimit = 200
-	return Model{pid: pid, width: 100, height: 30, input: in, expanded: map[tracking.GroupID]bool{}, errMessage: explain}
+	return Model{pid: pid, width: 100, height: 30, expanded: map[tracking.GroupID]bool{}, errMessage: explain}
 }
 
 // Err is why the monitor stopped, once it has.
@@ -134,35 +132,38 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		switch k.Type {
 		case tea.KeyEnter:
 			m.filtering = false
-			m.input.Blur()
-			m.filter = strings.TrimSpace(m.input.Value())
+			m.filter = strings.TrimSpace(string(m.input))
 			return m, nil
 		case tea.KeyEsc:
 			m.filtering = false
-			m.input.Blur()
-			m.input.SetValue("")
-			m.filter = ""
+			m.input, m.filter = nil, ""
 			return m, nil
 		case tea.KeyCtrlC:
 			return m, tea.Quit
+		case tea.KeyBackspace:
+			if len(m.input) > 0 {
+				m.input = m.input[:len(m.input)-1]
+			}
+		case tea.KeySpace:
+			m.input = append(m.input, ' ')
+		case tea.KeyRunes:
+			if len(m.input)+len(k.Runes) <= maxFilterLen {
+				m.input = append(m.input, k.Runes...)
+			}
 		}
-		var cmd tea.Cmd
-		m.input, cmd = m.input.Update(k)
-		m.filter = strings.TrimSpace(m.input.Value()) // filter as the user types
+		m.filter = strings.TrimSpace(string(m.input)) // filter as the user types
 		m.cursor = 0
-		return m, cmd
+		return m, nil
 	}
 	switch k.String() {
 	case "q", "ctrl+c":
 		return m, tea.Quit
 	case "/":
 		m.filtering = true
-		m.input.SetValue(m.filter)
-		m.input.CursorEnd()
-		return m, m.input.Focus()
+		m.input = []rune(m.filter)
+		return m, nil
 	case "esc":
-		m.filter = ""
-		m.input.SetValue("")
+		m.filter, m.input = "", nil
 	case "s":
 		m.sort = (m.sort + 1) % sortModes
 		m.cursor = 0
@@ -183,6 +184,9 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	return m, nil
 }
+
+// maxFilterLen bounds the filter typed, in characters.
+const maxFilterLen = 200
 
 // Styles.
 var (
@@ -211,7 +215,11 @@ func (m Model) View() string {
 	top = append(top, m.loopsLine())
 	top = append(top, m.statusLine())
 	if m.filtering {
-		foot = append(foot, m.input.View())
+		line := "filter: " + string(m.input) + "█"
+		if len(m.input) == 0 {
+			line = "filter: █" + dimStyle.Render(" part of a task name")
+		}
+		foot = append(foot, line)
 	}
 	foot = append(foot, dimStyle.Render("/ filter  s sort  ↑↓ select  enter expand  p pause  q quit"))
 
@@ -508,7 +516,7 @@ func groupPlace(g *tracking.Group) string {
 			s += " ← future"
 			continue
 		}
-		s += " ← " + short(a.Frames[tracking.UserFrame(a.Frames)])
+		s += " ← " + short(a.Frames[snapshot.UserFrame(a.Frames)])
 	}
 	return s
 }
@@ -516,7 +524,7 @@ func groupPlace(g *tracking.Group) string {
 // whereShort is where a chain waits: its innermost frame of the program itself, with the
 // innermost frame when that is another.
 func whereShort(frames []snapshot.Frame) string {
-	u := tracking.UserFrame(frames)
+	u := snapshot.UserFrame(frames)
 	if u < 0 {
 		return "?"
 	}
@@ -542,7 +550,7 @@ func short(f snapshot.Frame) string {
 		return "a callback with no Python frames"
 	}
 	file := path.Base(f.File)
-	if tracking.IsStdlib(f.File) && strings.Contains(f.File, "/asyncio/") {
+	if snapshot.IsStdlib(f.File) && strings.Contains(f.File, "/asyncio/") {
 		file = "asyncio/" + file
 	}
 	if f.HasLine && f.Line >= 0 {

@@ -263,7 +263,7 @@ func blockedFinding(b tracking.Block, count int, name string, known bool) findin
 // where says where a chain of frames waits: its innermost frame of the program itself, and the
 // innermost frame when that is another.
 func where(frames []snapshot.Frame) string {
-	u := tracking.UserFrame(frames)
+	u := snapshot.UserFrame(frames)
 	if u < 0 {
 		return "an unknown place"
 	}
