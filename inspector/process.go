@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/aioscope/aioscope/cpython"
+	"github.com/aioscope/aioscope/inspector/internal/snapmem"
 	"github.com/aioscope/aioscope/inspector/values"
 	"github.com/aioscope/aioscope/snapshot"
 )
@@ -46,6 +47,7 @@ type Process struct {
 	codes       codeCache
 	batchSize   int            // tasks read between recycling page copies: tasksPerBatch, or fewer in tests
 	vals        *values.Reader // see valueReader
+	sampler     *snapmem.Cache // the copies of SampleThreads, used again by each sample
 }
 
 // Attach locates the CPython runtime in process pid. It reads /proc and the target's memory
