@@ -48,6 +48,7 @@ type Process struct {
 	batchSize   int            // tasks read between recycling page copies: tasksPerBatch, or fewer in tests
 	vals        *values.Reader // see valueReader
 	sampler     *snapmem.Cache // the copies of SampleThreads, used again by each sample
+	onDemand    *snapmem.Cache // the copies of InTaskFrame, InThreadFrame and ReadValues
 }
 
 // Attach locates the CPython runtime in process pid. It reads /proc and the target's memory

@@ -44,7 +44,13 @@ func (p *Process) sampleThreads() (*ThreadsSample, error) {
 	if p.sampler == nil {
 		p.sampler = snapmem.NewLight(p.mem)
 	} else {
+		// The pages the last sample read, copied at once: a thread's state and its frames
+		// mostly stay where they were, so one vectored read serves most of the sample.
+		footprint := p.sampler.Footprint()
 		p.sampler.Reset()
+		if err := p.sampler.Load(footprint); err != nil {
+			return nil, err
+		}
 	}
 	mem := p.sampler
 	w := &walker{p: p, mem: mem, any: mem.Reader(), o: p.offsets, a: p.asyncio, l: p.layout, trustCodes: true}

@@ -36,6 +36,7 @@ type Cache struct {
 	src     Memory
 	block   uint64             // bytes fetched when a page misses: cacheBlock, or a page (NewLight)
 	regions map[uint64]*region // keyed by address >> regionShift
+	spare   []*region          // emptied by Reset, to be used again
 	reads   int                // system-level reads issued
 	slabs   slabs              // the memory page copies are made into
 	// The last page and region served: consecutive reads mostly hit the same object.
@@ -97,7 +98,11 @@ const lightSlabSize = 64 << 10
 // Reset forgets every copy, so that the next reads see the target as it is then, and hands
 // their memory out again. Nothing read before may be used afterwards.
 func (c *Cache) Reset() {
-	clear(c.regions)
+	for key, r := range c.regions {
+		*r = region{}
+		c.spare = append(c.spare, r)
+		delete(c.regions, key)
+	}
 	c.lastAddr, c.lastData, c.lastRegionKey, c.lastRegion, c.recent = ^uint64(0), nil, ^uint64(0), nil, [4]recentRegion{}
 	c.recording, c.recorded = false, c.recorded[:0]
 	c.inBatch, c.batchPages = false, c.batchPages[:0]
@@ -351,7 +356,11 @@ func (c *Cache) region(addr uint64) *region {
 	}
 	r := c.regions[key]
 	if r == nil {
-		r = &region{}
+		if n := len(c.spare); n > 0 {
+			r, c.spare = c.spare[n-1], c.spare[:n-1]
+		} else {
+			r = &region{}
+		}
 		c.regions[key] = r
 	}
 	copy(c.recent[1:], c.recent[:len(c.recent)-1])
