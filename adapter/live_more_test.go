@@ -91,7 +91,7 @@ func TestLiveBlockedLoop(t *testing.T) {
 				t.Errorf("compared %d stacks with pstree, want at least 4", n)
 			}
 			c.ok("disconnect", nil, nil)
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }
@@ -188,7 +188,7 @@ func TestLiveChurnThreadIDs(t *testing.T) {
 			t.Logf("%d snapshots, %d tasks seen, %d kept their id across snapshots, %d addresses reused by another task",
 				len(graphs), len(owner), kept, reused)
 			c.ok("disconnect", nil, nil)
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }
@@ -210,7 +210,7 @@ func TestLiveOtherMountNamespace(t *testing.T) {
 			script := `mount -t tmpfs tmpfs "$1" && cp "$2" "$1/app.py" && exec "$3" -B -E -s "$1/app.py"`
 			tg := testtarget.StartCommand(t, version, nil, unshare, "--mount", "--propagation", "private", "--",
 				"sh", "-c", script, "sh", dir, testtarget.ScenarioPath("tree.py"), python)
-			watchState(t, tg.PID)
+			testtarget.WatchState(t, tg.PID)
 			app := filepath.Join(dir, "app.py")
 			if _, err := os.Stat(app); err == nil {
 				t.Fatal("the program's copy is visible outside the target's mount namespace")
@@ -255,7 +255,7 @@ func TestLiveOtherMountNamespace(t *testing.T) {
 				}
 			}
 			c.ok("disconnect", nil, nil)
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }

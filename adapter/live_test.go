@@ -29,7 +29,7 @@ var versions = []string{"3.14", "3.15"}
 func liveSession(t *testing.T, version, scenario string, args ...string) (*testtarget.Target, *client) {
 	t.Helper()
 	tg := testtarget.Start(t, version, scenario, args...)
-	watchState(t, tg.PID)
+	testtarget.WatchState(t, tg.PID)
 	return tg, startSession(t, NewServer(Config{}))
 }
 
@@ -254,7 +254,7 @@ func TestLiveTree(t *testing.T) {
 			if err := c.waitServed(); err != nil {
 				t.Errorf("Serve after disconnect: %v", err)
 			}
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }
@@ -549,7 +549,7 @@ func TestLiveCycle(t *testing.T) {
 				t.Errorf("stack of A: %v, want %s", names, wantNames)
 			}
 			c.ok("disconnect", nil, nil)
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }
@@ -677,7 +677,7 @@ func TestLivePauseContinueRefresh(t *testing.T) {
 			if err := c.waitServed(); err != nil {
 				t.Errorf("Serve: %v", err)
 			}
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }
@@ -725,7 +725,7 @@ func cliMessage(t *testing.T, pid int) string {
 
 func TestLiveBadAttach(t *testing.T) {
 	tg := testtarget.Start(t, "3.15", "tree.py")
-	watchState(t, tg.PID)
+	testtarget.WatchState(t, tg.PID)
 	c := startSession(t, NewServer(Config{}))
 	c.initialize()
 
