@@ -23,7 +23,7 @@ var (
 )
 
 // Binary returns the aioscope binary the tests run: $AIOSCOPE_BIN when set (to test a given
-// build, such as a release), else ./cmd/aioscope built once per test process as `make build`
+// build, such as a release; a relative path is from the repository's root), else ./cmd/aioscope built once per test process as `make build`
 // builds it (static, -trimpath, stripped, versioned). Tests calling it in parallel wait for the
 // one build. The build lies in a directory every user may read, as tests also run it as another
 // user; a package whose tests call Binary removes it from its TestMain with RemoveBinary.
@@ -37,19 +37,21 @@ func Binary(t testing.TB) string {
 }
 
 func binary() (string, error) {
-	if bin := os.Getenv("AIOSCOPE_BIN"); bin != "" {
-		abs, err := filepath.Abs(bin)
-		if err != nil {
-			return "", fmt.Errorf("AIOSCOPE_BIN=%s: %v", bin, err)
-		}
-		if _, err := os.Stat(abs); err != nil {
-			return "", fmt.Errorf("AIOSCOPE_BIN=%s: %v", bin, err)
-		}
-		return abs, nil
-	}
 	root, err := repoRoot()
 	if err != nil {
 		return "", err
+	}
+	if bin := os.Getenv("AIOSCOPE_BIN"); bin != "" {
+		// go test runs each package's tests in the package's directory: a relative path is
+		// taken from the repository's root, where make puts bin/aioscope.
+		path := bin
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(root, path)
+		}
+		if _, err := os.Stat(path); err != nil {
+			return "", fmt.Errorf("AIOSCOPE_BIN=%s: %v", bin, err)
+		}
+		return path, nil
 	}
 	if binDir, err = os.MkdirTemp("", "aioscope-test-bin-"); err != nil {
 		return "", err

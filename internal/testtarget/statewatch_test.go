@@ -112,14 +112,3 @@ func TestExpectRunning(t *testing.T) {
 	}
 	t.Error("a stopped process passes")
 }
-
-func TestBinary(t *testing.T) {
-	bin := Binary(t)
-	out, err := exec.Command(bin, "version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "aioscope ") || strings.Contains(string(out), "aioscope dev") && version(RepoRoot(t)) != "dev" {
-		t.Errorf("%s version: %q, %v", bin, out, err)
-	}
-	if again := Binary(t); again != bin {
-		t.Errorf("second call returned %q, first %q", again, bin)
-	}
-}
