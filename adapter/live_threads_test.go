@@ -166,7 +166,7 @@ func TestLiveBlockedLoop(t *testing.T) {
 				t.Errorf("compared %d stacks with pstree, want at least 4", n)
 			}
 			c.OK("disconnect", nil, nil)
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }
@@ -241,7 +241,7 @@ func TestLiveChurnThreadIDs(t *testing.T) {
 			t.Logf("%d snapshots, %d tasks seen, %d kept their id across snapshots, %d addresses reused by another task",
 				len(graphs), len(owner), kept, reused)
 			c.OK("disconnect", nil, nil)
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }

@@ -103,7 +103,7 @@ func TestLiveTree(t *testing.T) {
 			if err := c.waitServed(); err != nil {
 				t.Errorf("Serve after disconnect: %v", err)
 			}
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }

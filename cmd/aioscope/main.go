@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -40,10 +39,6 @@ cycle), 2 on a usage error.
 `
 
 func main() {
-	// One snapshot copies the target's task memory (about 2 KB per task) and is then done:
-	// collecting garbage along the way costs more time than the extra memory is worth.
-	debug.SetGCPercent(400)
-	preferHugePages()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
