@@ -1,6 +1,7 @@
 package values
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -394,12 +395,23 @@ func (q *req) seqItem(addr uint64, kind string, i int64) (uint64, error) {
 	return items[0], nil
 }
 
-// dictItem finds key in the dict at addr by walking it (str hashes are keyed with the target's
-// secret, so the table cannot be probed); 0 when absent.
+// dictItem finds key in the dict at addr; 0 when absent. An int key is looked up in the hash
+// table, as Python does; a str key by walking the items, since str hashes are keyed with the
+// target's secret.
 func (q *req) dictItem(addr uint64, key Key) (uint64, error) {
 	it, err := q.dict(addr)
 	if err != nil {
 		return 0, err
+	}
+	if !key.IsStr {
+		switch it.keys.Kind {
+		case cpython.DictKeysUnicode, cpython.DictKeysSplit:
+			return 0, nil // such a table holds str keys only
+		case cpython.DictKeysGeneral:
+			if !it.split {
+				return q.probeInt(addr, it, key.Int)
+			}
+		}
 	}
 	for {
 		k, v, ok, err := it.next()
@@ -414,6 +426,80 @@ func (q *req) dictItem(addr uint64, key Key) (uint64, error) {
 			return v, nil
 		}
 	}
+}
+
+// pyHashInt is hash(n) of an int, which involves no secret: n modulo 2**61 - 1, keeping the
+// sign, and -2 for -1.
+func pyHashInt(n int64) int64 {
+	const modulus = 1<<61 - 1
+	var h int64
+	if n >= 0 {
+		h = int64(uint64(n) % modulus)
+	} else {
+		h = -int64((uint64(-(n + 1)) + 1) % modulus)
+	}
+	if h == -1 {
+		h = -2
+	}
+	return h
+}
+
+// perturbShift is PERTURB_SHIFT of Objects/dictobject.c.
+const perturbShift = 5
+
+// probeInt looks up an int key in a combined dict's hash table as dictobject.c's lookup does:
+// slot hash & mask, then the perturbed sequence, until an empty slot.
+func (q *req) probeInt(addr uint64, it *dictIter, n int64) (uint64, error) {
+	k := &it.keys
+	size := uint64(1) << k.Log2Size
+	width := uint64(1) << (k.Log2IndexBytes - k.Log2Size)
+	h := pyHashInt(n)
+	mask := size - 1
+	perturb := uint64(h)
+	i := perturb & mask
+	for probes := uint64(0); probes < 2*size+64; probes++ {
+		b, err := q.read(it.keysA+q.r.v.Dict.KeysIndices+i*width, int(width))
+		if err != nil {
+			return 0, err
+		}
+		var ix int64
+		switch width {
+		case 1:
+			ix = int64(int8(b[0]))
+		case 2:
+			ix = int64(int16(binary.LittleEndian.Uint16(b)))
+		case 4:
+			ix = int64(int32(le32(b, 0)))
+		default:
+			ix = int64(le64(b, 0))
+		}
+		switch {
+		case ix == -1: // DKIX_EMPTY
+			return 0, nil
+		case ix >= k.NEntries || ix < -2:
+			return 0, changed(addr, "dict index %d of %d entries", ix, k.NEntries)
+		case ix >= 0:
+			e, err := q.read(it.keysA+k.EntriesOffset+uint64(ix)*k.EntrySize, int(k.EntrySize))
+			if err != nil {
+				return 0, err
+			}
+			if int64(le64(e, 0)) == h {
+				key, value := le64(e, k.KeyOffset), le64(e, k.ValueOffset)
+				if key == 0 || value == 0 || key%8 != 0 || value%8 != 0 {
+					return 0, changed(addr, "dict entry %d: key %#x value %#x", ix, key, value)
+				}
+				if eq, err := q.keyEquals(key, IntKey(n)); err != nil || eq {
+					return value, err
+				}
+			}
+		}
+		perturb >>= perturbShift
+		i = mask & (i*5 + perturb + 1)
+		if q.timeUp() {
+			return 0, errTimeUp
+		}
+	}
+	return 0, changed(addr, "dict probe of %d slots found no empty one", size)
 }
 
 // keyEquals reports whether the object at k equals key as a dict compares keys.
