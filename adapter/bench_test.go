@@ -180,7 +180,7 @@ func BenchmarkValues10k(b *testing.B) {
 			for _, h := range []struct {
 				frame int
 				expr  string
-			}{{thirty.Id, "l9"}, {handle.Id, "point.tags[1]"}, {handle.Id, "len(big)"}} {
+			}{{thirty.Id, "l9"}, {handle.Id, "point.tags[1]"}, {handle.Id, "len(big)"}, {handle.Id, "big[99999]"}} {
 				b.Run("hover="+h.expr, func(b *testing.B) {
 					for i := 0; i < b.N; i++ {
 						evalOK(b, c, h.expr, h.frame, "hover")

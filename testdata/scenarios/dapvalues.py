@@ -51,13 +51,14 @@ async def handle(request, user_id, retries=3, *args, timeout=2.5, **extra):
     slotted = Slotted()
     nested = {'list': [1, [2, 3]], 'tuple': (4, 5), 'str': 'x', 7: 'seven', -1: 'minus one', 'it\'s': "q\"uote"}
     items = [10, 20, 30]
+    label = point.tags[-1]
     text = 'héllo wörld'
     empty = []
     custom = Custom()
     sized = Sized()
     big = {i: str(i) for i in range(100_000)}
     await asyncio.sleep(10_000)
-    return point, slotted, nested, items, text, empty, custom, sized, big
+    return point, slotted, nested, items, label, text, empty, custom, sized, big
 
 
 async def thirty(a0, a1, a2, a3, a4):
