@@ -390,7 +390,7 @@ async function testValues(version, python, configName, values) {
     JSON.stringify((await rows('Variables')).map((r) => r.aria)),
   );
   // The VARIABLES view gets the room: the frame is selected.
-  await arrangePanes(['Variables', 'Watch']);
+  await arrangePanes(['Variables']);
   const scopes = [];
   for (const name of ['Arguments', 'Locals', 'Task']) {
     const row = await findRow('Variables', (r) => r.aria === `Scope ${name}`);
@@ -432,6 +432,7 @@ async function testValues(version, python, configName, values) {
   await screenshot(`${version}-variables-locals`);
 
   // Watch expressions: read in the selected frame; a refused one says so in place, no toast.
+  await arrangePanes(['Watch']);
   const watches = [
     ["nested['list'][1]", '[2, 3]'],
     ['len(big)', '100000'],
