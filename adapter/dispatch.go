@@ -87,11 +87,13 @@ func (s *session) handleMessage(body []byte) {
 }
 
 // fail sends the error response to req. An expression that cannot be read is an answer the
-// client shows where the expression is (a watch, a hover, the console), not a notification.
+// client shows where the expression is (a watch, a hover, the console), and the arguments of a
+// tree's frames are asked for in the background: neither is a notification.
 func (s *session) fail(req request, err error) {
 	msg := explain(err)
 	s.log.Debug("request failed", "seq", req.seq, "command", req.command, "err", msg)
-	s.conn.respondError(req, msg, req.command != "evaluate")
+	quiet := req.command == "evaluate" || req.command == "aioscope/frameArguments"
+	s.conn.respondError(req, msg, !quiet)
 }
 
 // dispatch runs the handler of a request and returns the response body. A panic in a handler

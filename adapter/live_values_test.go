@@ -496,8 +496,8 @@ func checkFrameArguments(t *testing.T, c *client, vt *valuesTarget, byName map[s
 			}
 		}
 	}
-	if msg := c.Fail("aioscope/frameArguments", map[string]any{"threadId": 424242}); !strings.Contains(msg, "unknown thread") {
-		t.Errorf("frameArguments of an unknown thread: %q", msg)
+	if m := c.Request("aioscope/frameArguments", map[string]any{"threadId": 424242}); m.Success || !strings.Contains(m.Message, "unknown thread") || daptest.ShowUser(t, m) {
+		t.Errorf("frameArguments of an unknown thread: %s", m.Raw)
 	}
 }
 
