@@ -227,6 +227,7 @@ func checkChildren(t *testing.T, c *client, byName map[string]int) {
 			"'str'": {"'x'", "nested['str']"}, "7": {"'seven'", "nested[7]"}, "-1": {"'minus one'", "nested[-1]"},
 			`"it's"`: {`'q"uote'`, `nested["it's"]`}},
 		"items": {"0": {"10", "items[0]"}, "1": {"20", "items[1]"}, "2": {"30", "items[2]"}},
+		"error": {"args": {"('bad value', 42)", "error.args"}},
 	}
 	for name, children := range want {
 		v := locals[name]

@@ -111,6 +111,15 @@ func (q *req) typeNameOr(t *typeInfo) string {
 func (q *req) objectAttr(addr uint64, t *typeInfo, name string) (uint64, error) {
 	tn := q.typeNameOr(t)
 	what := fmt.Sprintf("attribute '%s' of a '%s' object", name, tn)
+	if name == "args" && t.flags&cpython.TPFlagsBaseExcSubclass != 0 {
+		// BaseException keeps args in its C struct, where Children finds it too.
+		if o, err := q.overrides(t, "args"); err != nil || !o {
+			if err != nil {
+				return 0, err
+			}
+			return q.ptr(addr + q.r.v.ExcArgs)
+		}
+	}
 	if t.heap {
 		if _, ga, err := q.lookup(t, "__getattribute__"); err != nil {
 			return 0, err

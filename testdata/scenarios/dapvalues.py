@@ -56,9 +56,10 @@ async def handle(request, user_id, retries=3, *args, timeout=2.5, **extra):
     empty = []
     custom = Custom()
     sized = Sized()
+    error = ValueError('bad value', 42)
     big = {i: str(i) for i in range(100_000)}
     await asyncio.sleep(10_000)
-    return point, slotted, nested, items, label, text, empty, custom, sized, big
+    return point, slotted, nested, items, label, text, empty, custom, sized, error, big
 
 
 async def thirty(a0, a1, a2, a3, a4):
@@ -90,7 +91,8 @@ EXPRESSIONS = {
         'nested', "nested['list']", "nested['list'][1][0]", 'nested["tuple"][-2]', 'nested[7]',
         'nested[-1]', "nested['it\\'s']", 'items[0]', 'items[-1]', 'len(items)', 'len(nested)',
         'len(text)', 'len(big)', 'len(empty)', 'big[99999]', 'big[0]', 'text', 'LIMIT', 'GREETING',
-        'len', 'Point', 'request["path"]', 'extra["flag"]', 'args[0]', 'len(args)',
+        'len', 'Point', 'request["path"]', 'extra["flag"]', 'args[0]', 'len(args)', 'error.args',
+        'error.args[1]',
         # Errors: Python's exception names.
         'no_such_name', 'point.nope', 'items[3]', 'items[-4]', "nested['absent']", 'nested[8]',
         'empty[0]', 'text.nope', 'len(point)', 'items["a"]', 'LIMIT[0]', 'len(LIMIT)',
