@@ -75,9 +75,17 @@ function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ');
 }
 
+/** The default repr of an object, `<module.Class object at 0x…>`, as `<Class>` in a label. */
+function shortRepr(value: string): string {
+  const m = /^<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-f]+>$/.exec(value);
+  return m === null ? value : `<${m[1]}>`;
+}
+
 /**
- * The frame as a call: `name(a=1, b='x')`. Values are cut to labelValueChars, the arguments
- * together to labelArgsChars; a frame whose arguments could not be read is `name(…)`.
+ * The frame as a call: `name(a=1, b='x')`, as a traceback would name it — a method's `self` (or
+ * a class method's `cls`) left out, objects without a repr of their own as `<Class>`. Values are
+ * cut to labelValueChars, the arguments together to labelArgsChars; a frame whose arguments could
+ * not be read is `name(…)`.
  */
 export function callLabel(name: string, args: FrameArgs | undefined): string {
   if (args === undefined) {
@@ -86,7 +94,11 @@ export function callLabel(name: string, args: FrameArgs | undefined): string {
   if (args.error !== undefined) {
     return `${name}(…)`;
   }
-  const parts = args.arguments.map((a) => `${a.name}=${oneLine(cut(a.value, labelValueChars))}`);
+  let shown = args.arguments;
+  if (name.includes('.') && shown.length > 0 && (shown[0].name === 'self' || shown[0].name === 'cls')) {
+    shown = shown.slice(1);
+  }
+  const parts = shown.map((a) => `${a.name}=${oneLine(cut(shortRepr(a.value), labelValueChars))}`);
   return `${name}(${cut(parts.join(', '), labelArgsChars)})`;
 }
 

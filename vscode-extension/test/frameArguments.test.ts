@@ -46,6 +46,19 @@ describe('frame arguments: how a frame shows them', () => {
     assert.strictEqual(callLabel('fetch', { arguments: [], error: 'task fetch-a has left fetch (line 9) since the snapshot' }), 'fetch(…)');
   });
 
+  it('leaves out a method\'s self and shortens objects without a repr of their own', () => {
+    const self = { name: 'self', value: '<asyncio.taskgroups.TaskGroup object at 0x7f46ac9a7230>', type: 'TaskGroup' };
+    const et = { name: 'et', value: 'None', type: 'NoneType' };
+    assert.strictEqual(callLabel('TaskGroup._aexit', { arguments: [self, et] }), 'TaskGroup._aexit(et=None)');
+    assert.strictEqual(callLabel('Pool.create', { arguments: [{ name: 'cls', value: "<class 'Pool'>", type: 'type' }] }), 'Pool.create()');
+    // A function's first argument named self is an argument like any other.
+    assert.strictEqual(callLabel('handle', { arguments: [self] }), 'handle(self=<TaskGroup>)');
+    assert.strictEqual(callLabel('f', { arguments: [{ name: 'p', value: '<Point object at 0x10>', type: 'Point' }] }), 'f(p=<Point>)');
+    assert.strictEqual(callLabel('f', { arguments: [{ name: 'p', value: "<Point x=1 at 0x10>", type: 'Point' }] }), 'f(p=<Point x=1 at 0x10>)');
+    // The tooltip keeps them whole.
+    assert.ok(argumentsTooltip({ arguments: [self, et] }).includes(`self = ${self.value}`));
+  });
+
   it('cuts long values in the label and keeps them whole in the tooltip', () => {
     const long = `'${'x'.repeat(300)}'`;
     const label = callLabel('f', { arguments: [{ name: 'data', value: long, type: 'str' }, { name: 'n', value: '1', type: 'int' }] });
