@@ -1,4 +1,6 @@
-package main
+// Package taskjson writes the JSON documents of `aioscope ps --json` and `pstree --json`, which
+// the language server's aioscope/snapshot request answers with too.
+package taskjson
 
 import (
 	"io"
@@ -85,9 +87,9 @@ func writeCycles(j *jsonenc.Writer, s *snapshot.Snapshot) {
 	j.Raw("]")
 }
 
-// writePSJSON writes the `ps --json` document: threads with their current frames, tasks with
+// WritePS writes the `ps --json` document: threads with their current frames, tasks with
 // their coroutine frames and awaiters, and await cycles.
-func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
+func WritePS(w io.Writer, s *snapshot.Snapshot) error {
 	awaiters := snapshot.AwaiterIndex(s.Tasks)
 	j := jsonenc.NewWriter(w)
 	writeHeader(j, s)
@@ -154,10 +156,10 @@ func writePSJSON(w io.Writer, s *snapshot.Snapshot) error {
 	return j.Close()
 }
 
-// writePSTreeJSON writes the `pstree --json` document: the forest pstree prints, as nested
+// WritePSTree writes the `pstree --json` document: the forest pstree prints, as nested
 // nodes. A task awaited from several places appears below each of them, as in the text tree.
 // roots is nil when the snapshot has await cycles.
-func writePSTreeJSON(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node) error {
+func WritePSTree(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node) error {
 	j := jsonenc.NewWriter(w)
 	writeHeader(j, s)
 	j.Raw(`,"roots":[`)
