@@ -323,19 +323,27 @@ async function editorTextPoint(lineText, text, charOffset = 0) {
   );
 }
 
-/** Hovers the editor at text (in the line holding lineText) and returns the debug hover's text. */
-async function debugHover(lineText, text, charOffset = 0) {
-  await page.mouse.move(10, 10);
-  await page.waitForTimeout(300);
-  const pt = await editorTextPoint(lineText, text, charOffset);
-  if (pt === undefined) {
-    return `(no "${text}" in an editor line with "${lineText}")`;
+/**
+ * Hovers the editor at text (in the line holding lineText) until the debug hover shows want, and
+ * returns the hover's text. The point is measured again for each try: code lenses of the language
+ * server come and go above lines and move them.
+ */
+async function debugHover(lineText, text, charOffset, want) {
+  let shown = '';
+  for (let attempt = 0; attempt < 3 && !shown.includes(want); attempt++) {
+    await page.mouse.move(10, 10);
+    await page.waitForTimeout(300);
+    const pt = await editorTextPoint(lineText, text, charOffset);
+    if (pt === undefined) {
+      return `(no "${text}" in an editor line with "${lineText}")`;
+    }
+    await page.mouse.move(pt.x - 2, pt.y);
+    await page.mouse.move(pt.x, pt.y, { steps: 3 });
+    const hover = page.locator('.debug-hover-widget').first();
+    shown = (await until(async () => ((await hover.isVisible()) ? (await hover.innerText()).trim() || undefined : undefined), 8000)) ?? '';
   }
-  await page.mouse.move(pt.x - 2, pt.y);
-  await page.mouse.move(pt.x, pt.y, { steps: 3 });
-  const hover = page.locator('.debug-hover-widget').first();
-  const shown = await until(async () => ((await hover.isVisible()) ? (await hover.innerText()).trim() || undefined : undefined), 8000);
-  return shown ?? '';
+  await page.waitForTimeout(400); // the hover fades in
+  return shown;
 }
 
 /** The rendered hover (tooltip) text, once one shows. */
@@ -470,10 +478,10 @@ async function testValues(version, python, configName, values) {
 
   // Hovers in the editor (dapvalues.py is open at the frame's line).
   await page.keyboard.press('Escape');
-  const hoverItems = await debugHover('items = [10, 20, 30]', 'items');
+  const hoverItems = await debugHover('items = [10, 20, 30]', 'items', 0, '[10, 20, 30]');
   await check(`[${version}] hovering items in the editor shows [10, 20, 30]`, hoverItems.includes('[10, 20, 30]'), hoverItems);
   await screenshot(`${version}-hover-name`);
-  const hoverItem = await debugHover('label = point.tags[-1]', '-1');
+  const hoverItem = await debugHover('label = point.tags[-1]', '-1', 0, "'q'");
   await check(`[${version}] hovering the subscript of point.tags[-1] shows 'q'`, hoverItem.includes("'q'"), hoverItem);
   await screenshot(`${version}-hover-subscript`);
   await page.mouse.move(10, 10);
