@@ -70,11 +70,12 @@ func (c *conn) respond(req request, body any) {
 		RequestSeq: req.seq, Success: true, Command: req.command}, body)
 }
 
-// respondError sends the error response to req, with the one line shown to the user.
-func (c *conn) respondError(req request, msg string) {
+// respondError sends the error response to req, with the one line shown to the user; showUser
+// asks the client to show it as a notification too.
+func (c *conn) respondError(req request, msg string, showUser bool) {
 	c.send(&dap.Response{ProtocolMessage: dap.ProtocolMessage{Type: "response"},
 		RequestSeq: req.seq, Success: false, Command: req.command, Message: msg},
-		dap.ErrorResponseBody{Error: &dap.ErrorMessage{Id: 1, Format: msg, ShowUser: true}})
+		dap.ErrorResponseBody{Error: &dap.ErrorMessage{Id: 1, Format: msg, ShowUser: showUser}})
 }
 
 // event sends an event; body is as for respond.

@@ -86,11 +86,14 @@ func (s *session) handleMessage(body []byte) {
 	}
 }
 
-// fail sends the error response to req.
+// fail sends the error response to req. An expression that cannot be read is an answer the
+// client shows where the expression is (a watch, a hover, the console), and the arguments of a
+// tree's frames are asked for in the background: neither is a notification.
 func (s *session) fail(req request, err error) {
 	msg := explain(err)
 	s.log.Debug("request failed", "seq", req.seq, "command", req.command, "err", msg)
-	s.conn.respondError(req, msg)
+	quiet := req.command == "evaluate" || req.command == "aioscope/frameArguments"
+	s.conn.respondError(req, msg, !quiet)
 }
 
 // dispatch runs the handler of a request and returns the response body. A panic in a handler
@@ -142,8 +145,14 @@ func (s *session) dispatch(req request) (body any, err error) {
 		return nil, userErrorf("aioscope never terminates or restarts the process it reads: use disconnect")
 	case "next", "stepIn", "stepOut", "stepBack", "reverseContinue", "restartFrame", "goto", "gotoTargets", "stepInTargets":
 		return nil, userErrorf("aioscope cannot step: it reads the process without ever stopping it")
-	case "evaluate", "setVariable", "setExpression", "completions":
-		return nil, userErrorf("aioscope cannot evaluate expressions: it never runs code in the process it reads")
+	case "evaluate":
+		return s.onEvaluate(req)
+	case "aioscope/frameArguments":
+		return s.onFrameArguments(req)
+	case "setVariable", "setExpression":
+		return nil, userErrorf("aioscope never changes the process it reads: values are shown, not set")
+	case "completions":
+		return nil, userErrorf("aioscope does not complete expressions")
 	default:
 		return nil, userErrorf("aioscope does not support the %q request", truncate(req.command, 60))
 	}

@@ -64,7 +64,7 @@ func TestLiveEdgeScenario(t *testing.T) {
 	}
 	// The shared task is awaited by several waiters.
 	scopes := c.Scopes(c.StackTrace(byName["shared"], 0, 1).StackFrames[0].Id)
-	vars := varsByName(c.Variables(scopes[0].VariablesReference))
+	vars := varsByName(c.Variables(scopeNamed(t, scopes, "Task").VariablesReference))
 	if vars["awaited by"].IndexedVariables < 2 {
 		t.Errorf("shared is awaited by %+v", vars["awaited by"])
 	}

@@ -49,7 +49,7 @@ func TestLiveThreads(t *testing.T) {
 					continue
 				}
 				scopes := c.Scopes(c.StackTrace(task.ThreadID, 0, 1).StackFrames[0].Id)
-				v := varsByName(c.Variables(scopes[0].VariablesReference))
+				v := varsByName(c.Variables(scopeNamed(t, scopes, "Task").VariablesReference))
 				if !strings.Contains(v["thread"].Value, "exited") {
 					t.Errorf("orphan task's thread: %+v", v["thread"])
 				}
@@ -158,7 +158,7 @@ func TestLiveBlockedLoop(t *testing.T) {
 			if len(fst) < 2 || fst[0].Name != "freezer" || fst[1].Name != "awaited by Task-1" {
 				t.Errorf("freezer's stack %s", frameNames(fst))
 			}
-			vars := varsByName(c.Variables(c.Scopes(fst[0].Id)[0].VariablesReference))
+			vars := varsByName(c.Variables(scopeNamed(t, c.Scopes(fst[0].Id), "Task").VariablesReference))
 			if want := fmt.Sprintf("running on Thread %d (MainThread)", tg.PID); vars["state"].Value != want {
 				t.Errorf("freezer's state %q, want %q", vars["state"].Value, want)
 			}

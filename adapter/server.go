@@ -5,7 +5,8 @@
 //
 // The target is only ever read (see package inspector): a "stop" is a snapshot while the process
 // keeps running, nothing is written to it and nothing runs in it. Accordingly the adapter offers
-// no breakpoints, stepping, evaluation or termination.
+// no breakpoints, stepping or termination; values (a frame's arguments and locals, and the
+// expressions of package pyexpr) are read from memory by a target that is a ValueReader.
 //
 // Protocol summary, beyond the standard requests:
 //   - attach takes processId (required), refreshInterval (ms; 0: off), retries, maxThreads
@@ -20,6 +21,10 @@
 //   - every snapshot is followed by the custom event aioscope/awaitGraph, and by aioscope/cycles
 //     when the await graph has cycles; the custom request aioscope/snapshot takes a snapshot and
 //     answers with the awaitGraph body (see graph.go for both shapes).
+//   - scopes gives a Python frame Arguments and Locals, read when the client asks for them (see
+//     values.go); evaluate reads names, attributes, subscripts and len() in a frame, and its
+//     errors do not ask the client for a notification; the custom request
+//     aioscope/frameArguments answers the arguments of a task's frames (see evaluate.go).
 package adapter
 
 import (

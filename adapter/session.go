@@ -28,13 +28,16 @@ type session struct {
 	// they were taken. It is held while the target is read, which mu must not be.
 	snapMu sync.Mutex
 
-	mu        sync.Mutex // guards everything below
-	state     lifecycle
-	format    clientFormat
-	target    Target
-	args      AttachArguments
-	src       *sourceResolver
-	view      *view // the snapshot requests are answered from
+	mu     sync.Mutex // guards everything below
+	state  lifecycle
+	format clientFormat
+	target Target
+	args   AttachArguments
+	src    *sourceResolver
+	view   *view // the snapshot requests are answered from
+	// published is the snapshot last published as an awaitGraph event, which a client's await
+	// tree shows: after a refresh while stopped, a newer one than view.
+	published *view
 	alloc     idAllocator
 	nextRef   int
 	selected  int // DAP thread the client last looked at; kept in a capped thread list

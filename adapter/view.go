@@ -102,6 +102,7 @@ type view struct {
 	stacks   map[int][]stackItem
 	handles  map[int]handle
 	handleOf map[handle]int
+	nodes    valueNodes // the values shown so far, as paths from their frames
 }
 
 func newView(s *snapshot.Snapshot, alloc *idAllocator) *view {
@@ -222,6 +223,18 @@ type stackItem struct {
 	task int
 	// thread is the OS thread index for an OS thread's frames, -1 otherwise.
 	thread int
+	// at says where a frame's values are read: frame index of the chain of a task (the
+	// snapshot's, or one made for an awaiter from what the snapshot has of it) or of an OS
+	// thread. Labels have none.
+	at frameAt
+}
+
+// frameAt is a frame of a snapshot as the target reader finds it again: frame index of task's
+// coroutine chain, or of thread's stack when task is nil.
+type frameAt struct {
+	task   *snapshot.Task
+	thread *snapshot.Thread
+	index  int
 }
 
 // stack returns the composed stack of a DAP thread: an OS thread's current frames, or a task's
@@ -241,7 +254,8 @@ func (v *view) stack(threadID int) ([]stackItem, bool) {
 		frames := v.snap.Threads[e.index].Frames
 		st = make([]stackItem, len(frames))
 		for k := range frames {
-			st[k] = stackItem{frame: &frames[k], task: -1, thread: e.index}
+			st[k] = stackItem{frame: &frames[k], task: -1, thread: e.index,
+				at: frameAt{thread: &v.snap.Threads[e.index], index: k}}
 		}
 	} else {
 		st = v.taskStack(e.index)
@@ -258,7 +272,7 @@ func (v *view) taskStack(ti int) []stackItem {
 	own := tasks[ti].Frames
 	st := make([]stackItem, 0, len(own)+8)
 	for k := range own {
-		st = append(st, stackItem{frame: &own[k], task: ti, thread: -1})
+		st = append(st, stackItem{frame: &own[k], task: ti, thread: -1, at: frameAt{task: &tasks[ti], index: k}})
 	}
 	visited := map[int]bool{ti: true}
 	for cur := ti; ; {
@@ -278,8 +292,9 @@ func (v *view) taskStack(ti int) []stackItem {
 				what = "task " + hexID(a.ID) + " (not in this snapshot)"
 			}
 			st = append(st, stackItem{label: "awaited by " + what + more, task: -1, thread: -1})
+			owner := &snapshot.Task{ID: a.ID, Name: hexID(a.ID), Frames: a.Frames}
 			for k := range a.Frames {
-				st = append(st, stackItem{frame: &a.Frames[k], task: -1, thread: -1})
+				st = append(st, stackItem{frame: &a.Frames[k], task: -1, thread: -1, at: frameAt{task: owner, index: k}})
 			}
 			break
 		}
@@ -288,8 +303,11 @@ func (v *view) taskStack(ti int) []stackItem {
 			break
 		}
 		st = append(st, stackItem{label: "awaited by " + taskName(&tasks[j]) + more, task: j, thread: -1})
+		// The awaiter's frames as the awaited task's record has them, which is what this
+		// stack shows and what a read of the awaiter's frames checks.
+		owner := &snapshot.Task{ID: a.ID, Name: tasks[j].Name, Frames: a.Frames}
 		for k := range a.Frames {
-			st = append(st, stackItem{frame: &a.Frames[k], task: j, thread: -1})
+			st = append(st, stackItem{frame: &a.Frames[k], task: j, thread: -1, at: frameAt{task: owner, index: k}})
 		}
 		visited[j] = true
 		cur = j
@@ -323,9 +341,11 @@ const (
 	frameHandle      handleKind = iota + 1 // a: DAP thread id, b: index in its stack
 	taskVarsHandle                         // a: task index
 	threadVarsHandle                       // a: OS thread index
-	frameVarsHandle                        // a: DAP thread id, b: index in its stack
 	awaitedByHandle                        // a: task index
 	awaitingHandle                         // a: task index
+	argumentsHandle                        // a: DAP thread id, b: index in its stack
+	localsHandle                           // a: DAP thread id, b: index in its stack
+	valueHandle                            // a: index in view.nodes
 )
 
 // handle is what a frame id or variablesReference stands for within one view.

@@ -3,8 +3,9 @@
 
 import * as vscode from 'vscode';
 import { AwaitGraph, cycleKey, cycleWarning, formatCaptureTime, parseAwaitGraph, parseCycles } from './awaitGraph';
-import { AwaitTreeModel, FrameOrder, NodeIds, TreeNode } from './awaitTreeModel';
+import { AwaitTreeModel, FrameOrder, NodeIds, TaskNode, TreeNode } from './awaitTreeModel';
 import { debugType } from './debugConfig';
+import { FrameArgs, parseFrameArguments } from './frameArguments';
 
 export const viewId = 'aioscope.awaitTree';
 
@@ -15,6 +16,12 @@ interface SessionState {
   notified: Set<string>;
   /** Node ids, kept across the session's snapshots. */
   ids: NodeIds;
+  /** The arguments of the graph's tasks' frames, asked for as tasks are opened. */
+  args: Map<number, FrameArgs[]>;
+  /** Tasks whose arguments have been asked for (once per graph). */
+  asked: Set<number>;
+  /** The node VS Code last asked for the children of, per task: what to refresh. */
+  shown: Map<number, TaskNode>;
 }
 
 function setContext(key: string, value: boolean): void {
@@ -94,7 +101,44 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     if (this.model === undefined) {
       return [];
     }
+    const state = this.current;
+    if (node?.kind === 'task' && state !== undefined) {
+      state.shown.set(node.task.threadId, node);
+      if (this.model.needsArguments(node.task.threadId) && !state.asked.has(node.task.threadId)) {
+        this.fetchArguments(state, node.task.threadId);
+      }
+    }
     return this.model.getChildren(node);
+  }
+
+  /**
+   * Asks the adapter for the arguments of a task's frames, read from the process now; the task's
+   * frames show them once they come. An answer for another snapshot than the one shown is
+   * dropped (the next snapshot's tree asks again).
+   */
+  private fetchArguments(state: SessionState, threadId: number): void {
+    state.asked.add(threadId);
+    const graph = state.graph;
+    Promise.resolve(state.session.customRequest('aioscope/frameArguments', { threadId })).then(
+      (body: unknown) => {
+        const parsed = parseFrameArguments(body);
+        const task = graph?.tasks.find((t) => t.threadId === threadId);
+        if (state.graph !== graph || graph === undefined || parsed === undefined || task === undefined) {
+          return;
+        }
+        if (parsed.capturedAt !== graph.capturedAt || parsed.frames.length !== task.frames.length) {
+          this.log.debug(`frame arguments of thread ${threadId} are of another snapshot (${parsed.capturedAt})`);
+          return;
+        }
+        state.args.set(threadId, parsed.frames);
+        if (state === this.current) {
+          this.changed.fire(state.shown.get(threadId));
+        }
+      },
+      (err: unknown) => {
+        this.log.debug(`frame arguments of thread ${threadId}: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
@@ -107,7 +151,7 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     if (s.type !== debugType || this.sessions.has(s.id)) {
       return;
     }
-    const state: SessionState = { session: s, notified: new Set(), ids: new NodeIds() };
+    const state: SessionState = { session: s, notified: new Set(), ids: new NodeIds(), args: new Map(), asked: new Set(), shown: new Map() };
     this.sessions.set(s.id, state);
     if (this.current === undefined || vscode.debug.activeDebugSession?.id === s.id) {
       this.show(state);
@@ -165,6 +209,9 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     this.log.info(`snapshot of pid ${graph.pid} (Python ${graph.pythonVersion}) at ${graph.capturedAt}: ${graph.tasks.length} tasks, ${graph.cycles.length} cycles`);
     const first = state.graph === undefined;
     state.graph = graph;
+    state.args = new Map();
+    state.asked = new Set();
+    state.shown = new Map();
     if (state === this.current) {
       this.rebuild();
       if (first) {
@@ -223,8 +270,10 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     if (state?.graph === undefined) {
       this.model = undefined;
     } else {
-      const frameOrder = vscode.workspace.getConfiguration('aioscope.awaitTree').get<FrameOrder>('frameOrder', 'outermostFirst');
-      this.model = new AwaitTreeModel(state.graph, { frameOrder, ids: state.ids });
+      const config = vscode.workspace.getConfiguration('aioscope.awaitTree');
+      const frameOrder = config.get<FrameOrder>('frameOrder', 'outermostFirst');
+      const showArguments = config.get<boolean>('showArguments', true);
+      this.model = new AwaitTreeModel(state.graph, { frameOrder, ids: state.ids, showArguments, frameArguments: state.args });
       this.model.setFilter(this.filterText);
     }
     this.changed.fire();
