@@ -126,7 +126,7 @@ func TestLiveValues(t *testing.T) {
 	for _, version := range versions {
 		t.Run(version, func(t *testing.T) {
 			vt := startValuesTarget(t, version)
-			watchState(t, vt.tg.PID)
+			testtarget.WatchState(t, vt.tg.PID)
 			c := startSession(t, NewServer(Config{}))
 			c.Initialize()
 			c.OK("attach", map[string]any{"processId": vt.tg.PID}, nil)
@@ -142,7 +142,7 @@ func TestLiveValues(t *testing.T) {
 			t.Run("frame arguments", func(t *testing.T) { checkFrameArguments(t, c, vt, byName) })
 			t.Run("frame left", func(t *testing.T) { checkFrameLeft(t, c, vt, byName) })
 			c.OK("disconnect", nil, nil)
-			processRunning(t, vt.tg.PID)
+			testtarget.ExpectRunning(t, vt.tg.PID)
 		})
 	}
 }

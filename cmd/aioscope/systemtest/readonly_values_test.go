@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"encoding/json"
@@ -20,11 +20,11 @@ import (
 // must read the target like everything else: the trace must show only reads.
 func TestReadOnlyDAPValues(t *testing.T) {
 	strace := straceBinary(t)
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "dapvalues.py")
-			poller := pollState(tg.PID)
+			poller := testtarget.WatchStateClosely(t, tg.PID)
 			out := filepath.Join(t.TempDir(), "strace.txt")
 			c := startDAP(t, strace, "-f", "-qq", "-y", "-e", "trace="+strings.Join(tracedSyscalls, ","), "-o", out, bin, "dap")
 			c.attach(tg.PID, nil)
@@ -75,7 +75,7 @@ func TestReadOnlyDAPValues(t *testing.T) {
 				t.Errorf("%d of the expressions were read, want 7", ok)
 			}
 			c.close()
-			poller.finish(t, fmt.Sprintf("a DAP session reading %d variables and their values", read))
+			checkNeverStopped(t, poller, fmt.Sprintf("a DAP session reading %d variables and their values", read))
 			checkReadOnlyTrace(t, out, tg.PID, "aioscope dap (values)")
 		})
 	}
