@@ -25,22 +25,20 @@ import (
 
 var versions = []string{"3.14", "3.15"}
 
-// procMemory adapts the inspector's process memory to values.Memory.
+// procMemory adapts the inspector's process memory to values.Memory. Every read gets a buffer
+// of its own: requests of one Reader may run at the same time (TestConcurrentRequests), and a
+// shared buffer would be overwritten under another request's feet.
 type procMemory struct {
 	mu    sync.Mutex
 	m     inspector.Memory
-	buf   []byte
 	reads int
 }
 
 func (p *procMemory) Read(addr uint64, n int) ([]byte, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.reads++
-	if cap(p.buf) < n {
-		p.buf = make([]byte, n)
-	}
-	b := p.buf[:n]
+	p.mu.Unlock()
+	b := make([]byte, n)
 	if err := p.m.ReadAt(b, addr); err != nil {
 		return nil, err
 	}
