@@ -14,6 +14,7 @@ func (r *Reader) Value(addr uint64) (Value, error) {
 	if err != nil {
 		return Value{Addr: addr}, err
 	}
+	defer q.release()
 	return q.value(addr)
 }
 
@@ -26,6 +27,22 @@ func (q *req) value(addr uint64) (Value, error) {
 	q.out, q.trunc, q.inexact = q.out[:0], false, false
 	clear(q.path)
 	v := Value{Addr: addr, Len: -1}
+	m := q.r.moment
+	if m != nil {
+		// An object whose repr is its type's and its address (the event loop every sleeping
+		// task holds) is rendered once in a moment.
+		if t, err := q.typeOf(addr); err == nil {
+			t.mu.Lock()
+			byType := t.ext.reprByType
+			t.mu.Unlock()
+			if byType {
+				if o, ok := m.object(addr); ok && o.typ == t.addr {
+					return o.v, nil
+				}
+			}
+		}
+	}
+	q.valueAddr, q.byTypeEnd = addr, -1
 	if err := q.repr(addr, 0); err != nil {
 		if errors.Is(err, errTimeUp) && len(q.out) == 0 {
 			return v, ErrBudget
@@ -59,6 +76,14 @@ func (q *req) value(addr uint64) (Value, error) {
 		v.Ref, v.Len = Ref(addr), int(min(n, 1<<31-1))
 		if n < 0 {
 			v.Len = -1
+		}
+	}
+	if m != nil && q.byTypeEnd == len(q.out) && !v.Truncated {
+		t.mu.Lock()
+		byType := t.ext.reprByType
+		t.mu.Unlock()
+		if byType {
+			m.putObject(addr, momentObject{typ: t.addr, v: v})
 		}
 	}
 	return v, nil
@@ -112,14 +137,45 @@ func (q *req) shape(addr uint64, t *typeInfo) (shapeKind, int64, error) {
 		// Other built-in objects (functions, code, cells...) are shown by their repr alone.
 		return shapeNone, 0, nil
 	}
-	attrs, err := q.attributes(addr, t, 1)
-	if err != nil {
+	has, err := q.hasAttributes(addr, t)
+	if err != nil || !has {
 		return shapeNone, 0, err
 	}
-	if len(attrs) == 0 {
-		return shapeNone, 0, nil
-	}
 	return shapeInstance, -1, nil
+}
+
+// hasAttributes reports whether the object at addr has any attribute attributes lists.
+func (q *req) hasAttributes(addr uint64, t *typeInfo) (bool, error) {
+	if t.flags&cpython.TPFlagsBaseExcSubclass != 0 {
+		if _, err := q.ptr(addr + q.r.v.ExcArgs); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	it, err := q.instanceDict(addr, t)
+	if err != nil {
+		return false, err
+	}
+	if it != nil && it.used > 0 {
+		return true, nil
+	}
+	if !t.heap {
+		return false, nil
+	}
+	all, err := q.allSlots(t)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range all {
+		v, err := q.memberValue(addr, t, m)
+		if err != nil {
+			return false, err
+		}
+		if v != 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // attribute is one child of an object: a named object, or a synthetic value.
@@ -211,6 +267,7 @@ func (r *Reader) Children(ref Ref, start, count int) ([]Child, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer q.release()
 	t, err := q.typeOf(addr)
 	if err != nil {
 		return nil, err

@@ -28,30 +28,47 @@ type frameInfo struct {
 	globals   uint64
 	builtins  uint64
 	locals    uint64 // f_locals: a dict for module and class frames, else 0
+	funcObj   uint64 // f_funcobj: the function the frame runs
+	sp        uint64 // stackpointer: the top of the value stack
+	stackSize int64  // co_stacksize
 	created   bool   // a coroutine or generator that has not started
 	executing bool
+	suspended bool // a suspended coroutine or generator: its value stack is as it left it
 }
 
 // frame reads the frame at addr.
 func (q *req) frame(addr uint64) (*frameInfo, error) {
 	fo := &q.r.off.InterpreterFrame
-	b, err := q.readCopy(addr, int(fo.LocalsPlus))
+	b, err := q.read(addr, int(fo.LocalsPlus))
 	if err != nil {
 		return nil, err
 	}
-	f := &frameInfo{addr: addr, code: le64(b, fo.Executable) &^ q.r.lay.TagBits}
+	f := &frameInfo{addr: addr, code: le64(b, fo.Executable) &^ q.r.lay.TagBits,
+		globals: le64(b, q.r.v.Frame.Globals), builtins: le64(b, q.r.v.Frame.Builtins), locals: le64(b, q.r.v.Frame.Locals),
+		funcObj: le64(b, q.r.v.Frame.FuncObj) &^ q.r.lay.TagBits, sp: le64(b, fo.StackPointer) &^ q.r.lay.TagBits}
 	owner := int(b[fo.Owner])
+	// b is not used past here: the reads below may replace it.
 	if f.code == 0 || q.r.lay.IsFrameOwnerSkipped(owner) || owner > q.r.lay.FrameOwnerFrameObject {
 		return nil, changed(addr, "not a Python frame (owner %d)", owner)
 	}
-	ct, err := q.typeOf(f.code)
-	if err != nil {
-		return nil, err
+	cl := q.recentCode(f.code)
+	if cl == nil {
+		ct, err := q.typeOf(f.code)
+		if err != nil {
+			return nil, err
+		}
+		if !ct.static("code") {
+			return nil, changed(addr, "frame executable of type %s", ct.name)
+		}
+		if cl, err = q.codeLocals(f.code); err != nil {
+			return nil, err
+		}
+		// The frame holds its code object: in one moment, the address names that code.
+		q.r.moment.putCode(f.code, cl)
 	}
-	if !ct.static("code") {
-		return nil, changed(addr, "frame executable of type %s", ct.name)
+	if q.moment != nil {
+		q.codes[(f.code*0x9e3779b97f4a7c15)>>(64-recentBits)] = cl
 	}
-	f.globals, f.builtins, f.locals = le64(b, q.r.v.Frame.Globals), le64(b, q.r.v.Frame.Builtins), le64(b, q.r.v.Frame.Locals)
 	if owner == q.r.lay.FrameOwnerGenerator {
 		gen := addr - q.r.off.GenObject.GiIframe
 		st, err := q.read(gen+q.r.off.GenObject.GiFrameState, 1)
@@ -67,17 +84,17 @@ func (q *req) frame(addr uint64) (*frameInfo, error) {
 			return nil, changed(addr, "generator frame state %d", s)
 		}
 		f.created, f.executing = s == states.Created, s == states.Executing
+		f.suspended = !f.created && !f.executing
 	}
-	cl, err := q.codeLocals(f.code)
-	if err != nil {
-		return nil, err
-	}
-	f.flags, f.names, f.nameStrs, f.kinds = cl.flags, cl.names, cl.nameStrs, cl.kinds
+	f.flags, f.names, f.nameStrs, f.kinds, f.stackSize = cl.flags, cl.names, cl.nameStrs, cl.kinds, cl.stackSize
 	nlp := int64(len(cl.kinds))
 	if nlp > 0 {
-		if f.slots, err = q.readCopy(addr+fo.LocalsPlus, int(8*nlp)); err != nil {
+		b, err := q.read(addr+fo.LocalsPlus, int(8*nlp))
+		if err != nil {
 			return nil, err
 		}
+		q.fastLocals = append(q.fastLocals[:0], b...)
+		f.slots = q.fastLocals
 	}
 	return f, nil
 }
@@ -125,11 +142,41 @@ func (r *Reader) Frame(frameAddr uint64) ([]Variable, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer q.release()
 	f, err := q.frame(frameAddr)
 	if err != nil {
 		return nil, err
 	}
-	var out []Variable
+	return q.variables(f)
+}
+
+// FrameWithDeadline is Frame, with the deadline the frame waits for (see Deadline) when it is a
+// suspended coroutine frame that has one.
+func (r *Reader) FrameWithDeadline(frameAddr uint64) ([]Variable, Deadline, error) {
+	q, err := r.newReq(frameAddr)
+	if err != nil {
+		return nil, Deadline{}, err
+	}
+	defer q.release()
+	f, err := q.frame(frameAddr)
+	if err != nil {
+		return nil, Deadline{}, err
+	}
+	vars, err := q.variables(f)
+	if err != nil {
+		return nil, Deadline{}, err
+	}
+	d, err := q.frameDeadline(f, vars)
+	if err != nil {
+		// The variables stand; the deadline is an extra.
+		return vars, Deadline{}, nil
+	}
+	return vars, d, nil
+}
+
+// variables lists the variables of the frame f, as Frame.
+func (q *req) variables(f *frameInfo) ([]Variable, error) {
+	out := make([]Variable, 0, len(f.names))
 	for i := range f.names {
 		role := cpython.SlotRole(f.kinds[i], f.flags)
 		if role == cpython.RoleNone {
@@ -179,6 +226,7 @@ func (r *Reader) Lookup(frameAddr uint64, name string) (Variable, error) {
 	if err != nil {
 		return Variable{}, err
 	}
+	defer q.release()
 	f, err := q.frame(frameAddr)
 	if err != nil {
 		return Variable{}, err
@@ -273,6 +321,7 @@ func (r *Reader) Globals(frameAddr uint64) (Ref, error) {
 	if err != nil {
 		return 0, err
 	}
+	defer q.release()
 	f, err := q.frame(frameAddr)
 	if err != nil {
 		return 0, err
@@ -280,14 +329,28 @@ func (r *Reader) Globals(frameAddr uint64) (Ref, error) {
 	return Ref(f.globals), nil
 }
 
+// recentCode returns the code object at code, when a request of the moment met it: from the
+// requests' own table, or the moment's.
+func (q *req) recentCode(code uint64) *codeLocals {
+	if q.moment == nil {
+		return nil
+	}
+	if cl := q.codes[(code*0x9e3779b97f4a7c15)>>(64-recentBits)]; cl != nil && cl.addr == code {
+		return cl
+	}
+	return q.moment.code(code)
+}
+
 // codeLocals is what every frame of one code object shares: the names and kinds of its fast
 // locals, and its flags.
 type codeLocals struct {
-	key      [3]uint64 // localsplusnames, localspluskinds, flags and count: see codeLocals
-	flags    uint32
-	names    []uint64
-	nameStrs []string
-	kinds    []byte
+	addr      uint64
+	key       [4]uint64 // localsplusnames, localspluskinds, flags and count, stack size: see codeLocals
+	flags     uint32
+	stackSize int64
+	names     []uint64
+	nameStrs  []string
+	kinds     []byte
 }
 
 // codeLocals returns the fast locals of the code object at code, decoded once per code object
@@ -304,7 +367,8 @@ func (q *req) codeLocals(code uint64) (*codeLocals, error) {
 	namesT, kindsB := le64(cb, co.LocalsPlusNames), le64(cb, co.LocalsPlusKinds)
 	flags := le32(cb, q.r.v.Code.Flags)
 	nlp := int64(int32(le32(cb, q.r.v.Code.NLocalsPlus)))
-	key := [3]uint64{namesT, kindsB, uint64(flags) | uint64(uint32(nlp))<<32}
+	stackSize := int64(int32(le32(cb, q.r.v.Code.StackSize)))
+	key := [4]uint64{namesT, kindsB, uint64(flags) | uint64(uint32(nlp))<<32, uint64(stackSize)}
 	shared := q.r.kinds
 	shared.mu.Lock()
 	cl := shared.codes[code]
@@ -322,7 +386,7 @@ func (q *req) codeLocals(code uint64) (*codeLocals, error) {
 	if s.n != nlp {
 		return nil, changed(code, "%d local names for %d slots", s.n, nlp)
 	}
-	cl = &codeLocals{key: key, flags: flags}
+	cl = &codeLocals{addr: code, key: key, flags: flags, stackSize: stackSize}
 	if cl.names, err = q.items(namesT, s, 0, s.n); err != nil {
 		return nil, err
 	}
