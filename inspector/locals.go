@@ -3,6 +3,7 @@ package inspector
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aioscope/aioscope/inspector/internal/snapmem"
 	"github.com/aioscope/aioscope/inspector/values"
@@ -39,42 +40,82 @@ func (noMemory) Read(addr uint64, n int) ([]byte, error) {
 }
 
 // readLocals reads the variables of every frame of s, in a pass of its own after the walk: the
-// frames are copied again, together, and each frame still where the walk saw it has its values
-// read from copies no older than its own (classes, code and other objects that live as long as
-// the program from any copy). A frame that has moved on meanwhile says so instead. threads and
-// taskFrames say where the frames of s.Threads and s.Tasks are.
+// frames are copied again, together with everything the walk read, and each frame still where
+// the walk saw it has its values read from copies no older than that refresh (classes, code and
+// other objects that live as long as the program from any copy). A frame that has moved on
+// meanwhile says so instead. threads and taskFrames say where the frames of s.Threads and
+// s.Tasks are. Each task's Wake is found with its variables.
 func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFrames [][]uint64) error {
+	// The values of frames are mostly objects the walk has read too (tasks, the futures they
+	// wait for): copying those pages again with the frames, in a few big reads, spares copying
+	// them again one at a time when a frame's value leads there.
 	var spans []snapmem.Span
+	for _, p := range w.mem.Footprint() {
+		spans = append(spans, snapmem.Span{Addr: p, N: snapmem.PageSize})
+	}
+	lowest := ^uint64(0)
+	addFrame := func(a uint64) {
+		spans = append(spans, snapmem.Span{Addr: a, N: int(w.o.InterpreterFrame.Size)})
+		lowest = min(lowest, a&^(snapmem.PageSize-1))
+	}
 	for _, th := range threads {
 		for _, a := range th.frameAddrs {
-			spans = append(spans, snapmem.Span{Addr: a, N: int(w.o.InterpreterFrame.Size)})
+			addFrame(a)
 		}
 	}
 	for _, addrs := range taskFrames {
 		for _, a := range addrs {
-			spans = append(spans, snapmem.Span{Addr: a, N: int(w.o.InterpreterFrame.Size)})
+			addFrame(a)
 		}
+	}
+	if len(spans) > 0 {
+		lowest = min(lowest, spans[0].Addr)
 	}
 	if err := w.mem.RefreshAll(spans); err != nil {
 		return err
 	}
+	// The refresh is one moment, though its reads may be several: values are read from copies
+	// no older than its first read (its lowest page), whichever of its reads copied the frame.
+	floor := w.any.Through(lowest)
+	// One moment: the classes the values belong to are read once for the whole pass.
+	l := &localsReader{w: w, vals: w.vals.Moment(), floor: floor}
+	if now, err := l.vals.LoopTime(); err == nil {
+		// The target's event-loop clock when the snapshot started: deadlines count from there.
+		l.clockAtCapture, l.hasClock = now-time.Since(s.CapturedAt).Seconds(), true
+	}
 	for i := range s.Threads {
-		s.Threads[i].Locals = w.frameLocals(s.Threads[i].Frames, threads[i].frameAddrs)
+		s.Threads[i].Locals, _ = l.frames(s.Threads[i].Frames, threads[i].frameAddrs, false)
 	}
 	for i := range s.Tasks {
-		s.Tasks[i].Locals = w.frameLocals(s.Tasks[i].Frames, taskFrames[i])
+		s.Tasks[i].Locals, s.Tasks[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], true)
 	}
 	return nil
 }
 
-// frameLocals reads the variables of the frames at addrs, which the walk read as frames.
-func (w *walker) frameLocals(frames []snapshot.Frame, addrs []uint64) []snapshot.FrameLocals {
+// localsReader reads the variables of a snapshot's frames.
+type localsReader struct {
+	w     *walker
+	vals  *values.Reader
+	floor snapmem.Reader // reads values no older than the refresh of the frames
+	// clockAtCapture is the target's event-loop clock at the snapshot's CapturedAt, which
+	// Wake.In counts from; hasClock is false when the clock cannot be read.
+	clockAtCapture float64
+	hasClock       bool
+	vars           []snapshot.Variable // the rest of a block that frames' variables are cut from
+	reader         *values.Reader      // vals on floor, made once
+}
+
+// frames reads the variables of the frames at addrs, which the walk read as frames, and with
+// wake, the earliest deadline they wait for.
+func (l *localsReader) frames(frames []snapshot.Frame, addrs []uint64, wake bool) ([]snapshot.FrameLocals, snapshot.Wake) {
+	w := l.w
+	var soonest snapshot.Wake
 	if len(addrs) != len(frames) {
-		return nil
+		return nil, soonest
 	}
 	out := make([]snapshot.FrameLocals, len(addrs))
 	for i, addr := range addrs {
-		fb, r, err := w.any.Object(addr, int(w.o.InterpreterFrame.Size))
+		fb, err := w.any.Read(addr, int(w.o.InterpreterFrame.Size))
 		if err == nil {
 			var now snapshot.Frame
 			if now, _, err = w.frame(fb); err == nil && now != frames[i] {
@@ -85,18 +126,47 @@ func (w *walker) frameLocals(frames []snapshot.Frame, addrs []uint64) []snapshot
 			out[i].Err = err.Error()
 			continue
 		}
-		out[i] = localsOf(w.vals.On(r, w.any), addr)
+		if l.reader == nil {
+			l.reader = l.vals.On(l.floor, w.any)
+		}
+		vr := l.reader
+		if !wake || !l.hasClock {
+			vars, err := vr.Frame(addr)
+			out[i] = l.plainLocals(vars, err)
+			continue
+		}
+		vars, d, err := vr.FrameWithDeadline(addr)
+		out[i] = l.plainLocals(vars, err)
+		if err != nil || d.Kind == "" {
+			continue
+		}
+		in := d.When - l.clockAtCapture
+		if !soonest.Known || in < soonest.In {
+			soonest = snapshot.Wake{Known: true, In: in, By: wakeKinds[d.Kind]}
+		}
 	}
-	return out
+	return out, soonest
 }
 
-// localsOf reads the variables of the frame at addr with r.
-func localsOf(r *values.Reader, addr uint64) snapshot.FrameLocals {
-	vars, err := r.Frame(addr)
+// wakeKinds names the kinds of values.Deadline as the snapshot does.
+var wakeKinds = map[string]string{
+	values.DeadlineSleep:   snapshot.WakeSleep,
+	values.DeadlineTimeout: snapshot.WakeTimeout,
+	values.DeadlineWaitFor: snapshot.WakeWaitFor,
+}
+
+// plainLocals turns the values of a frame's variables, or the error reading them, into the
+// snapshot's plain data. The variables of all frames are cut from blocks: a snapshot of
+// thousands of tasks has tens of thousands of them.
+func (l *localsReader) plainLocals(vars []values.Variable, err error) snapshot.FrameLocals {
 	if err != nil {
 		return snapshot.FrameLocals{Err: err.Error()}
 	}
-	out := snapshot.FrameLocals{Vars: make([]snapshot.Variable, len(vars))}
+	if len(l.vars) < len(vars) {
+		l.vars = make([]snapshot.Variable, max(len(vars), 1024))
+	}
+	out := snapshot.FrameLocals{Vars: l.vars[:len(vars):len(vars)]}
+	l.vars = l.vars[len(vars):]
 	for i, v := range vars {
 		sv := snapshot.Variable{Name: v.Name, Kind: v.Kind, Type: v.Type, Repr: v.Repr}
 		if v.Err != nil {
