@@ -119,7 +119,7 @@ func (w *walker) readChain(r snapmem.Reader, obj uint64, c *chain) error {
 		return nil
 	}
 	var addrs *[]uint64
-	if w.vals != nil {
+	if w.keepFrames {
 		addrs = &c.frameAddrs
 	}
 	if c.frames, err = w.coroChain(r, coro, addrs); err != nil || len(c.frames) > 0 {

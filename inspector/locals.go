@@ -291,6 +291,6 @@ func (p *Process) withWalker(f func(w *walker) error) error {
 	}
 	mem := snapmem.New(p.mem)
 	defer mem.Release()
-	w := &walker{p: p, mem: mem, any: mem.Reader(), o: p.offsets, a: p.asyncio, l: p.layout, vals: vals}
+	w := &walker{p: p, mem: mem, any: mem.Reader(), o: p.offsets, a: p.asyncio, l: p.layout, vals: vals, keepFrames: true}
 	return f(w)
 }

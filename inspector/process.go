@@ -22,6 +22,8 @@ type Options struct {
 	// Locals reads the variables of every frame of the snapshot, with their values (Task.Locals,
 	// Thread.Locals), from the same copies as the frames.
 	Locals bool
+	// ThreadNames reads the names of the threads' threading.Thread objects (Thread.Name).
+	ThreadNames bool
 }
 
 // DefaultRetries is the number of retries CPython 3.15's tools use.

@@ -14,13 +14,13 @@ import (
 // with its own loop — hundreds of times. Every thread's stack must reach the thread's first
 // frame (the main thread's <module>, the other's Thread._bootstrap), however often frames are
 // pushed, popped and suspended during the read; every task a thread runs, and every task that
-// awaits another, must be one of the snapshot's tasks.
+// awaits another, must be one of the snapshot's tasks; the threads carry their threading names.
 func TestThreadStacksWhole(t *testing.T) {
 	const snapshots = 300
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "pipeline.py")
-			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
+			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries, ThreadNames: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,9 +80,12 @@ func pipelineProblems(s *snapshot.Snapshot) []string {
 		return th.Frames[len(th.Frames)-1].Function
 	}
 	for _, th := range s.Threads {
-		want := "Thread._bootstrap"
+		want, name := "Thread._bootstrap", "side-loop"
 		if th.Main {
-			want = "<module>"
+			want, name = "<module>", "MainThread"
+		}
+		if th.Name != name {
+			problems = append(problems, fmt.Sprintf("thread %d is named %q, not %q", th.TID, th.Name, name))
 		}
 		if got := outermost(th); got != want {
 			problems = append(problems, fmt.Sprintf("thread %d's stack ends at %s, not %s: %s", th.TID, got, want, functions(th.Frames)))

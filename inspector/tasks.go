@@ -110,7 +110,7 @@ func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapsho
 	for i := range listed {
 		if listed[i].ok {
 			kept = append(kept, tasks[i])
-			if w.vals != nil {
+			if w.keepFrames {
 				frameAddrs = append(frameAddrs, listed[i].frameAddrs)
 			}
 		} else {
@@ -157,7 +157,7 @@ func (w *walker) stableTask(lt *listedTask, running map[uint64]bool) error {
 		mark := len(w.chains.log)
 		read, err := w.task(lt.addr, lt.tid)
 		*lt.task, lt.header = read.task, read.header
-		if w.vals != nil && read.own != nil {
+		if w.keepFrames && read.own != nil {
 			lt.frameAddrs = slices.Clone(read.own.frameAddrs)
 		}
 		if err == nil {

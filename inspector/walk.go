@@ -38,13 +38,14 @@ type walker struct {
 	a   *cpython.AsyncioOffsets
 	l   cpython.Layout
 
-	types  typeCache     // type objects met, by address
-	codes  recentCodes   // code objects met, ahead of the Process's cache of them
-	chains chainCache    // coroutine chains read, by task or future
-	frames frameInterner // one shared slice per distinct chain of frames
-	blocks blocks        // small slices carved from blocks
-	// vals reads the values of frames; when it is set, the walk records where frames are.
-	vals *values.Reader
+	types  typeCache      // type objects met, by address
+	codes  recentCodes    // code objects met, ahead of the Process's cache of them
+	chains chainCache     // coroutine chains read, by task or future
+	frames frameInterner  // one shared slice per distinct chain of frames
+	blocks blocks         // small slices carved from blocks
+	vals   *values.Reader // reads the values of frames and threads' names
+	// keepFrames: the walk records where each task's frames are, to read their values.
+	keepFrames bool
 }
 
 // walk takes one snapshot. prefetch lists pages to copy before walking (see Cache.Load); the
@@ -61,12 +62,12 @@ func (p *Process) walk(prefetch []uint64) (*snapshot.Snapshot, []uint64, error) 
 
 func (p *Process) walkCache(mem *snapmem.Cache) (*snapshot.Snapshot, error) {
 	w := &walker{p: p, mem: mem, any: mem.Reader(), o: p.offsets, a: p.asyncio, l: p.layout}
-	if p.opts.Locals {
+	if p.opts.Locals || p.opts.ThreadNames {
 		vals, err := p.valueReader()
 		if err != nil {
 			return nil, err
 		}
-		w.vals = vals
+		w.vals, w.keepFrames = vals, p.opts.Locals
 	}
 	s := &snapshot.Snapshot{
 		PID:           p.pid,
@@ -98,7 +99,13 @@ func (w *walker) run(s *snapshot.Snapshot) error {
 		return err
 	}
 	var lists []taskList
+	var names map[uint64]string
+	if w.p.opts.ThreadNames {
+		// Names are a nicety: a thread whose name cannot be read is shown without one.
+		names, _ = w.vals.On(w.any, w.any).ThreadNames()
+	}
 	for _, th := range threads {
+		th.Name = names[th.ThreadID]
 		s.Threads = append(s.Threads, th.Thread)
 		if w.p.opts.MainThreadOnly && !th.Main {
 			continue
@@ -117,7 +124,7 @@ func (w *walker) run(s *snapshot.Snapshot) error {
 		return err
 	}
 	forgetFinishedRunning(s)
-	if w.vals != nil {
+	if w.p.opts.Locals {
 		return w.readLocals(s, threads, taskFrames)
 	}
 	return nil

@@ -21,10 +21,13 @@ type Snapshot struct {
 
 // Thread is an OS thread running Python code in the main interpreter.
 type Thread struct {
-	TID      uint64  // kernel thread id (threading.get_native_id()); equals the PID for the main thread
-	ThreadID uint64  // pthread id (threading.get_ident())
-	Main     bool    // the interpreter's main thread
-	Frames   []Frame // current Python frames, innermost first
+	TID      uint64 // kernel thread id (threading.get_native_id()); equals the PID for the main thread
+	ThreadID uint64 // pthread id (threading.get_ident())
+	Main     bool   // the interpreter's main thread
+	// Name is the thread's threading.Thread name ("MainThread", "db-worker"), when the snapshot
+	// was asked to read it and the thread has one.
+	Name   string
+	Frames []Frame // current Python frames, innermost first
 	// RunningTask is the id of the asyncio task this thread is executing right now, 0 if none.
 	RunningTask uint64
 	// HasLoop is true when the thread has a running asyncio event loop.

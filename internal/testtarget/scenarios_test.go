@@ -18,8 +18,8 @@ var scenarioArgs = map[string][]string{
 }
 
 // changingScenarios keep changing on purpose (they exercise reads of a target that changes
-// under the reader) and are checked by their own tests.
-var changingScenarios = map[string]bool{"churn.py": true, "pipeline.py": true}
+// under the reader, or a task that moves on after READY) and are checked by their own tests.
+var changingScenarios = map[string]bool{"churn.py": true, "pipeline.py": true, "locals.py": true}
 
 // valueOnlyScenarios hold values for the value reader's tests and run no event loop: they only
 // have to start.
