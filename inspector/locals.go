@@ -103,6 +103,7 @@ type localsReader struct {
 	hasClock       bool
 	vars           []snapshot.Variable // the rest of a block that frames' variables are cut from
 	reader         *values.Reader      // vals on floor, made once
+	scratch        []values.Variable   // what FrameWithDeadline returned last, for the next
 }
 
 // frames reads the variables of the frames at addrs, which the walk read as frames, and with
@@ -135,7 +136,8 @@ func (l *localsReader) frames(frames []snapshot.Frame, addrs []uint64, wake bool
 			out[i] = l.plainLocals(vars, err)
 			continue
 		}
-		vars, d, err := vr.FrameWithDeadline(addr)
+		vars, d, err := vr.FrameWithDeadline(addr, l.scratch[:0])
+		l.scratch = vars
 		out[i] = l.plainLocals(vars, err)
 		if err != nil || d.Kind == "" {
 			continue

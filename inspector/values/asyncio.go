@@ -27,7 +27,7 @@ func (q *req) truthy(v uint64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	kind := q.k.reprs[t.repr]
+	kind := q.builtin(t)
 	if t.repr == q.k.mods.dequeRepr && q.k.mods.dequeRepr != 0 {
 		kind = "deque"
 	}
@@ -62,7 +62,7 @@ func (q *req) sizedLen(v uint64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	kind := q.k.reprs[t.repr]
+	kind := q.builtin(t)
 	if t.repr == q.k.mods.dequeRepr && q.k.mods.dequeRepr != 0 {
 		kind = "deque"
 	}
@@ -121,7 +121,7 @@ func (q *req) lockRepr(addr uint64, t *typeInfo, fn uint64) error {
 				if err != nil {
 					return err
 				}
-				if q.k.reprs[vt.repr] != "int" {
+				if q.builtin(vt) != "int" {
 					return errNotState
 				}
 				s, err := q.intText(value)
@@ -331,7 +331,7 @@ func (q *req) listOf(v uint64, depth int) error {
 		}
 		q.writeByte(']')
 		return nil
-	case q.k.reprs[t.repr] == "list":
+	case q.builtin(t) == "list":
 		return q.containerRepr(v, t, "list", depth+1)
 	}
 	return errNotState
@@ -413,7 +413,7 @@ func (q *req) handleReprInfo(addr uint64, t *typeInfo, timer bool) (bool, error)
 		if err != nil {
 			return false, err
 		}
-		if q.k.reprs[wt.repr] != "float" {
+		if q.builtin(wt) != "float" {
 			return false, nil
 		}
 		x, err := q.float(when)
@@ -675,7 +675,7 @@ func (q *req) timeoutRepr(addr uint64) (bool, error) {
 			if err != nil {
 				return false, err
 			}
-			if q.k.reprs[wt.repr] != "float" {
+			if q.builtin(wt) != "float" {
 				return false, nil
 			}
 			x, err := q.float(when)
@@ -937,7 +937,7 @@ func (q *req) taskName(name uint64) error {
 	switch {
 	case t.flags&cpython.TPFlagsUnicodeSubclass != 0:
 		return q.strRepr(name)
-	case q.k.reprs[t.repr] == "int":
+	case q.builtin(t) == "int":
 		s, err := q.intText(name)
 		if err != nil {
 			return err

@@ -32,9 +32,8 @@ func (q *req) value(addr uint64) (Value, error) {
 		// An object whose repr is its type's and its address (the event loop every sleeping
 		// task holds) is rendered once in a moment.
 		if t, err := q.typeOf(addr); err == nil {
-			t.mu.Lock()
-			byType := t.ext.reprByType
-			t.mu.Unlock()
+			ext := t.get()
+			byType := ext.reprByType
 			if byType {
 				if o, ok := m.object(addr); ok && o.typ == t.addr {
 					return o.v, nil
@@ -60,7 +59,7 @@ func (q *req) value(addr uint64) (Value, error) {
 		q.out = append(q.out[:cut], "..."...)
 		q.trunc = true
 	}
-	v.Repr, v.Exact, v.Truncated = string(q.out), !q.inexact, q.trunc
+	v.Repr, v.Exact, v.Truncated = q.reprText(), !q.inexact, q.trunc
 	t, err := q.typeOf(addr)
 	if err != nil {
 		return v, err
@@ -79,14 +78,37 @@ func (q *req) value(addr uint64) (Value, error) {
 		}
 	}
 	if m != nil && q.byTypeEnd == len(q.out) && !v.Truncated {
-		t.mu.Lock()
-		byType := t.ext.reprByType
-		t.mu.Unlock()
+		ext := t.get()
+		byType := ext.reprByType
 		if byType {
 			m.putObject(addr, momentObject{typ: t.addr, v: v})
 		}
 	}
 	return v, nil
+}
+
+// maxShared is the length of the reprs a moment keeps one string of: None, small ints, a
+// loop's flags — the same few texts thousands of times.
+const maxShared = 16
+
+// reprText is the repr written, as a string: for a short one of a moment's, the string made for
+// the same text before.
+func (q *req) reprText() string {
+	m := q.r.moment
+	if m == nil || len(q.out) > maxShared {
+		return string(q.out)
+	}
+	if s, ok := m.shared[string(q.out)]; ok {
+		return s
+	}
+	s := string(q.out)
+	if m.shared == nil {
+		m.shared = map[string]string{}
+	}
+	if len(m.shared) < 1<<16 {
+		m.shared[s] = s
+	}
+	return s
 }
 
 // shapeKind says how a value's children are listed.
@@ -108,7 +130,7 @@ func (q *req) shape(addr uint64, t *typeInfo) (shapeKind, int64, error) {
 	case q.k.none, q.k.trueObj, q.k.falseObj, q.k.ellipsis, q.k.notImpl:
 		return shapeNone, 0, nil
 	}
-	kind := q.k.reprs[t.repr]
+	kind := q.builtin(t)
 	if t.repr == q.k.mods.dequeRepr && q.k.mods.dequeRepr != 0 {
 		kind = "deque"
 	}
@@ -289,7 +311,7 @@ func (r *Reader) Children(ref Ref, start, count int) ([]Child, error) {
 		var items []uint64
 		if kind == shapeSeq {
 			var s seqInfo
-			if q.k.reprs[t.repr] == "tuple" {
+			if q.builtin(t) == "tuple" {
 				s, err = q.tuple(addr)
 			} else {
 				s, err = q.list(addr)

@@ -40,7 +40,7 @@ func (q *req) whenDue(addr uint64, t *typeInfo) (float64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	if q.k.reprs[wt.repr] != "float" {
+	if q.builtin(wt) != "float" {
 		return 0, false, nil
 	}
 	x, err := q.float(when)

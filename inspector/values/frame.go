@@ -43,7 +43,8 @@ func (q *req) frame(addr uint64) (*frameInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &frameInfo{addr: addr, code: le64(b, fo.Executable) &^ q.r.lay.TagBits,
+	f := &q.fi
+	*f = frameInfo{addr: addr, code: le64(b, fo.Executable) &^ q.r.lay.TagBits,
 		globals: le64(b, q.r.v.Frame.Globals), builtins: le64(b, q.r.v.Frame.Builtins), locals: le64(b, q.r.v.Frame.Locals),
 		funcObj: le64(b, q.r.v.Frame.FuncObj) &^ q.r.lay.TagBits, sp: le64(b, fo.StackPointer) &^ q.r.lay.TagBits}
 	owner := int(b[fo.Owner])
@@ -147,12 +148,13 @@ func (r *Reader) Frame(frameAddr uint64) ([]Variable, error) {
 	if err != nil {
 		return nil, err
 	}
-	return q.variables(f)
+	return q.variables(f, nil)
 }
 
 // FrameWithDeadline is Frame, with the deadline the frame waits for (see Deadline) when it is a
-// suspended coroutine frame that has one.
-func (r *Reader) FrameWithDeadline(frameAddr uint64) ([]Variable, Deadline, error) {
+// suspended coroutine frame that has one. The variables are appended to vars, which may be nil:
+// a caller reading thousands of frames can give the same slice back each time.
+func (r *Reader) FrameWithDeadline(frameAddr uint64, vars []Variable) ([]Variable, Deadline, error) {
 	q, err := r.newReq(frameAddr)
 	if err != nil {
 		return nil, Deadline{}, err
@@ -162,7 +164,7 @@ func (r *Reader) FrameWithDeadline(frameAddr uint64) ([]Variable, Deadline, erro
 	if err != nil {
 		return nil, Deadline{}, err
 	}
-	vars, err := q.variables(f)
+	vars, err = q.variables(f, vars)
 	if err != nil {
 		return nil, Deadline{}, err
 	}
@@ -174,9 +176,11 @@ func (r *Reader) FrameWithDeadline(frameAddr uint64) ([]Variable, Deadline, erro
 	return vars, d, nil
 }
 
-// variables lists the variables of the frame f, as Frame.
-func (q *req) variables(f *frameInfo) ([]Variable, error) {
-	out := make([]Variable, 0, len(f.names))
+// variables appends the variables of the frame f to out, as Frame lists them.
+func (q *req) variables(f *frameInfo, out []Variable) ([]Variable, error) {
+	if out == nil {
+		out = make([]Variable, 0, len(f.names))
+	}
 	for i := range f.names {
 		role := cpython.SlotRole(f.kinds[i], f.flags)
 		if role == cpython.RoleNone {

@@ -262,7 +262,7 @@ func exercise(mem values.Memory, img *image, lim values.Limits) (failed int, err
 	// A snapshot's reads: one moment, the frames with their deadlines.
 	m := r.Moment()
 	for _, f := range img.Frames {
-		vars, _, err := m.FrameWithDeadline(f)
+		vars, _, err := m.FrameWithDeadline(f, nil)
 		fail(err)
 		for _, v := range vars {
 			fail(v.Err)

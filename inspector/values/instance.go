@@ -99,9 +99,8 @@ func (q *req) members(t *typeInfo) ([]memberDef, error) {
 	if !t.heap || t.members == 0 {
 		return nil, nil
 	}
-	t.mu.Lock()
-	ms, ok := t.ext.members, t.ext.hasMembers
-	t.mu.Unlock()
+	ext := t.get()
+	ms, ok := ext.members, ext.hasMembers
 	if ok {
 		return ms, nil
 	}
@@ -109,9 +108,9 @@ func (q *req) members(t *typeInfo) ([]memberDef, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.mu.Lock()
-	t.ext.members, t.ext.hasMembers = ms, true
-	t.mu.Unlock()
+	t.update(func(ext *typeExt) {
+		ext.members, ext.hasMembers = ms, true
+	})
 	return ms, nil
 }
 
@@ -182,9 +181,8 @@ func (q *req) memberValue(addr uint64, t *typeInfo, m memberDef) (uint64, error)
 // allSlots returns the object slots of the classes of t's MRO, the class's own first then its
 // bases'. The slice is shared: not to be modified.
 func (q *req) allSlots(t *typeInfo) ([]memberDef, error) {
-	t.mu.Lock()
-	all, ok := t.ext.slots, t.ext.hasSlots
-	t.mu.Unlock()
+	ext := t.get()
+	all, ok := ext.slots, ext.hasSlots
 	if ok {
 		return all, nil
 	}
@@ -203,9 +201,9 @@ func (q *req) allSlots(t *typeInfo) ([]memberDef, error) {
 		}
 		all = append(all, ms...)
 	}
-	t.mu.Lock()
-	t.ext.slots, t.ext.hasSlots = all, true
-	t.mu.Unlock()
+	t.update(func(ext *typeExt) {
+		ext.slots, ext.hasSlots = all, true
+	})
 	return all, nil
 }
 
@@ -449,9 +447,8 @@ func (q *req) dataclassRepr(addr uint64, t *typeInfo, fn uint64, depth int) (boo
 // ok is false when fn is not that __repr__. They are read once for a class: the generated
 // __repr__ has them written into its code when the class is made.
 func (q *req) dataclassFields(t *typeInfo, fn uint64) ([]string, bool, error) {
-	t.mu.Lock()
-	done, cachedFn, names := t.ext.dataclassDone, t.ext.dataclassFn, t.ext.dataclassFields
-	t.mu.Unlock()
+	ext := t.get()
+	done, cachedFn, names := ext.dataclassDone, ext.dataclassFn, ext.dataclassFields
 	if done && cachedFn == fn {
 		return names, names != nil, nil
 	}
@@ -464,9 +461,9 @@ func (q *req) dataclassFields(t *typeInfo, fn uint64) ([]string, bool, error) {
 	} else if names == nil {
 		names = []string{}
 	}
-	t.mu.Lock()
-	t.ext.dataclassFn, t.ext.dataclassDone, t.ext.dataclassFields = fn, true, names
-	t.mu.Unlock()
+	t.update(func(ext *typeExt) {
+		ext.dataclassFn, ext.dataclassDone, ext.dataclassFields = fn, true, names
+	})
 	return names, ok, nil
 }
 

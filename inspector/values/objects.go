@@ -48,6 +48,16 @@ func (q *req) strLayout(addr uint64) (kind int, length int64, data uint64, ascii
 
 // str reads the str at addr (an instance of str or a subclass), at most maxChars code points.
 func (q *req) str(addr uint64, maxChars int) (strInfo, error) {
+	s, err := q.strView(addr, maxChars)
+	if err == nil && s.data != nil {
+		s.data = append([]byte(nil), s.data...)
+	}
+	return s, err
+}
+
+// strView is str, with data valid only until the next read: a view of the bytes read when they
+// came with the object's head.
+func (q *req) strView(addr uint64, maxChars int) (strInfo, error) {
 	kind, length, data, ascii, pre, err := q.strLayout(addr)
 	if err != nil {
 		return strInfo{}, err
@@ -58,7 +68,7 @@ func (q *req) str(addr uint64, maxChars int) (strInfo, error) {
 		return s, nil
 	}
 	if end := data - addr + uint64(n)*uint64(kind); pre != nil && end <= uint64(len(pre)) {
-		s.data = append([]byte(nil), pre[data-addr:end]...)
+		s.data = pre[data-addr : end : end]
 		if ascii {
 			for _, c := range s.data {
 				if c >= 0x80 {

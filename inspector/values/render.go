@@ -45,7 +45,7 @@ func (q *req) repr(addr uint64, depth int) error {
 	if err != nil {
 		return err
 	}
-	switch k.reprs[t.repr] {
+	switch q.builtin(t) {
 	case "int":
 		s, err := q.intText(addr)
 		if err != nil {
@@ -72,11 +72,11 @@ func (q *req) repr(addr uint64, depth int) error {
 	case "bytearray":
 		return q.bytearrayRepr(addr)
 	case "tuple", "list", "set", "dict", "frozendict":
-		return q.containerRepr(addr, t, k.reprs[t.repr], depth)
+		return q.containerRepr(addr, t, q.builtin(t), depth)
 	case "object":
-		t.mu.Lock()
-		t.ext.reprByType = true
-		t.mu.Unlock()
+		t.update(func(ext *typeExt) {
+			ext.reprByType = true
+		})
 		return q.objectRepr(addr, t)
 	case "BaseException":
 		return q.exceptionRepr(addr, t, depth)
@@ -121,9 +121,9 @@ func (q *req) repr(addr uint64, depth int) error {
 		if !q.knownRepr(fn) {
 			// Not a __repr__ the reader reproduces, nor a dataclass's: every instance of the
 			// class gets the object repr.
-			t.mu.Lock()
-			t.ext.reprByType = true
-			t.mu.Unlock()
+			t.update(func(ext *typeExt) {
+				ext.reprByType = true
+			})
 		}
 	}
 	// A repr that runs code: say what the object is, the way object.__repr__ would.
@@ -170,7 +170,7 @@ func (q *req) pythonRepr(addr uint64, t *typeInfo, fn uint64, depth int) (bool, 
 // strRepr appends repr() of a str, cut to MaxStrLen code points.
 func (q *req) strRepr(addr uint64) error {
 	max := q.r.lim.MaxStrLen
-	s, err := q.str(addr, max)
+	s, err := q.strView(addr, max)
 	if err != nil {
 		return err
 	}
@@ -574,7 +574,7 @@ func (q *req) exceptionRepr(addr uint64, t *typeInfo, depth int) error {
 	if err != nil {
 		return err
 	}
-	if q.k.reprs[at.repr] != "tuple" {
+	if q.builtin(at) != "tuple" {
 		return changed(addr, "exception args of type %s", at.name)
 	}
 	s, err := q.tuple(args)
@@ -692,9 +692,8 @@ func (q *req) cfunctionRepr(addr uint64) error {
 
 // isModule reports whether t is module or a subclass of it.
 func (q *req) isModule(t *typeInfo) (bool, error) {
-	t.mu.Lock()
-	known := t.ext.isModule
-	t.mu.Unlock()
+	ext := t.get()
+	known := ext.isModule
 	if known != 0 {
 		return known == 2, nil
 	}
@@ -713,12 +712,12 @@ func (q *req) isModule(t *typeInfo) (bool, error) {
 			break
 		}
 	}
-	t.mu.Lock()
-	t.ext.isModule = 1
-	if is {
-		t.ext.isModule = 2
-	}
-	t.mu.Unlock()
+	t.update(func(ext *typeExt) {
+		ext.isModule = 1
+		if is {
+			ext.isModule = 2
+		}
+	})
 	return is, nil
 }
 

@@ -43,7 +43,8 @@ type req struct {
 	heads      [8]headEntry // the first bytes of the objects read last
 	nextHead   int
 	out        []byte
-	fastLocals []byte // the fast locals of the frame being read (frameInfo.slots)
+	fastLocals []byte    // the fast locals of the frame being read (frameInfo.slots)
+	fi         frameInfo // the frame being read (frame)
 	// valueAddr is the object value renders; byTypeEnd is the length of the output when it
 	// held that object's default repr and nothing else (-1: it did not).
 	valueAddr uint64
@@ -61,7 +62,7 @@ func (r *Reader) newReq(root uint64) (*req, error) {
 	}
 	var q *req
 	if r.moment != nil {
-		q = r.moment.idle.Swap(nil)
+		q, r.moment.idle = r.moment.idle, nil
 	}
 	if q == nil {
 		q, _ = r.kinds.reqs.Get().(*req)
@@ -98,8 +99,9 @@ func (q *req) release() {
 	for i := range q.heads {
 		q.heads[i].addr, q.heads[i].n = 0, 0
 	}
-	if q.moment != nil && q.moment.idle.CompareAndSwap(nil, q) {
-		return // kept for the moment's next request, with the types it has at hand
+	if m := q.moment; m != nil && m.idle == nil {
+		m.idle = q // kept for the moment's next request, with the types it has at hand
+		return
 	}
 	kinds.reqs.Put(q)
 }

@@ -2,8 +2,9 @@ package values
 
 import (
 	"fmt"
+	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aioscope/aioscope/cpython"
@@ -39,9 +40,40 @@ type typeInfo struct {
 	typeKey
 	name string // tp_name
 	heap bool
+	// kind is the built-in type whose tp_repr the type has ("int", "dict", "object"...), or ""
+	// (known.reprs), when kindKnown; set when the typeInfo is made, never changed after.
+	kind      string
+	kindKnown bool
 
-	mu  sync.Mutex
-	ext typeExt
+	ext atomic.Pointer[typeExt] // see get and update
+}
+
+// noExt is what is known of a type before anything is derived from it.
+var noExt typeExt
+
+// get returns what has been derived from t so far: a value never modified once published.
+func (t *typeInfo) get() *typeExt {
+	if e := t.ext.Load(); e != nil {
+		return e
+	}
+	return &noExt
+}
+
+// update publishes a copy of what has been derived from t, changed by f. Requests that share t
+// may update it at once: each change is made on the latest copy. f must not append to the
+// copy's slices in place (they are shared with the copy before).
+func (t *typeInfo) update(f func(ext *typeExt)) {
+	for {
+		old := t.ext.Load()
+		var next typeExt
+		if old != nil {
+			next = *old
+		}
+		f(&next)
+		if t.ext.CompareAndSwap(old, &next) {
+			return
+		}
+	}
 }
 
 // typeExt is what the reader has derived from a type: filled in as requests need it, kept as
@@ -69,6 +101,15 @@ type typeExt struct {
 type lookupEntry struct {
 	name         string
 	owner, value uint64 // 0, 0: no class of the MRO has it
+}
+
+// builtin is the built-in type whose tp_repr t has (known.reprs): "int", "dict", "object"...;
+// "" for others.
+func (q *req) builtin(t *typeInfo) string {
+	if t.kindKnown {
+		return t.kind
+	}
+	return q.k.reprs[t.repr]
 }
 
 // static reports whether t is a built-in (static) type named name. Static types cannot be
@@ -135,6 +176,9 @@ func (q *req) findType(addr uint64) (*typeInfo, error) {
 		}
 	}
 	t := &typeInfo{addr: addr, typeKey: key, heap: heap}
+	if q.k != nil {
+		t.kind, t.kindKnown = q.k.reprs[key.repr], true
+	}
 	defer q.staticReads()()
 	if t.name, err = q.cString(key.namePtr); err != nil {
 		return nil, err
@@ -208,9 +252,7 @@ func (k *kinds) putType(t *typeInfo) {
 
 // cachedLookup returns a lookup of name done before on t.
 func (t *typeInfo) cachedLookup(name string) (lookupEntry, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, e := range t.ext.lookups {
+	for _, e := range t.get().lookups {
 		if e.name == name {
 			return e, true
 		}
@@ -220,9 +262,8 @@ func (t *typeInfo) cachedLookup(name string) (lookupEntry, bool) {
 
 // mroOf returns the classes of t's MRO (t itself first). The slice is shared: not to be modified.
 func (q *req) mroOf(t *typeInfo) ([]uint64, error) {
-	t.mu.Lock()
-	mro := t.ext.mro
-	t.mu.Unlock()
+	ext := t.get()
+	mro := ext.mro
 	if mro != nil {
 		return mro, nil
 	}
@@ -241,9 +282,9 @@ func (q *req) mroOf(t *typeInfo) ([]uint64, error) {
 			return nil, err
 		}
 	}
-	t.mu.Lock()
-	t.ext.mro = mro
-	t.mu.Unlock()
+	t.update(func(ext *typeExt) {
+		ext.mro = mro
+	})
 	return mro, nil
 }
 
@@ -272,9 +313,8 @@ func (q *req) typeName(t *typeInfo) (string, error) {
 	if !t.heap {
 		return shortName(t.name), nil
 	}
-	t.mu.Lock()
-	name, ok := t.ext.shortName, t.ext.hasName
-	t.mu.Unlock()
+	ext := t.get()
+	name, ok := ext.shortName, ext.hasName
 	if ok {
 		return name, nil
 	}
@@ -283,9 +323,9 @@ func (q *req) typeName(t *typeInfo) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	t.mu.Lock()
-	t.ext.shortName, t.ext.hasName = name, true
-	t.mu.Unlock()
+	t.update(func(ext *typeExt) {
+		ext.shortName, ext.hasName = name, true
+	})
 	return name, nil
 }
 
@@ -301,9 +341,8 @@ func (q *req) typeQualname(t *typeInfo) (string, error) {
 	if !t.heap {
 		return shortName(t.name), nil
 	}
-	t.mu.Lock()
-	qn, ok := t.ext.qualname, t.ext.hasQualname
-	t.mu.Unlock()
+	ext := t.get()
+	qn, ok := ext.qualname, ext.hasQualname
 	if ok {
 		return qn, nil
 	}
@@ -312,9 +351,9 @@ func (q *req) typeQualname(t *typeInfo) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	t.mu.Lock()
-	t.ext.qualname, t.ext.hasQualname = qn, true
-	t.mu.Unlock()
+	t.update(func(ext *typeExt) {
+		ext.qualname, ext.hasQualname = qn, true
+	})
 	return qn, nil
 }
 
@@ -327,9 +366,8 @@ func (q *req) typeModule(t *typeInfo) (mod string, ok bool, err error) {
 		}
 		return "builtins", true, nil
 	}
-	t.mu.Lock()
-	mod, ok, known := t.ext.module, t.ext.moduleOK, t.ext.hasModule
-	t.mu.Unlock()
+	ext := t.get()
+	mod, ok, known := ext.module, ext.moduleOK, ext.hasModule
 	if known {
 		return mod, ok, nil
 	}
@@ -337,9 +375,9 @@ func (q *req) typeModule(t *typeInfo) (mod string, ok bool, err error) {
 	if err != nil {
 		return "", false, err
 	}
-	t.mu.Lock()
-	t.ext.module, t.ext.moduleOK, t.ext.hasModule = mod, ok, true
-	t.mu.Unlock()
+	t.update(func(ext *typeExt) {
+		ext.module, ext.moduleOK, ext.hasModule = mod, ok, true
+	})
 	return mod, ok, nil
 }
 
@@ -377,9 +415,9 @@ func (q *req) lookup(t *typeInfo, name string) (owner *typeInfo, value uint64, e
 	if owner != nil {
 		e.owner = owner.addr
 	}
-	t.mu.Lock()
-	t.ext.lookups = append(t.ext.lookups, e)
-	t.mu.Unlock()
+	t.update(func(ext *typeExt) {
+		ext.lookups = append(slices.Clip(ext.lookups), e)
+	})
 	return owner, value, nil
 }
 
@@ -531,6 +569,10 @@ func (q *req) resolveBuiltins(k *known) error {
 		if t, err := q.typeOf(k.none); err == nil && !t.heap {
 			k.typeInfos[t.addr] = t
 		}
+	}
+	// No request has these yet: they are given their kind before k is published.
+	for _, t := range k.typeInfos {
+		t.kind, t.kindKnown = k.reprs[t.repr], true
 	}
 	if k.none == 0 || k.types["int"] == 0 || k.types["object"] == 0 {
 		return changed(b, "builtins without None, int or object")

@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aioscope/aioscope/cpython"
@@ -152,10 +151,9 @@ type kinds struct {
 }
 
 // moment is what the requests of readers made for one moment of the target share (see
-// Reader.Moment).
+// Reader.Moment). Its readers are used by one goroutine: nothing here is locked.
 type moment struct {
-	idle     atomic.Pointer[req] // a request of the moment that has ended, for the next
-	mu       sync.Mutex
+	idle     *req // a request of the moment that has ended, for the next
 	types    map[uint64]*typeInfo
 	codes    map[uint64]*codeLocals // code objects, by address
 	cStrings map[uint64]string
@@ -165,6 +163,7 @@ type moment struct {
 	objects   map[uint64]momentObject
 	callbacks map[uint64]string
 	loopDebug map[uint64]bool
+	shared    map[string]string // short reprs, one string each (reprText)
 }
 
 // momentObject is the rendering of an object of type typ.
@@ -173,16 +172,14 @@ type momentObject struct {
 	v   Value
 }
 
-// get and put are the moment's maps' accessors: a nil moment (a Reader not made by Moment)
-// holds nothing.
-func momentGet[V any](m *moment, table *map[uint64]V, key uint64) (V, bool) {
+// momentGet and momentPut read and write one of a moment's tables; a nil moment (a Reader not
+// made by Moment) holds nothing.
+func momentGet[V any](m *moment, table map[uint64]V, key uint64) (V, bool) {
 	var zero V
 	if m == nil {
 		return zero, false
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := (*table)[key]
+	v, ok := table[key]
 	return v, ok
 }
 
@@ -190,8 +187,6 @@ func momentPut[V any](m *moment, table *map[uint64]V, key uint64, v V) {
 	if m == nil {
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if *table == nil {
 		*table = map[uint64]V{}
 	}
@@ -202,8 +197,7 @@ func (m *moment) typ(addr uint64) *typeInfo {
 	if m == nil {
 		return nil
 	}
-	t, _ := momentGet(m, &m.types, addr)
-	return t
+	return m.types[addr]
 }
 
 func (m *moment) putType(t *typeInfo) {
@@ -216,8 +210,7 @@ func (m *moment) code(addr uint64) *codeLocals {
 	if m == nil {
 		return nil
 	}
-	c, _ := momentGet(m, &m.codes, addr)
-	return c
+	return m.codes[addr]
 }
 
 func (m *moment) putCode(addr uint64, c *codeLocals) {
@@ -230,7 +223,7 @@ func (m *moment) object(addr uint64) (momentObject, bool) {
 	if m == nil {
 		return momentObject{}, false
 	}
-	return momentGet(m, &m.objects, addr)
+	return momentGet(m, m.objects, addr)
 }
 
 func (m *moment) putObject(addr uint64, o momentObject) {
@@ -243,7 +236,7 @@ func (m *moment) callback(fn uint64) (string, bool) {
 	if m == nil {
 		return "", false
 	}
-	return momentGet(m, &m.callbacks, fn)
+	return momentGet(m, m.callbacks, fn)
 }
 
 func (m *moment) putCallback(fn uint64, text string) {
@@ -256,7 +249,7 @@ func (m *moment) debug(loop uint64) (bool, bool) {
 	if m == nil {
 		return false, false
 	}
-	return momentGet(m, &m.loopDebug, loop)
+	return momentGet(m, m.loopDebug, loop)
 }
 
 func (m *moment) putDebug(loop uint64, debug bool) {
@@ -269,7 +262,7 @@ func (m *moment) cString(addr uint64) (string, bool) {
 	if m == nil {
 		return "", false
 	}
-	return momentGet(m, &m.cStrings, addr)
+	return momentGet(m, m.cStrings, addr)
 }
 
 func (m *moment) putCString(addr uint64, s string) {
@@ -292,7 +285,8 @@ func (r *Reader) On(mem, static Memory) *Reader {
 // the target taken at one moment. A class's attributes, bases and name are read once, rather
 // than checked anew by every request; classes whose changes the reader cannot see otherwise
 // (their version tag is not assigned) are then recognised too. A Reader of a moment is for
-// that one batch of reads, not to be kept.
+// that one batch of reads, not to be kept; unlike other Readers, it and the Readers On makes
+// of it are for one goroutine at a time.
 func (r *Reader) Moment() *Reader {
 	c := *r
 	c.moment = &moment{}
