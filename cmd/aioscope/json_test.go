@@ -37,7 +37,7 @@ func sampleSnapshot() *snapshot.Snapshot {
 
 func TestPSJSON(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writePSJSON(&buf, sampleSnapshot()); err != nil {
+	if err := writePSJSON(&buf, sampleSnapshot(), false); err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any
@@ -82,7 +82,7 @@ func TestPSTreeJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := writePSTreeJSON(&buf, s, roots); err != nil {
+	if err := writePSTreeJSON(&buf, s, roots, false); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -152,7 +152,7 @@ func TestJSONSchema(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ps bytes.Buffer
-			if err := writePSJSON(&ps, tc.s); err != nil {
+			if err := writePSJSON(&ps, tc.s, false); err != nil {
 				t.Fatal(err)
 			}
 			if err := schemas.Validate(schema.PS, ps.Bytes()); err != nil {
@@ -163,7 +163,7 @@ func TestJSONSchema(t *testing.T) {
 				roots = nil // cycles: no tree, as pstree --json writes it
 			}
 			var tree bytes.Buffer
-			if err := writePSTreeJSON(&tree, tc.s, roots); err != nil {
+			if err := writePSTreeJSON(&tree, tc.s, roots, false); err != nil {
 				t.Fatal(err)
 			}
 			if err := schemas.Validate(schema.PSTree, tree.Bytes()); err != nil {
@@ -297,7 +297,7 @@ func BenchmarkPSJSON(b *testing.B) {
 	s := benchSnapshot(10_000)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := writePSJSON(io.Discard, s); err != nil {
+		if err := writePSJSON(io.Discard, s, false); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -312,7 +312,7 @@ func BenchmarkPSTreeJSON(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := writePSTreeJSON(io.Discard, s, roots); err != nil {
+		if err := writePSTreeJSON(io.Discard, s, roots, false); err != nil {
 			b.Fatal(err)
 		}
 	}

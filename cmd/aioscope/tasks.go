@@ -20,12 +20,28 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "")
 	retries := fs.Int("retries", inspector.DefaultRetries, "")
 	mainOnly := fs.Bool("main-thread-only", false, "")
+	// ps --json --locals: every frame's variables; pstree --args: calls' arguments.
+	var withLocals, withArgs *bool
+	var usage string
+	if cmd == "ps" {
+		withLocals = fs.Bool("locals", false, "")
+		usage = "usage: aioscope ps [--json [--locals]] [--retries N] [--main-thread-only] PID"
+	} else {
+		withArgs = fs.Bool("args", false, "")
+		usage = "usage: aioscope pstree [--json] [--args] [--retries N] [--main-thread-only] PID"
+	}
 	if err := fs.Parse(reorderFlags(args)); err != nil {
-		fmt.Fprintf(stderr, "aioscope %s: %v (usage: aioscope %s [--json] [--retries N] [--main-thread-only] PID)\n", cmd, err, cmd)
+		fmt.Fprintf(stderr, "aioscope %s: %v (%s)\n", cmd, err, usage)
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "aioscope %s: expected one PID (usage: aioscope %s [--json] [--retries N] [--main-thread-only] PID)\n", cmd, cmd)
+		fmt.Fprintf(stderr, "aioscope %s: expected one PID (%s)\n", cmd, usage)
+		return exitUsage
+	}
+	locals := withLocals != nil && *withLocals
+	argsOn := withArgs != nil && *withArgs
+	if locals && !*asJSON {
+		fmt.Fprintf(stderr, "aioscope ps: --locals needs --json: the table has no room for values (for one task's, try aioscope locals PID TASK)\n")
 		return exitUsage
 	}
 	pid, err := strconv.Atoi(fs.Arg(0))
@@ -38,7 +54,7 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	proc, err := inspector.Attach(pid, inspector.Options{Retries: *retries, MainThreadOnly: *mainOnly})
+	proc, err := inspector.Attach(pid, inspector.Options{Retries: *retries, MainThreadOnly: *mainOnly, Locals: locals || argsOn})
 	if err != nil {
 		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
 		return exitError
@@ -53,15 +69,19 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	defer out.Flush()
 	switch {
 	case cmd == "ps" && *asJSON:
-		err = writePSJSON(out, snap)
+		err = writePSJSON(out, snap, locals)
 	case cmd == "ps":
 		err = awaittree.WriteTable(out, awaittree.Table(snap.Tasks))
 	default:
-		roots, buildErr := awaittree.Build(snap.Tasks)
+		build := awaittree.Build
+		if argsOn {
+			build = awaittree.BuildArgs
+		}
+		roots, buildErr := build(snap.Tasks)
 		var cycles *awaittree.CycleError
 		if errors.As(buildErr, &cycles) {
 			if *asJSON {
-				if err := writePSTreeJSON(out, snap, nil); err != nil {
+				if err := writePSTreeJSON(out, snap, nil, argsOn); err != nil {
 					return exitError
 				}
 			}
@@ -71,7 +91,7 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 		if *asJSON {
-			err = writePSTreeJSON(out, snap, roots)
+			err = writePSTreeJSON(out, snap, roots, argsOn)
 		} else {
 			err = awaittree.WriteTree(out, roots)
 		}
@@ -99,7 +119,7 @@ func reorderFlags(args []string) []string {
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if name == "retries" && i+1 < len(args) {
+			if (name == "retries" || name == "thread") && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}
