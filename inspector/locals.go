@@ -3,6 +3,7 @@ package inspector
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/aioscope/aioscope/inspector/internal/snapmem"
@@ -41,102 +42,216 @@ func (noMemory) Read(addr uint64, n int) ([]byte, error) {
 
 // readLocals reads the variables of every frame of s, in a pass of its own after the walk: the
 // frames are copied again, together with everything the walk read, and each frame still where
-// the walk saw it has its values read from copies no older than that refresh (classes, code and
-// other objects that live as long as the program from any copy). A frame that has moved on
-// meanwhile says so instead. threads and taskFrames say where the frames of s.Threads and
-// s.Tasks are. Each task's Wake is found with its variables.
+// the walk saw it — at the same instruction of the same code — has its values read from copies
+// no older than that refresh (classes, code and other objects that live as long as the program
+// from any copy). A frame that has moved on meanwhile says so instead. threads and taskFrames
+// say where the frames of s.Threads and s.Tasks are. Each task's Wake is found with its
+// variables.
+//
+// A snapshot of many tasks has the second half of them read by a helper goroutine, from copies
+// of its own made the same way.
 func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFrames [][]uint64) error {
-	// The values of frames are mostly objects the walk has read too (tasks, the futures they
-	// wait for): copying those pages again with the frames, in a few big reads, spares copying
-	// them again one at a time when a frame's value leads there.
-	var spans []snapmem.Span
-	for _, p := range w.mem.Footprint() {
-		spans = append(spans, snapmem.Span{Addr: p, N: snapmem.PageSize})
+	footprint := w.mem.Footprint()
+	// Where each frame was when the walk read it, from the walk's copies, before they are
+	// copied again.
+	threadMarks := make([][]frameMark, len(threads))
+	for i, th := range threads {
+		threadMarks[i] = w.frameMarks(th.frameAddrs)
 	}
-	lowest := ^uint64(0)
-	addFrame := func(a uint64) {
-		spans = append(spans, snapmem.Span{Addr: a, N: int(w.o.InterpreterFrame.Size)})
-		lowest = min(lowest, a&^(snapmem.PageSize-1))
+	taskMarks := make([][]frameMark, len(taskFrames))
+	for i, addrs := range taskFrames {
+		taskMarks[i] = w.frameMarks(addrs)
 	}
+	clockAtCapture, hasClock := 0.0, false
+	if now, err := w.vals.LoopTime(); err == nil {
+		// The target's event-loop clock when the snapshot started: deadlines count from there.
+		clockAtCapture, hasClock = now-time.Since(s.CapturedAt).Seconds(), true
+	}
+	mid := len(s.Tasks)
+	var helper chan error
+	if len(s.Tasks) >= parallelTasks && runtime.GOMAXPROCS(0) > 1 {
+		mid = len(s.Tasks) / 2
+		helper = make(chan error, 1)
+		go func() {
+			helper <- w.helperLocals(s.Tasks[mid:], taskFrames[mid:], taskMarks[mid:], clockAtCapture, hasClock)
+		}()
+	}
+	frameAddrs := make([][]uint64, 0, len(threads)+mid)
 	for _, th := range threads {
-		for _, a := range th.frameAddrs {
-			addFrame(a)
+		frameAddrs = append(frameAddrs, th.frameAddrs)
+	}
+	l, err := w.refreshFrames(w.mem, footprint, append(frameAddrs, taskFrames[:mid]...))
+	if err != nil {
+		if helper != nil {
+			<-helper // its copies are its own, but s.Tasks is not to be left half written
 		}
-	}
-	for _, addrs := range taskFrames {
-		for _, a := range addrs {
-			addFrame(a)
-		}
-	}
-	if len(spans) > 0 {
-		lowest = min(lowest, spans[0].Addr)
-	}
-	if err := w.mem.RefreshAll(spans); err != nil {
 		return err
 	}
-	// The refresh is one moment, though its reads may be several: values are read from copies
-	// no older than its first read (its lowest page), whichever of its reads copied the frame.
-	floor := w.any.Through(lowest)
-	// One moment: the classes the values belong to are read once for the whole pass.
-	l := &localsReader{w: w, vals: w.vals.Moment(), floor: floor}
-	if now, err := l.vals.LoopTime(); err == nil {
-		// The target's event-loop clock when the snapshot started: deadlines count from there.
-		l.clockAtCapture, l.hasClock = now-time.Since(s.CapturedAt).Seconds(), true
-	}
+	l.clockAtCapture, l.hasClock = clockAtCapture, hasClock
 	for i := range s.Threads {
-		s.Threads[i].Locals, _ = l.frames(s.Threads[i].Frames, threads[i].frameAddrs, false)
+		s.Threads[i].Locals, _ = l.frames(s.Threads[i].Frames, threads[i].frameAddrs, threadMarks[i], false)
 	}
-	for i := range s.Tasks {
-		s.Tasks[i].Locals, s.Tasks[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], true)
+	for i := range s.Tasks[:mid] {
+		s.Tasks[i].Locals, s.Tasks[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], taskMarks[i], true)
+	}
+	if helper != nil {
+		if err := <-helper; err != nil {
+			// The helper could not make its copies: its tasks are read here, after all.
+			rest, err := w.refreshFrames(w.mem, nil, taskFrames[mid:])
+			if err != nil {
+				return err
+			}
+			rest.clockAtCapture, rest.hasClock = clockAtCapture, hasClock
+			for i := mid; i < len(s.Tasks); i++ {
+				s.Tasks[i].Locals, s.Tasks[i].Wake = rest.frames(s.Tasks[i].Frames, taskFrames[i], taskMarks[i], true)
+			}
+		}
 	}
 	return nil
 }
 
+// parallelTasks is how many tasks a snapshot has at least for a helper goroutine to read the
+// values of half of them.
+const parallelTasks = 2000
+
+// refreshFrames copies again, in mem, the frames at frameAddrs and the pages of footprint, and
+// returns a localsReader of them. The values of frames are mostly objects the walk has read too
+// (tasks, the futures they wait for): copying those pages again with the frames, in a few big
+// reads, spares copying them one at a time when a frame's value leads there.
+func (w *walker) refreshFrames(mem *snapmem.Cache, footprint []uint64, frameAddrs [][]uint64) (*localsReader, error) {
+	frames := 0
+	for _, addrs := range frameAddrs {
+		frames += len(addrs)
+	}
+	spans := make([]snapmem.Span, 0, len(footprint)+frames)
+	lowest := ^uint64(0)
+	for _, p := range footprint {
+		spans = append(spans, snapmem.Span{Addr: p, N: snapmem.PageSize})
+		lowest = min(lowest, p)
+	}
+	for _, addrs := range frameAddrs {
+		for _, a := range addrs {
+			spans = append(spans, snapmem.Span{Addr: a, N: int(w.o.InterpreterFrame.Size)})
+			lowest = min(lowest, a&^(snapmem.PageSize-1))
+		}
+	}
+	// The values lead to objects the walk did not read (the futures and timers of sleeping
+	// tasks, the callbacks they hold): their copies take about this much fresh memory, which
+	// is made ready meanwhile.
+	mem.Expect(copiedPerFrame * frames)
+	if err := mem.RefreshAll(spans); err != nil {
+		return nil, err
+	}
+	any := mem.Reader()
+	// The refresh is one moment, though its reads may be several: values are read from copies
+	// no older than its first read (its lowest page), whichever of its reads copied the frame.
+	// One moment: the classes the values belong to are read once for the whole pass.
+	return &localsReader{w: w, any: any, vals: w.vals.Moment().On(any.Through(lowest), any)}, nil
+}
+
+// helperLocals reads the variables of tasks from copies of its own: taskFrames are where the
+// tasks' frames are, marks where the walk saw them.
+func (w *walker) helperLocals(tasks []snapshot.Task, taskFrames [][]uint64, marks [][]frameMark,
+	clockAtCapture float64, hasClock bool) error {
+	mem := snapmem.New(w.p.mem)
+	defer mem.Release()
+	// Its copies start empty: the pages its values need are copied as they are met, and no
+	// older than the frames.
+	l, err := w.refreshFrames(mem, nil, taskFrames)
+	if err != nil {
+		return err
+	}
+	l.helper, l.clockAtCapture, l.hasClock = true, clockAtCapture, hasClock
+	for i := range tasks {
+		tasks[i].Locals, tasks[i].Wake = l.frames(tasks[i].Frames, taskFrames[i], marks[i], true)
+	}
+	return nil
+}
+
+// copiedPerFrame is about how much a frame's values make the locals pass copy that the walk
+// did not: a sleeping task's Future, TimerHandle and the float and method they hold, on pages
+// fetched whole (PERFORMANCE.md).
+const copiedPerFrame = 512
+
 // localsReader reads the variables of a snapshot's frames.
 type localsReader struct {
-	w     *walker
-	vals  *values.Reader
-	floor snapmem.Reader // reads values no older than the refresh of the frames
+	w    *walker
+	any  snapmem.Reader // the frames' copies
+	vals *values.Reader // one moment's, on copies no older than the frames'
+	// helper: l runs on another goroutine than the walk's, and must not use its caches.
+	helper bool
 	// clockAtCapture is the target's event-loop clock at the snapshot's CapturedAt, which
 	// Wake.In counts from; hasClock is false when the clock cannot be read.
 	clockAtCapture float64
 	hasClock       bool
 	vars           []snapshot.Variable // the rest of a block that frames' variables are cut from
-	reader         *values.Reader      // vals on floor, made once
 	scratch        []values.Variable   // what FrameWithDeadline returned last, for the next
 }
 
-// frames reads the variables of the frames at addrs, which the walk read as frames, and with
-// wake, the earliest deadline they wait for.
-func (l *localsReader) frames(frames []snapshot.Frame, addrs []uint64, wake bool) ([]snapshot.FrameLocals, snapshot.Wake) {
-	w := l.w
+// frameMark is where a frame was when the walk read it: the code it ran and the instruction it
+// was at, which make the snapshot's Frame; or why it could not be read.
+type frameMark struct {
+	executable, instr uint64
+	err               error
+}
+
+// frameMarks reads where the frames at addrs are, from the walk's copies.
+func (w *walker) frameMarks(addrs []uint64) []frameMark {
+	o := &w.o.InterpreterFrame
+	out := make([]frameMark, len(addrs))
+	for i, addr := range addrs {
+		fb, err := w.any.Read(addr, int(o.Size))
+		if err != nil {
+			out[i].err = err
+			continue
+		}
+		out[i].executable, out[i].instr = le64(fb, o.Executable), le64(fb, o.InstrPtr)
+	}
+	return out
+}
+
+// check returns why the frame at addr, as l's copies have it, is not where mark says the walk
+// saw frame.
+func (l *localsReader) check(frame snapshot.Frame, addr uint64, mark frameMark) error {
+	if mark.err != nil {
+		return mark.err
+	}
+	o := &l.w.o.InterpreterFrame
+	fb, err := l.any.Read(addr, int(o.Size))
+	if err != nil {
+		return err
+	}
+	if le64(fb, o.Executable) == mark.executable && le64(fb, o.InstrPtr) == mark.instr {
+		return nil
+	}
+	if !l.helper {
+		// Say where it is now, when the walk's code objects are at hand.
+		if now, _, err := l.w.frame(fb); err == nil && now.Function == frame.Function {
+			return fmt.Errorf("the frame moved on to line %d while the snapshot was taken", now.Line)
+		}
+	}
+	return errors.New("the frame moved on while the snapshot was taken")
+}
+
+// frames reads the variables of the frames at addrs, which the walk read as frames (marks), and
+// with wake, the earliest deadline they wait for.
+func (l *localsReader) frames(frames []snapshot.Frame, addrs []uint64, marks []frameMark, wake bool) ([]snapshot.FrameLocals, snapshot.Wake) {
 	var soonest snapshot.Wake
-	if len(addrs) != len(frames) {
+	if len(addrs) != len(frames) || len(marks) != len(addrs) {
 		return nil, soonest
 	}
 	out := make([]snapshot.FrameLocals, len(addrs))
 	for i, addr := range addrs {
-		fb, err := w.any.Read(addr, int(w.o.InterpreterFrame.Size))
-		if err == nil {
-			var now snapshot.Frame
-			if now, _, err = w.frame(fb); err == nil && now != frames[i] {
-				err = fmt.Errorf("the frame moved on to line %d while the snapshot was taken", now.Line)
-			}
-		}
-		if err != nil {
+		if err := l.check(frames[i], addr, marks[i]); err != nil {
 			out[i].Err = err.Error()
 			continue
 		}
-		if l.reader == nil {
-			l.reader = l.vals.On(l.floor, w.any)
-		}
-		vr := l.reader
 		if !wake || !l.hasClock {
-			vars, err := vr.Frame(addr)
+			vars, err := l.vals.Frame(addr)
 			out[i] = l.plainLocals(vars, err)
 			continue
 		}
-		vars, d, err := vr.FrameWithDeadline(addr, l.scratch[:0])
+		vars, d, err := l.vals.FrameWithDeadline(addr, l.scratch[:0])
 		l.scratch = vars
 		out[i] = l.plainLocals(vars, err)
 		if err != nil || d.Kind == "" {

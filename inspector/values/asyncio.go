@@ -471,17 +471,17 @@ const maxUnwrap = 100
 // "qualname()" and, for a Python function, " at file:line" of the function it wraps. ok is
 // false for callables whose name needs code (functools.partial, other objects).
 func (q *req) callbackSource(fn uint64) (bool, error) {
+	// Thousands of handles of one snapshot call the same function.
+	if text, ok := q.r.moment.callback(fn); ok {
+		q.write(text)
+		return true, nil
+	}
 	ft, err := q.typeOf(fn)
 	if err != nil {
 		return false, err
 	}
 	switch {
 	case ft.static("function"):
-		// Thousands of handles of one snapshot call the same function.
-		if text, ok := q.r.moment.callback(fn); ok {
-			q.write(text)
-			return true, nil
-		}
 		mark := len(q.out)
 		ok, err := q.functionSource(fn)
 		if ok && err == nil {
@@ -585,11 +585,7 @@ func (q *req) writeCfunctionQualname(fn uint64) error {
 	if err != nil {
 		return err
 	}
-	np, err := q.bytePtr(ml + cf.MlName)
-	if err != nil {
-		return err
-	}
-	name, err := q.cString(np)
+	name, err := q.methodName(ml)
 	if err != nil {
 		return err
 	}
@@ -625,6 +621,24 @@ func (q *req) writeCfunctionQualname(fn uint64) error {
 	q.writeByte('.')
 	q.write(name)
 	return nil
+}
+
+// methodName is the ml_name of the PyMethodDef at ml: static data, read once in a moment (every
+// task's wakeup callback has the same).
+func (q *req) methodName(ml uint64) (string, error) {
+	m := q.r.moment
+	if name, ok := momentGet(m, m.methodNames(), ml); ok {
+		return name, nil
+	}
+	np, err := q.bytePtr(ml + q.r.v.CFunction.MlName)
+	if err != nil {
+		return "", err
+	}
+	name, err := q.cString(np)
+	if err == nil && m != nil {
+		momentPut(m, &m.methods, ml, name)
+	}
+	return name, err
 }
 
 // timeoutRepr is asyncio.Timeout.__repr__: <Timeout [active] when=1234.568>.

@@ -28,7 +28,7 @@ func (q *req) value(addr uint64) (Value, error) {
 	clear(q.path)
 	v := Value{Addr: addr, Len: -1}
 	m := q.r.moment
-	if m != nil {
+	if m != nil && !q.singleton(addr) {
 		// An object whose repr is its type's and its address (the event loop every sleeping
 		// task holds) is rendered once in a moment.
 		if t, err := q.typeOf(addr); err == nil {
@@ -60,10 +60,15 @@ func (q *req) value(addr uint64) (Value, error) {
 		q.trunc = true
 	}
 	v.Repr, v.Exact, v.Truncated = q.reprText(), !q.inexact, q.trunc
+	if name := q.singletonType(addr); name != "" {
+		v.Type = name
+		return v, nil
+	}
 	t, err := q.typeOf(addr)
 	if err != nil {
 		return v, err
 	}
+	q.lastType = t.addr
 	if v.Type, err = q.typeName(t); err != nil {
 		return v, err
 	}
@@ -85,6 +90,28 @@ func (q *req) value(addr uint64) (Value, error) {
 		}
 	}
 	return v, nil
+}
+
+// singletonType is the name of the type of None, True, False, Ellipsis or NotImplemented when
+// addr is one of them, else "".
+func (q *req) singletonType(addr uint64) string {
+	switch k := q.k; addr {
+	case k.none:
+		return "NoneType"
+	case k.trueObj, k.falseObj:
+		return "bool"
+	case k.ellipsis:
+		return "ellipsis"
+	case k.notImpl:
+		return "NotImplementedType"
+	}
+	return ""
+}
+
+// singleton reports whether addr is None, True, False, Ellipsis or NotImplemented.
+func (q *req) singleton(addr uint64) bool {
+	k := q.k
+	return addr == k.none || addr == k.trueObj || addr == k.falseObj || addr == k.ellipsis || addr == k.notImpl
 }
 
 // maxShared is the length of the reprs a moment keeps one string of: None, small ints, a

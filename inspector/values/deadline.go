@@ -156,18 +156,29 @@ func (q *req) frameDeadline(f *frameInfo, vars []Variable) (Deadline, error) {
 		kind = DeadlineWaitFor
 	}
 	earliest, found := math.Inf(1), false
-	consider := func(obj uint64) error {
-		when, ok, err := q.activeTimeout(obj)
+	consider := func(obj uint64, t *typeInfo) error {
+		when, ok, err := q.activeTimeout(obj, t)
 		if err == nil && ok && when < earliest {
 			earliest, found = when, true
 		}
 		return err
 	}
-	for _, v := range vars {
-		if v.Err == nil && v.Addr != 0 {
-			if err := consider(v.Addr); err != nil {
-				return Deadline{}, err
-			}
+	for i, v := range vars {
+		if v.Err != nil || v.Addr == 0 {
+			continue
+		}
+		var t *typeInfo
+		var err error
+		if i < len(q.varTypes) && q.varTypes[i] != 0 {
+			t, err = q.typ(q.varTypes[i]) // met when the variable was rendered
+		} else {
+			t, err = q.typeOf(v.Addr)
+		}
+		if err == nil {
+			err = consider(v.Addr, t)
+		}
+		if err != nil {
+			return Deadline{}, err
 		}
 	}
 	base := f.addr + q.r.off.InterpreterFrame.LocalsPlus + 8*uint64(len(f.kinds))
@@ -176,17 +187,28 @@ func (q *req) frameDeadline(f *frameInfo, vars []Variable) (Deadline, error) {
 		if depth > f.stackSize || depth > maxFastLocals {
 			return Deadline{}, changed(f.addr, "value stack of %d items for %d", depth, f.stackSize)
 		}
+		// What the frame awaits is not a timeout: a Timeout is held below it (async with).
+		awaited := int64(-1)
+		if a := int64(q.r.lay.AwaitedSlot); a > 0 && depth >= a {
+			awaited = depth - a
+		}
 		if depth > 0 {
-			b, err := q.readCopy(base, int(8*depth))
+			b, err := q.frameBytes(base, int(8*depth))
 			if err != nil {
 				return Deadline{}, err
 			}
+			stack := append(q.stack[:0], b...)
+			q.stack = stack
 			for i := int64(0); i < depth; i++ {
-				kind, obj, _ := cpython.DecodeStackRef(le64(b, uint64(8*i)))
-				if kind != cpython.StackRefObject || obj == 0 || obj%8 != 0 {
+				kind, obj, _ := cpython.DecodeStackRef(le64(stack, uint64(8*i)))
+				if i == awaited || kind != cpython.StackRefObject || obj == 0 || obj%8 != 0 {
 					continue
 				}
-				if err := consider(obj); err != nil {
+				t, err := q.typeOf(obj)
+				if err == nil {
+					err = consider(obj, t)
+				}
+				if err != nil {
 					return Deadline{}, err
 				}
 			}
@@ -200,11 +222,10 @@ func (q *req) frameDeadline(f *frameInfo, vars []Variable) (Deadline, error) {
 
 // activeTimeout returns the deadline of the object at addr when it is an asyncio.Timeout that
 // is active (entered, not expired or left) and has one.
-func (q *req) activeTimeout(addr uint64) (float64, bool, error) {
+func (q *req) activeTimeout(addr uint64, t *typeInfo) (float64, bool, error) {
 	m := &q.k.mods
-	t, err := q.typeOf(addr)
-	if err != nil || !t.heap {
-		return 0, false, err
+	if !t.heap {
+		return 0, false, nil
 	}
 	if is, err := q.isSubtype(t, m.timeoutType); err != nil || !is {
 		return 0, false, err

@@ -39,16 +39,24 @@ type frameInfo struct {
 // frame reads the frame at addr.
 func (q *req) frame(addr uint64) (*frameInfo, error) {
 	fo := &q.r.off.InterpreterFrame
-	b, err := q.read(addr, int(fo.LocalsPlus))
+	// One read for the frame, its fast locals and the top of its value stack, and a
+	// coroutine's state just before the frame, as far as they lie on the frame's page.
+	page := addr &^ (pageSize - 1)
+	lo, hi := max(addr-frameBefore, page), min(addr+fo.LocalsPlus+frameAfter, page+pageSize)
+	if hi < addr+fo.LocalsPlus || lo > addr {
+		lo, hi = addr, addr+fo.LocalsPlus
+	}
+	w, err := q.read(lo, int(hi-lo))
 	if err != nil {
 		return nil, err
 	}
+	q.frameWin, q.frameWinAddr = append(q.frameWin[:0], w...), lo
+	b := q.frameWin[addr-lo:]
 	f := &q.fi
 	*f = frameInfo{addr: addr, code: le64(b, fo.Executable) &^ q.r.lay.TagBits,
 		globals: le64(b, q.r.v.Frame.Globals), builtins: le64(b, q.r.v.Frame.Builtins), locals: le64(b, q.r.v.Frame.Locals),
 		funcObj: le64(b, q.r.v.Frame.FuncObj) &^ q.r.lay.TagBits, sp: le64(b, fo.StackPointer) &^ q.r.lay.TagBits}
 	owner := int(b[fo.Owner])
-	// b is not used past here: the reads below may replace it.
 	if f.code == 0 || q.r.lay.IsFrameOwnerSkipped(owner) || owner > q.r.lay.FrameOwnerFrameObject {
 		return nil, changed(addr, "not a Python frame (owner %d)", owner)
 	}
@@ -72,7 +80,7 @@ func (q *req) frame(addr uint64) (*frameInfo, error) {
 	}
 	if owner == q.r.lay.FrameOwnerGenerator {
 		gen := addr - q.r.off.GenObject.GiIframe
-		st, err := q.read(gen+q.r.off.GenObject.GiFrameState, 1)
+		st, err := q.frameBytes(gen+q.r.off.GenObject.GiFrameState, 1)
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +98,7 @@ func (q *req) frame(addr uint64) (*frameInfo, error) {
 	f.flags, f.names, f.nameStrs, f.kinds, f.stackSize = cl.flags, cl.names, cl.nameStrs, cl.kinds, cl.stackSize
 	nlp := int64(len(cl.kinds))
 	if nlp > 0 {
-		b, err := q.read(addr+fo.LocalsPlus, int(8*nlp))
+		b, err := q.frameBytes(addr+fo.LocalsPlus, int(8*nlp))
 		if err != nil {
 			return nil, err
 		}
@@ -98,6 +106,22 @@ func (q *req) frame(addr uint64) (*frameInfo, error) {
 		f.slots = q.fastLocals
 	}
 	return f, nil
+}
+
+// How much of a frame's surroundings the read of the frame takes: a coroutine's state lies a
+// few bytes before its frame, the fast locals and the value stack after the frame's header.
+const (
+	frameBefore = 16
+	frameAfter  = 256
+)
+
+// frameBytes returns n bytes at addr, from the read of the frame being read when they were in
+// it; valid until the next read.
+func (q *req) frameBytes(addr uint64, n int) ([]byte, error) {
+	if off := addr - q.frameWinAddr; addr >= q.frameWinAddr && off+uint64(n) <= uint64(len(q.frameWin)) {
+		return q.frameWin[off : off+uint64(n) : off+uint64(n)], nil
+	}
+	return q.read(addr, n)
 }
 
 // slotValue decodes fast-local slot i: an object address, or a tagged int; ok is false for an
@@ -181,11 +205,13 @@ func (q *req) variables(f *frameInfo, out []Variable) ([]Variable, error) {
 	if out == nil {
 		out = make([]Variable, 0, len(f.names))
 	}
+	q.varTypes = q.varTypes[:0]
 	for i := range f.names {
 		role := cpython.SlotRole(f.kinds[i], f.flags)
 		if role == cpython.RoleNone {
 			continue
 		}
+		q.lastType = 0
 		v, ok, err := q.slotVariable(f, i)
 		if err != nil && v.Name == "" {
 			return nil, err
@@ -195,6 +221,7 @@ func (q *req) variables(f *frameInfo, out []Variable) ([]Variable, error) {
 		}
 		v.Kind = role.String()
 		out = append(out, v)
+		q.varTypes = append(q.varTypes, q.lastType)
 	}
 	return out, nil
 }

@@ -658,11 +658,7 @@ func (q *req) cfunctionRepr(addr uint64) error {
 	if err != nil {
 		return err
 	}
-	np, err := q.bytePtr(ml + cf.MlName)
-	if err != nil {
-		return err
-	}
-	name, err := q.cString(np)
+	name, err := q.methodName(ml)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,14 @@ type req struct {
 	out        []byte
 	fastLocals []byte    // the fast locals of the frame being read (frameInfo.slots)
 	fi         frameInfo // the frame being read (frame)
+	// The bytes of the frame being read and around it (frameBytes), from frameWinAddr.
+	frameWin     []byte
+	frameWinAddr uint64
+	// The types of the variables variables listed last, 0 where unknown; lastType is the type
+	// of the value rendered last.
+	varTypes []uint64
+	lastType uint64
+	stack    []byte // a frame's value stack (frameDeadline)
 	// valueAddr is the object value renders; byTypeEnd is the length of the output when it
 	// held that object's default repr and nothing else (-1: it did not).
 	valueAddr uint64
@@ -94,6 +102,7 @@ func (q *req) release() {
 	// (newReq clears the types when the moment changes), and copying the whole struct would
 	// cost more than the request.
 	q.out, q.path, q.fastLocals = out, path, slots
+	q.frameWin, q.frameWinAddr = q.frameWin[:0], 0
 	q.r, q.k, q.reads, q.checked, q.expired, q.root = nil, nil, 0, 0, false, 0
 	q.trunc, q.inexact, q.static, q.valueAddr, q.byTypeEnd = false, false, false, 0, 0
 	for i := range q.heads {
@@ -128,6 +137,13 @@ func (q *req) read(addr uint64, n int) ([]byte, error) {
 	}
 	if n == 0 {
 		return nil, nil
+	}
+	// Part of an object read a moment ago comes from the bytes read of it.
+	for i := range q.heads {
+		if e := &q.heads[i]; addr-e.addr < uint64(e.n) && addr-e.addr+uint64(n) <= uint64(e.n) && e.addr != 0 {
+			off := addr - e.addr
+			return e.buf[off : off+uint64(n) : off+uint64(n)], nil
+		}
 	}
 	// Reads keep working past the deadline, so that a repr under way can close its brackets;
 	// the loops that add items stop at timeUp.
@@ -199,12 +215,6 @@ func (q *req) readCopy(addr uint64, n int) ([]byte, error) {
 }
 
 func (q *req) u64(addr uint64) (uint64, error) {
-	// A field of an object read a moment ago comes from the bytes read of it.
-	for i := range q.heads {
-		if e := &q.heads[i]; addr-e.addr < uint64(e.n) && addr-e.addr+8 <= uint64(e.n) && e.addr != 0 {
-			return le64(e.buf[:], addr-e.addr), nil
-		}
-	}
 	b, err := q.read(addr, 8)
 	if err != nil {
 		return 0, err

@@ -164,6 +164,15 @@ type moment struct {
 	callbacks map[uint64]string
 	loopDebug map[uint64]bool
 	shared    map[string]string // short reprs, one string each (reprText)
+	methods   map[uint64]string // method names, by PyMethodDef
+}
+
+// methodNames is m.methods, nil for a nil moment.
+func (m *moment) methodNames() map[uint64]string {
+	if m == nil {
+		return nil
+	}
+	return m.methods
 }
 
 // momentObject is the rendering of an object of type typ.
