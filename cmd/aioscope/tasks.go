@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -54,6 +55,13 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	if locals || argsOn {
+		// Values make a snapshot several times bigger, all of it kept to the end: collecting
+		// garbage meanwhile costs time and frees little. The limit keeps a huge target's
+		// snapshot from taking memory without bound.
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(valuesMemoryLimit)
+	}
 	proc, err := inspector.Attach(pid, inspector.Options{Retries: *retries, MainThreadOnly: *mainOnly, Locals: locals || argsOn})
 	if err != nil {
 		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
@@ -105,6 +113,10 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	}
 	return exitOK
 }
+
+// valuesMemoryLimit is the heap a snapshot with values may take before the garbage collector
+// runs (see runTasks).
+const valuesMemoryLimit = 1 << 30
 
 // reorderFlags moves flags before positional arguments, so that both `aioscope ps --json PID`
 // and `aioscope ps PID --json` work.
