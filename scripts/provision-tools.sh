@@ -4,6 +4,7 @@
 #   setpriv      running aioscope as another user, for the permission-denied tests (util-linux)
 #   python3.11   an interpreter aioscope refuses by version (Debian 12's own python3; the 3.13-3.15
 #                interpreters come from scripts/provision-python.sh)
+#   nvim         a second editor's built-in LSP client against `aioscope lsp` (lsp TestNeovim*)
 #
 # As root on a system with apt-get, what is missing is installed; otherwise what is missing is
 # listed, and the tests that need it fail under CI=1 and are skipped without it. AIOSCOPE_PYTHON311
@@ -26,6 +27,7 @@ missing=() # apt packages
 command -v strace >/dev/null || missing+=(strace)
 command -v setpriv >/dev/null || missing+=(util-linux)
 python311_ok || missing+=(python3.11-minimal)
+command -v nvim >/dev/null || missing+=(neovim)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then

@@ -4,15 +4,27 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { AwaitTreeView } from './awaitTreeView';
 import { checkResolved, debugType, withDefaults } from './debugConfig';
+import { LiveTasks } from './liveTasks';
 import { listPythonProcesses, pickItem } from './procscan';
 import { TreeNode } from './awaitTreeModel';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('aioscope', { log: true });
   const tree = new AwaitTreeView(log);
+  const live = new LiveTasks(() => adapterBinary(context).path, log);
   context.subscriptions.push(
     log,
     tree,
+    live,
+    vscode.debug.onDidStartDebugSession((s) => s.type === debugType && void live.sessionStarted(s)),
+    vscode.debug.onDidTerminateDebugSession((s) => s.type === debugType && void live.sessionEnded(s)),
+    vscode.commands.registerCommand('aioscope.liveTasks.start', async () => {
+      const pid = await pickProcess();
+      if (pid !== undefined) {
+        await live.start(Number(pid));
+      }
+    }),
+    vscode.commands.registerCommand('aioscope.liveTasks.stop', () => live.stop()),
     vscode.debug.registerDebugAdapterDescriptorFactory(debugType, new AdapterFactory(context, log)),
     vscode.debug.registerDebugConfigurationProvider(debugType, new ConfigurationProvider()),
     vscode.debug.registerDebugConfigurationProvider(debugType, new DynamicConfigurationProvider(), vscode.DebugConfigurationProviderTriggerKind.Dynamic),

@@ -1,4 +1,6 @@
-package main
+// Package taskjson writes the JSON documents of `aioscope ps --json` and `pstree --json`, which
+// the language server's aioscope/snapshot request answers with too.
+package taskjson
 
 import (
 	"io"
@@ -191,10 +193,15 @@ func writeCycles(j *jsonenc.Writer, s *snapshot.Snapshot) {
 	j.Raw("]")
 }
 
-// writePSJSON writes the `ps --json` document: threads with their current frames, tasks with
-// their coroutine frames and awaiters, and await cycles. With locals (ps --json --locals), every
-// frame has its variables and every task its deadline.
-func writePSJSON(w io.Writer, s *snapshot.Snapshot, locals bool) error {
+// WritePS writes the `ps --json` document: threads with their current frames, tasks with
+// their coroutine frames and awaiters, and await cycles.
+func WritePS(w io.Writer, s *snapshot.Snapshot) error { return writePS(w, s, false) }
+
+// WritePSLocals writes the `ps --json --locals` document: WritePS's, with every frame's
+// variables and every task's deadline.
+func WritePSLocals(w io.Writer, s *snapshot.Snapshot) error { return writePS(w, s, true) }
+
+func writePS(w io.Writer, s *snapshot.Snapshot, locals bool) error {
 	awaiters := snapshot.AwaiterIndex(s.Tasks)
 	var scratch []byte
 	var texts frameTexts
@@ -274,11 +281,20 @@ func writePSJSON(w io.Writer, s *snapshot.Snapshot, locals bool) error {
 	return j.Close()
 }
 
-// writePSTreeJSON writes the `pstree --json` document: the forest pstree prints, as nested
+// WritePSTree writes the `pstree --json` document: the forest pstree prints, as nested
 // nodes. A task awaited from several places appears below each of them, as in the text tree.
-// roots is nil when the snapshot has await cycles. With args (pstree --json --args), frame
-// nodes whose variables are known have their call's arguments.
-func writePSTreeJSON(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node, args bool) error {
+// roots is nil when the snapshot has await cycles.
+func WritePSTree(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node) error {
+	return writePSTree(w, s, roots, false)
+}
+
+// WritePSTreeArgs writes the `pstree --json --args` document: WritePSTree's, with the
+// arguments of the calls of frame nodes whose variables are known (awaittree.BuildArgs).
+func WritePSTreeArgs(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node) error {
+	return writePSTree(w, s, roots, true)
+}
+
+func writePSTree(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node, args bool) error {
 	j := jsonenc.NewWriter(w)
 	writeHeader(j, s)
 	j.Raw(`,"roots":[`)

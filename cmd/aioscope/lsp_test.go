@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/aioscope/aioscope/internal/testtarget"
+)
+
+// lspClient drives `aioscope lsp` over its stdin and stdout, counting the requests the server
+// sends back (a workspace/codeLens/refresh after each snapshot that changed the lenses).
+type lspClient struct {
+	t    *testing.T
+	conn *jsonrpc2.Conn
+	cmd  *exec.Cmd
+
+	mu       sync.Mutex
+	requests map[string]int
+	messages []string // window/showMessage texts
+}
+
+func startLSP(t *testing.T, argv ...string) *lspClient {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	c := &lspClient{t: t, cmd: cmd, requests: map[string]int{}}
+	rwc := struct {
+		io.Reader
+		io.WriteCloser
+	}{out, in}
+	c.conn = jsonrpc2.NewConn(context.Background(), jsonrpc2.NewBufferedStream(rwc, jsonrpc2.VSCodeObjectCodec{}),
+		jsonrpc2.AsyncHandler(jsonrpc2.HandlerWithError(c.handle)), jsonrpc2.SetLogger(quietLogger{}))
+	return c
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}
+
+func (c *lspClient) handle(_ context.Context, _ *jsonrpc2.Conn, req *jsonrpc2.Request) (any, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !req.Notif {
+		c.requests[req.Method]++
+	} else if req.Method == "window/showMessage" && req.Params != nil {
+		c.messages = append(c.messages, string(*req.Params))
+	}
+	return nil, nil
+}
+
+func (c *lspClient) call(method string, params, result any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), dapRequestDeadline)
+	defer cancel()
+	return c.conn.Call(ctx, method, params, result)
+}
+
+func (c *lspClient) mustCall(method string, params, result any) {
+	c.t.Helper()
+	if err := c.call(method, params, result); err != nil {
+		c.t.Fatalf("%s: %v", method, err)
+	}
+}
+
+// TestReadOnlyLSPSession runs a language server session against a busy target — attach, lenses,
+// hovers (which read the arguments of tasks' frames), symbols, refreshes every 100 ms, 200
+// snapshot requests — with `aioscope lsp` under strace, while polling the target's state. The
+// trace must show only reads, and the target must never be stopped or traced.
+func TestReadOnlyLSPSession(t *testing.T) {
+	strace := straceBinary(t)
+	bin := aioscopeBinary(t)
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "churn.py")
+			poller := pollState(tg.PID)
+			out := filepath.Join(t.TempDir(), "strace.txt")
+			c := startLSP(t, strace, "-f", "-qq", "-y", "-e", "trace="+strings.Join(tracedSyscalls, ","), "-o", out, bin, "lsp")
+			c.mustCall("initialize", map[string]any{
+				"capabilities": map[string]any{
+					"workspace":    map[string]any{"codeLens": map[string]any{"refreshSupport": true}},
+					"textDocument": map[string]any{"codeLens": map[string]any{}, "hover": map[string]any{"contentFormat": []string{"markdown"}}},
+				},
+				"initializationOptions": map[string]any{"processId": tg.PID, "refreshInterval": 100},
+			}, nil)
+			if err := c.conn.Notify(context.Background(), "initialized", map[string]any{}); err != nil {
+				t.Fatal(err)
+			}
+			file := testtarget.ScenarioPath("churn.py")
+			uri := "file://" + file
+			if err := c.conn.Notify(context.Background(), "textDocument/didOpen", map[string]any{
+				"textDocument": map[string]any{"uri": uri, "languageId": "python", "version": 1, "text": ""}}); err != nil {
+				t.Fatal(err)
+			}
+			// Lenses come once a snapshot has succeeded (strace slows the reads down, and this
+			// target changes fast).
+			var lenses []struct {
+				Range struct {
+					Start struct{ Line int } `json:"start"`
+				} `json:"range"`
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for len(lenses) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("no code lenses for churn.py; messages: %v", c.messages)
+				}
+				time.Sleep(50 * time.Millisecond)
+				c.mustCall("textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": uri}}, &lenses)
+			}
+			for _, l := range lenses {
+				c.mustCall("textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": uri},
+					"position": map[string]any{"line": l.Range.Start.Line, "character": 0}}, nil)
+			}
+			c.mustCall("workspace/symbol", map[string]any{"query": ""}, nil)
+			time.Sleep(time.Second) // refreshes every 100 ms
+			ok := 0
+			for i := 0; i < 200; i++ {
+				if err := c.call("aioscope/snapshot", nil, nil); err == nil {
+					ok++
+				} else if !strings.Contains(err.Error(), "changed too fast") {
+					t.Fatalf("snapshot %d: %v", i, err)
+				}
+			}
+			c.mu.Lock()
+			refreshes := c.requests["workspace/codeLens/refresh"]
+			c.mu.Unlock()
+			t.Logf("%d lenses, %d/200 snapshots, %d lens refreshes", len(lenses), ok, refreshes)
+			if refreshes < 5 {
+				t.Errorf("only %d workspace/codeLens/refresh requests: the refreshes did not run", refreshes)
+			}
+			c.mustCall("shutdown", nil, nil)
+			_ = c.conn.Notify(context.Background(), "exit", nil)
+			done := make(chan error, 1)
+			go func() { done <- c.cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(dapRequestDeadline):
+				t.Fatal("aioscope lsp did not exit after exit")
+			}
+			poller.finish(t, fmt.Sprintf("an LSP session with %d/200 snapshots", ok))
+			checkReadOnlyTrace(t, out, tg.PID, "aioscope lsp")
+		})
+	}
+}
+
+// TestLSPCommandLine: usage errors, and a session over --listen.
+func TestLSPCommandLine(t *testing.T) {
+	bin := aioscopeBinary(t)
+	for _, args := range [][]string{{"lsp", "123"}, {"lsp", "--allow-remote"}, {"lsp", "--listen", "0.0.0.0:0"}, {"lsp", "--bogus"}} {
+		_, stderr, code := runBounded(t, bin, args...)
+		if code != exitUsage || !strings.HasPrefix(string(stderr), "aioscope lsp: ") || strings.Count(string(stderr), "\n") != 1 {
+			t.Errorf("aioscope %v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	if stdout, _, code := runBounded(t, bin, "lsp", "--help"); code != exitOK || !strings.HasPrefix(string(stdout), "usage: aioscope lsp") {
+		t.Errorf("aioscope lsp --help: exit %d, %q", code, stdout)
+	}
+
+	cmd := exec.Command(bin, "lsp", "--listen", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "aioscope lsp: listening on ")
+	if err != nil || !ok {
+		t.Fatalf("first line %q: %v", line, err)
+	}
+	for i := 0; i < 2; i++ { // one session after another
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := jsonrpc2.NewConn(context.Background(), jsonrpc2.NewBufferedStream(nc, jsonrpc2.VSCodeObjectCodec{}),
+			jsonrpc2.HandlerWithError(func(context.Context, *jsonrpc2.Conn, *jsonrpc2.Request) (any, error) { return nil, nil }),
+			jsonrpc2.SetLogger(quietLogger{}))
+		ctx, cancel := context.WithTimeout(context.Background(), dapRequestDeadline)
+		var res struct {
+			ServerInfo struct{ Name string } `json:"serverInfo"`
+		}
+		if err := conn.Call(ctx, "initialize", map[string]any{"capabilities": map[string]any{}}, &res); err != nil || res.ServerInfo.Name != "aioscope" {
+			t.Errorf("initialize over TCP: %v, %+v", err, res)
+		}
+		err = conn.Call(ctx, "workspace/executeCommand", map[string]any{"command": "aioscope.attach", "arguments": []any{cmd.Process.Pid}}, nil)
+		if err == nil || !strings.Contains(err.Error(), "is this the right PID?") {
+			t.Errorf("attaching to aioscope itself: %v", err)
+		}
+		cancel()
+		conn.Close()
+	}
+}

@@ -1,0 +1,174 @@
+package editortest
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aioscope/aioscope/internal/testtarget"
+)
+
+// nvimResult is what testdata/neovim.lua saw.
+type nvimResult struct {
+	Errors     []string `json:"errors"`
+	ServerName string   `json:"server_name"`
+	Lenses     []struct {
+		Line  int    `json:"line"`
+		Title string `json:"title"`
+	} `json:"lenses"`
+	Drawn []struct {
+		Line int    `json:"line"`
+		Text string `json:"text"`
+	} `json:"drawn"`
+	Hovers []struct {
+		Line  int    `json:"line"`
+		Value string `json:"value"`
+	} `json:"hovers"`
+	EmptyHover any  `json:"empty_hover"`
+	Stopped    bool `json:"stopped"`
+}
+
+// TestNeovimLensesAndHover starts Neovim's built-in LSP client, headless, on tree.py while a
+// real CPython runs it, and checks the code lenses Neovim draws and the hovers it gets.
+func TestNeovimLensesAndHover(t *testing.T) {
+	nvim := neovim(t)
+	bin := aioscopeBinary(t)
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "tree.py")
+			res := runNeovim(t, nvim, bin, tg.PID, testtarget.ScenarioPath("tree.py"), 5)
+			if res.ServerName != "aioscope" {
+				t.Errorf("server name %q", res.ServerName)
+			}
+			// tree.py: every leaf waits in deep() (line 7), through c1() (line 10) for those
+			// started by c2() and gather_part(); the TaskGroups wait at their async with.
+			want := map[int]string{
+				6:  "⏸ 9 tasks · tâche-ünïcode, emoji-😀, Task-2, …",
+				9:  "⏸ 6 tasks · A-leaf-1, A-leaf-2, B-leaf-1, …",
+				12: "⏸ 2 tasks · Task-A, Task-B",
+				17: "⏸ 1 task · gatherer",
+				20: "⏸ 1 task · Task-1",
+			}
+			got := map[int]string{}
+			for _, l := range res.Lenses {
+				got[l.Line] = waitless(l.Title)
+			}
+			drawn := map[int]string{}
+			for _, d := range res.Drawn {
+				drawn[d.Line] = waitless(d.Text)
+			}
+			for line, title := range want {
+				if got[line] != title {
+					t.Errorf("lens on line %d: %q, want %q", line+1, got[line], title)
+				}
+				if drawn[line] != title {
+					t.Errorf("Neovim drew %q on line %d, want %q", drawn[line], line+1, title)
+				}
+			}
+			if len(got) != len(want) {
+				t.Errorf("%d lenses, want %d: %v", len(got), len(want), got)
+			}
+			hovers := map[int]string{}
+			for _, h := range res.Hovers {
+				hovers[h.Line] = h.Value
+			}
+			for line, parts := range map[int][]string{
+				6:  {"9 tasks are suspended here", "in `deep`", "`A-leaf-1` — waits in `sleep` — awaited by Task-A", "`Task-3` — waits in `sleep` — awaited by gatherer"},
+				12: {"2 tasks are suspended here", "`Task-A` `c2(tg_name='A')` — waits in `TaskGroup._aexit` — awaited by Task-1"},
+				20: {"1 task is suspended here", "in `main`", "`Task-1` — waits in `TaskGroup._aexit`"},
+			} {
+				for _, p := range parts {
+					if !strings.Contains(hovers[line], p) {
+						t.Errorf("hover on line %d lacks %q:\n%s", line+1, p, hovers[line])
+					}
+				}
+			}
+			if res.EmptyHover != nil {
+				t.Errorf("hover on line 1, where nothing waits: %v", res.EmptyHover)
+			}
+			if !res.Stopped {
+				t.Error("the client did not stop")
+			}
+		})
+	}
+}
+
+// waitless drops the waiting time from a lens title: it depends on when the lens was asked for.
+func waitless(title string) string {
+	if i := strings.Index(title, " · waiting"); i >= 0 {
+		return title[:i]
+	}
+	return title
+}
+
+// runNeovim runs testdata/neovim.lua and returns what it saw; errors it met fail the test.
+func runNeovim(t *testing.T, nvim, bin string, pid int, file string, wantLenses int) nvimResult {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "result.json")
+	script, err := filepath.Abs(filepath.Join("testdata", "neovim.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nvim, "--headless", "--clean", "-n", "-i", "NONE", "-c", "luafile "+script)
+	cmd.Env = append(os.Environ(),
+		"HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_STATE_HOME="+dir, "XDG_CACHE_HOME="+dir,
+		"AIOSCOPE_BIN="+bin, "AIOSCOPE_PID="+strconv.Itoa(pid), "AIOSCOPE_FILE="+file, "AIOSCOPE_OUT="+out,
+		"AIOSCOPE_WANT="+strconv.Itoa(wantLenses))
+	cmd.Stdin = nil
+	output, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("nvim: %v\n%s", err, output)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("nvim wrote no result: %v\n%s", err, output)
+	}
+	var res nvimResult
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatalf("result %s: %v", data, err)
+	}
+	for _, e := range res.Errors {
+		t.Errorf("neovim: %s", e)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	return res
+}
+
+// neovim finds nvim, which `make tools` installs when missing (Debian's neovim package).
+func neovim(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("nvim")
+	if err != nil {
+		testtarget.Unavailable(t, "nvim is needed to test the language server in Neovim: run make tools (apt-get install neovim)")
+	}
+	return path
+}
+
+// aioscopeBinary builds the aioscope command, or returns $AIOSCOPE_BIN.
+func aioscopeBinary(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("AIOSCOPE_BIN"); bin != "" {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return abs
+	}
+	bin := filepath.Join(t.TempDir(), "aioscope")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/aioscope/aioscope/cmd/aioscope")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}

@@ -1,0 +1,111 @@
+package lsp
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/snapshot/cycles"
+)
+
+// fakeTarget serves snapshots made up by a test. Its PID is the test process's own.
+type fakeTarget struct {
+	mu    sync.Mutex
+	snaps []*snapshot.Snapshot // served in order; the last one over and over
+	err   error                // returned instead of a snapshot when set
+	block chan struct{}        // when set, Snapshot waits for it to be closed
+	calls int
+}
+
+func (f *fakeTarget) PID() int              { return os.Getpid() }
+func (f *fakeTarget) PythonVersion() string { return "3.15.2" }
+func (f *fakeTarget) Snapshot() (*snapshot.Snapshot, error) {
+	f.mu.Lock()
+	block := f.block
+	f.mu.Unlock()
+	if block != nil {
+		<-block
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	s := *f.snaps[min(f.calls, len(f.snaps)-1)]
+	s.CapturedAt = time.Now()
+	f.calls++
+	return &s, nil
+}
+
+func (f *fakeTarget) set(err error, snaps ...*snapshot.Snapshot) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+	if len(snaps) > 0 {
+		f.snaps, f.calls = snaps, 0
+	}
+}
+
+func fakeServer(f *fakeTarget) *Server {
+	return NewServer(Config{Attach: func(pid int, opts inspector.Options) (Target, error) { return f, nil }})
+}
+
+func fr(function, file string, line, col, endCol int) snapshot.Frame {
+	return snapshot.Frame{Function: function, File: file, Line: line, HasLine: line != 0, EndLine: line, Column: col, EndColumn: endCol}
+}
+
+func task(id uint64, name string, frames []snapshot.Frame, awaitedBy ...snapshot.Awaiter) snapshot.Task {
+	return snapshot.Task{ID: id, Name: name, TID: uint64(os.Getpid()), Frames: frames, AwaitedBy: awaitedBy}
+}
+
+func awaitedBy(id uint64) snapshot.Awaiter { return snapshot.Awaiter{ID: id, IsTask: true} }
+
+func fakeSnapshot(tasks ...snapshot.Task) *snapshot.Snapshot {
+	return &snapshot.Snapshot{PID: os.Getpid(), PythonVersion: "3.15.2", CapturedAt: time.Now(), Tasks: tasks, Cycles: cycles.Find(tasks)}
+}
+
+const stdlibTasks = "/usr/lib/python3.15/asyncio/tasks.py"
+
+// sourceFile writes a Python file for fake frames to point at, so that columns convert.
+func sourceFile(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "app.py")
+	src := "import asyncio\n" + // 1
+		"async def worker(n):\n" + // 2
+		"    await asyncio.sleep(n)\n" + // 3
+		"async def stuck(ż):\n" + // 4
+		"    ż = 'ż'; await fut\n" + // 5
+		"async def main():\n" + // 6
+		"    await asyncio.gather(*ws)\n" // 7
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// workers is a snapshot of n workers at line 3 of file, awaited by main at line 7.
+func workers(file string, n int) *snapshot.Snapshot {
+	mainFrames := []snapshot.Frame{fr("main", file, 7, 4, 29)}
+	wf := []snapshot.Frame{fr("sleep", stdlibTasks, 718, 8, 20), fr("worker", file, 3, 4, 26)}
+	tasks := []snapshot.Task{task(1, "main", mainFrames)}
+	for i := 0; i < n; i++ {
+		tasks = append(tasks, task(uint64(0x100+i), "worker-"+itoa(i), wf, awaitedBy(1)))
+	}
+	return fakeSnapshot(tasks...)
+}
+
+// cycleSnapshot has tasks A and B awaiting each other at line 5 of file, and a worker.
+func cycleSnapshot(file string) *snapshot.Snapshot {
+	sf := []snapshot.Frame{fr("stuck", file, 5, 14, 23)}
+	return fakeSnapshot(
+		task(0xa, "A", sf, awaitedBy(0xb)),
+		task(0xb, "B", []snapshot.Frame{fr("stuck", file, 5, 14, 23)}, awaitedBy(0xa)),
+		task(0xc, "w", []snapshot.Frame{fr("worker", file, 3, 4, 26)}),
+	)
+}
+
+func itoa(i int) string { return string(rune('0'+i/10%10)) + string(rune('0'+i%10)) }

@@ -1,0 +1,35 @@
+package lsp
+
+import (
+	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/inspector/values"
+	"github.com/aioscope/aioscope/snapshot"
+)
+
+// liveProcess is the Target of a live process: an *inspector.Process, which also reads the
+// arguments of a task's frame for hovers (ArgumentReader).
+type liveProcess struct{ *inspector.Process }
+
+// Arguments reads the arguments of frame i of task as they are now, if the task is still in that
+// frame; an *inspector.FrameLeftError otherwise.
+func (p liveProcess) Arguments(task *snapshot.Task, i int) ([]snapshot.Variable, error) {
+	var out []snapshot.Variable
+	err := p.InTaskFrame(task, i, func(r *values.Reader, frame uint64) error {
+		vars, err := r.Frame(frame)
+		if err != nil {
+			return err
+		}
+		for _, v := range vars {
+			if v.Kind != "argument" {
+				continue
+			}
+			sv := snapshot.Variable{Name: v.Name, Kind: v.Kind, Type: v.Type, Repr: v.Repr}
+			if v.Err != nil {
+				sv = snapshot.Variable{Name: v.Name, Kind: v.Kind, Err: v.Err.Error()}
+			}
+			out = append(out, sv)
+		}
+		return nil
+	})
+	return out, err
+}
