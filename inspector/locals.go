@@ -169,8 +169,8 @@ func (w *walker) helperLocals(tasks []snapshot.Task, taskFrames [][]uint64, mark
 }
 
 // copiedPerFrame is about how much a frame's values make the locals pass copy that the walk
-// did not: a sleeping task's Future, TimerHandle and the float and method they hold, on pages
-// fetched whole (PERFORMANCE.md).
+// did not: a sleeping task's Future, TimerHandle and the float and method they hold, on the
+// blocks of pages fetched around them.
 const copiedPerFrame = 512
 
 // localsReader reads the variables of a snapshot's frames.
