@@ -5,6 +5,7 @@ package taskjson
 import (
 	"io"
 	"math"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -203,9 +204,23 @@ func WritePSLocals(w io.Writer, s *snapshot.Snapshot) error { return writePS(w, 
 
 func writePS(w io.Writer, s *snapshot.Snapshot, locals bool) error {
 	awaiters := snapshot.AwaiterIndex(s.Tasks)
-	var scratch []byte
-	var texts frameTexts
-	j := jsonenc.NewWriter(w)
+	// With values, the document is several times bigger: the second half of the tasks is
+	// written into a buffer of its own by another goroutine meanwhile.
+	mid := len(s.Tasks)
+	var rest chan []byte
+	if locals && len(s.Tasks) >= parallelTasks && runtime.GOMAXPROCS(0) > 1 {
+		mid = len(s.Tasks) / 2
+		rest = make(chan []byte, 1)
+		go func() {
+			t := &taskWriter{j: jsonenc.NewBuffer(nil), s: s, awaiters: awaiters, locals: true}
+			for i := mid; i < len(s.Tasks); i++ {
+				t.task(i)
+			}
+			rest <- t.j.Bytes()
+		}()
+	}
+	tw := &taskWriter{j: jsonenc.NewWriter(w), s: s, awaiters: awaiters, locals: locals}
+	j := tw.j
 	writeHeader(j, s)
 	j.Raw(`,"threads":[`)
 	for i, t := range s.Threads {
@@ -226,59 +241,89 @@ func writePS(w io.Writer, s *snapshot.Snapshot, locals bool) error {
 		}
 		j.Raw(`,"frames":`)
 		if locals {
-			writeFramesLocals(j, t.Frames, t.Locals, &texts)
+			writeFramesLocals(j, t.Frames, t.Locals, &tw.texts)
 		} else {
 			writeFrames(j, t.Frames)
 		}
 		j.Raw("}")
 	}
 	j.Raw(`],"tasks":[`)
-	for i, t := range s.Tasks {
-		if i > 0 {
-			j.Raw(",")
-		}
-		j.Raw("\n")
-		j.Raw(`{"id":`)
-		j.HexID(t.ID)
-		j.Raw(`,"name":`)
-		j.Str(t.Name)
-		j.Raw(`,"tid":`)
-		j.Uint(t.TID)
-		if locals {
-			scratch = writeWake(j, t.Wake, scratch)
-		}
-		j.Raw(`,"frames":`)
-		if locals {
-			writeFramesLocals(j, t.Frames, t.Locals, &texts)
-		} else {
-			writeFrames(j, t.Frames)
-		}
-		j.Raw(`,"awaited_by":[`)
-		for k, a := range t.AwaitedBy {
-			if k > 0 {
-				j.Raw(",")
-			}
-			j.Raw(`{"id":`)
-			j.HexID(a.ID)
-			j.Raw(`,"name":`)
-			if k, ok := awaiters[a.ID]; ok && k >= 0 {
-				j.Str(s.Tasks[k].Name)
-			} else {
-				j.Null()
-			}
-			j.Raw(`,"is_task":`)
-			j.Bool(a.IsTask)
-			j.Raw("}")
-		}
-		j.Raw("]}")
+	for i := range s.Tasks[:mid] {
+		tw.task(i)
 		if j.Flush() != nil {
 			break
 		}
+	}
+	if rest != nil {
+		text := <-rest
+		if err := j.Close(); err != nil {
+			return err
+		}
+		if _, err := w.Write(text); err != nil {
+			return err
+		}
+		j = jsonenc.NewWriter(w)
 	}
 	j.Raw("]")
 	writeCycles(j, s)
 	j.Raw("}\n")
 	return j.Close()
+}
+
+// parallelTasks is how many tasks a document with values has at least for two goroutines to
+// write it.
+const parallelTasks = 2000
+
+// taskWriter writes the task objects of a ps document.
+type taskWriter struct {
+	j        *jsonenc.Writer
+	s        *snapshot.Snapshot
+	awaiters map[uint64]int // snapshot.AwaiterIndex
+	locals   bool
+	texts    frameTexts
+	scratch  []byte
+}
+
+// task writes task i, after a comma unless it is the first.
+func (tw *taskWriter) task(i int) {
+	j, t := tw.j, &tw.s.Tasks[i]
+	if i > 0 {
+		j.Raw(",")
+	}
+	j.Raw("\n")
+	j.Raw(`{"id":`)
+	j.HexID(t.ID)
+	j.Raw(`,"name":`)
+	j.Str(t.Name)
+	j.Raw(`,"tid":`)
+	j.Uint(t.TID)
+	if tw.locals {
+		tw.scratch = writeWake(j, t.Wake, tw.scratch)
+	}
+	j.Raw(`,"frames":`)
+	if tw.locals {
+		writeFramesLocals(j, t.Frames, t.Locals, &tw.texts)
+	} else {
+		writeFrames(j, t.Frames)
+	}
+	j.Raw(`,"awaited_by":[`)
+	for k, a := range t.AwaitedBy {
+		if k > 0 {
+			j.Raw(",")
+		}
+		j.Raw(`{"id":`)
+		j.HexID(a.ID)
+		j.Raw(`,"name":`)
+		if k, ok := tw.awaiters[a.ID]; ok && k >= 0 {
+			j.Str(tw.s.Tasks[k].Name)
+		} else {
+			j.Null()
+		}
+		j.Raw(`,"is_task":`)
+		j.Bool(a.IsTask)
+		j.Raw("}")
+	}
+	j.Raw("]}")
 }
 
 // WritePSTree writes the `pstree --json` document: the forest pstree prints, as nested
