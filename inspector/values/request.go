@@ -82,7 +82,9 @@ func (r *Reader) newReq(root uint64) (*req, error) {
 		// The types a request of the same moment met last hold for this one too.
 		q.recent, q.codes = [len(q.recent)]*typeInfo{}, [len(q.codes)]*codeLocals{}
 	}
-	q.r, q.k, q.root, q.deadline, q.moment = r, k, root, time.Now().Add(r.lim.Budget), r.moment
+	// The deadline is set at the first look at the clock (timeUp), a few reads in: most
+	// requests are over before that.
+	q.r, q.k, q.root, q.deadline, q.moment = r, k, root, time.Time{}, r.moment
 	return q, nil
 }
 
@@ -119,7 +121,11 @@ func (q *req) release() {
 func (q *req) timeUp() bool {
 	if !q.expired && q.reads-q.checked >= checkEvery {
 		q.checked = q.reads
-		q.expired = time.Now().After(q.deadline)
+		now := time.Now()
+		if q.deadline.IsZero() {
+			q.deadline = now.Add(q.r.lim.Budget)
+		}
+		q.expired = now.After(q.deadline)
 	}
 	return q.expired
 }

@@ -212,7 +212,8 @@ func writePS(w io.Writer, s *snapshot.Snapshot, locals bool) error {
 		mid = len(s.Tasks) / 2
 		rest = make(chan []byte, 1)
 		go func() {
-			t := &taskWriter{j: jsonenc.NewBuffer(nil), s: s, awaiters: awaiters, locals: true}
+			t := &taskWriter{j: jsonenc.NewBuffer(make([]byte, 0, (len(s.Tasks)-mid)*bytesPerTaskLocals)), s: s,
+				awaiters: awaiters, locals: true}
 			for i := mid; i < len(s.Tasks); i++ {
 				t.task(i)
 			}
@@ -273,6 +274,10 @@ func writePS(w io.Writer, s *snapshot.Snapshot, locals bool) error {
 // parallelTasks is how many tasks a document with values has at least for two goroutines to
 // write it.
 const parallelTasks = 2000
+
+// bytesPerTaskLocals is about how much text a task of ps --json --locals takes: a sleeping
+// task's two frames and five variables.
+const bytesPerTaskLocals = 1 << 10
 
 // taskWriter writes the task objects of a ps document.
 type taskWriter struct {
