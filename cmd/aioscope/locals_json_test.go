@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"io"
-	"runtime"
 	"strconv"
 	"testing"
 
@@ -146,26 +145,5 @@ func TestPSTreeJSONArgs(t *testing.T) {
 		if !bytes.Contains(doc.Bytes(), []byte(want)) {
 			t.Errorf("the document does not contain %s:\n%s", want, doc.Bytes())
 		}
-	}
-}
-
-// TestPSJSONLocalsHalves: the document written by two goroutines is the one written by one.
-func TestPSJSONLocalsHalves(t *testing.T) {
-	s := withLocals(benchSnapshot(5000))
-	var halves, whole bytes.Buffer
-	if err := writePSJSON(&halves, s, true); err != nil {
-		t.Fatal(err)
-	}
-	prev := runtime.GOMAXPROCS(1)
-	err := writePSJSON(&whole, s, true)
-	runtime.GOMAXPROCS(prev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if prev > 1 && !bytes.Equal(halves.Bytes(), whole.Bytes()) {
-		t.Errorf("the documents differ: %d and %d bytes", halves.Len(), whole.Len())
-	}
-	if prev == 1 {
-		t.Log("one CPU: both documents were written by one goroutine")
 	}
 }

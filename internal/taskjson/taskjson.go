@@ -5,7 +5,6 @@ package taskjson
 import (
 	"io"
 	"math"
-	"runtime"
 	"strconv"
 	"time"
 
@@ -203,24 +202,7 @@ func WritePS(w io.Writer, s *snapshot.Snapshot) error { return writePS(w, s, fal
 func WritePSLocals(w io.Writer, s *snapshot.Snapshot) error { return writePS(w, s, true) }
 
 func writePS(w io.Writer, s *snapshot.Snapshot, locals bool) error {
-	awaiters := snapshot.AwaiterIndex(s.Tasks)
-	// With values, the document is several times bigger: the second half of the tasks is
-	// written into a buffer of its own by another goroutine meanwhile.
-	mid := len(s.Tasks)
-	var rest chan []byte
-	if locals && len(s.Tasks) >= parallelTasks && runtime.GOMAXPROCS(0) > 1 {
-		mid = len(s.Tasks) / 2
-		rest = make(chan []byte, 1)
-		go func() {
-			t := &taskWriter{j: jsonenc.NewBuffer(make([]byte, 0, (len(s.Tasks)-mid)*bytesPerTaskLocals)), s: s,
-				awaiters: awaiters, locals: true}
-			for i := mid; i < len(s.Tasks); i++ {
-				t.task(i)
-			}
-			rest <- t.j.Bytes()
-		}()
-	}
-	tw := &taskWriter{j: jsonenc.NewWriter(w), s: s, awaiters: awaiters, locals: locals}
+	tw := &taskWriter{j: jsonenc.NewWriter(w), s: s, awaiters: snapshot.AwaiterIndex(s.Tasks), locals: locals}
 	j := tw.j
 	writeHeader(j, s)
 	j.Raw(`,"threads":[`)
@@ -249,35 +231,17 @@ func writePS(w io.Writer, s *snapshot.Snapshot, locals bool) error {
 		j.Raw("}")
 	}
 	j.Raw(`],"tasks":[`)
-	for i := range s.Tasks[:mid] {
+	for i := range s.Tasks {
 		tw.task(i)
 		if j.Flush() != nil {
 			break
 		}
-	}
-	if rest != nil {
-		text := <-rest
-		if err := j.Close(); err != nil {
-			return err
-		}
-		if _, err := w.Write(text); err != nil {
-			return err
-		}
-		j = jsonenc.NewWriter(w)
 	}
 	j.Raw("]")
 	writeCycles(j, s)
 	j.Raw("}\n")
 	return j.Close()
 }
-
-// parallelTasks is how many tasks a document with values has at least for two goroutines to
-// write it.
-const parallelTasks = 2000
-
-// bytesPerTaskLocals is about how much text a task of ps --json --locals takes: a sleeping
-// task's two frames and five variables.
-const bytesPerTaskLocals = 1 << 10
 
 // taskWriter writes the task objects of a ps document.
 type taskWriter struct {
