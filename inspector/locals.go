@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/aioscope/aioscope/inspector/internal/snapmem"
@@ -48,8 +49,9 @@ func (noMemory) Read(addr uint64, n int) ([]byte, error) {
 // say where the frames of s.Threads and s.Tasks are. Each task's Wake is found with its
 // variables.
 //
-// A snapshot of many tasks has the second half of them read by a helper goroutine, from copies
-// of its own made the same way.
+// The tasks of a big snapshot are read in chunks, by this goroutine and a helper that takes
+// chunks as long as there are some left, each refreshing the frames of a chunk in copies of its
+// own: on a busy machine where the helper gets no processor, this goroutine reads them all.
 func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFrames [][]uint64) error {
 	footprint := w.mem.Footprint()
 	// Where each frame was when the walk read it, from the walk's copies, before they are
@@ -62,63 +64,67 @@ func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFra
 	for i, addrs := range taskFrames {
 		taskMarks[i] = w.frameMarks(addrs)
 	}
-	clockAtCapture, hasClock := 0.0, false
+	clock := localsClock{}
 	if now, err := w.vals.LoopTime(); err == nil {
 		// The target's event-loop clock when the snapshot started: deadlines count from there.
-		clockAtCapture, hasClock = now-time.Since(s.CapturedAt).Seconds(), true
+		clock = localsClock{atCapture: now - time.Since(s.CapturedAt).Seconds(), known: true}
 	}
-	mid := len(s.Tasks)
-	var helper chan error
-	if len(s.Tasks) >= parallelTasks && runtime.GOMAXPROCS(0) > 1 {
-		mid = len(s.Tasks) / 2
-		helper = make(chan error, 1)
-		go func() {
-			helper <- w.helperLocals(s.Tasks[mid:], taskFrames[mid:], taskMarks[mid:], clockAtCapture, hasClock)
-		}()
-	}
-	frameAddrs := make([][]uint64, 0, len(threads)+mid)
+	frameAddrs := make([][]uint64, 0, len(threads)+len(taskFrames))
 	for _, th := range threads {
 		frameAddrs = append(frameAddrs, th.frameAddrs)
 	}
-	l, err := w.refreshFrames(w.mem, footprint, append(frameAddrs, taskFrames[:mid]...))
+	floor, err := w.refreshFrames(w.mem, footprint, append(frameAddrs, taskFrames...))
 	if err != nil {
-		if helper != nil {
-			<-helper // its copies are its own, but s.Tasks is not to be left half written
-		}
 		return err
 	}
-	l.clockAtCapture, l.hasClock = clockAtCapture, hasClock
+	// One moment: the classes the values belong to are read once for the whole pass.
+	l := &localsReader{w: w, any: w.any, vals: w.vals.Moment().On(floor, w.any), clock: clock}
 	for i := range s.Threads {
 		s.Threads[i].Locals, _ = l.frames(s.Threads[i].Frames, threads[i].frameAddrs, threadMarks[i], false)
 	}
-	for i := range s.Tasks[:mid] {
-		s.Tasks[i].Locals, s.Tasks[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], taskMarks[i], true)
+	chunks := (len(s.Tasks) + localsChunk - 1) / localsChunk
+	var next atomic.Int64
+	var helper chan []int // the chunks the helper could not read
+	if len(s.Tasks) >= parallelTasks && runtime.GOMAXPROCS(0) > 1 {
+		helper = make(chan []int, 1)
+		go func() { helper <- w.helperLocals(s, taskFrames, taskMarks, clock, &next, chunks) }()
+	}
+	readChunk := func(c int) {
+		for i := c * localsChunk; i < min((c+1)*localsChunk, len(s.Tasks)); i++ {
+			s.Tasks[i].Locals, s.Tasks[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], taskMarks[i], true)
+		}
+	}
+	for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
+		readChunk(c)
 	}
 	if helper != nil {
-		if err := <-helper; err != nil {
-			// The helper could not make its copies: its tasks are read here, after all.
-			rest, err := w.refreshFrames(w.mem, nil, taskFrames[mid:])
-			if err != nil {
-				return err
-			}
-			rest.clockAtCapture, rest.hasClock = clockAtCapture, hasClock
-			for i := mid; i < len(s.Tasks); i++ {
-				s.Tasks[i].Locals, s.Tasks[i].Wake = rest.frames(s.Tasks[i].Frames, taskFrames[i], taskMarks[i], true)
-			}
+		for _, c := range <-helper {
+			readChunk(c) // its frames are refreshed here too
 		}
 	}
 	return nil
 }
 
-// parallelTasks is how many tasks a snapshot has at least for a helper goroutine to read the
-// values of half of them.
-const parallelTasks = 2000
+// localsChunk is how many tasks a goroutine of readLocals takes at once, and parallelTasks how
+// many a snapshot has at least for a helper to take some.
+const (
+	localsChunk   = 256
+	parallelTasks = 2 * localsChunk
+)
+
+// localsClock is the target's event-loop clock at the snapshot's CapturedAt, which Wake.In
+// counts from; known is false when the clock cannot be read.
+type localsClock struct {
+	atCapture float64
+	known     bool
+}
 
 // refreshFrames copies again, in mem, the frames at frameAddrs and the pages of footprint, and
-// returns a localsReader of them. The values of frames are mostly objects the walk has read too
-// (tasks, the futures they wait for): copying those pages again with the frames, in a few big
-// reads, spares copying them one at a time when a frame's value leads there.
-func (w *walker) refreshFrames(mem *snapmem.Cache, footprint []uint64, frameAddrs [][]uint64) (*localsReader, error) {
+// returns a Reader of its copies no older than the refresh. The values of frames are mostly
+// objects the walk has read too (tasks, the futures they wait for): copying those pages again
+// with the frames, in a few big reads, spares copying them one at a time when a value leads
+// there.
+func (w *walker) refreshFrames(mem *snapmem.Cache, footprint []uint64, frameAddrs [][]uint64) (snapmem.Reader, error) {
 	frames := 0
 	for _, addrs := range frameAddrs {
 		frames += len(addrs)
@@ -140,32 +146,38 @@ func (w *walker) refreshFrames(mem *snapmem.Cache, footprint []uint64, frameAddr
 	// is made ready meanwhile.
 	mem.Expect(copiedPerFrame * frames)
 	if err := mem.RefreshAll(spans); err != nil {
-		return nil, err
+		return snapmem.Reader{}, err
 	}
-	any := mem.Reader()
 	// The refresh is one moment, though its reads may be several: values are read from copies
 	// no older than its first read (its lowest page), whichever of its reads copied the frame.
-	// One moment: the classes the values belong to are read once for the whole pass.
-	return &localsReader{w: w, any: any, vals: w.vals.Moment().On(any.Through(lowest), any)}, nil
+	return mem.Reader().Through(lowest), nil
 }
 
-// helperLocals reads the variables of tasks from copies of its own: taskFrames are where the
-// tasks' frames are, marks where the walk saw them.
-func (w *walker) helperLocals(tasks []snapshot.Task, taskFrames [][]uint64, marks [][]frameMark,
-	clockAtCapture float64, hasClock bool) error {
+// helperLocals reads the variables of the tasks of the chunks it takes (next), from copies of
+// its own, and returns the chunks it took but could not read.
+func (w *walker) helperLocals(s *snapshot.Snapshot, taskFrames [][]uint64, marks [][]frameMark, clock localsClock,
+	next *atomic.Int64, chunks int) []int {
 	mem := snapmem.New(w.p.mem)
 	defer mem.Release()
-	// Its copies start empty: the pages its values need are copied as they are met, and no
-	// older than the frames.
-	l, err := w.refreshFrames(mem, nil, taskFrames)
-	if err != nil {
-		return err
+	copies := mem.Reader()
+	l := &localsReader{w: w, any: copies, helper: true, clock: clock}
+	moment := w.vals.Moment()
+	var failed []int
+	for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
+		lo, hi := c*localsChunk, min((c+1)*localsChunk, len(s.Tasks))
+		// Its copies start empty: the pages its values need are copied as they are met, and no
+		// older than the frames.
+		floor, err := w.refreshFrames(mem, nil, taskFrames[lo:hi])
+		if err != nil {
+			failed = append(failed, c)
+			continue
+		}
+		l.vals = moment.On(floor, copies)
+		for i := lo; i < hi; i++ {
+			s.Tasks[i].Locals, s.Tasks[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], marks[i], true)
+		}
 	}
-	l.helper, l.clockAtCapture, l.hasClock = true, clockAtCapture, hasClock
-	for i := range tasks {
-		tasks[i].Locals, tasks[i].Wake = l.frames(tasks[i].Frames, taskFrames[i], marks[i], true)
-	}
-	return nil
+	return failed
 }
 
 // copiedPerFrame is about how much a frame's values make the locals pass copy that the walk
@@ -179,13 +191,10 @@ type localsReader struct {
 	any  snapmem.Reader // the frames' copies
 	vals *values.Reader // one moment's, on copies no older than the frames'
 	// helper: l runs on another goroutine than the walk's, and must not use its caches.
-	helper bool
-	// clockAtCapture is the target's event-loop clock at the snapshot's CapturedAt, which
-	// Wake.In counts from; hasClock is false when the clock cannot be read.
-	clockAtCapture float64
-	hasClock       bool
-	vars           []snapshot.Variable // the rest of a block that frames' variables are cut from
-	scratch        []values.Variable   // what FrameWithDeadline returned last, for the next
+	helper  bool
+	clock   localsClock
+	vars    []snapshot.Variable // the rest of a block that frames' variables are cut from
+	scratch []values.Variable   // what FrameWithDeadline returned last, for the next
 }
 
 // frameMark is where a frame was when the walk read it: the code it ran and the instruction it
@@ -246,7 +255,7 @@ func (l *localsReader) frames(frames []snapshot.Frame, addrs []uint64, marks []f
 			out[i].Err = err.Error()
 			continue
 		}
-		if !wake || !l.hasClock {
+		if !wake || !l.clock.known {
 			vars, err := l.vals.Frame(addr)
 			out[i] = l.plainLocals(vars, err)
 			continue
@@ -257,7 +266,7 @@ func (l *localsReader) frames(frames []snapshot.Frame, addrs []uint64, marks []f
 		if err != nil || d.Kind == "" {
 			continue
 		}
-		in := d.When - l.clockAtCapture
+		in := d.When - l.clock.atCapture
 		if !soonest.Known || in < soonest.In {
 			soonest = snapshot.Wake{Known: true, In: in, By: wakeKinds[d.Kind]}
 		}

@@ -59,7 +59,7 @@ func (q *req) value(addr uint64) (Value, error) {
 		q.out = append(q.out[:cut], "..."...)
 		q.trunc = true
 	}
-	v.Repr, v.Exact, v.Truncated = q.reprText(), !q.inexact, q.trunc
+	v.Repr, v.Exact, v.Truncated = string(q.out), !q.inexact, q.trunc
 	if name := q.singletonType(addr); name != "" {
 		v.Type = name
 		return v, nil
@@ -112,30 +112,6 @@ func (q *req) singletonType(addr uint64) string {
 func (q *req) singleton(addr uint64) bool {
 	k := q.k
 	return addr == k.none || addr == k.trueObj || addr == k.falseObj || addr == k.ellipsis || addr == k.notImpl
-}
-
-// maxShared is the length of the reprs a moment keeps one string of: None, small ints, a
-// loop's flags — the same few texts thousands of times.
-const maxShared = 16
-
-// reprText is the repr written, as a string: for a short one of a moment's, the string made for
-// the same text before.
-func (q *req) reprText() string {
-	m := q.r.moment
-	if m == nil || len(q.out) > maxShared {
-		return string(q.out)
-	}
-	if s, ok := m.shared[string(q.out)]; ok {
-		return s
-	}
-	s := string(q.out)
-	if m.shared == nil {
-		m.shared = map[string]string{}
-	}
-	if len(m.shared) < 1<<16 {
-		m.shared[s] = s
-	}
-	return s
 }
 
 // shapeKind says how a value's children are listed.

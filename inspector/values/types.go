@@ -515,6 +515,8 @@ func (r *Reader) resolveKnown() (*known, error) {
 			return nil, fmt.Errorf("finding the target's built-in types: %w", err)
 		}
 	}
+	// The types met from here on are given their kind (typeInfo.kind) when they are made.
+	kq.k = k
 	next := *k
 	if m, whole, err := kq.resolveModules(); err == nil {
 		next.mods, next.modsWhole = m, whole

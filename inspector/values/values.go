@@ -163,7 +163,6 @@ type moment struct {
 	objects   map[uint64]momentObject
 	callbacks map[uint64]string
 	loopDebug map[uint64]bool
-	shared    map[string]string // short reprs, one string each (reprText)
 	methods   map[uint64]string // method names, by PyMethodDef
 }
 
