@@ -234,8 +234,13 @@ func (l *localsReader) check(frame snapshot.Frame, addr uint64, mark frameMark) 
 		return nil
 	}
 	if !l.helper {
-		// Say where it is now, when the walk's code objects are at hand.
-		if now, _, err := l.w.frame(fb); err == nil && now.Function == frame.Function {
+		// Where the walk's code objects are at hand: a frame at another instruction of the same
+		// location is still the frame the snapshot shows; one elsewhere says where it is now.
+		now, _, err := l.w.frame(fb)
+		if err == nil && now == frame {
+			return nil
+		}
+		if err == nil && now.Function == frame.Function {
 			return fmt.Errorf("the frame moved on to line %d while the snapshot was taken", now.Line)
 		}
 	}
