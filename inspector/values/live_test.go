@@ -491,3 +491,35 @@ func TestInstanceChildren(t *testing.T) {
 		})
 	}
 }
+
+// TestTypeVersionTag checks the offset of tp_version_tag, which tells the reader a class is the
+// one it read before, against CPython's own view of it (_testcapi.type_get_version): classes
+// with a tag, and one without (0) that nothing has looked an attribute up on.
+func TestTypeVersionTag(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) {
+			var doc struct {
+				TypeVersions [][2]uint64 `json:"type_versions"`
+			}
+			tgt := startTarget(t, v, "values_tasks.py", values.Limits{}, &doc)
+			if len(doc.TypeVersions) == 0 {
+				testtarget.Unavailable(t, "the target's CPython has no _testcapi to read type versions with")
+			}
+			zero, nonzero := 0, 0
+			for _, tv := range doc.TypeVersions {
+				got, err := values.TypeVersionTag(tgt.reader, tv[0])
+				if err != nil || uint64(got) != tv[1] {
+					t.Errorf("type at %#x: version %d, %v; want %d", tv[0], got, err, tv[1])
+				}
+				if tv[1] == 0 {
+					zero++
+				} else {
+					nonzero++
+				}
+			}
+			if zero == 0 || nonzero < 4 {
+				t.Errorf("%d classes without a version, %d with: the check shows little", zero, nonzero)
+			}
+		})
+	}
+}

@@ -70,6 +70,21 @@ def frames_of(task):
     return frames[::-1]
 
 
+class Untouched:
+    """A class nothing looks an attribute up on: CPython has not given it a version tag."""
+
+
+def type_versions():
+    """tp_version_tag of a few classes, for the reader's check of its offset (CPython's test
+    module reads it; builds without it have none to give)."""
+    try:
+        import _testcapi
+    except ImportError:
+        return []
+    return [[id(c), _testcapi.type_get_version(c)] for c in
+            (Point, Color, Plain, Untouched, asyncio.Future, asyncio.TimerHandle, int, dict)]
+
+
 def report(path, tasks):
     out = []
     for t in tasks:
@@ -78,7 +93,7 @@ def report(path, tasks):
                   for f in frames_of(t)]
         out.append({'name': t.get_name(), 'id': id(t), 'frames': frames, 'due': DUE.get(t.get_name())})
     with open(path, 'w') as f:
-        json.dump({'tasks': out}, f)
+        json.dump({'tasks': out, 'type_versions': type_versions()}, f)
     print("READY", os.getpid(), flush=True)
 
 
