@@ -13,7 +13,6 @@ import (
 	"github.com/aioscope/aioscope/awaittree"
 	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/internal/hugeheap"
-	"github.com/aioscope/aioscope/internal/taskjson"
 )
 
 // runTasks implements `aioscope ps` and `aioscope pstree`.
@@ -23,12 +22,28 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "")
 	retries := fs.Int("retries", inspector.DefaultRetries, "")
 	mainOnly := fs.Bool("main-thread-only", false, "")
+	// ps --json --locals: every frame's variables; pstree --args: calls' arguments.
+	var withLocals, withArgs *bool
+	var usage string
+	if cmd == "ps" {
+		withLocals = fs.Bool("locals", false, "")
+		usage = "usage: aioscope ps [--json [--locals]] [--retries N] [--main-thread-only] PID"
+	} else {
+		withArgs = fs.Bool("args", false, "")
+		usage = "usage: aioscope pstree [--json] [--args] [--retries N] [--main-thread-only] PID"
+	}
 	if err := fs.Parse(reorderFlags(args)); err != nil {
-		fmt.Fprintf(stderr, "aioscope %s: %v (usage: aioscope %s [--json] [--retries N] [--main-thread-only] PID)\n", cmd, err, cmd)
+		fmt.Fprintf(stderr, "aioscope %s: %v (%s)\n", cmd, err, usage)
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "aioscope %s: expected one PID (usage: aioscope %s [--json] [--retries N] [--main-thread-only] PID)\n", cmd, cmd)
+		fmt.Fprintf(stderr, "aioscope %s: expected one PID (%s)\n", cmd, usage)
+		return exitUsage
+	}
+	locals := withLocals != nil && *withLocals
+	argsOn := withArgs != nil && *withArgs
+	if locals && !*asJSON {
+		fmt.Fprintf(stderr, "aioscope ps: --locals needs --json: the table has no room for values (for one task's, try aioscope locals PID TASK)\n")
 		return exitUsage
 	}
 	pid, err := strconv.Atoi(fs.Arg(0))
@@ -41,13 +56,20 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	// One snapshot copies the target's task memory (about 2 KB per task) and is then done:
-	// collecting garbage along the way costs more time than the extra memory is worth. The
-	// copies fill fresh memory, which faults in far less often in huge pages.
-	debug.SetGCPercent(400)
+	if locals || argsOn {
+		// Values make a snapshot several times bigger, all of it kept to the end: collecting
+		// garbage meanwhile costs time and frees little. The limit keeps a huge target's
+		// snapshot from taking memory without bound.
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(valuesMemoryLimit)
+	} else {
+		// One snapshot copies the target's task memory (about 2 KB per task) and is then done:
+		// collecting garbage along the way costs more time than the extra memory is worth.
+		debug.SetGCPercent(400)
+	}
+	// The snapshot fills fresh memory, which faults in far less often in huge pages.
 	hugeheap.Prefer()
-
-	proc, err := inspector.Attach(pid, inspector.Options{Retries: *retries, MainThreadOnly: *mainOnly})
+	proc, err := inspector.Attach(pid, inspector.Options{Retries: *retries, MainThreadOnly: *mainOnly, Locals: locals || argsOn})
 	if err != nil {
 		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
 		return exitError
@@ -62,15 +84,19 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	defer out.Flush()
 	switch {
 	case cmd == "ps" && *asJSON:
-		err = taskjson.WritePS(out, snap)
+		err = writePSJSON(out, snap, locals)
 	case cmd == "ps":
 		err = awaittree.WriteTable(out, awaittree.Table(snap.Tasks))
 	default:
-		roots, buildErr := awaittree.Build(snap.Tasks)
+		build := awaittree.Build
+		if argsOn {
+			build = awaittree.BuildArgs
+		}
+		roots, buildErr := build(snap.Tasks)
 		var cycles *awaittree.CycleError
 		if errors.As(buildErr, &cycles) {
 			if *asJSON {
-				if err := taskjson.WritePSTree(out, snap, nil); err != nil {
+				if err := writePSTreeJSON(out, snap, nil, argsOn); err != nil {
 					return exitError
 				}
 			}
@@ -80,7 +106,7 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 		if *asJSON {
-			err = taskjson.WritePSTree(out, snap, roots)
+			err = writePSTreeJSON(out, snap, roots, argsOn)
 		} else {
 			err = awaittree.WriteTree(out, roots)
 		}
@@ -95,6 +121,10 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// valuesMemoryLimit is the heap a snapshot with values may take before the garbage collector
+// runs (see runTasks).
+const valuesMemoryLimit = 1 << 30
+
 // reorderFlags moves flags before positional arguments, so that both `aioscope ps --json PID`
 // and `aioscope ps PID --json` work.
 func reorderFlags(args []string) []string {
@@ -108,7 +138,7 @@ func reorderFlags(args []string) []string {
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if name == "retries" && i+1 < len(args) {
+			if (name == "retries" || name == "thread") && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}
