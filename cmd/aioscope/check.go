@@ -25,8 +25,10 @@ tasks stuck at one place, event loops blocked by one callback, too many tasks.
 
   --for D              how long to watch (default 5s)
   --stuck D            a task that awaits no other task and waits at one place this long is
-                       stuck (default 30s; must be shorter than --for: a wait is only seen for
-                       as long as the check watches); tasks in asyncio.sleep() are never stuck
+                       stuck (default 30s); a wait is only seen for as long as the check
+                       watches, so --stuck alone makes --for a little longer than it, and with
+                       --for not longer than --stuck no task is looked at; tasks in
+                       asyncio.sleep() are never stuck
   --blocked D          a callback or task step running this long blocks its event loop
                        (default 100ms, asyncio's slow_callback_duration)
   --max-tasks N        more than N tasks in any snapshot is a finding (default 0: no limit)
@@ -68,6 +70,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := mf.check("5s or 200ms"); err != nil {
 		return usageErr("%v", err)
+	}
+	if given["stuck"] && !given["for"] {
+		// Asked for stuck tasks, the check watches long enough to see one.
+		mf.watchFor = mf.stuck + 2*mf.interval
 	}
 	if given["stuck"] && mf.stuck >= mf.watchFor {
 		return usageErr("--stuck %v cannot be reached in --for %v: a wait is only seen for as long as the check watches; give --for longer than --stuck", mf.stuck, mf.watchFor)
@@ -145,12 +151,14 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			Text: fmt.Sprintf("%d tasks, more than --max-tasks %d", mostTasks, *maxTasks)})
 	}
 	stats := m.Stats()
+	// A wait is only seen for as long as the check watches.
+	stuckChecked := mf.stuck < mf.watchFor
 
 	if mf.asJSON {
 		doc := checkJSON{
 			PID: pid, PythonVersion: m.PythonVersion(), StartedAt: started.UTC().Format(time.RFC3339Nano),
 			Seconds: float64(watched.Milliseconds()) / 1000, Snapshots: stats.Snapshots, Samples: stats.Samples,
-			Healthy: len(findings) == 0, Findings: []any{},
+			Healthy: len(findings) == 0, StuckChecked: stuckChecked, Findings: []any{},
 		}
 		for _, f := range findings {
 			doc.Findings = append(doc.Findings, f.JSON)
@@ -161,8 +169,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 	} else if len(findings) == 0 {
-		fmt.Fprintf(stdout, "healthy: watched %.1f s (%d snapshots, %d samples): no task stuck for %v, no event loop blocked for %v%s\n",
-			watched.Seconds(), stats.Snapshots, stats.Samples, mf.stuck, mf.blocked, maxTasksText(*maxTasks))
+		stuckText := fmt.Sprintf("no task stuck for %v", mf.stuck)
+		if !stuckChecked {
+			stuckText = fmt.Sprintf("stuck tasks not looked for (a wait of --stuck %v cannot be seen in --for %v)", mf.stuck, mf.watchFor)
+		}
+		fmt.Fprintf(stdout, "healthy: watched %.1f s (%d snapshots, %d samples): %s, no event loop blocked for %v%s\n",
+			watched.Seconds(), stats.Snapshots, stats.Samples, stuckText, mf.blocked, maxTasksText(*maxTasks))
 	} else {
 		for _, f := range findings {
 			fmt.Fprintln(stdout, f.Text)
@@ -195,6 +207,7 @@ type checkJSON struct {
 	Snapshots     int     `json:"snapshots"`
 	Samples       int     `json:"samples"`
 	Healthy       bool    `json:"healthy"`
+	StuckChecked  bool    `json:"stuck_checked"`
 	Findings      []any   `json:"findings"`
 }
 

@@ -485,7 +485,7 @@ func TestWatchCheckBadInput(t *testing.T) {
 		expectError(t, bin, exitUsage, []string{"--interval"}, cmd, "--interval", "0s", "42")
 		expectError(t, bin, exitUsage, []string{"invalid value"}, cmd, "--stuck", "soon", "42")
 	}
-	expectError(t, bin, exitUsage, []string{"--stuck 30s cannot be reached in --for 5s"}, "check", "--stuck", "30s", "42")
+	expectError(t, bin, exitUsage, []string{"--stuck 30s cannot be reached in --for 5s"}, "check", "--for", "5s", "--stuck", "30s", "42")
 	expectError(t, bin, exitUsage, []string{"--filter"}, "check", "--filter", "(", "42")
 }
 
