@@ -28,17 +28,26 @@ type session struct {
 	// they were taken. It is held while the target is read, which mu must not be.
 	snapMu sync.Mutex
 
-	mu        sync.Mutex // guards everything below
-	state     lifecycle
-	format    clientFormat
-	target    Target
-	args      AttachArguments
-	src       *sourceResolver
-	view      *view // the snapshot requests are answered from
-	alloc     idAllocator
-	nextRef   int
-	selected  int // DAP thread the client last looked at; kept in a capped thread list
-	graphHint int // the size of the last awaitGraph body, to start the next one with
+	mu       sync.Mutex // guards everything below
+	state    lifecycle
+	format   clientFormat
+	target   Target
+	args     AttachArguments
+	src      *sourceResolver
+	view     *view // the snapshot requests are answered from
+	alloc    idAllocator
+	nextRef  int
+	selected int // DAP thread the client last looked at; kept in a capped thread list
+	frames   frameRefs
+	// shown is the thread ids the client was last given (in a threads response, or since then
+	// by thread events); nil until it asks for them.
+	shown  map[int]struct{}
+	moreID int // the row that ends a capped thread list; 0 until one is needed
+	stops  int // stops reported so far
+	// clientInvalidates: the client understands the invalidated event (initialize's
+	// supportsInvalidatedEvent).
+	clientInvalidates bool
+	graphHint         int // the size of the last awaitGraph body, to start the next one with
 	// capNoticeSent records that the client was told, once per session, that the thread list
 	// is capped.
 	capNoticeSent bool

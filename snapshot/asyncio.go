@@ -24,3 +24,20 @@ func IsStdlibAsyncio(file string) bool {
 	}
 	return stdlibAsyncioDir.MatchString(path.Clean(file))
 }
+
+// libraryDir matches the directories of code that comes with Python or is installed into it: an
+// installed CPython's standard library (lib/python3.14/, lib/python3.15t/), a source build's
+// (Lib/), and packages installed from elsewhere (site-packages/, dist-packages/, which a virtual
+// environment keeps under its own lib/python3.X/).
+var libraryDir = regexp.MustCompile(`(^|/)(lib/python3(\.[0-9]+t?)?|Lib|site-packages|dist-packages)/`)
+
+// IsLibrary reports whether file, a code object's file name as the target stores it, is a module
+// of the standard library or of an installed package rather than of the program itself: where a
+// debugger should not put the user first. The standard library's asyncio package is library code
+// too (see IsStdlibAsyncio). Names that are not absolute paths are not.
+func IsLibrary(file string) bool {
+	if !strings.HasPrefix(file, "/") || strings.ContainsRune(file, 0) {
+		return false
+	}
+	return libraryDir.MatchString(path.Clean(file))
+}

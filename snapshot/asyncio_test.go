@@ -43,3 +43,30 @@ func TestIsStdlibAsyncio(t *testing.T) {
 		}
 	}
 }
+
+func TestIsLibrary(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want bool
+	}{
+		{"/usr/lib/python3.14/asyncio/tasks.py", true},
+		{"/usr/lib/python3.14/selectors.py", true},
+		{"/usr/local/lib/python3.15t/threading.py", true},
+		{"/home/ci/.cache/sid/usr/lib/python3.14/asyncio/timeouts.py", true},
+		{"/home/dev/cpython/Lib/selectors.py", true},
+		{"/srv/venv/lib/python3.14/site-packages/httpcore/_synchronization.py", true},
+		{"/usr/lib/python3/dist-packages/aiohttp/client.py", true},
+		{"/opt/app/.venv/lib64/python3.14/site-packages/uvicorn/server.py", true},
+		{"/srv/app/main.py", false},
+		{"/srv/app/lib/python_helpers.py", false},
+		{"/srv/app/library/site_packages.py", false},
+		{"/usr/lib/python3.14/../../srv/app.py", false},
+		{"main.py", false},
+		{"<frozen importlib._bootstrap>", false},
+		{"", false},
+	} {
+		if got := IsLibrary(tc.file); got != tc.want {
+			t.Errorf("IsLibrary(%q) = %v, want %v", tc.file, got, tc.want)
+		}
+	}
+}
