@@ -101,6 +101,9 @@ func (w *walker) code(addr uint64) (*codeMeta, error) {
 	if m := w.codes.get(addr); m != nil {
 		return m, nil
 	}
+	if m, ok := w.p.codes.m[addr]; ok && w.trustCodes {
+		return m, nil
+	}
 	m, err := w.readCode(addr)
 	if err == nil {
 		w.codes.put(addr, m)

@@ -219,8 +219,13 @@ func (p *Process) withWalker(f func(w *walker) error) error {
 	if err != nil {
 		return err
 	}
-	mem := snapmem.New(p.mem)
-	defer mem.Release()
+	// What is read on demand is a task's chain and some values: a light cache, used again.
+	if p.onDemand == nil {
+		p.onDemand = snapmem.NewLight(p.mem)
+	} else {
+		p.onDemand.Reset()
+	}
+	mem := p.onDemand
 	w := &walker{p: p, mem: mem, any: mem.Reader(), o: p.offsets, a: p.asyncio, l: p.layout, vals: vals, keepFrames: true}
 	return f(w)
 }

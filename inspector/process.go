@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/aioscope/aioscope/cpython"
+	"github.com/aioscope/aioscope/inspector/internal/snapmem"
 	"github.com/aioscope/aioscope/inspector/values"
 	"github.com/aioscope/aioscope/snapshot"
 )
@@ -38,16 +38,17 @@ type Process struct {
 	mem  Memory
 	opts Options
 
-	mu           sync.Mutex
-	offsets      *cpython.DebugOffsets
-	layout       cpython.Layout
-	runtimeAddr  uint64
-	asyncio      *cpython.AsyncioOffsets // nil until the target has loaded asyncio's C module
-	asyncioAddr  uint64                  // where the asyncio table was found (for memory images)
-	codes        codeCache
-	lastMapsScan time.Time
-	batchSize    int            // tasks read between recycling page copies: tasksPerBatch, or fewer in tests
-	vals         *values.Reader // see valueReader
+	mu          sync.Mutex
+	offsets     *cpython.DebugOffsets
+	layout      cpython.Layout
+	runtimeAddr uint64
+	asyncio     *cpython.AsyncioOffsets // nil until the target has loaded asyncio's C module
+	asyncioAddr uint64                  // where the asyncio table was found (for memory images)
+	codes       codeCache
+	batchSize   int            // tasks read between recycling page copies: tasksPerBatch, or fewer in tests
+	vals        *values.Reader // see valueReader
+	sampler     *snapmem.Cache // the copies of SampleThreads, used again by each sample
+	onDemand    *snapmem.Cache // the copies of InTaskFrame, InThreadFrame and ReadValues
 }
 
 // Attach locates the CPython runtime in process pid. It reads /proc and the target's memory

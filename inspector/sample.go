@@ -39,14 +39,31 @@ func (p *Process) SampleThreads() (*ThreadsSample, error) {
 }
 
 func (p *Process) sampleThreads() (*ThreadsSample, error) {
-	mem := snapmem.New(p.mem)
-	defer mem.Release()
-	w := &walker{p: p, mem: mem, any: mem.Reader(), o: p.offsets, a: p.asyncio, l: p.layout}
+	// One light cache serves every sample: fresh memory and block reads are what a few small
+	// reads would cost most.
+	if p.sampler == nil {
+		p.sampler = snapmem.NewLight(p.mem)
+	} else {
+		// The pages the last sample read, copied at once: a thread's state and its frames
+		// mostly stay where they were, so one vectored read serves most of the sample.
+		footprint := p.sampler.Footprint()
+		p.sampler.Reset()
+		if err := p.sampler.Load(footprint); err != nil {
+			return nil, err
+		}
+	}
+	mem := p.sampler
+	w := &walker{p: p, mem: mem, any: mem.Reader(), o: p.offsets, a: p.asyncio, l: p.layout, trustCodes: true}
 	s := &ThreadsSample{At: time.Now()}
 	interp, err := w.interp()
 	if err != nil {
 		return nil, err
 	}
+	gen, err := w.any.Uint64(interp + w.o.InterpreterState.CodeObjectGeneration)
+	if err != nil {
+		return nil, err
+	}
+	p.codes.reset(gen)
 	threads, err := w.threads(interp)
 	if err != nil {
 		return nil, err

@@ -46,6 +46,11 @@ type walker struct {
 	vals   *values.Reader // reads the values of frames and threads' names
 	// keepFrames: the walk records where each task's frames are, to read their values.
 	keepFrames bool
+	// trustCodes: a code object the Process read before is taken as it was without reading its
+	// fields again. The interpreter's code-object generation, which changes whenever a code
+	// object goes away, has been checked, as CPython's own reader checks it; a snapshot reads the
+	// fields anyway, the thread samples repeated many times a second do not.
+	trustCodes bool
 }
 
 // walk takes one snapshot. prefetch lists pages to copy before walking (see Cache.Load); the

@@ -100,14 +100,6 @@ type didOpenParams struct {
 	TextDocument textDocumentItem `json:"textDocument"`
 }
 
-type didChangeParams struct {
-	TextDocument   textDocumentIdentifier `json:"textDocument"`
-	ContentChanges []struct {
-		Range *Range `json:"range"`
-		Text  string `json:"text"`
-	} `json:"contentChanges"`
-}
-
 type didCloseParams struct {
 	TextDocument textDocumentIdentifier `json:"textDocument"`
 }

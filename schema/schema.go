@@ -1,6 +1,7 @@
 // Package schema holds the JSON Schemas of the documents aioscope writes — ps --json
-// (ps.schema.json), pstree --json (pstree.schema.json), and the debug adapter's awaitGraph
-// (awaitgraph.schema.json) and cycles (cycles.schema.json) bodies — and checks documents
+// (ps.schema.json), pstree --json (pstree.schema.json), the debug adapter's awaitGraph
+// (awaitgraph.schema.json) and cycles (cycles.schema.json) bodies, the lines of watch --json
+// (watch.schema.json) and check --json (check.schema.json) — and checks documents
 // against them. The schema files are where each document's shape is defined; the writers and
 // the VS Code extension's types are tested against them.
 package schema
@@ -24,6 +25,8 @@ const (
 	PSTree     = "pstree"
 	AwaitGraph = "awaitgraph"
 	Cycles     = "cycles"
+	WatchLine  = "watch"
+	Check      = "check"
 )
 
 // Set is the compiled schemas.
@@ -56,7 +59,7 @@ func Load() (*Set, error) {
 		}
 	}
 	s := &Set{schemas: map[string]*jsonschema.Schema{}}
-	for _, name := range []string{PS, PSTree, AwaitGraph, Cycles} {
+	for _, name := range []string{PS, PSTree, AwaitGraph, Cycles, WatchLine, Check} {
 		sch, err := c.Compile(name + ".schema.json")
 		if err != nil {
 			return nil, fmt.Errorf("compiling schema %s: %w", name, err)

@@ -19,6 +19,10 @@ Show the asyncio tasks of a running CPython 3.14 or 3.15 process, read-only.
 commands:
   ps PID        table of all pending tasks (same text as python -m asyncio ps)
   pstree PID    tree of tasks and who awaits them (same text as python -m asyncio pstree)
+  watch PID     live view of where tasks wait, for how long, and blocked event loops
+                (JSON Lines when stdout is not a terminal, or with --json)
+  check PID     watch for a while (--for 5s); exit 1 with one line per stuck task or
+                blocked event loop, 0 when healthy
   dap           Debug Adapter Protocol server for editors (stdio; --listen 127.0.0.1:PORT for TCP)
   lsp           language server: live task state in the source, for any editor (stdio; --listen)
   version       print aioscope's version
@@ -28,6 +32,8 @@ options (ps, pstree):
   --retries N         retry a snapshot N times when the target changes while it is read (default 3)
   --main-thread-only  read only the main thread's tasks and those of exited threads,
                       as CPython 3.14's own tool does
+
+options of watch and check: aioscope watch --help, aioscope check --help
 
 Exit status: 0 on success, 1 when the process cannot be read (or pstree finds an await
 cycle), 2 on a usage error.
@@ -54,6 +60,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDAP(rest, stdout, stderr)
 	case "lsp":
 		return runLSP(rest, stdout, stderr)
+	case "watch":
+		return runWatch(rest, os.Stdin, stdout, stderr)
+	case "check":
+		return runCheck(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "aioscope %s\n", version)
 		return exitOK

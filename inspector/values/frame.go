@@ -227,15 +227,6 @@ func (r *Reader) Lookup(frameAddr uint64, name string) (Variable, error) {
 	return Variable{}, fmt.Errorf("%q: %w", name, ErrNoName)
 }
 
-// strNameEquals compares a str object with any Go text (not only ASCII).
-func (q *req) strNameEquals(addr uint64, name string) (bool, error) {
-	s, err := q.name(addr)
-	if err != nil {
-		return false, err
-	}
-	return s == name, nil
-}
-
 // dictGetText looks up a str key given as any Go text.
 func (q *req) dictGetText(dict uint64, name string) (uint64, error) {
 	ascii := true

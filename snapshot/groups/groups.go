@@ -24,7 +24,10 @@ type Group struct {
 	// Awaiters are the groups of the tasks awaiting this group's tasks, as indexes into the
 	// result of Of; empty for tasks nothing awaits.
 	Awaiters []int
-	key      uint64
+	// Key identifies the place: the same in every snapshot of a process where tasks wait
+	// there, and different for every group of one snapshot. (It is a hash of what the group
+	// compares; Of makes the keys of one snapshot distinct.)
+	Key uint64
 }
 
 // Of returns the groups of s's tasks, largest first (ties in snapshot order of their first
@@ -55,7 +58,13 @@ func Of(s *snapshot.Snapshot) []Group {
 		}
 		if !placed {
 			byKey[k] = append(byKey[k], len(groups))
-			groups = append(groups, Group{Tasks: []int{i}, Frames: s.Tasks[i].Frames, key: k})
+			groups = append(groups, Group{Tasks: []int{i}, Frames: s.Tasks[i].Frames, Key: k})
+		}
+	}
+	// Groups that differ but whose hashes collide get keys of their own.
+	for k, gis := range byKey {
+		for n, gi := range gis[1:] {
+			groups[gi].Key = mix(k + uint64(n) + 1)
 		}
 	}
 	order := make([]int, len(groups))

@@ -34,7 +34,9 @@ const cacheBlock = 4 * PageSize
 // after its pages were copied again in place (Refresh, RefreshAll, RefreshRecorded).
 type Cache struct {
 	src     Memory
+	block   uint64             // bytes fetched when a page misses: cacheBlock, or a page (NewLight)
 	regions map[uint64]*region // keyed by address >> regionShift
+	spare   []*region          // emptied by Reset, to be used again
 	reads   int                // system-level reads issued
 	slabs   slabs              // the memory page copies are made into
 	// The last page and region served: consecutive reads mostly hit the same object.
@@ -77,7 +79,34 @@ type recentRegion struct {
 
 // New returns an empty cache over src.
 func New(src Memory) *Cache {
-	return &Cache{src: src, regions: make(map[uint64]*region, 64), lastAddr: ^uint64(0), lastRegionKey: ^uint64(0)}
+	return &Cache{src: src, block: cacheBlock, regions: make(map[uint64]*region, 64), lastAddr: ^uint64(0), lastRegionKey: ^uint64(0)}
+}
+
+// NewLight returns an empty cache over src for reads of a few objects, taken again and again
+// (a thread's current frames, many times a second): it copies a page at a time, into ordinary
+// memory that Reset hands out again, rather than blocks into huge pages made for megabytes.
+func NewLight(src Memory) *Cache {
+	c := New(src)
+	c.block = PageSize
+	c.slabs.noMmap, c.slabs.size = true, lightSlabSize
+	return c
+}
+
+// lightSlabSize is the memory a light cache copies into at first; it grows as needed.
+const lightSlabSize = 64 << 10
+
+// Reset forgets every copy, so that the next reads see the target as it is then, and hands
+// their memory out again. Nothing read before may be used afterwards.
+func (c *Cache) Reset() {
+	for key, r := range c.regions {
+		*r = region{}
+		c.spare = append(c.spare, r)
+		delete(c.regions, key)
+	}
+	c.lastAddr, c.lastData, c.lastRegionKey, c.lastRegion, c.recent = ^uint64(0), nil, ^uint64(0), nil, [4]recentRegion{}
+	c.recording, c.recorded = false, c.recorded[:0]
+	c.inBatch, c.batchPages = false, c.batchPages[:0]
+	c.slabs.rewind(slabMark{})
 }
 
 // Release gives back the memory of the copies. The cache must not be used afterwards, nor
@@ -327,7 +356,11 @@ func (c *Cache) region(addr uint64) *region {
 	}
 	r := c.regions[key]
 	if r == nil {
-		r = &region{}
+		if n := len(c.spare); n > 0 {
+			r, c.spare = c.spare[n-1], c.spare[:n-1]
+		} else {
+			r = &region{}
+		}
 		c.regions[key] = r
 	}
 	copy(c.recent[1:], c.recent[:len(c.recent)-1])
@@ -347,8 +380,8 @@ func (c *Cache) fetch(addr uint64) ([]byte, error) {
 	// unmapped pages allow: each read copies up to the first page that cannot be read, which
 	// is marked and skipped. Pages after the requested one stop the fetch instead, so a block
 	// costs at most one read per unreadable page before the one asked for.
-	block := addr &^ (cacheBlock - 1)
-	end := block + cacheBlock
+	block := addr &^ (c.block - 1)
+	end := block + c.block
 	for start := block; start < end; {
 		n := int(end - start)
 		buf := c.slabs.get(n)

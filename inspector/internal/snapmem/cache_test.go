@@ -326,3 +326,31 @@ func TestPageCacheRecycleCopies(t *testing.T) {
 		t.Errorf("copy after recycling: %q at %p, want \"new\" at %p", again, &again[0], &first[0])
 	}
 }
+
+// TestLightCacheReset: a light cache copies a page at a time; after Reset it sees the target as
+// it is then, in the memory it had before.
+func TestLightCacheReset(t *testing.T) {
+	mem := newFakeMemory()
+	base := uint64(0x40000)
+	mem.write(base, []byte("old"))
+	mem.write(base+PageSize, []byte("next"))
+	c := NewLight(mem)
+	defer c.Release()
+	v, err := c.Reader().Read(base, 3)
+	if err != nil || string(v) != "old" {
+		t.Fatalf("read %q, %v", v, err)
+	}
+	if !c.missing(base + PageSize) {
+		t.Error("a light cache copied the page after the one read")
+	}
+	first := &v[0]
+	mem.write(base, []byte("new"))
+	c.Reset()
+	v, err = c.Reader().Read(base, 3)
+	if err != nil || string(v) != "new" {
+		t.Fatalf("after Reset: read %q, %v", v, err)
+	}
+	if &v[0] != first {
+		t.Error("after Reset the copy went to new memory")
+	}
+}

@@ -26,7 +26,8 @@ type slabs struct {
 	free   []byte   // unused part of the current slab
 	count  int      // slabs made so far
 	mapped [][]byte // every mapping made, to unmap on release
-	noMmap bool     // mapping failed once: use the Go heap from then on
+	noMmap bool     // mapping failed once, or not wanted: use the Go heap
+	size   int      // how much a slab holds at least; 0: slabSize
 	onHeap bool     // the current slab is Go heap memory
 	// prepared: the end of what the helper was asked to fault in, in the current slab.
 	prepared uintptr
@@ -45,7 +46,11 @@ const (
 // get returns n bytes to copy into; the caller keeps the first k with take(k).
 func (s *slabs) get(n int) []byte {
 	if len(s.free) < n {
-		s.cur, s.prepared = s.alloc(max(slabSize, n)), 0
+		size := s.size
+		if size == 0 {
+			size = slabSize
+		}
+		s.cur, s.prepared = s.alloc(max(size, n)), 0
 		s.free = s.cur
 		s.count++
 	}

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/tracking"
+	"github.com/aioscope/aioscope/tracking/live"
+)
+
+const checkUsage = "usage: aioscope check [--for 5s] [--stuck 30s] [--blocked 100ms] [--max-tasks N] [--filter PATTERN] [--interval 1s] [--json] PID"
+
+const checkHelp = checkUsage + `
+
+Watch a running CPython 3.14/3.15 process for a while, read-only, and report what is unhealthy:
+tasks stuck at one place, event loops blocked by one callback, too many tasks.
+
+  --for D              how long to watch (default 5s)
+  --stuck D            a task that awaits no other task and waits at one place this long is
+                       stuck (default 30s; must be shorter than --for: a wait is only seen for
+                       as long as the check watches); tasks in asyncio.sleep() are never stuck
+  --blocked D          a callback or task step running this long blocks its event loop
+                       (default 100ms, asyncio's slow_callback_duration)
+  --max-tasks N        more than N tasks in any snapshot is a finding (default 0: no limit)
+  --filter PATTERN     only tasks whose name matches this regular expression count (stuck
+                       tasks, --max-tasks); blocked loops are always reported
+  --interval D         time between snapshots (default 1s): stuck times are within one interval
+  --sample-interval D  time between samples of the event loops (default 10ms)
+  --retries N          snapshot retries when the target changes while it is read (default 3)
+  --json               print one JSON document instead of lines
+
+Exit status: 0 healthy, 1 findings (one line each on stdout) or the process cannot be read,
+2 usage error.
+`
+
+// runCheck implements `aioscope check`: watch a process for a while and exit 0 when it is
+// healthy, 1 with one line per finding when it is not.
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	// A watch runs for long: the collector's default target keeps its memory flat, where the
+	// one-shot commands trade memory for speed.
+	debug.SetGCPercent(100)
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	watchFor := fs.Duration("for", 5*time.Second, "")
+	stuck := fs.Duration("stuck", live.DefaultStuck, "")
+	blocked := fs.Duration("blocked", tracking.DefaultBlockThreshold, "")
+	maxTasks := fs.Int("max-tasks", 0, "")
+	filter := fs.String("filter", "", "")
+	interval := fs.Duration("interval", live.DefaultInterval, "")
+	sampleEvery := fs.Duration("sample-interval", live.DefaultSampleInterval, "")
+	retries := fs.Int("retries", inspector.DefaultRetries, "")
+	asJSON := fs.Bool("json", false, "")
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "aioscope check: %s (%s)\n", fmt.Sprintf(format, a...), checkUsage)
+		return exitUsage
+	}
+	if err := fs.Parse(reorderFlagsOf(fs, args)); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, checkHelp)
+		return exitOK
+	} else if err != nil {
+		return usageErr("%v", err)
+	}
+	pid, msg := onePID(fs)
+	if msg != "" {
+		return usageErr("%s", msg)
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"for", *watchFor}, {"stuck", *stuck}, {"blocked", *blocked}, {"interval", *interval}, {"sample-interval", *sampleEvery}} {
+		if d.v <= 0 {
+			return usageErr("--%s must be a positive duration such as 5s or 200ms", d.name)
+		}
+	}
+	if given["stuck"] && *stuck >= *watchFor {
+		return usageErr("--stuck %v cannot be reached in --for %v: a wait is only seen for as long as the check watches; give --for longer than --stuck", *stuck, *watchFor)
+	}
+	if *maxTasks < 0 || *retries < 0 {
+		return usageErr("--max-tasks and --retries must be 0 or more")
+	}
+	var match *regexp.Regexp
+	if *filter != "" {
+		var err error
+		if match, err = regexp.Compile(*filter); err != nil {
+			return usageErr("--filter: %v", err)
+		}
+	}
+
+	m, err := live.Attach(pid, live.Config{Interval: *interval, SampleInterval: *sampleEvery, Stuck: *stuck,
+		Blocked: *blocked, Retries: *retries})
+	if err != nil {
+		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
+		return exitError
+	}
+	started := time.Now()
+	mostTasks := 0
+	names := map[uint64]string{}
+	collect := func(e live.Event) {
+		switch e.Kind {
+		case live.SnapshotTaken:
+			n := 0
+			for i := range e.Summary.Waits {
+				if match == nil || match.MatchString(e.Summary.Waits[i].Task.Name) {
+					n++
+				}
+			}
+			mostTasks = max(mostTasks, n)
+		case live.LoopBlocked:
+			if e.TaskName != "" {
+				names[e.Block.Task] = e.TaskName
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *watchFor)
+	defer cancel()
+	if err := m.Run(ctx, collect); err != nil {
+		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
+		return exitError
+	}
+	// One last look at the end of the watch, so that the waits are measured over all of it.
+	if err := m.SnapshotNow(collect); err != nil {
+		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
+		return exitError
+	}
+	watched := time.Since(started)
+
+	var findings []finding
+	for _, w := range m.Stuck(*stuck) {
+		if match == nil || match.MatchString(w.Task.Name) {
+			findings = append(findings, stuckFinding(w))
+		}
+	}
+	name := func(id uint64) (string, bool) {
+		if n, ok := names[id]; ok {
+			return n, true
+		}
+		return m.TaskName(id)
+	}
+	for _, s := range m.Sites() {
+		n, ok := name(s.Longest.Task)
+		findings = append(findings, blockedFinding(s.Longest, s.Count, n, ok))
+	}
+	for _, b := range m.Ongoing() {
+		n, ok := name(b.Task)
+		findings = append(findings, blockedFinding(b, 1, n, ok))
+	}
+	if *maxTasks > 0 && mostTasks > *maxTasks {
+		findings = append(findings, finding{JSON: tooManyJSON{Kind: "too_many_tasks", Tasks: mostTasks, Max: *maxTasks},
+			Text: fmt.Sprintf("%d tasks, more than --max-tasks %d", mostTasks, *maxTasks)})
+	}
+	stats := m.Stats()
+
+	if *asJSON {
+		doc := checkJSON{
+			PID: pid, PythonVersion: m.PythonVersion(), StartedAt: started.UTC().Format(time.RFC3339Nano),
+			Seconds: float64(watched.Milliseconds()) / 1000, Snapshots: stats.Snapshots, Samples: stats.Samples,
+			Healthy: len(findings) == 0, Findings: []any{},
+		}
+		for _, f := range findings {
+			doc.Findings = append(doc.Findings, f.JSON)
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(doc); err != nil {
+			return exitError
+		}
+	} else if len(findings) == 0 {
+		fmt.Fprintf(stdout, "healthy: watched %.1f s (%d snapshots, %d samples): no task stuck for %v, no event loop blocked for %v%s\n",
+			watched.Seconds(), stats.Snapshots, stats.Samples, *stuck, *blocked, maxTasksText(*maxTasks))
+	} else {
+		for _, f := range findings {
+			fmt.Fprintln(stdout, f.Text)
+		}
+	}
+	if len(findings) > 0 {
+		return exitError
+	}
+	return exitOK
+}
+
+func maxTasksText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", at most %d tasks", n)
+}
+
+// finding is one problem check found, as a line of text and as a JSON object.
+type finding struct {
+	Text string
+	JSON any
+}
+
+type checkJSON struct {
+	PID           int     `json:"pid"`
+	PythonVersion string  `json:"python_version"`
+	StartedAt     string  `json:"started_at"`
+	Seconds       float64 `json:"seconds"`
+	Snapshots     int     `json:"snapshots"`
+	Samples       int     `json:"samples"`
+	Healthy       bool    `json:"healthy"`
+	Findings      []any   `json:"findings"`
+}
+
+type stuckJSON struct {
+	Kind string `json:"kind"`
+	live.WaitJSON
+}
+
+type blockedJSON struct {
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+	live.BlockJSON
+}
+
+type tooManyJSON struct {
+	Kind  string `json:"kind"`
+	Tasks int    `json:"tasks"`
+	Max   int    `json:"max"`
+}
+
+func stuckFinding(w tracking.Wait) finding {
+	age := fmt.Sprintf("%.1f s", w.Age().Seconds())
+	if w.Precision() < 0 {
+		age = "at least " + age
+	}
+	return finding{
+		JSON: stuckJSON{Kind: "stuck", WaitJSON: live.WaitJSONOf(&w)},
+		Text: fmt.Sprintf("task %s (0x%x) stuck for %s at %s", w.Task.Name, w.Task.ID, age, where(w.Frames)),
+	}
+}
+
+func blockedFinding(b tracking.Block, count int, name string, known bool) finding {
+	text := fmt.Sprintf("event loop of thread %d blocked %d ms in %s", b.TID, b.Duration.Milliseconds(), label(b.Site))
+	switch {
+	case b.Task != 0 && known:
+		text += fmt.Sprintf(" (task %s)", name)
+	case b.Task != 0:
+		text += fmt.Sprintf(" (task 0x%x)", b.Task)
+	}
+	if b.Ongoing {
+		text += ", still blocked"
+	} else if count > 1 {
+		text += fmt.Sprintf(", the longest of %d blocks there", count)
+	}
+	return finding{JSON: blockedJSON{Kind: "loop_blocked", Count: count, BlockJSON: live.BlockJSONOf(&b, name, known)}, Text: text}
+}
+
+// where says where a chain of frames waits: its innermost frame of the program itself, and the
+// innermost frame when that is another.
+func where(frames []snapshot.Frame) string {
+	u := snapshot.UserFrame(frames)
+	if u < 0 {
+		return "an unknown place"
+	}
+	s := label(frames[u])
+	if u > 0 {
+		s += " (in " + label(frames[0]) + ")"
+	}
+	return s
+}
+
+// label is a frame as pstree shows it: function file:line.
+func label(f snapshot.Frame) string {
+	if f.Function == "" && f.File == "" {
+		return "a callback with no Python frames"
+	}
+	if !f.HasLine || f.Line < 0 {
+		return f.Function + " " + f.File
+	}
+	return fmt.Sprintf("%s %s:%d", f.Function, f.File, f.Line)
+}
+
+// onePID parses the one positional argument, a PID; msg says what is wrong with it.
+func onePID(fs *flag.FlagSet) (pid int, msg string) {
+	if fs.NArg() != 1 {
+		return 0, "expected one PID"
+	}
+	pid, err := strconv.Atoi(fs.Arg(0))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Sprintf("invalid PID %q: expected a positive integer", fs.Arg(0))
+	}
+	return pid, ""
+}
+
+// reorderFlagsOf moves flags before positional arguments, so that both `aioscope check --for 5s
+// PID` and `aioscope check PID --for 5s` work; fs says which flags take a value.
+func reorderFlagsOf(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if strings.Contains(name, "=") {
+				continue
+			}
+			f := fs.Lookup(name)
+			if f == nil {
+				continue
+			}
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				continue
+			}
+			if i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return slices.Concat(flags, pos)
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"golang.org/x/sys/unix"
+
+	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/tracking"
+	"github.com/aioscope/aioscope/tracking/live"
+	"github.com/aioscope/aioscope/watchui"
+)
+
+const watchUsage = "usage: aioscope watch [--interval 1s] [--stuck 30s] [--blocked 100ms] [--json] [--for DURATION] PID"
+
+const watchHelp = watchUsage + `
+
+A live view of a running CPython 3.14/3.15 process, read-only: where its tasks wait, how many
+at each place and whether that grows, the tasks waiting longest, and its event loops — busy,
+idle, or blocked by one callback. Keys: / filter by task name, s sort, up/down select,
+enter expand, p pause, q quit.
+
+When stdout is not a terminal, or with --json, it writes JSON Lines instead: one object per
+line with an "event" field ("snapshot", "stuck", "loop_blocked"), for log shippers.
+
+  --interval D         time between snapshots (default 1s)
+  --sample-interval D  time between samples of the event loops (default 10ms)
+  --stuck D            report a task waiting at one place this long as stuck (default 30s)
+  --blocked D          report a callback running this long as blocking its loop (default 100ms)
+  --for D              stop after this long (default: when quit, interrupted, or the process exits)
+  --retries N          snapshot retries when the target changes while it is read (default 3)
+  --json               JSON Lines even on a terminal
+`
+
+// runWatch implements `aioscope watch`: a live view of a process's tasks and event loops, or,
+// when stdout is not a terminal or with --json, the same events as JSON Lines.
+func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// A watch runs for long: the collector's default target keeps its memory flat, where the
+	// one-shot commands trade memory for speed.
+	debug.SetGCPercent(100)
+	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	interval := fs.Duration("interval", live.DefaultInterval, "")
+	sampleEvery := fs.Duration("sample-interval", live.DefaultSampleInterval, "")
+	stuck := fs.Duration("stuck", live.DefaultStuck, "")
+	blocked := fs.Duration("blocked", tracking.DefaultBlockThreshold, "")
+	watchFor := fs.Duration("for", 0, "")
+	retries := fs.Int("retries", inspector.DefaultRetries, "")
+	asJSON := fs.Bool("json", false, "")
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "aioscope watch: %s (%s)\n", fmt.Sprintf(format, a...), watchUsage)
+		return exitUsage
+	}
+	if err := fs.Parse(reorderFlagsOf(fs, args)); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, watchHelp)
+		return exitOK
+	} else if err != nil {
+		return usageErr("%v", err)
+	}
+	pid, msg := onePID(fs)
+	if msg != "" {
+		return usageErr("%s", msg)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"interval", *interval}, {"sample-interval", *sampleEvery}, {"stuck", *stuck}, {"blocked", *blocked}} {
+		if d.v <= 0 {
+			return usageErr("--%s must be a positive duration such as 1s or 100ms", d.name)
+		}
+	}
+	if *watchFor < 0 || *retries < 0 {
+		return usageErr("--for and --retries must not be negative")
+	}
+
+	m, err := live.Attach(pid, live.Config{Interval: *interval, SampleInterval: *sampleEvery, Stuck: *stuck,
+		Blocked: *blocked, Retries: *retries})
+	if err != nil {
+		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
+		return exitError
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *watchFor > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *watchFor)
+		defer cancel()
+	}
+	if *asJSON || !isTerminal(stdout) {
+		return watchLines(ctx, m, stdout, stderr)
+	}
+	return watchTerminal(ctx, m, pid, stdin, stdout, stderr)
+}
+
+// watchLines writes the events as JSON Lines until ctx is done or the process cannot be read.
+func watchLines(ctx context.Context, m *live.Monitor, stdout, stderr io.Writer) int {
+	lines := live.NewLines(stdout)
+	var writeErr error
+	err := m.Run(ctx, func(e live.Event) {
+		if writeErr == nil {
+			writeErr = lines.Write(e)
+		}
+	})
+	if writeErr != nil {
+		return exitError // typically a closed pipe: nothing useful to add
+	}
+	for _, b := range m.Ongoing() {
+		name, ok := m.TaskName(b.Task)
+		if lines.WriteOngoing(&b, name, ok) != nil {
+			return exitError
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
+		return exitError
+	}
+	return exitOK
+}
+
+// watchTerminal runs the terminal view until the user quits.
+func watchTerminal(ctx context.Context, m *live.Monitor, pid int, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	prog := tea.NewProgram(watchui.New(pid, inspector.Explain), tea.WithAltScreen(), tea.WithContext(ctx),
+		tea.WithInput(stdin), tea.WithOutput(stdout))
+	done := make(chan error, 1)
+	go func() {
+		err := m.Run(ctx, func(e live.Event) { prog.Send(watchui.EventMsg(e)) })
+		prog.Send(watchui.EndMsg{Err: err})
+		done <- err
+	}()
+	_, runErr := prog.Run()
+	cancel()
+	monErr := <-done
+	if runErr != nil && !errors.Is(runErr, tea.ErrProgramKilled) && !errors.Is(runErr, context.Canceled) {
+		fmt.Fprintf(stderr, "aioscope watch: terminal: %v\n", runErr)
+		return exitError
+	}
+	if monErr != nil {
+		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(monErr))
+		return exitError
+	}
+	return exitOK
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,227 @@
+package live_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/inspector/values"
+	"github.com/aioscope/aioscope/internal/testtarget"
+	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/tracking"
+	"github.com/aioscope/aioscope/tracking/live"
+)
+
+var versions = []string{"3.14", "3.15"}
+
+// stamps returns the times a target printed on lines "<word> <time.time()> ...", in order.
+func stamps(out, word string) [][]float64 {
+	var all [][]float64
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != word {
+			continue
+		}
+		var v []float64
+		for _, s := range f[1:] {
+			x, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				panic(fmt.Sprintf("%q: %v", line, err))
+			}
+			v = append(v, x)
+		}
+		all = append(all, v)
+	}
+	return all
+}
+
+func unix(f float64) time.Time {
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9))
+}
+
+var stepPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+(e[-+]?[0-9]+)?#[0-9]+$`)
+
+// TestReadStep samples a loop that is busy but healthy, with a callback that blocks it for 200
+// ms now and then. The target counts the runs of its hog task (its local "step") and of the
+// blocking callback (its argument "n"): the step read from the loop must be the same for two
+// samples exactly when the count is — one long run, or two runs at the same place.
+func TestReadStep(t *testing.T) {
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "busy.py", "200", "1")
+			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// count reads the counter of the callback's outermost frame, or "".
+			count := func(th *snapshot.Thread, i int, name string) string {
+				var v string
+				_ = p.InThreadFrame(th, i, func(r *values.Reader, frame uint64) error {
+					x, err := r.Lookup(frame, name)
+					if err == nil && x.Err == nil {
+						v = x.Repr
+					}
+					return nil
+				})
+				return v
+			}
+			stepOf := map[string]map[string]string{"hog": {}, "block": {}}  // counter -> step
+			countOf := map[string]map[string]string{"hog": {}, "block": {}} // step -> counter
+			checked := map[string]int{}
+			deadline := time.Now().Add(4 * time.Second)
+			for time.Now().Before(deadline) {
+				s, err := p.SampleThreads()
+				if err != nil {
+					t.Fatal(err)
+				}
+				th := s.Threads[0]
+				ls := tracking.ReadLoopStack(th.Frames)
+				if ls.State != tracking.InCallback || len(ls.Callback) == 0 {
+					continue
+				}
+				fn, name := ls.Callback[len(ls.Callback)-1].Function, "step"
+				if fn == "block" {
+					name = "n"
+				} else if fn != "hog" {
+					continue
+				}
+				before := count(&th, ls.RunOnce-2, name)
+				step, ended := live.ReadStep(p, &th, ls.RunOnce)
+				after := count(&th, ls.RunOnce-2, name)
+				if ended || step == "" || before == "" || before != after {
+					continue // the run changed during the reads
+				}
+				if !stepPattern.MatchString(step) {
+					t.Fatalf("step %q is not the loop's end_time and index", step)
+				}
+				if prev, ok := stepOf[fn][before]; ok && prev != step {
+					t.Errorf("%s run %s: steps %s and %s", fn, before, prev, step)
+				}
+				if prev, ok := countOf[fn][step]; ok && prev != before {
+					t.Errorf("%s step %s: runs %s and %s", fn, step, prev, before)
+				}
+				stepOf[fn][before], countOf[fn][step] = step, before
+				checked[fn]++
+			}
+			t.Logf("samples checked: %v; runs seen: hog %d, block %d", checked, len(stepOf["hog"]), len(stepOf["block"]))
+			if len(stepOf["hog"]) < 5 || len(stepOf["block"]) < 2 || checked["block"] < 10 {
+				t.Errorf("too few runs seen to tell: %v", checked)
+			}
+		})
+	}
+}
+
+// TestReadSleepTimer reads when a sleep began, against the time the target printed.
+func TestReadSleepTimer(t *testing.T) {
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "health.py", "60", "")
+			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := p.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sl := stamps(tg.Stdout(), "SLEEPING")
+			if len(sl) != 1 {
+				t.Fatalf("SLEEPING lines: %v", sl)
+			}
+			for i := range s.Tasks {
+				task := &s.Tasks[i]
+				tm, ok := live.ReadSleepTimer(p, task)
+				if task.Name != "sleeper" {
+					if ok && !tracking.Sleeping(task.Frames) {
+						t.Errorf("task %s, not sleeping, has a timer", task.Name)
+					}
+					continue
+				}
+				if !ok {
+					t.Fatalf("no timer for the sleeper (%v)", task.Frames)
+				}
+				start, delay := unix(sl[0][0]), time.Duration(sl[0][1]*float64(time.Second))
+				if d := tm.Started.Sub(start); d < -5*time.Millisecond || d > 5*time.Millisecond {
+					t.Errorf("sleep began at %v, read %v (off by %v)", start, tm.Started, d)
+				}
+				if got := tm.Deadline.Sub(tm.Started); got != delay {
+					t.Errorf("deadline - start = %v, want %v", got, delay)
+				}
+				return
+			}
+			t.Fatal("no sleeper task")
+		})
+	}
+}
+
+// TestMonitor watches health.py: the task stuck on an Event is reported once, the sleeper's
+// wait is exact, every block is reported with its duration, and no churning task is stuck.
+func TestMonitor(t *testing.T) {
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "health.py", "1", "300,150", "1.5")
+			m, err := live.Attach(tg.PID, live.Config{Stuck: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stuck []tracking.Wait
+			var blocks []tracking.Block
+			var last *live.Summary
+			ctx, cancel := context.WithTimeout(context.Background(), 5500*time.Millisecond)
+			defer cancel()
+			err = m.Run(ctx, func(e live.Event) {
+				switch e.Kind {
+				case live.TaskStuck:
+					stuck = append(stuck, *e.Wait)
+				case live.LoopBlocked:
+					blocks = append(blocks, *e.Block)
+				case live.SnapshotTaken:
+					last = e.Summary
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := tg.Stdout()
+			if len(stuck) != 1 || stuck[0].Task.Name != "stuck-forever" {
+				t.Errorf("stuck: %+v", stuck)
+			} else if st := stamps(out, "STUCK"); len(st) == 1 {
+				// The first snapshot that saw it there comes within one interval of when it began.
+				if d := stuck[0].Since.Sub(unix(st[0][0])); d < 0 || d > time.Second+50*time.Millisecond {
+					t.Errorf("stuck since %v, began at %v", stuck[0].Since, unix(st[0][0]))
+				}
+			}
+			truth := stamps(out, "BLOCK")
+			if len(blocks) != len(truth) || len(truth) != 2 {
+				t.Fatalf("blocks reported %d, printed %v", len(blocks), truth)
+			}
+			for i, b := range blocks {
+				want := unix(truth[i][1]).Sub(unix(truth[i][0]))
+				if d := b.Duration - want; d.Abs() > b.Precision+20*time.Millisecond || b.Site.Function != "blocking_call" || b.Task != 0 {
+					t.Errorf("block %d: %v ± %v in %s, truth %v", i, b.Duration, b.Precision, b.Site.Function, want)
+				}
+			}
+			sl := stamps(out, "SLEEPING")
+			found := false
+			for _, w := range last.Waits {
+				if w.Task.Name == "sleeper" {
+					found = true
+					if !w.Exact || w.Since.Sub(unix(sl[0][0])).Abs() > 5*time.Millisecond {
+						t.Errorf("sleeper: %+v, began at %v", w, unix(sl[0][0]))
+					}
+				}
+			}
+			if !found {
+				t.Error("no wait of the sleeper in the summary")
+			}
+			t.Logf("stats: %+v", last.Stats)
+		})
+	}
+}

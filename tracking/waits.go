@@ -1,0 +1,331 @@
+package tracking
+
+import (
+	"cmp"
+	"hash/maphash"
+	"slices"
+	"time"
+
+	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/snapshot/groups"
+)
+
+// TaskKey identifies a task across snapshots. The id alone is not enough: it is the task object's
+// address, which Python gives to a new task once the old one is freed; a task renamed between two
+// snapshots therefore counts as a new one too.
+type TaskKey struct {
+	ID   uint64
+	Name string
+}
+
+// Wait is what is known of one task's wait at its current suspension point.
+type Wait struct {
+	Task TaskKey
+	TID  uint64 // thread whose task list holds it
+	// Frames is the coroutine chain it waits in, innermost first: the suspension point, compared
+	// down to the instruction (every location field).
+	Frames []snapshot.Frame
+	// Since is when the wait began, as far as it is known: the first snapshot that saw the task
+	// at this suspension point, or, when Exact, the moment memory says (a sleep's start).
+	Since time.Time
+	// Earliest is the snapshot before the one at Since: the wait began after it. It is zero
+	// when the task was already there in the first snapshot: the wait began before tracking
+	// did, and Since is then only a lower bound of its age.
+	Earliest time.Time
+	Exact    bool      // Since was read from memory rather than bounded by snapshots
+	Deadline time.Time // when a sleep ends; zero when unknown
+	// LastSeen is the latest snapshot that saw the task at this suspension point.
+	LastSeen time.Time
+	// Leaf is true when the task awaits no other task (no task of the snapshot lists it among
+	// its awaiters). Only leaves can be stuck: a task that awaits others waits for them.
+	Leaf bool
+	// Sleeping is true when the task waits in asyncio.sleep(): for a timer, not for an event.
+	Sleeping bool
+	Group    GroupID
+}
+
+// Age is how long the task has waited at its suspension point as of its last sighting there.
+func (w *Wait) Age() time.Duration { return w.LastSeen.Sub(w.Since) }
+
+// Precision is how much earlier than Since the wait may have begun: 0 when exact, the time
+// between the two snapshots that bound it, or -1 when it began before tracking did.
+func (w *Wait) Precision() time.Duration {
+	switch {
+	case w.Exact:
+		return 0
+	case w.Earliest.IsZero():
+		return -1
+	default:
+		return w.Since.Sub(w.Earliest)
+	}
+}
+
+// Timer is what memory says about a sleeping task's timer.
+type Timer struct {
+	Started  time.Time // when the sleep began: its deadline minus its delay
+	Deadline time.Time
+}
+
+// Options configure a Tracker.
+type Options struct {
+	// History is how far back each group's counts are kept for its trend (default 10 minutes).
+	History time.Duration
+	// Timer, when set, is asked for the timer of every sleeping task of each snapshot (for a
+	// snapshot that carries it, such as the time until a sleeping task wakes). Timers read
+	// otherwise are given with SetTimer.
+	Timer func(t *snapshot.Task, capturedAt time.Time) (Timer, bool)
+}
+
+// DefaultHistory is how long group counts are kept by default.
+const DefaultHistory = 10 * time.Minute
+
+// Tracker follows tasks across snapshots of one process. Feed it every snapshot in order with
+// Observe; it keeps only what the latest snapshot still shows. It is not safe for concurrent use.
+type Tracker struct {
+	opts      Options
+	seed      maphash.Seed
+	gen       uint64
+	lastAt    time.Time
+	snapshots int
+	tasks     int
+	waits     map[TaskKey]*wait
+	byID      map[uint64]TaskKey
+	groups    map[GroupID]*group
+	ran       map[uint64]time.Time // tasks seen running by thread samples since the last snapshot
+}
+
+type wait struct {
+	Wait
+	hash uint64 // of Frames
+	gen  uint64 // the snapshot that saw it last
+}
+
+// NewTracker returns an empty Tracker.
+func NewTracker(opts Options) *Tracker {
+	if opts.History <= 0 {
+		opts.History = DefaultHistory
+	}
+	return &Tracker{
+		opts:   opts,
+		seed:   maphash.MakeSeed(),
+		waits:  map[TaskKey]*wait{},
+		byID:   map[uint64]TaskKey{},
+		groups: map[GroupID]*group{},
+		ran:    map[uint64]time.Time{},
+	}
+}
+
+// Ran tells the tracker that a thread sample at 'at' saw the task with this id running: whatever
+// it waits at in the next snapshot, it has not waited there since before 'at'. Samples see only a
+// share of the steps a task takes (those that last long enough to be caught), so a task that
+// wakes and returns to the same place between two snapshots unseen still counts as waiting.
+func (t *Tracker) Ran(id uint64, at time.Time) {
+	if id == 0 {
+		return
+	}
+	if prev, ok := t.ran[id]; !ok || at.After(prev) {
+		t.ran[id] = at
+	}
+}
+
+// Observe takes in the next snapshot.
+func (t *Tracker) Observe(s *snapshot.Snapshot) {
+	at := s.CapturedAt
+	prevAt := t.lastAt
+	t.gen++
+	t.snapshots++
+	t.tasks = len(s.Tasks)
+	hasher := newChainHasher(t.seed)
+
+	// Tasks that others await are not leaves.
+	awaited := make(map[uint64]bool)
+	for i := range s.Tasks {
+		for _, a := range s.Tasks[i].AwaitedBy {
+			if a.IsTask {
+				awaited[a.ID] = true
+			}
+		}
+	}
+	index := snapshot.AwaiterIndex(s.Tasks)
+	groupIDs := make([]GroupID, len(s.Tasks))
+	for _, g := range groups.Of(s) {
+		for _, i := range g.Tasks {
+			groupIDs[i] = GroupID(g.Key)
+		}
+	}
+	for _, g := range t.groups {
+		g.count, g.members = 0, g.members[:0]
+	}
+	clear(t.byID)
+
+	for i := range s.Tasks {
+		task := &s.Tasks[i]
+		key := TaskKey{ID: task.ID, Name: task.Name}
+		h := hasher.hash(task.Frames)
+		w := t.waits[key]
+		ranAt, ran := t.ran[task.ID]
+		if w == nil || w.hash != h || !slices.Equal(w.Frames, task.Frames) || (ran && ranAt.After(w.Since)) {
+			if w == nil {
+				w = &wait{}
+				t.waits[key] = w
+			}
+			w.Wait = Wait{Task: key, Frames: task.Frames, Since: at, Earliest: prevAt}
+			if ran && ranAt.After(prevAt) && ranAt.Before(at) {
+				w.Earliest = ranAt
+			}
+			w.hash = h
+		}
+		if w.Exact && at.After(w.Deadline) {
+			// The sleep should be over: the task sleeps again at the same place, or the loop
+			// is late. Until its timer is read again, the start is only bounded.
+			w.Exact = false
+		}
+		w.gen = t.gen
+		w.TID = task.TID
+		w.LastSeen = at
+		w.Leaf = !awaited[task.ID]
+		w.Sleeping = hasher.isSleeping(task.Frames)
+		if t.opts.Timer != nil && w.Sleeping {
+			if tm, ok := t.opts.Timer(task, at); ok {
+				w.setTimer(tm)
+			}
+		}
+		t.byID[task.ID] = key
+
+		gid := groupIDs[i]
+		w.Group = gid
+		g := t.groups[gid]
+		if g == nil {
+			g = newGroup(gid, s, i, index)
+			t.groups[gid] = g
+		}
+		g.count++
+		g.members = append(g.members, key)
+	}
+	for k, w := range t.waits {
+		if w.gen != t.gen {
+			delete(t.waits, k)
+		}
+	}
+	for id, g := range t.groups {
+		if g.count == 0 {
+			delete(t.groups, id)
+			continue
+		}
+		g.record(at, t.opts.History)
+	}
+	clear(t.ran)
+	t.lastAt = at
+}
+
+// SetTimer records what memory says about the timer of a task seen sleeping in the latest
+// snapshot: the wait began when the sleep did. A timer with a new deadline is a new sleep, even
+// at the same place. It reports whether the task was known.
+func (t *Tracker) SetTimer(key TaskKey, tm Timer) bool {
+	w := t.waits[key]
+	if w == nil || !w.Sleeping {
+		return false
+	}
+	w.setTimer(tm)
+	return true
+}
+
+func (w *wait) setTimer(tm Timer) {
+	// A start after the snapshot that saw the sleep is not a start this sleep can have had.
+	if tm.Started.IsZero() || tm.Started.After(w.LastSeen) {
+		return
+	}
+	w.Since, w.Earliest, w.Exact, w.Deadline = tm.Started, tm.Started, true, tm.Deadline
+}
+
+// Snapshots is how many snapshots were observed.
+func (t *Tracker) Snapshots() int { return t.snapshots }
+
+// Tasks is the number of tasks in the latest snapshot.
+func (t *Tracker) Tasks() int { return t.tasks }
+
+// LastAt is when the latest snapshot was taken.
+func (t *Tracker) LastAt() time.Time { return t.lastAt }
+
+// Wait returns the wait of the task with this id in the latest snapshot.
+func (t *Tracker) Wait(id uint64) (Wait, bool) {
+	key, ok := t.byID[id]
+	if !ok {
+		return Wait{}, false
+	}
+	return t.waits[key].Wait, true
+}
+
+// Name returns the name of the task with this id in the latest snapshot.
+func (t *Tracker) Name(id uint64) (string, bool) {
+	key, ok := t.byID[id]
+	return key.Name, ok
+}
+
+// Waits returns the wait of every task of the latest snapshot, longest first.
+func (t *Tracker) Waits() []Wait {
+	return t.Longest(len(t.waits), nil)
+}
+
+// Longest returns up to n waits, longest first, of tasks for which keep returns true (all when
+// keep is nil).
+func (t *Tracker) Longest(n int, keep func(*Wait) bool) []Wait {
+	// Sort pointers, then copy: a Wait is large, and there may be hundreds of thousands.
+	var ws []*wait
+	for _, w := range t.waits {
+		if keep == nil || keep(&w.Wait) {
+			ws = append(ws, w)
+		}
+	}
+	cmpWaits := func(a, b *wait) int { return compareWaits(&a.Wait, &b.Wait) }
+	if n < len(ws)/8 {
+		// A few of many: keep the n longest in order as they come.
+		var top []*wait
+		for _, w := range ws {
+			i, _ := slices.BinarySearchFunc(top, w, cmpWaits)
+			if i < n {
+				top = slices.Insert(top, i, w)
+				top = top[:min(len(top), n)]
+			}
+		}
+		ws = top
+	} else {
+		slices.SortFunc(ws, cmpWaits)
+		ws = ws[:min(n, len(ws))]
+	}
+	out := make([]Wait, len(ws))
+	for i, w := range ws {
+		out[i] = w.Wait
+	}
+	return out
+}
+
+// Stuck returns the tasks stuck for at least threshold, longest first: leaf tasks — tasks that
+// await no other task — seen at the same suspension point for that long, except those sleeping in
+// asyncio.sleep(), which wake by themselves. A task that awaits others is never stuck itself: its
+// leaves are.
+func (t *Tracker) Stuck(threshold time.Duration) []Wait {
+	var out []Wait
+	for _, w := range t.waits {
+		if w.Leaf && !w.Sleeping && w.Age() >= threshold {
+			out = append(out, w.Wait)
+		}
+	}
+	sortLongestFirst(out)
+	return out
+}
+
+func sortLongestFirst(ws []Wait) {
+	slices.SortFunc(ws, func(a, b Wait) int { return compareWaits(&a, &b) })
+}
+
+// compareWaits orders waits longest first, then by name and id.
+func compareWaits(a, b *Wait) int {
+	if c := a.Since.Compare(b.Since); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Task.Name, b.Task.Name); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Task.ID, b.Task.ID)
+}

@@ -1,0 +1,192 @@
+package tracking
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aioscope/aioscope/snapshot"
+)
+
+// Unit tests over hand-made snapshots: the logic of waits, groups and stuck tasks. The live
+// tests (tracking/live, cmd/aioscope) hold the same logic against real CPython processes.
+
+const asyncioDir = "/usr/lib/python3.14/asyncio/"
+
+func fr(fn, file string, line int) snapshot.Frame {
+	return snapshot.Frame{Function: fn, File: file, Line: line, HasLine: true, EndLine: line, Column: 4, EndColumn: 20}
+}
+
+var (
+	t0          = time.Date(2026, 11, 21, 14, 0, 0, 0, time.UTC)
+	eventWait   = []snapshot.Frame{fr("Event.wait", asyncioDir+"locks.py", 213), fr("worker", "/srv/app.py", 12)}
+	queueGet    = []snapshot.Frame{fr("Queue.get", asyncioDir+"queues.py", 186), fr("worker", "/srv/app.py", 14)}
+	sleeping    = []snapshot.Frame{fr("sleep", asyncioDir+"tasks.py", 716), fr("napper", "/srv/app.py", 20)}
+	groupAexit  = []snapshot.Frame{fr("TaskGroup._aexit", asyncioDir+"taskgroups.py", 121), fr("TaskGroup.__aexit__", asyncioDir+"taskgroups.py", 72), fr("main", "/srv/app.py", 30)}
+	mainID      = uint64(0x1000)
+	awaitedMain = []snapshot.Awaiter{{ID: mainID, IsTask: true, Frames: groupAexit}}
+)
+
+func task(id uint64, name string, frames []snapshot.Frame, awaitedBy ...snapshot.Awaiter) snapshot.Task {
+	return snapshot.Task{ID: id, Name: name, TID: 42, Frames: frames, AwaitedBy: awaitedBy}
+}
+
+func snap(at time.Duration, tasks ...snapshot.Task) *snapshot.Snapshot {
+	return &snapshot.Snapshot{PID: 42, PythonVersion: "3.14.10", CapturedAt: t0.Add(at), Tasks: tasks}
+}
+
+func mustWait(t *testing.T, tr *Tracker, id uint64) Wait {
+	t.Helper()
+	w, ok := tr.Wait(id)
+	if !ok {
+		t.Fatalf("no wait for task 0x%x", id)
+	}
+	return w
+}
+
+func TestWaitAcrossSnapshots(t *testing.T) {
+	tr := NewTracker(Options{})
+	tr.Observe(snap(0, task(1, "a", eventWait)))
+	tr.Observe(snap(time.Second, task(1, "a", eventWait)))
+	w := mustWait(t, tr, 1)
+	if !w.Since.Equal(t0) || w.Age() != time.Second || w.Precision() != -1 {
+		t.Errorf("a task there from the start: since %v, age %v, precision %v; want since the first snapshot, 1s, unknown",
+			w.Since, w.Age(), w.Precision())
+	}
+	// It moves on: a new wait, which began after the snapshot before.
+	tr.Observe(snap(2*time.Second, task(1, "a", queueGet)))
+	tr.Observe(snap(3*time.Second, task(1, "a", queueGet)))
+	w = mustWait(t, tr, 1)
+	if !w.Since.Equal(t0.Add(2*time.Second)) || w.Age() != time.Second || w.Precision() != time.Second {
+		t.Errorf("after moving: since %v, age %v, precision %v", w.Since, w.Age(), w.Precision())
+	}
+}
+
+func TestWaitIdentity(t *testing.T) {
+	moved := append([]snapshot.Frame(nil), eventWait...)
+	moved[1].Column = 8 // the same line, another instruction
+	for _, tc := range []struct {
+		name string
+		next snapshot.Task
+		same bool
+	}{
+		{"same task, same place", task(1, "a", eventWait), true},
+		{"equal frames in another slice", task(1, "a", append([]snapshot.Frame(nil), eventWait...)), true},
+		{"id reused by another task", task(1, "b", eventWait), false},
+		{"another instruction on the same line", task(1, "a", moved), false},
+	} {
+		tr := NewTracker(Options{})
+		tr.Observe(snap(0, task(1, "a", eventWait)))
+		tr.Observe(snap(time.Second, tc.next))
+		w := mustWait(t, tr, 1)
+		if same := w.Since.Equal(t0); same != tc.same {
+			t.Errorf("%s: since %v, want the same wait: %v", tc.name, w.Since, tc.same)
+		}
+	}
+}
+
+func TestStuckOnlyLeaves(t *testing.T) {
+	tr := NewTracker(Options{})
+	tasks := func() []snapshot.Task {
+		return []snapshot.Task{
+			task(mainID, "main", groupAexit),
+			task(2, "waiter", eventWait, awaitedMain...),
+			task(3, "napper", sleeping, awaitedMain...),
+			task(4, "worker", queueGet),
+		}
+	}
+	for i := 0; i <= 40; i++ {
+		tr.Observe(snap(time.Duration(i)*time.Second, tasks()...))
+	}
+	var names []string
+	for _, w := range tr.Stuck(30 * time.Second) {
+		names = append(names, w.Task.Name)
+	}
+	// main awaits its TaskGroup's tasks: not stuck itself. napper sleeps: it wakes by itself.
+	if len(names) != 2 || names[0] != "waiter" && names[0] != "worker" || names[0] == names[1] {
+		t.Errorf("stuck: %v, want waiter and worker", names)
+	}
+	if got := tr.Stuck(41 * time.Second); len(got) != 0 {
+		t.Errorf("stuck past the time watched: %v", got)
+	}
+}
+
+func TestRanRestartsTheWait(t *testing.T) {
+	tr := NewTracker(Options{})
+	tr.Observe(snap(0, task(1, "a", queueGet)))
+	tr.Ran(1, t0.Add(1500*time.Millisecond))
+	tr.Observe(snap(2*time.Second, task(1, "a", queueGet)))
+	w := mustWait(t, tr, 1)
+	if !w.Since.Equal(t0.Add(2*time.Second)) || !w.Earliest.Equal(t0.Add(1500*time.Millisecond)) {
+		t.Errorf("a task seen running between snapshots: since %v, earliest %v", w.Since, w.Earliest)
+	}
+	tr.Observe(snap(3*time.Second, task(1, "a", queueGet)))
+	if w := mustWait(t, tr, 1); !w.Since.Equal(t0.Add(2 * time.Second)) {
+		t.Errorf("the next snapshot restarted the wait again: since %v", w.Since)
+	}
+}
+
+func TestSetTimer(t *testing.T) {
+	tr := NewTracker(Options{})
+	tr.Observe(snap(0, task(3, "napper", sleeping)))
+	start := t0.Add(-time.Hour)
+	if !tr.SetTimer(TaskKey{3, "napper"}, Timer{Started: start, Deadline: start.Add(90 * time.Minute)}) {
+		t.Fatal("SetTimer refused a sleeping task")
+	}
+	w := mustWait(t, tr, 3)
+	if !w.Exact || !w.Since.Equal(start) || w.Precision() != 0 || w.Age() != time.Hour {
+		t.Errorf("after its timer was read: %+v", w)
+	}
+	if tr.SetTimer(TaskKey{3, "other"}, Timer{Started: start}) {
+		t.Error("SetTimer accepted a task that is not there")
+	}
+	// Past its deadline the sleep is over, or late: the start is no longer known exactly.
+	tr.Observe(snap(31*time.Minute, task(3, "napper", sleeping)))
+	if w := mustWait(t, tr, 3); w.Exact {
+		t.Errorf("a sleep past its deadline is still exact: %+v", w)
+	}
+}
+
+func TestGroups(t *testing.T) {
+	tr := NewTracker(Options{})
+	// Two workers wait at the same place under main; one waits at the same place with no awaiter:
+	// another group.
+	tr.Observe(snap(0,
+		task(mainID, "main", groupAexit),
+		task(2, "w1", eventWait, awaitedMain...),
+		task(3, "w2", eventWait, awaitedMain...),
+		task(4, "w3", eventWait),
+	))
+	gs := tr.Groups()
+	if len(gs) != 3 || gs[0].Count != 2 || len(gs[0].Awaiters) != 1 || gs[0].Awaiters[0].Name != "main" {
+		t.Fatalf("groups: %+v", gs)
+	}
+	if w2, w3 := mustWait(t, tr, 2), mustWait(t, tr, 4); w2.Group != gs[0].ID || w3.Group == gs[0].ID {
+		t.Error("tasks are not in the groups listed")
+	}
+}
+
+func TestTrend(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		count   func(i int) int
+		growing bool
+	}{
+		{"a leak", func(i int) int { return 10 + i }, true},
+		{"steady", func(i int) int { return 10 }, false},
+		{"churn", func(i int) int { return 10 + (i*7)%5 }, false},
+		{"a burst that ended", func(i int) int { return 10 + min(i, 20-i, 5) }, false},
+	} {
+		tr := NewTracker(Options{})
+		for i := 0; i <= 20; i++ {
+			var tasks []snapshot.Task
+			for k := 0; k < tc.count(i); k++ {
+				tasks = append(tasks, task(uint64(100+k), "w", queueGet))
+			}
+			tr.Observe(snap(time.Duration(i)*time.Second, tasks...))
+		}
+		g := tr.Groups()[0]
+		if g.Trend.Growing != tc.growing {
+			t.Errorf("%s: growing %v (trend %+v), want %v", tc.name, g.Trend.Growing, g.Trend, tc.growing)
+		}
+	}
+}
