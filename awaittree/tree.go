@@ -32,6 +32,11 @@ type Node struct {
 	// points into the snapshot the tree was built from.
 	Frame    *snapshot.Frame
 	Children []*Node
+	// Members are the tasks a merge of identical siblings (Group) made this node stand for, its
+	// own first; nil for a node of one task.
+	Members []Member
+	// Below is how many tasks awaited from this node a depth limit (Cut) left out.
+	Below int
 	// firstCor is the first coroutine child: most nodes have one at most, and finding it here
 	// spares a table lookup (see treeBuilder.corNode).
 	firstCor *Node
@@ -257,7 +262,7 @@ func writeTree(w io.Writer, roots []*Node, taskFlag, corFlag string) error {
 				line = append(line, corFlag...)
 			}
 			line = append(line, ' ')
-			line = append(line, n.Label...)
+			line = appendLabel(line, n)
 			line = append(line, '\n')
 			if _, err := w.Write(line); err != nil {
 				return err

@@ -20,12 +20,19 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "")
 	retries := fs.Int("retries", inspector.DefaultRetries, "")
 	mainOnly := fs.Bool("main-thread-only", false, "")
+	shape := shapeFlags{notes: stderr}
+	shape.register(fs)
+	usage := "aioscope " + cmd + " [--json] [--retries N] [--main-thread-only] " + shapeUsage + " PID"
 	if err := fs.Parse(reorderFlags(args)); err != nil {
-		fmt.Fprintf(stderr, "aioscope %s: %v (usage: aioscope %s [--json] [--retries N] [--main-thread-only] PID)\n", cmd, err, cmd)
+		fmt.Fprintf(stderr, "aioscope %s: %v (usage: %s)\n", cmd, err, usage)
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "aioscope %s: expected one PID (usage: aioscope %s [--json] [--retries N] [--main-thread-only] PID)\n", cmd, cmd)
+		fmt.Fprintf(stderr, "aioscope %s: expected one PID (usage: %s)\n", cmd, usage)
+		return exitUsage
+	}
+	if err := shape.check(); err != nil {
+		fmt.Fprintf(stderr, "aioscope %s: %v\n", cmd, err)
 		return exitUsage
 	}
 	pid, err := strconv.Atoi(fs.Arg(0))
@@ -53,9 +60,9 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	defer out.Flush()
 	switch {
 	case cmd == "ps" && *asJSON:
-		err = writePSJSON(out, snap)
+		err = shape.writePS(out, snap, true)
 	case cmd == "ps":
-		err = awaittree.WriteTable(out, awaittree.Table(snap.Tasks))
+		err = shape.writePS(out, snap, false)
 	default:
 		roots, buildErr := awaittree.Build(snap.Tasks)
 		var cycles *awaittree.CycleError
@@ -70,6 +77,7 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stderr, cycles.Format())
 			return exitError
 		}
+		roots = shape.shapeTree(roots, snap.Tasks)
 		if *asJSON {
 			err = writePSTreeJSON(out, snap, roots)
 		} else {
@@ -99,7 +107,7 @@ func reorderFlags(args []string) []string {
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if name == "retries" && i+1 < len(args) {
+			if (name == "retries" || name == "filter" || name == "depth") && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}
