@@ -168,12 +168,27 @@ func (v *view) findTellingThread() int {
 }
 
 // taskGroups returns the snapshot's tasks grouped by where they wait (package groups), computed
-// once per view and only for a list that is capped.
+// once per view.
 func (v *view) taskGroups() []groups.Group {
 	if v.groups == nil {
 		v.groups = groups.Of(v.snap)
 	}
 	return v.groups
+}
+
+// groupOfTask returns the group (an index into taskGroups) of every task, by index in
+// Snapshot.Tasks.
+func (v *view) groupOfTask() []int {
+	if v.groupOf == nil {
+		gs := v.taskGroups()
+		v.groupOf = make([]int, len(v.snap.Tasks))
+		for gi := range gs {
+			for _, ti := range gs[gi].Tasks {
+				v.groupOf[ti] = gi
+			}
+		}
+	}
+	return v.groupOf
 }
 
 // unlisted is what a capped thread list leaves out.

@@ -176,6 +176,21 @@ func TestCappedThreadList(t *testing.T) {
 			hidden = tk.ThreadID
 		}
 	}
+	// The awaitGraph numbers the groups from the largest: the 300 idle tasks are group 0, every
+	// other task is alone in its group.
+	count := map[int]int{}
+	for _, tk := range g.Tasks {
+		if tk.Group == nil {
+			t.Fatalf("task %s has no group", tk.Name)
+		}
+		count[*tk.Group]++
+		if idle := strings.HasPrefix(tk.Name, "Task-"); idle != (*tk.Group == 0) {
+			t.Errorf("task %s in group %d", tk.Name, *tk.Group)
+		}
+	}
+	if len(count) != 7 || count[0] != 300 {
+		t.Errorf("groups %v, want 7: one of 300 and six of one", count)
+	}
 	c.StackTrace(hidden, 0, 1)
 	again := c.Threads()
 	found := false

@@ -65,6 +65,7 @@ const taskShape: Shape<GraphTask> = {
   tid: ['required', 'integer'],
   awaitedBy: ['required', 'array'],
   frames: ['required', 'array'],
+  group: ['optional', 'integer'],
 };
 const frameShape: Shape<GraphFrame> = {
   name: ['required', 'string'],
