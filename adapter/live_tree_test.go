@@ -38,10 +38,10 @@ func TestLiveTree(t *testing.T) {
 			g := c.awaitGraphEvent()
 			var stopped dap.StoppedEventBody
 			daptest.Decode(t, c.Event("stopped").Body, &stopped)
-			if stopped.Reason != "pause" || !stopped.AllThreadsStopped || !strings.HasPrefix(stopped.Description, "snapshot ") ||
+			if stopped.Reason != "snapshot" || !stopped.AllThreadsStopped || !strings.HasPrefix(stopped.Description, "snapshot ") ||
 				len(stopped.Description) > len("snapshot 15:04:05") || !strings.Contains(stopped.Text, "of 13 tasks") ||
 				!strings.Contains(stopped.Text, "keeps running") || stopped.PreserveFocusHint {
-				t.Errorf("stopped event %+v: want reason pause, allThreadsStopped, a short description, a text saying the process keeps running", stopped)
+				t.Errorf("stopped event %+v: want reason snapshot, allThreadsStopped, a short description, a text saying the process keeps running", stopped)
 			}
 
 			threads := c.Threads()

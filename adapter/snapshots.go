@@ -152,7 +152,9 @@ func (s *session) reportStopGraph(v *view, graph []byte, r stopReport) {
 	n := len(v.snap.Tasks)
 	at := v.snap.CapturedAt.Local()
 	s.conn.event("stopped", dap.StoppedEventBody{
-		Reason: "pause",
+		// Not "pause": VS Code labels the threads a stop named before "Paused on <reason>",
+		// and what stopped is a snapshot.
+		Reason: "snapshot",
 		// Clients show the description beside the thread: short, so that the thread's name
 		// stays readable.
 		Description: "snapshot " + at.Format("15:04:05"),

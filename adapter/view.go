@@ -102,7 +102,7 @@ type view struct {
 
 	awaiting [][]int // task index -> indices of the tasks it awaits; built on first use
 	groups   []groups.Group
-	groupOf  []int // task index -> index in groups
+	groupOf  []int           // task index -> index in groups
 	inCycle  map[uint64]bool // tasks on an await cycle; built on first use
 	// telling is the thread a first stop shows (tellingThread), once tellingKnown.
 	telling      int

@@ -46,7 +46,7 @@ test('initialize, attach, stopped, threads, stackTrace, disconnect', { timeout: 
     // rather than configurationDone; the adapter stops anyway once a short grace period is over.
     await Promise.all([dc.configurationSequence(), dc.attachRequest({ processId: pid })]);
     const ev = await stopped;
-    assert.equal(ev.body.reason, 'pause');
+    assert.equal(ev.body.reason, 'snapshot');
     assert.equal(ev.body.allThreadsStopped, true);
     assert.match(ev.body.description, /^snapshot \d\d:\d\d:\d\d$/);
     assert.match(ev.body.text, /keeps running/);
@@ -114,7 +114,7 @@ test('VS Code order: breakpoints, configurationDone, pause, continue with refres
     await dc.setExceptionBreakpointsRequest({ filters: [] });
     await dc.configurationDoneRequest();
     const ev = await stopped;
-    assert.equal(ev.body.reason, 'pause');
+    assert.equal(ev.body.reason, 'snapshot');
 
     // pause takes a new snapshot: another stopped event, the same thread ids.
     const before = (await dc.threadsRequest()).body.threads;
