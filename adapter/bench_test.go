@@ -178,7 +178,7 @@ func BenchmarkFirstStop10k(b *testing.B) {
 // so the client's decoding is not counted.
 func BenchmarkLiveRefreshCPU10k(b *testing.B) {
 	tg := testtarget.Start(b, "3.14", "service.py", "9300", "700")
-	cmd := exec.Command(aioscopeBinary(b), "dap")
+	cmd := exec.Command(testtarget.Binary(b), "dap")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -221,4 +221,58 @@ func processCPU(b *testing.B, pid int) time.Duration {
 		b.Fatalf("/proc/%d/stat: %s", pid, data)
 	}
 	return time.Duration(utime+stime) * time.Second / 100
+}
+
+// BenchmarkValues10k: what an editor asks for when a frame is selected and hovered, on a target
+// of 10,000 tasks (dapvalues.py with 10,000 sleepers): the variables of a frame of thirty
+// arguments and locals (its two scopes, or one of them), and a hover's evaluate.
+func BenchmarkValues10k(b *testing.B) {
+	for _, version := range versions {
+		vt := startValuesTarget(b, version, "--sleepers", strconv.Itoa(benchTasks))
+		b.Run(version, func(b *testing.B) {
+			c := startSession(b, NewServer(Config{}))
+			_, g := c.attachAndStop(map[string]any{"processId": vt.tg.PID})
+			if len(g.Tasks) < benchTasks {
+				b.Fatalf("%d tasks, want more than %d", len(g.Tasks), benchTasks)
+			}
+			byName := map[string]int{}
+			for _, t := range g.Tasks {
+				byName[t.Name] = t.ThreadID
+			}
+			thirty := frameOf(b, c, byName, "thirty", "thirty")
+			handle := frameOf(b, c, byName, "handler", "handle")
+			scopes := c.Scopes(thirty.Id)
+			if n := len(c.Variables(scopes[0].VariablesReference)) + len(c.Variables(scopes[1].VariablesReference)); n != 30 {
+				b.Fatalf("thirty has %d variables", n)
+			}
+			b.Run("variables=30", func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					c.Variables(scopes[0].VariablesReference)
+					c.Variables(scopes[1].VariablesReference)
+				}
+			})
+			b.Run("variables=25", func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					c.Variables(scopes[1].VariablesReference)
+				}
+			})
+			for _, h := range []struct {
+				frame int
+				expr  string
+			}{{thirty.Id, "l9"}, {handle.Id, "point.tags[1]"}, {handle.Id, "len(big)"}, {handle.Id, "big[99999]"}} {
+				b.Run("hover="+h.expr, func(b *testing.B) {
+					for i := 0; i < b.N; i++ {
+						evalOK(b, c, h.expr, h.frame, "hover")
+					}
+				})
+			}
+			// The Await Tree asks for the arguments of a task's frames when the task is opened.
+			b.Run("frameArguments", func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					c.OK("aioscope/frameArguments", map[string]any{"threadId": byName["handler"]}, nil)
+				}
+			})
+			c.OK("disconnect", nil, nil)
+		})
+	}
 }

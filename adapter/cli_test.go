@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,46 +19,10 @@ import (
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
-// The aioscope binary, built once per test run for the tests that drive `aioscope dap` as an
-// editor would.
-var (
-	cliOnce sync.Once
-	cliPath string
-	cliErr  error
-	cliDir  string
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if cliDir != "" {
-		os.RemoveAll(cliDir)
-	}
+	testtarget.RemoveBinary()
 	os.Exit(code)
-}
-
-func aioscopeBinary(t testing.TB) string {
-	t.Helper()
-	cliOnce.Do(func() {
-		cliDir, cliErr = os.MkdirTemp("", "aioscope-adapter-test-")
-		if cliErr != nil {
-			return
-		}
-		// Readable by all: one test runs the binary as an unprivileged user.
-		if cliErr = os.Chmod(cliDir, 0o755); cliErr != nil {
-			return
-		}
-		cliPath = filepath.Join(cliDir, "aioscope")
-		cmd := exec.Command("go", "build", "-o", cliPath, "./cmd/aioscope")
-		cmd.Dir = testtarget.RepoRoot(t)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			cliErr = fmt.Errorf("go build ./cmd/aioscope: %v\n%s", err, out)
-		}
-	})
-	if cliErr != nil {
-		t.Fatal(cliErr)
-	}
-	return cliPath
 }
 
 // runCLI runs the aioscope binary and returns its combined output.
@@ -68,7 +30,7 @@ func runCLI(t testing.TB, stdin io.Reader, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, aioscopeBinary(t), args...)
+	cmd := exec.CommandContext(ctx, testtarget.Binary(t), args...)
 	cmd.Stdin = stdin
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -76,7 +38,7 @@ func runCLI(t testing.TB, stdin io.Reader, args ...string) (string, error) {
 
 func TestCLIRefusesRemoteListen(t *testing.T) {
 	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.0.2.1:4711"} {
-		cmd := exec.Command(aioscopeBinary(t), "dap", "--listen", addr)
+		cmd := exec.Command(testtarget.Binary(t), "dap", "--listen", addr)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
@@ -93,7 +55,7 @@ func TestCLIRefusesRemoteListen(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{{"dap", "1234"}, {"dap", "--bogus"}, {"dap", "--allow-remote"}, {"dap", "--listen", "nonsense"}} {
-		cmd := exec.Command(aioscopeBinary(t), args...)
+		cmd := exec.Command(testtarget.Binary(t), args...)
 		if err := cmd.Run(); err == nil || cmd.ProcessState.ExitCode() != 2 {
 			t.Errorf("aioscope %v: %v, want exit status 2", args, err)
 		}
@@ -103,7 +65,7 @@ func TestCLIRefusesRemoteListen(t *testing.T) {
 // startCLI starts `aioscope args...` and returns it with pipes to its stdin and stdout.
 func startCLI(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser, *bytes.Buffer) {
 	t.Helper()
-	return startCommand(t, append([]string{aioscopeBinary(t)}, args...)...)
+	return startCommand(t, append([]string{testtarget.Binary(t)}, args...)...)
 }
 
 // startCommand starts argv and returns it with pipes to its stdin and stdout.
@@ -145,7 +107,7 @@ func waitExit(t *testing.T, cmd *exec.Cmd) int {
 
 func TestCLIStdio(t *testing.T) {
 	tg := testtarget.Start(t, "3.15", "tree.py")
-	watchState(t, tg.PID)
+	testtarget.WatchState(t, tg.PID)
 	logFile := filepath.Join(t.TempDir(), "dap.log")
 	cmd, stdin, stdout, stderr := startCLI(t, "dap", "--log", logFile)
 	c := newClient(t, daptest.Stdio(stdin, stdout))
@@ -167,7 +129,7 @@ func TestCLIStdio(t *testing.T) {
 	if log, err := os.ReadFile(logFile); err != nil || !bytes.Contains(log, []byte("attached")) {
 		t.Errorf("log file: %v %q", err, log)
 	}
-	processRunning(t, tg.PID)
+	testtarget.ExpectRunning(t, tg.PID)
 }
 
 func TestCLIStdioMalformed(t *testing.T) {
@@ -186,7 +148,7 @@ func TestCLIStdioMalformed(t *testing.T) {
 
 func TestCLIListen(t *testing.T) {
 	tg := testtarget.Start(t, "3.14", "tree.py")
-	watchState(t, tg.PID)
+	testtarget.WatchState(t, tg.PID)
 	cmd, _, stdout, stderr := startCLI(t, "dap", "--listen", "127.0.0.1:0")
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
@@ -238,7 +200,7 @@ func TestCLIListen(t *testing.T) {
 	if code := waitExit(t, cmd); code != 0 {
 		t.Errorf("aioscope dap --listen exited with %d after SIGTERM; stderr: %s", code, stderr)
 	}
-	processRunning(t, tg.PID)
+	testtarget.ExpectRunning(t, tg.PID)
 }
 
 // TestCLIPermissionDenied runs the adapter as an unprivileged user against a process of root's:
@@ -249,8 +211,8 @@ func TestCLIPermissionDenied(t *testing.T) {
 		testtarget.Unavailable(t, "needs root and setpriv (util-linux) to run the adapter as another user")
 	}
 	tg := testtarget.Start(t, "3.15", "tree.py")
-	watchState(t, tg.PID)
-	asNobody := []string{"--reuid=65534", "--regid=65534", "--clear-groups", aioscopeBinary(t)}
+	testtarget.WatchState(t, tg.PID)
+	asNobody := []string{"--reuid=65534", "--regid=65534", "--clear-groups", testtarget.Binary(t)}
 
 	out, err := exec.Command(setpriv, append(asNobody, "ps", strconv.Itoa(tg.PID))...).CombinedOutput()
 	if err == nil {
@@ -321,7 +283,7 @@ func TestCLIListenAddresses(t *testing.T) {
 // TestCLIMaxThreads: --max-threads caps the thread list of every session, and the client is told.
 func TestCLIMaxThreads(t *testing.T) {
 	tg := testtarget.Start(t, "3.14", "tree.py")
-	watchState(t, tg.PID)
+	testtarget.WatchState(t, tg.PID)
 	cmd, stdin, stdout, stderr := startCLI(t, "dap", "--max-threads", "5")
 	c := newClient(t, daptest.Stdio(stdin, stdout))
 	c.attachAndStop(map[string]any{"processId": tg.PID})

@@ -27,13 +27,13 @@ func TestDebugClientJS(t *testing.T) {
 	installDebugClient(t, dir)
 
 	tg := testtarget.Start(t, "3.15", "tree.py")
-	watchState(t, tg.PID)
+	testtarget.WatchState(t, tg.PID)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", filepath.Join("test", "attach.test.js"))
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
-		"AIOSCOPE_BIN="+aioscopeBinary(t),
+		"AIOSCOPE_BIN="+testtarget.Binary(t),
 		"AIOSCOPE_TARGET_PID="+strconv.Itoa(tg.PID),
 		"AIOSCOPE_SCENARIO="+testtarget.ScenarioPath("tree.py"),
 		"AIOSCOPE_BAD_PID="+strconv.Itoa(exitedPID(t)),
@@ -43,7 +43,7 @@ func TestDebugClientJS(t *testing.T) {
 		t.Fatalf("node --test test/attach.test.js: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
-	processRunning(t, tg.PID)
+	testtarget.ExpectRunning(t, tg.PID)
 }
 
 // installDebugClient installs the client's pinned packages (package-lock.json) into dir unless

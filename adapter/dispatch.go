@@ -157,8 +157,14 @@ func (s *session) dispatch(req request) (body any, err error) {
 		return nil, userErrorf("aioscope never terminates or restarts the process it reads: stop the session instead, which leaves the process running")
 	case "next", "stepIn", "stepOut", "stepBack", "reverseContinue", "restartFrame", "goto", "gotoTargets", "stepInTargets":
 		return nil, userErrorf("aioscope cannot step: it reads the process without ever stopping it")
-	case "evaluate", "setVariable", "setExpression", "completions":
-		return nil, userErrorf("aioscope cannot evaluate expressions: it never runs code in the process it reads")
+	case "evaluate":
+		return s.onEvaluate(req)
+	case "aioscope/frameArguments":
+		return s.onFrameArguments(req)
+	case "setVariable", "setExpression":
+		return nil, userErrorf("aioscope never changes the process it reads: values are shown, not set")
+	case "completions":
+		return nil, userErrorf("aioscope does not complete expressions")
 	default:
 		return nil, userErrorf("aioscope does not support the %q request", truncate(req.command, 60))
 	}

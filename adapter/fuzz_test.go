@@ -31,6 +31,8 @@ func FuzzSession(f *testing.F) {
 	f.Add([]byte(req(1, "variables", `{"variablesReference":1e99}`) + "Content-Length: 3\r\n\r\n{}}"))
 	f.Add([]byte("Content-Length: 2\r\n\r\n{}Content-Length: x\r\n\r\n"))
 	f.Add([]byte(session + req(11, "scopes", `{"frameId":4}`) + req(12, "variables", `{"variablesReference":9}`)))
+	f.Add([]byte(session + req(11, "evaluate", `{"expression":"a.b['c'][-1]","frameId":1,"context":"hover"}`) +
+		req(12, "evaluate", `{"expression":"len(x","frameId":1}`) + req(13, "aioscope/frameArguments", `{"threadId":2}`)))
 
 	f.Fuzz(runFuzzInput)
 }

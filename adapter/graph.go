@@ -24,7 +24,7 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 	j.Raw(`,"pythonVersion":`)
 	j.Str(s.PythonVersion)
 	j.Raw(`,"capturedAt":`)
-	j.Str(s.CapturedAt.UTC().Format(time.RFC3339Nano))
+	j.Str(formatCapturedAt(v))
 	j.Raw(`,"tasks":[`)
 	groupOf := v.groupOfTask()
 	first := true
@@ -108,6 +108,11 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 	}
 	j.Raw("]}")
 	return j.Bytes()
+}
+
+// formatCapturedAt is when v's snapshot was taken, as the bodies that name a snapshot say it.
+func formatCapturedAt(v *view) string {
+	return v.snap.CapturedAt.UTC().Format(time.RFC3339Nano)
 }
 
 // taskThreadID returns the DAP thread id of a task of the view, 0 if there is none.

@@ -43,6 +43,8 @@ func (s *session) onInitialize(req request) (any, error) {
 	return dap.Capabilities{
 		SupportsConfigurationDoneRequest: true,
 		SupportsDelayedStackTraceLoading: true,
+		SupportsEvaluateForHovers:        true,
+		SupportsClipboardContext:         true,
 	}, nil
 }
 

@@ -74,7 +74,7 @@ func TestLivePauseContinueRefresh(t *testing.T) {
 			if err := c.waitServed(); err != nil {
 				t.Errorf("Serve: %v", err)
 			}
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }
@@ -122,7 +122,7 @@ func cliMessage(t *testing.T, pid int) string {
 
 func TestLiveBadAttach(t *testing.T) {
 	tg := testtarget.Start(t, "3.15", "tree.py")
-	watchState(t, tg.PID)
+	testtarget.WatchState(t, tg.PID)
 	c := startSession(t, NewServer(Config{}))
 	c.Initialize()
 

@@ -61,7 +61,7 @@ func TestLiveEdgeScenario(t *testing.T) {
 	}
 	// The shared task is awaited by several waiters.
 	scopes := c.Scopes(c.StackTrace(byName["shared"], 0, 1).StackFrames[0].Id)
-	vars := varsByName(c.Variables(scopes[0].VariablesReference))
+	vars := varsByName(c.Variables(scopeNamed(t, scopes, "Task").VariablesReference))
 	if vars["awaited by"].IndexedVariables < 2 {
 		t.Errorf("shared is awaited by %+v", vars["awaited by"])
 	}
@@ -113,7 +113,7 @@ func TestLiveOtherMountNamespace(t *testing.T) {
 			script := `mount -t tmpfs tmpfs "$1" && cp "$2" "$1/app.py" && exec "$3" -B -E -s "$1/app.py"`
 			tg := testtarget.StartCommand(t, version, nil, unshare, "--mount", "--propagation", "private", "--",
 				"sh", "-c", script, "sh", dir, testtarget.ScenarioPath("tree.py"), python)
-			watchState(t, tg.PID)
+			testtarget.WatchState(t, tg.PID)
 			app := filepath.Join(dir, "app.py")
 			if _, err := os.Stat(app); err == nil {
 				t.Fatal("the program's copy is visible outside the target's mount namespace")
@@ -158,7 +158,7 @@ func TestLiveOtherMountNamespace(t *testing.T) {
 				}
 			}
 			c.OK("disconnect", nil, nil)
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }
@@ -218,7 +218,7 @@ func TestLiveCycle(t *testing.T) {
 				t.Errorf("stack of A: %v, want %s", names, wantNames)
 			}
 			c.OK("disconnect", nil, nil)
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }

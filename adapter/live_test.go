@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-dap"
 
-	"github.com/aioscope/aioscope/internal/procfs"
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
@@ -26,7 +25,7 @@ var versions = []string{"3.14", "3.15"}
 func liveSession(t *testing.T, version, scenario string, args ...string) (*testtarget.Target, *client) {
 	t.Helper()
 	tg := testtarget.Start(t, version, scenario, args...)
-	watchState(t, tg.PID)
+	testtarget.WatchState(t, tg.PID)
 	return tg, startSession(t, NewServer(Config{}))
 }
 
@@ -169,67 +168,4 @@ func linesMatching(t *testing.T, file, text string) int {
 		t.Fatalf("%s has no line with %q", file, text)
 	}
 	return found
-}
-
-// stateWatch samples /proc/PID/stat of a target during a test and records whether the process
-// was ever seen stopped (state t or T): aioscope must never stop the process it reads.
-type stateWatch struct {
-	pid     int
-	stop    chan struct{}
-	done    chan struct{}
-	samples int
-	stopped []string
-}
-
-func watchState(t testing.TB, pid int) *stateWatch {
-	w := &stateWatch{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		for {
-			if st, err := procfs.ReadStat("/proc", pid); err == nil {
-				w.samples++
-				if st.State == 't' || st.State == 'T' {
-					w.stopped = append(w.stopped, fmt.Sprintf("%c at %s", st.State, time.Now().Format("15:04:05.000000")))
-				}
-			}
-			select {
-			case <-w.stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-	t.Cleanup(func() { w.check(t) })
-	return w
-}
-
-// check stops sampling and fails the test if the target was ever seen stopped.
-func (w *stateWatch) check(t testing.TB) {
-	t.Helper()
-	select {
-	case <-w.stop:
-		return
-	default:
-	}
-	close(w.stop)
-	<-w.done
-	if len(w.stopped) > 0 {
-		t.Errorf("target %d was seen stopped (state t/T) %d times out of %d samples: %v", w.pid, len(w.stopped), w.samples, w.stopped)
-	}
-	if w.samples == 0 {
-		t.Errorf("target %d: /proc/%d/stat could not be read at all", w.pid, w.pid)
-	}
-}
-
-// processRunning reports whether pid is alive and not stopped.
-func processRunning(t testing.TB, pid int) {
-	t.Helper()
-	st, err := procfs.ReadStat("/proc", pid)
-	if err != nil {
-		t.Fatalf("target %d is gone: %v", pid, err)
-	}
-	switch st.State {
-	case 't', 'T', 'Z', 'X':
-		t.Fatalf("target %d is in state %c, want it running", pid, st.State)
-	}
 }

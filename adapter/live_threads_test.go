@@ -59,7 +59,7 @@ func TestLiveThreads(t *testing.T) {
 					continue
 				}
 				scopes := c.Scopes(c.StackTrace(task.ThreadID, 0, 1).StackFrames[0].Id)
-				v := varsByName(c.Variables(scopes[0].VariablesReference))
+				v := varsByName(c.Variables(scopeNamed(t, scopes, "Task").VariablesReference))
 				if !strings.Contains(v["thread"].Value, "exited") {
 					t.Errorf("orphan task's thread: %+v", v["thread"])
 				}
@@ -172,7 +172,7 @@ func TestLiveBlockedLoop(t *testing.T) {
 			if len(fst) < 2 || fst[0].Name != "freezer" || fst[1].Name != "awaited by Task-1" {
 				t.Errorf("freezer's stack %s", frameNames(fst))
 			}
-			vars := varsByName(c.Variables(c.Scopes(fst[0].Id)[0].VariablesReference))
+			vars := varsByName(c.Variables(scopeNamed(t, c.Scopes(fst[0].Id), "Task").VariablesReference))
 			if want := "running on " + mainThreadRow(tg.PID); vars["state"].Value != want {
 				t.Errorf("freezer's state %q, want %q", vars["state"].Value, want)
 			}
@@ -180,7 +180,7 @@ func TestLiveBlockedLoop(t *testing.T) {
 				t.Errorf("compared %d stacks with pstree, want at least 4", n)
 			}
 			c.OK("disconnect", nil, nil)
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }
@@ -298,7 +298,7 @@ func TestLiveChurnThreadIDs(t *testing.T) {
 			t.Logf("%d snapshots, %d tasks seen, %d kept their id across snapshots, %d addresses reused by another task",
 				len(graphs), len(owner), kept, reused)
 			c.OK("disconnect", nil, nil)
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }

@@ -21,7 +21,7 @@ func TestLiveTree(t *testing.T) {
 			tg, c := liveSession(t, version, "tree.py")
 			caps := c.Initialize()
 			if !caps.SupportsConfigurationDoneRequest || caps.SupportsStepBack || caps.SupportsSetVariable ||
-				caps.SupportsEvaluateForHovers || caps.SupportsTerminateRequest || caps.SupportTerminateDebuggee ||
+				caps.SupportsSetExpression || caps.SupportsTerminateRequest || caps.SupportTerminateDebuggee ||
 				caps.SupportsFunctionBreakpoints || caps.SupportsConditionalBreakpoints || len(caps.ExceptionBreakpointFilters) > 0 {
 				t.Errorf("capabilities claim more than a read-only viewer can do: %+v", caps)
 			}
@@ -87,7 +87,7 @@ func TestLiveTree(t *testing.T) {
 			// looked at last, and its frame ids stand for the same place in the new snapshot;
 			// variables references of the old one are stale.
 			old := c.StackTrace(byName["Task-A"], 0, 1).StackFrames[0].Id
-			oldVars := c.Scopes(old)[0].VariablesReference
+			oldVars := scopeNamed(t, c.Scopes(old), "Task").VariablesReference
 			c.OK("pause", map[string]any{"threadId": mainID}, nil)
 			if again := c.awaitGraphEvent(); !capturedAt(t, again).After(capturedAt(t, g)) {
 				t.Errorf("pause: snapshot captured at %s, the first one at %s: want a new snapshot", again.CapturedAt, g.CapturedAt)
@@ -99,7 +99,7 @@ func TestLiveTree(t *testing.T) {
 			if again := threadsByName(t, c.Threads()); fmt.Sprint(again) != fmt.Sprint(byName) {
 				t.Errorf("thread ids changed between snapshots:\nbefore %v\nafter  %v", byName, again)
 			}
-			if scopes := c.Scopes(old); len(scopes) == 0 || varsByName(c.Variables(scopes[0].VariablesReference))["name"].Value != "Task-A" {
+			if scopes := c.Scopes(old); varsByName(c.Variables(scopeNamed(t, scopes, "Task").VariablesReference))["name"].Value != "Task-A" {
 				t.Errorf("scopes of Task-A's frame id after a new snapshot: %+v, want Task-A's", scopes)
 			}
 			if msg := c.Fail("variables", map[string]any{"variablesReference": oldVars}); !strings.Contains(msg, "earlier snapshot") {
@@ -116,7 +116,7 @@ func TestLiveTree(t *testing.T) {
 			if err := c.waitServed(); err != nil {
 				t.Errorf("Serve after disconnect: %v", err)
 			}
-			processRunning(t, tg.PID)
+			testtarget.ExpectRunning(t, tg.PID)
 		})
 	}
 }
@@ -197,12 +197,11 @@ func checkScopes(t *testing.T, c *client, tg *testtarget.Target, byName map[stri
 	t.Helper()
 	st := c.StackTrace(byName["Task-A"], 0, 0).StackFrames
 	scopes := c.Scopes(st[0].Id)
-	if len(scopes) != 2 || scopes[0].Name != "Task" || scopes[1].Name != "Frame" {
-		t.Fatalf("scopes of Task-A's first frame: %+v, want Task and Frame", scopes)
+	if got := scopeNames(scopes); got != "Arguments,Locals,Task" {
+		t.Fatalf("scopes of Task-A's first frame: %s, want Arguments, Locals and Task", got)
 	}
-	task := varsByName(c.Variables(scopes[0].VariablesReference))
+	task := varsByName(c.Variables(scopes[2].VariablesReference))
 	if task["name"].Value != "Task-A" || !strings.HasPrefix(task["id"].Value, "0x") ||
-		task["threadId"].Value != strconv.Itoa(byName["Task-A"]) ||
 		task["thread"].Value != mainThreadRow(tg.PID) || task["state"].Value == "" {
 		t.Errorf("Task-A's variables: %+v", task)
 	}
@@ -235,9 +234,10 @@ func checkScopes(t *testing.T, c *client, tg *testtarget.Target, byName map[stri
 			t.Errorf("second page of Task-A's awaited tasks: %+v", page.Variables)
 		}
 	}
-	frame := varsByName(c.Variables(scopes[1].VariablesReference))
-	if frame["function"].Value != st[0].Name || frame["line"].Value != strconv.Itoa(st[0].Line) {
-		t.Errorf("frame variables %+v for frame %+v", frame, st[0])
+	// Task-A waits for its task group's tasks, at the end of the async with block.
+	if args := c.Variables(scopes[0].VariablesReference); st[0].Name != "TaskGroup._aexit" || len(args) != 3 ||
+		args[0].Name != "self" || args[1].Name != "et" || args[1].Value != "None" {
+		t.Errorf("arguments %+v of frame %+v, want TaskGroup._aexit's self, et and exc", args, st[0])
 	}
 	// The label frame stands for the awaiting task.
 	for _, f := range st {
@@ -265,10 +265,10 @@ func checkMainThread(t *testing.T, c *client, tg *testtarget.Target, mainID int)
 	agreeWithUnwinder(t, c, tg, map[uint64]int{uint64(tg.PID): mainID})
 	st := c.StackTrace(mainID, 0, 0).StackFrames
 	scopes := c.Scopes(st[0].Id)
-	if len(scopes) != 2 || scopes[0].Name != "Thread" {
-		t.Fatalf("scopes of the main thread's frame: %+v", scopes)
+	if got := scopeNames(scopes); got != "Arguments,Locals,Thread" {
+		t.Fatalf("scopes of the main thread's frame: %s", got)
 	}
-	facts := varsByName(c.Variables(scopes[0].VariablesReference))
+	facts := varsByName(c.Variables(scopes[2].VariablesReference))
 	if facts["native id"].Value != strconv.Itoa(tg.PID) || facts["main thread"].Value != "True" ||
 		facts["event loop running"].Value != "True" {
 		t.Errorf("main thread facts: %+v", facts)

@@ -138,10 +138,10 @@ func (s *session) stackFrame(v *view, threadID, index int, it *stackItem) dap.St
 	if f == nil {
 		sf.Name = it.label
 		sf.PresentationHint = "label"
-		if it.at == nil {
+		if it.place == nil {
 			return sf
 		}
-		f = it.at // where the awaiter awaits: a place to show and to open
+		f = it.place // where the awaiter awaits: a place to show and to open
 	} else {
 		sf.Name = f.Function
 		if sf.Name == "" {
@@ -227,6 +227,19 @@ func (s *session) onScopes(req request) (any, error) {
 	s.selected = h.a
 	it := &st[h.b]
 	scopes := []dap.Scope{}
+	// The frame's values first, read when the client expands them; then what the task or
+	// thread is, from the snapshot.
+	if _, ok := s.valueSource(); ok && it.frame != nil {
+		scopes = append(scopes, dap.Scope{
+			Name:               "Arguments",
+			PresentationHint:   "arguments",
+			VariablesReference: v.ref(handle{kind: argumentsHandle, a: h.a, b: h.b}, &s.nextRef),
+		}, dap.Scope{
+			Name:               "Locals",
+			PresentationHint:   "locals",
+			VariablesReference: v.ref(handle{kind: localsHandle, a: h.a, b: h.b}, &s.nextRef),
+		})
+	}
 	if it.task >= 0 {
 		scopes = append(scopes, dap.Scope{
 			Name:               "Task",
@@ -237,12 +250,6 @@ func (s *session) onScopes(req request) (any, error) {
 		scopes = append(scopes, dap.Scope{
 			Name:               "Thread",
 			VariablesReference: v.ref(handle{kind: threadVarsHandle, a: it.thread}, &s.nextRef),
-		})
-	}
-	if it.frame != nil {
-		scopes = append(scopes, dap.Scope{
-			Name:               "Frame",
-			VariablesReference: v.ref(handle{kind: frameVarsHandle, a: h.a, b: h.b}, &s.nextRef),
 		})
 	}
 	return dap.ScopesResponseBody{Scopes: scopes}, nil
@@ -266,16 +273,16 @@ func (s *session) onVariables(req request) (any, error) {
 	var vars []dap.Variable
 	indexed := false
 	switch h.kind {
+	case argumentsHandle, localsHandle, valueHandle:
+		vars, err := s.valueVariables(v, h, args)
+		if err != nil {
+			return nil, err
+		}
+		return dap.VariablesResponseBody{Variables: vars}, nil
 	case taskVarsHandle:
 		vars = s.taskVariables(v, h.a)
 	case threadVarsHandle:
 		vars = s.threadVariables(v, h.a)
-	case frameVarsHandle:
-		st, ok := v.stack(h.a)
-		if !ok || h.b >= len(st) || st[h.b].frame == nil {
-			return nil, staleError("variablesReference", args.VariablesReference)
-		}
-		vars = s.frameVariables(st[h.b].frame)
 	case awaitedByHandle:
 		vars, indexed = s.awaitedByVariables(v, h.a, args.Start, args.Count), true
 	case awaitingHandle:
@@ -293,10 +300,14 @@ func (s *session) onVariables(req request) (any, error) {
 // taskVariables are the facts of task ti. Callers hold s.mu.
 func (s *session) taskVariables(v *view, ti int) []dap.Variable {
 	t := &v.snap.Tasks[ti]
-	vars := []dap.Variable{
-		{Name: "name", Value: t.Name, Type: "str"},
-		{Name: "id", Value: hexID(t.ID), Type: "int"},
-		{Name: "threadId", Value: strconv.Itoa(v.taskDAP[ti]), Type: "int"},
+	vars := []dap.Variable{{Name: "name", Value: t.Name, Type: "str"}}
+	state := "pending (suspended)"
+	if ri, ok := v.running[t.ID]; ok {
+		state = "running on " + osThreadName(&v.snap.Threads[ri])
+	}
+	vars = append(vars, dap.Variable{Name: "state", Value: state, Type: "str"})
+	if wake, ok := wakeVariable(t); ok {
+		vars = append(vars, wake)
 	}
 	thread := dap.Variable{Name: "thread", Type: "thread"}
 	switch idx := v.osThreadIndex(t.TID); {
@@ -308,12 +319,6 @@ func (s *session) taskVariables(v *view, ti int) []dap.Variable {
 	default:
 		thread.Value = "Thread " + strconv.FormatUint(t.TID, 10)
 	}
-	vars = append(vars, thread)
-	state := "pending (suspended)"
-	if ri, ok := v.running[t.ID]; ok {
-		state = "running on " + osThreadName(&v.snap.Threads[ri])
-	}
-	vars = append(vars, dap.Variable{Name: "state", Value: state, Type: "str"})
 
 	awaitedBy := dap.Variable{Name: "awaited by", Type: "list"}
 	if n := len(t.AwaitedBy); n > 0 {
@@ -341,9 +346,18 @@ func (s *session) taskVariables(v *view, ti int) []dap.Variable {
 	} else {
 		awaiting.Value = "no task"
 	}
-	vars = append(vars, awaiting)
-	vars = append(vars, dap.Variable{Name: "coroutine stack", Value: joinFunctions(t.Frames), Type: "str"})
+	vars = append(vars, awaiting, thread)
+	// The id asyncio's ps and pstree list the task by.
+	vars = append(vars, dap.Variable{Name: "id", Value: hexID(t.ID), Type: "int"})
 	return vars
+}
+
+// wakeVariable is when a sleeping task wakes, "wakes in": a hook for the snapshot's reading of
+// the timer a task sleeps on, which the snapshot does not carry yet (the Locals of asyncio's
+// sleep frame show the timer and its seconds left meanwhile). ok is false when there is
+// nothing to show.
+func wakeVariable(_ *snapshot.Task) (dap.Variable, bool) {
+	return dap.Variable{}, false
 }
 
 // summarize shows the first few of n names.
@@ -353,17 +367,6 @@ func summarize(names []string, n int) string {
 		s += fmt.Sprintf(", … (%d in all)", n)
 	}
 	return s
-}
-
-func joinFunctions(frames []snapshot.Frame) string {
-	if len(frames) == 0 {
-		return "(no frames)"
-	}
-	parts := make([]string, len(frames))
-	for i := range frames {
-		parts[i] = frames[i].Function
-	}
-	return strings.Join(parts, " -> ")
 }
 
 func (v *view) awaiterName(a *snapshot.Awaiter) string {
@@ -436,7 +439,12 @@ func (s *session) awaitingVariables(v *view, ti, start, count int) []dap.Variabl
 // threadVariables are the facts of OS thread i. Callers hold s.mu.
 func (s *session) threadVariables(v *view, i int) []dap.Variable {
 	t := &v.snap.Threads[i]
+	name := t.Name // the threading.Thread's
+	if name == "" {
+		name = osThreadName(t)
+	}
 	vars := []dap.Variable{
+		{Name: "name", Value: name, Type: "str"},
 		{Name: "native id", Value: strconv.FormatUint(t.TID, 10), Type: "int"},
 		{Name: "ident", Value: strconv.FormatUint(t.ThreadID, 10), Type: "int"},
 		{Name: "main thread", Value: pyBool(t.Main), Type: "bool"},
@@ -452,7 +460,6 @@ func (s *session) threadVariables(v *view, i int) []dap.Variable {
 		}
 	}
 	vars = append(vars, running)
-	vars = append(vars, dap.Variable{Name: "python frames", Value: strconv.Itoa(len(t.Frames)), Type: "int"})
 	return vars
 }
 
@@ -461,30 +468,6 @@ func pyBool(b bool) string {
 		return "True"
 	}
 	return "False"
-}
-
-// frameVariables are the facts of one Python frame: aioscope reads no local variables.
-func (s *session) frameVariables(f *snapshot.Frame) []dap.Variable {
-	vars := []dap.Variable{
-		{Name: "function", Value: f.Function, Type: "str"},
-		{Name: "file", Value: f.File, Type: "str"},
-	}
-	line := "unknown"
-	if f.HasLine && f.Line > 0 {
-		line = strconv.Itoa(f.Line)
-		if f.EndLine > f.Line {
-			line += "-" + strconv.Itoa(f.EndLine)
-		}
-	}
-	vars = append(vars, dap.Variable{Name: "line", Value: line, Type: "int"})
-	if f.HasLine && f.Line > 0 && f.Column >= 0 {
-		cols := strconv.Itoa(f.Column)
-		if f.EndColumn >= 0 {
-			cols += "-" + strconv.Itoa(f.EndColumn)
-		}
-		vars = append(vars, dap.Variable{Name: "columns (0-based bytes)", Value: cols, Type: "str"})
-	}
-	return vars
 }
 
 // frameRef returns the frame id of a position in a thread's stack. Callers hold s.mu.

@@ -5,7 +5,8 @@
 //
 // The target is only ever read (see package inspector): a "stop" is a snapshot while the process
 // keeps running, nothing is written to it and nothing runs in it. Accordingly the adapter offers
-// no breakpoints, stepping, evaluation or termination.
+// no breakpoints, stepping or termination; values (a frame's arguments and locals, and the
+// expressions of package pyexpr) are read from memory by a target that is a ValueReader.
 //
 // Protocol summary, beyond the standard requests:
 //   - attach takes processId (required), refreshInterval (ms; 0: off), retries, maxThreads
@@ -20,18 +21,20 @@
 //   - every snapshot is followed by the custom event aioscope/awaitGraph, and by aioscope/cycles
 //     when the await graph has cycles; the custom request aioscope/snapshot takes a snapshot and
 //     answers with the awaitGraph body (see graph.go for both shapes).
+//   - scopes gives a Python frame Arguments and Locals, read when the client asks for them (see
+//     values.go); evaluate reads names, attributes, subscripts and len() in a frame, and its
+//     errors do not ask the client for a notification; the custom request
+//     aioscope/frameArguments answers the arguments of a task's frames (see evaluate.go).
 package adapter
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 
 	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/serve"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -119,46 +122,12 @@ func (s *Server) Serve(ctx context.Context, rw io.ReadWriter) error {
 
 // MaxConcurrentSessions bounds the sessions ServeListener serves at the same time; further
 // connections wait in the listen queue until one ends.
-const MaxConcurrentSessions = 16
+const MaxConcurrentSessions = serve.MaxConcurrent
 
 // ServeListener accepts connections on ln and serves one session per connection, each on its
 // own, so that a client that connects and then says nothing does not keep others out. It
 // returns when ctx is done (then it closes ln, ends the sessions and waits for them, and returns
 // nil) or when accepting fails.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
-	defer stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	slots := make(chan struct{}, MaxConcurrentSessions)
-	for {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil
-		}
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return fmt.Errorf("accepting a DAP connection on %s: %w", ln.Addr(), err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			remote := conn.RemoteAddr().String()
-			s.log.Info("client connected", "remote", remote)
-			err := s.Serve(ctx, conn)
-			_ = conn.Close()
-			if err != nil && ctx.Err() == nil {
-				s.log.Warn("session ended with an error", "remote", remote, "err", err)
-			} else {
-				s.log.Info("session ended", "remote", remote)
-			}
-		}()
-	}
+	return serve.Listener(ctx, ln, s.log, func(ctx context.Context, conn net.Conn) error { return s.Serve(ctx, conn) })
 }

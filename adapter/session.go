@@ -28,17 +28,20 @@ type session struct {
 	// they were taken. It is held while the target is read, which mu must not be.
 	snapMu sync.Mutex
 
-	mu       sync.Mutex // guards everything below
-	state    lifecycle
-	format   clientFormat
-	target   Target
-	args     AttachArguments
-	src      *sourceResolver
-	view     *view // the snapshot requests are answered from
-	alloc    idAllocator
-	nextRef  int
-	selected int // DAP thread the client last looked at; kept in a capped thread list
-	frames   frameRefs
+	mu     sync.Mutex // guards everything below
+	state  lifecycle
+	format clientFormat
+	target Target
+	args   AttachArguments
+	src    *sourceResolver
+	view   *view // the snapshot requests are answered from
+	// published is the snapshot last published as an awaitGraph event, which a client's await
+	// tree shows; the same as view but for a moment, as every new snapshot is shown everywhere.
+	published *view
+	alloc     idAllocator
+	nextRef   int
+	selected  int // DAP thread the client last looked at; kept in a capped thread list
+	frames    frameRefs
 	// shown is the thread ids the client was last given (in a threads response, or since then
 	// by thread events); nil until it asks for them.
 	shown  map[int]struct{}

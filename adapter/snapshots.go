@@ -189,6 +189,9 @@ func (s *session) encodeGraph(v *view, buf []byte) []byte {
 // publish sends graph, the encoded awaitGraph body of v, as the awaitGraph event, and the cycles
 // event when v has cycles.
 func (s *session) publish(v *view, graph []byte) {
+	s.mu.Lock()
+	s.published = v
+	s.mu.Unlock()
 	s.conn.event("aioscope/awaitGraph", json.RawMessage(graph))
 	if len(v.snap.Cycles) > 0 {
 		s.conn.event("aioscope/cycles", json.RawMessage(appendCycles(nil, v)))

@@ -110,6 +110,7 @@ type view struct {
 	stacks       map[int][]stackItem
 	handles      map[int]handle
 	handleOf     map[handle]int
+	nodes        valueNodes // the values shown so far, as paths from their frames
 }
 
 func newView(s *snapshot.Snapshot, alloc *idAllocator) *view {
@@ -170,14 +171,26 @@ func hexID(id uint64) string { return "0x" + strconv.FormatUint(id, 16) }
 type stackItem struct {
 	frame *snapshot.Frame // nil for a label
 	label string
-	// at is where a label points: the frame of the awaiter where it awaits, or the last frame
-	// before the label when the awaiter has none; nil when there is neither.
-	at *snapshot.Frame
+	// place is where a label points: the frame of the awaiter where it awaits, or the last
+	// frame before the label when the awaiter has none; nil when there is neither.
+	place *snapshot.Frame
 	// task is the index of the task the frame belongs to (for a label: the awaiting task), -1
 	// for an OS thread's frames and for awaiters that are not tasks of the snapshot.
 	task int
 	// thread is the OS thread index for an OS thread's frames, -1 otherwise.
 	thread int
+	// at says where a frame's values are read: frame index of the chain of a task (the
+	// snapshot's, or one made for an awaiter from what the snapshot has of it) or of an OS
+	// thread. Labels have none.
+	at frameAt
+}
+
+// frameAt is a frame of a snapshot as the target reader finds it again: frame index of task's
+// coroutine chain, or of thread's stack when task is nil.
+type frameAt struct {
+	task   *snapshot.Task
+	thread *snapshot.Thread
+	index  int
 }
 
 // stack returns the composed stack of a DAP thread: an OS thread's current frames, or a task's
@@ -197,7 +210,8 @@ func (v *view) stack(threadID int) ([]stackItem, bool) {
 		frames := v.snap.Threads[e.index].Frames
 		st = make([]stackItem, len(frames))
 		for k := range frames {
-			st[k] = stackItem{frame: &frames[k], task: -1, thread: e.index}
+			st[k] = stackItem{frame: &frames[k], task: -1, thread: e.index,
+				at: frameAt{thread: &v.snap.Threads[e.index], index: k}}
 		}
 	} else {
 		st = v.taskStack(e.index)
@@ -214,7 +228,7 @@ func (v *view) taskStack(ti int) []stackItem {
 	own := tasks[ti].Frames
 	st := make([]stackItem, 0, len(own)+8)
 	for k := range own {
-		st = append(st, stackItem{frame: &own[k], task: ti, thread: -1})
+		st = append(st, stackItem{frame: &own[k], task: ti, thread: -1, at: frameAt{task: &tasks[ti], index: k}})
 	}
 	visited := map[int]bool{ti: true}
 	// labelAt is where a label before the frames of an awaiter points, so that clients can show
@@ -246,19 +260,23 @@ func (v *view) taskStack(ti int) []stackItem {
 			if a.IsTask {
 				what = "task " + hexID(a.ID) + " (not in this snapshot)"
 			}
-			st = append(st, stackItem{label: "awaited by " + what + more, at: labelAt(a), task: -1, thread: -1})
+			st = append(st, stackItem{label: "awaited by " + what + more, place: labelAt(a), task: -1, thread: -1})
+			owner := &snapshot.Task{ID: a.ID, Name: hexID(a.ID), Frames: a.Frames}
 			for k := range a.Frames {
-				st = append(st, stackItem{frame: &a.Frames[k], task: -1, thread: -1})
+				st = append(st, stackItem{frame: &a.Frames[k], task: -1, thread: -1, at: frameAt{task: owner, index: k}})
 			}
 			break
 		}
 		if visited[j] {
-			st = append(st, stackItem{label: "awaited by " + taskName(&tasks[j]) + " (await cycle)" + more, at: labelAt(a), task: j, thread: -1})
+			st = append(st, stackItem{label: "awaited by " + taskName(&tasks[j]) + " (await cycle)" + more, place: labelAt(a), task: j, thread: -1})
 			break
 		}
-		st = append(st, stackItem{label: "awaited by " + taskName(&tasks[j]) + more, at: labelAt(a), task: j, thread: -1})
+		st = append(st, stackItem{label: "awaited by " + taskName(&tasks[j]) + more, place: labelAt(a), task: j, thread: -1})
+		// The awaiter's frames as the awaited task's record has them, which is what this
+		// stack shows and what a read of the awaiter's frames checks.
+		owner := &snapshot.Task{ID: a.ID, Name: tasks[j].Name, Frames: a.Frames}
 		for k := range a.Frames {
-			st = append(st, stackItem{frame: &a.Frames[k], task: j, thread: -1})
+			st = append(st, stackItem{frame: &a.Frames[k], task: j, thread: -1, at: frameAt{task: owner, index: k}})
 		}
 		visited[j] = true
 		cur = j
@@ -289,11 +307,14 @@ func (v *view) awaitingOf(ti int) []int {
 type handleKind uint8
 
 const (
-	taskVarsHandle   handleKind = iota + 1 // a: task index
+	frameHandle      handleKind = iota + 1 // a stack entry (a frame id, see frameRefs); a: DAP thread id, b: index in its stack
+	taskVarsHandle                         // a: task index
 	threadVarsHandle                       // a: OS thread index
-	frameVarsHandle                        // a: DAP thread id, b: index in its stack
 	awaitedByHandle                        // a: task index
 	awaitingHandle                         // a: task index
+	argumentsHandle                        // a: DAP thread id, b: index in its stack
+	localsHandle                           // a: DAP thread id, b: index in its stack
+	valueHandle                            // a: index in view.nodes
 )
 
 // handle is what a variablesReference stands for within one view, or a frame id (a: DAP thread
@@ -336,7 +357,7 @@ type frameRefs struct {
 
 // ref returns the frame id of a position, taking a new one from the session-wide counter next.
 func (f *frameRefs) ref(threadID, index int, next *int) int {
-	h := handle{a: threadID, b: index}
+	h := handle{kind: frameHandle, a: threadID, b: index}
 	if id, ok := f.byPos[h]; ok {
 		return id
 	}

@@ -250,9 +250,8 @@ func TestSnapshotWhileStopped(t *testing.T) {
 	if st[1].Id != frame.Id || st[1].Line != 6 {
 		t.Errorf("b's frame 1 is %+v, want id %d at line 6", st[1], frame.Id)
 	}
-	vars := varsByName(c.Variables(c.Scopes(frame.Id)[len(c.Scopes(frame.Id))-1].VariablesReference))
-	if vars["line"].Value != "6" {
-		t.Errorf("variables of the kept frame id: %+v, want line 6", vars)
+	if vars := varsByName(c.Variables(scopeNamed(t, c.Scopes(frame.Id), "Task").VariablesReference)); vars["name"].Value != "b" {
+		t.Errorf("variables of the kept frame id: %+v, want task b's", vars)
 	}
 
 	// A pause while stopped: b has finished, so the stop shows the telling task and takes the

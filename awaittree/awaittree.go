@@ -12,6 +12,8 @@ package awaittree
 
 import (
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/aioscope/aioscope/snapshot"
 )
@@ -28,6 +30,58 @@ func FormatFrame(f snapshot.Frame) string {
 		return f.Function
 	}
 	return f.Function + " " + f.File + ":" + strconv.Itoa(f.Line)
+}
+
+// FormatFrameArgs formats a frame as FormatFrame does, with the arguments of the call after
+// the function's name: "crawl(site='https://example.com', depth=2) /app/crawler.py:12". An
+// argument's repr longer than MaxArgRepr characters keeps its start and end around "...", as
+// reprlib shortens strings; an argument that could not be read shows as name=?, and a frame
+// whose variables could not be read as crawl(?).
+func FormatFrameArgs(f snapshot.Frame, locals *snapshot.FrameLocals) string {
+	if locals == nil {
+		return FormatFrame(f)
+	}
+	var b strings.Builder
+	b.WriteString(f.Function)
+	b.WriteByte('(')
+	if locals.Err != "" {
+		b.WriteByte('?')
+	}
+	n := 0
+	for _, v := range locals.Vars {
+		if v.Kind != "argument" {
+			continue
+		}
+		if n > 0 {
+			b.WriteString(", ")
+		}
+		n++
+		b.WriteString(v.Name)
+		b.WriteByte('=')
+		if v.Err != "" {
+			b.WriteByte('?')
+		} else {
+			b.WriteString(ShortRepr(v.Repr, MaxArgRepr))
+		}
+	}
+	b.WriteByte(')')
+	f.Function = b.String()
+	return FormatFrame(f)
+}
+
+// MaxArgRepr is how many characters of an argument's repr FormatFrameArgs shows.
+const MaxArgRepr = 40
+
+// ShortRepr returns repr when it has at most max characters, and otherwise its first and last
+// characters around "..." (max in all), as reprlib shortens a long string.
+func ShortRepr(repr string, max int) string {
+	if utf8.RuneCountInString(repr) <= max {
+		return repr
+	}
+	r := []rune(repr)
+	i := (max - 3) / 2
+	j := max - 3 - i
+	return string(r[:i]) + "..." + string(r[len(r)-j:])
 }
 
 // pyHex is Python's hex() of a non-negative int.

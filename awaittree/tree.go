@@ -2,6 +2,7 @@ package awaittree
 
 import (
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/aioscope/aioscope/snapshot"
@@ -30,7 +31,10 @@ type Node struct {
 	// Frame is the frame of a Coroutine node (the first of the identical-looking frames merged
 	// into it), for consumers that want its parts rather than Label; nil for Task nodes. It
 	// points into the snapshot the tree was built from.
-	Frame    *snapshot.Frame
+	Frame *snapshot.Frame
+	// Locals are the variables of Frame when the tree was built with BuildArgs and they are
+	// known (the frame's task is one of the snapshot, read with its locals); nil otherwise.
+	Locals   *snapshot.FrameLocals
 	Children []*Node
 	// Members are the tasks a merge of identical siblings (Group) made this node stand for, its
 	// own first; nil for a node of one task.
@@ -46,11 +50,22 @@ type Node struct {
 // returns its roots: the tasks nobody awaits, in snapshot order. When the await graph has a cycle
 // it returns no roots and a *CycleError, as CPython checks for cycles before building anything.
 func Build(tasks []snapshot.Task) (roots []*Node, err error) {
+	return build(tasks, false)
+}
+
+// BuildArgs is Build with each coroutine frame labelled with the arguments of its call, from
+// the Locals of the snapshot's tasks (FormatFrameArgs): an awaiter's frames are its task's. A
+// frame whose task has no locals in the snapshot keeps the plain label.
+func BuildArgs(tasks []snapshot.Task) (roots []*Node, err error) {
+	return build(tasks, true)
+}
+
+func build(tasks []snapshot.Task, args bool) (roots []*Node, err error) {
 	id2name := indexNames(tasks)
 	if found := cycles.Find(tasks); len(found) > 0 {
 		return nil, &CycleError{Cycles: found, Names: id2name.name}
 	}
-	return buildTree(tasks, id2name, indexAwaits(tasks)), nil
+	return buildTree(tasks, id2name, indexAwaits(tasks), args), nil
 }
 
 // treeBuilder holds the state of tools.py's _build_tree. A tree of n tasks has a few nodes per
@@ -66,7 +81,10 @@ type treeBuilder struct {
 	// labels holds each frame's formatted text by the frame's address: a snapshot shares the
 	// frames of identical chains, so most frames are formatted once for thousands of tasks.
 	labels map[*snapshot.Frame]string
-	nodes  []Node // the rest of the current block of coroutine nodes
+	// args: labels show the arguments of calls; argLabels holds them by frame and variables.
+	args      bool
+	argLabels map[argFrame]string
+	nodes     []Node // the rest of the current block of coroutine nodes
 	// kids is the rest of a block that first children are taken from: most nodes have one
 	// child, and a slice of one each would be an allocation each.
 	kids []*Node
@@ -79,6 +97,14 @@ type taskState struct {
 	isChild  bool // a child in some await: not a root, even when its parent is never printed
 	// frames is task_stacks' entry: the stack of the last task listed under the id.
 	frames []snapshot.Frame
+	// locals are the variables of frames (BuildArgs), parallel to them; nil when unknown.
+	locals []snapshot.FrameLocals
+}
+
+// argFrame is a frame with the variables it had in one task.
+type argFrame struct {
+	f *snapshot.Frame
+	l *snapshot.FrameLocals
 }
 
 type corKey struct {
@@ -104,7 +130,16 @@ func (b *treeBuilder) task(id uint64) *taskState {
 	return t
 }
 
-func (b *treeBuilder) label(f *snapshot.Frame) string {
+func (b *treeBuilder) label(f *snapshot.Frame, locals *snapshot.FrameLocals) string {
+	if b.args && locals != nil {
+		k := argFrame{f, locals}
+		l, ok := b.argLabels[k]
+		if !ok {
+			l = FormatFrameArgs(*f, locals)
+			b.argLabels[k] = l
+		}
+		return l
+	}
 	l, ok := b.labels[f]
 	if !ok {
 		l = FormatFrame(*f)
@@ -114,9 +149,9 @@ func (b *treeBuilder) label(f *snapshot.Frame) string {
 }
 
 // corNode is get_or_create_cor_node. A node's first coroutine child is found through the node;
-// only the others are kept in corNodes.
-func (b *treeBuilder) corNode(parent *Node, frame *snapshot.Frame) *Node {
-	label := b.label(frame)
+// only the others are kept in corNodes. locals are the frame's variables, or nil.
+func (b *treeBuilder) corNode(parent *Node, frame *snapshot.Frame, locals *snapshot.FrameLocals) *Node {
+	label := b.label(frame, locals)
 	first := parent.firstCor
 	if first != nil {
 		if first.Label == label {
@@ -131,7 +166,7 @@ func (b *treeBuilder) corNode(parent *Node, frame *snapshot.Frame) *Node {
 	}
 	n := &b.nodes[0]
 	b.nodes = b.nodes[1:]
-	*n = Node{Kind: Coroutine, Label: label, Frame: frame}
+	*n = Node{Kind: Coroutine, Label: label, Frame: frame, Locals: locals}
 	b.addChild(parent, n)
 	if first == nil {
 		parent.firstCor = n
@@ -155,12 +190,16 @@ func (b *treeBuilder) addChild(parent, child *Node) {
 	parent.Children = append(parent.Children, child)
 }
 
-func buildTree(tasks []snapshot.Task, id2name names, awaits []await) []*Node {
+func buildTree(tasks []snapshot.Task, id2name names, awaits []await, args bool) []*Node {
 	b := &treeBuilder{
 		tasks:     make(map[uint64]*taskState, len(id2name.order)),
 		corNodes:  make(map[corKey]*Node),
 		taskEdges: make(map[taskEdge]struct{}, len(awaits)),
 		labels:    make(map[*snapshot.Frame]string),
+		args:      args,
+	}
+	if args {
+		b.argLabels = make(map[argFrame]string)
 	}
 	// id2label lists the tasks first, in id2name order; the coroutine nodes come after them and
 	// are all somebody's children, so only tasks can be roots.
@@ -171,12 +210,20 @@ func buildTree(tasks []snapshot.Task, id2name names, awaits []await) []*Node {
 		b.tasks[id] = t
 	}
 
+	if args {
+		for i := range tasks {
+			if t := b.tasks[tasks[i].ID]; t != nil {
+				t.frames, t.locals = tasks[i].Frames, tasks[i].Locals
+			}
+		}
+	}
 	for _, a := range awaits {
 		parent := b.task(a.parent)
 		parent.awaiting = true
 		cur := &parent.node
+		locals := b.awaiterLocals(parent, a.frames)
 		for k := len(a.frames) - 1; k >= 0; k-- { // outermost frame first
-			cur = b.corNode(cur, &a.frames[k])
+			cur = b.corNode(cur, &a.frames[k], frameLocals(locals, k))
 		}
 		child := b.task(a.child)
 		e := taskEdge{parent: cur, child: a.child}
@@ -188,7 +235,11 @@ func buildTree(tasks []snapshot.Task, id2name names, awaits []await) []*Node {
 	}
 
 	for i := range tasks {
-		b.tasks[tasks[i].ID].frames = tasks[i].Frames
+		t := b.tasks[tasks[i].ID]
+		t.frames = tasks[i].Frames
+		if args {
+			t.locals = tasks[i].Locals
+		}
 	}
 	// Only tasks that await no other task show their own coroutine stack.
 	for i := range order {
@@ -197,8 +248,12 @@ func buildTree(tasks []snapshot.Task, id2name names, awaits []await) []*Node {
 			continue
 		}
 		cur := &t.node
+		locals := t.locals
+		if len(locals) != len(t.frames) {
+			locals = nil
+		}
 		for k := len(t.frames) - 1; k >= 0; k-- {
-			cur = b.corNode(cur, &t.frames[k])
+			cur = b.corNode(cur, &t.frames[k], frameLocals(locals, k))
 		}
 	}
 
@@ -209,6 +264,26 @@ func buildTree(tasks []snapshot.Task, id2name names, awaits []await) []*Node {
 		}
 	}
 	return roots
+}
+
+// awaiterLocals returns the variables of frames, an awaiter's chain, from its task: the
+// awaiter's frames are the task's own, when the task is one of the snapshot (with locals).
+func (b *treeBuilder) awaiterLocals(t *taskState, frames []snapshot.Frame) []snapshot.FrameLocals {
+	if !b.args || len(t.locals) != len(frames) || len(t.frames) != len(frames) {
+		return nil
+	}
+	if snapshot.KeyOf(t.frames) != snapshot.KeyOf(frames) && !slices.Equal(t.frames, frames) {
+		return nil
+	}
+	return t.locals
+}
+
+// frameLocals is &locals[k], or nil without locals.
+func frameLocals(locals []snapshot.FrameLocals, k int) *snapshot.FrameLocals {
+	if k < len(locals) {
+		return &locals[k]
+	}
+	return nil
 }
 
 // Render returns the roots printed as `python -m asyncio pstree` prints them: each tree one after

@@ -85,8 +85,11 @@ type FunctionOffsets struct {
 // sizeof(PyHeapTypeObject); the PyMemberDef array of a class with __slots__ follows it.
 type TypeOffsets struct {
 	BasicSize, ItemSize, WeakListOffset, Members, Base, Dict, DescrGet, DescrSet uint64
-	DictOffset, Bases, Mro                                                       uint64
-	HtName, HtSlots, HtQualname, HtCachedKeys, HtModule, HeapSize                uint64
+	// VersionTag is tp_version_tag (uint32): non-zero once assigned, and changed (from a counter
+	// that never repeats) whenever the type or a base of it is modified; 0 when not assigned.
+	VersionTag                                                    uint64
+	DictOffset, Bases, Mro                                        uint64
+	HtName, HtSlots, HtQualname, HtCachedKeys, HtModule, HeapSize uint64
 }
 
 // MemberDefOffsets describes PyMemberDef (one __slots__ entry).
@@ -204,7 +207,7 @@ func (d *DebugOffsets) ValueLayout() ValueLayout {
 		Function: FunctionOffsets{Globals: 16, Builtins: 24, Name: 32, Qualname: 40, Code: 48, Defaults: 56,
 			KwDefaults: 64, Closure: 72, Doc: 80, Dict: 88, Module: 104},
 		Type: TypeOffsets{BasicSize: 32, ItemSize: 40, WeakListOffset: 208, Members: 240, Base: 256, Dict: 264,
-			DescrGet: 272, DescrSet: 280, DictOffset: 288, Bases: 336, Mro: 344,
+			DescrGet: 272, DescrSet: 280, DictOffset: 288, Bases: 336, Mro: 344, VersionTag: 384,
 			HtName: typeSize + 440, HtSlots: typeSize + 448, HtQualname: typeSize + 456,
 			HtCachedKeys: typeSize + 464, HtModule: typeSize + 472, HeapSize: typeSize + 520},
 		MemberDef: MemberDefOffsets{Size: 40, Name: 0, Type: 8, Offset: 16, Flags: 24},
@@ -270,7 +273,7 @@ func (d *DebugOffsets) CheckValueLayout() error {
 		name      string
 		need, has uint64
 	}{
-		{"type_object.size", max(v.Type.Mro, v.Type.DictOffset, v.Type.BasicSize, v.Type.DescrSet, d.TypeObject.TpFlags,
+		{"type_object.size", max(v.Type.Mro, v.Type.DictOffset, v.Type.BasicSize, v.Type.DescrSet, v.Type.VersionTag, d.TypeObject.TpFlags,
 			d.TypeObject.TpRepr, d.TypeObject.TpName, d.PyObject.ObType) + 8, d.TypeObject.Size},
 		{"code_object.size", max(d.CodeObject.LocalsPlusNames, d.CodeObject.LocalsPlusKinds, d.CodeObject.Filename,
 			d.CodeObject.Name, d.CodeObject.Qualname, d.CodeObject.Linetable, v.Code.NFreeVars) + 8, d.CodeObject.Size},

@@ -3,6 +3,9 @@ package inspector
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
 
 	"github.com/aioscope/aioscope/inspector/internal/snapmem"
 	"github.com/aioscope/aioscope/inspector/values"
@@ -39,64 +42,262 @@ func (noMemory) Read(addr uint64, n int) ([]byte, error) {
 }
 
 // readLocals reads the variables of every frame of s, in a pass of its own after the walk: the
-// frames are copied again, together, and each frame still where the walk saw it has its values
-// read from copies no older than its own (classes, code and other objects that live as long as
-// the program from any copy). A frame that has moved on meanwhile says so instead. threads and
-// taskFrames say where the frames of s.Threads and s.Tasks are.
+// frames are copied again, together with everything the walk read, and each frame still where
+// the walk saw it — at the same instruction of the same code — has its values read from copies
+// no older than that refresh (classes, code and other objects that live as long as the program
+// from any copy). A frame that has moved on meanwhile says so instead. threads and taskFrames
+// say where the frames of s.Threads and s.Tasks are. Each task's Wake is found with its
+// variables.
+//
+// The tasks of a big snapshot are read in chunks, by this goroutine and a helper that takes
+// chunks as long as there are some left, each refreshing the frames of a chunk in copies of its
+// own: on a busy machine where the helper gets no processor, this goroutine reads them all.
 func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFrames [][]uint64) error {
-	var spans []snapmem.Span
+	footprint := w.mem.Footprint()
+	// Where each frame was when the walk read it, from the walk's copies, before they are
+	// copied again.
+	threadMarks := make([][]frameMark, len(threads))
+	for i, th := range threads {
+		threadMarks[i] = w.frameMarks(th.frameAddrs)
+	}
+	taskMarks := make([][]frameMark, len(taskFrames))
+	for i, addrs := range taskFrames {
+		taskMarks[i] = w.frameMarks(addrs)
+	}
+	clock := localsClock{}
+	if now, err := w.vals.LoopTime(); err == nil {
+		// The target's event-loop clock when the snapshot started: deadlines count from there.
+		clock = localsClock{atCapture: now - time.Since(s.CapturedAt).Seconds(), known: true}
+	}
+	frameAddrs := make([][]uint64, 0, len(threads)+len(taskFrames))
 	for _, th := range threads {
-		for _, a := range th.frameAddrs {
-			spans = append(spans, snapmem.Span{Addr: a, N: int(w.o.InterpreterFrame.Size)})
-		}
+		frameAddrs = append(frameAddrs, th.frameAddrs)
 	}
-	for _, addrs := range taskFrames {
-		for _, a := range addrs {
-			spans = append(spans, snapmem.Span{Addr: a, N: int(w.o.InterpreterFrame.Size)})
-		}
-	}
-	if err := w.mem.RefreshAll(spans); err != nil {
+	floor, err := w.refreshFrames(w.mem, footprint, append(frameAddrs, taskFrames...))
+	if err != nil {
 		return err
 	}
+	// One moment: the classes the values belong to are read once for the whole pass.
+	l := &localsReader{w: w, any: w.any, vals: w.vals.Moment().On(floor, w.any), clock: clock}
 	for i := range s.Threads {
-		s.Threads[i].Locals = w.frameLocals(s.Threads[i].Frames, threads[i].frameAddrs)
+		s.Threads[i].Locals, _ = l.frames(s.Threads[i].Frames, threads[i].frameAddrs, threadMarks[i], false)
 	}
-	for i := range s.Tasks {
-		s.Tasks[i].Locals = w.frameLocals(s.Tasks[i].Frames, taskFrames[i])
+	chunks := (len(s.Tasks) + localsChunk - 1) / localsChunk
+	var next atomic.Int64
+	var helper chan []int // the chunks the helper could not read
+	if len(s.Tasks) >= parallelTasks && runtime.GOMAXPROCS(0) > 1 {
+		helper = make(chan []int, 1)
+		go func() { helper <- w.helperLocals(s, taskFrames, taskMarks, clock, &next, chunks) }()
+	}
+	readChunk := func(c int) {
+		for i := c * localsChunk; i < min((c+1)*localsChunk, len(s.Tasks)); i++ {
+			s.Tasks[i].Locals, s.Tasks[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], taskMarks[i], true)
+		}
+	}
+	for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
+		readChunk(c)
+	}
+	if helper != nil {
+		for _, c := range <-helper {
+			readChunk(c) // its frames are refreshed here too
+		}
 	}
 	return nil
 }
 
-// frameLocals reads the variables of the frames at addrs, which the walk read as frames.
-func (w *walker) frameLocals(frames []snapshot.Frame, addrs []uint64) []snapshot.FrameLocals {
-	if len(addrs) != len(frames) {
-		return nil
+// localsChunk is how many tasks a goroutine of readLocals takes at once, and parallelTasks how
+// many a snapshot has at least for a helper to take some.
+const (
+	localsChunk   = 256
+	parallelTasks = 2 * localsChunk
+)
+
+// localsClock is the target's event-loop clock at the snapshot's CapturedAt, which Wake.In
+// counts from; known is false when the clock cannot be read.
+type localsClock struct {
+	atCapture float64
+	known     bool
+}
+
+// refreshFrames copies again, in mem, the frames at frameAddrs and the pages of footprint, and
+// returns a Reader of its copies no older than the refresh. The values of frames are mostly
+// objects the walk has read too (tasks, the futures they wait for): copying those pages again
+// with the frames, in a few big reads, spares copying them one at a time when a value leads
+// there.
+func (w *walker) refreshFrames(mem *snapmem.Cache, footprint []uint64, frameAddrs [][]uint64) (snapmem.Reader, error) {
+	frames := 0
+	for _, addrs := range frameAddrs {
+		frames += len(addrs)
 	}
-	out := make([]snapshot.FrameLocals, len(addrs))
-	for i, addr := range addrs {
-		fb, r, err := w.any.Object(addr, int(w.o.InterpreterFrame.Size))
-		if err == nil {
-			var now snapshot.Frame
-			if now, _, err = w.frame(fb); err == nil && now != frames[i] {
-				err = fmt.Errorf("the frame moved on to line %d while the snapshot was taken", now.Line)
-			}
+	spans := make([]snapmem.Span, 0, len(footprint)+frames)
+	lowest := ^uint64(0)
+	for _, p := range footprint {
+		spans = append(spans, snapmem.Span{Addr: p, N: snapmem.PageSize})
+		lowest = min(lowest, p)
+	}
+	for _, addrs := range frameAddrs {
+		for _, a := range addrs {
+			spans = append(spans, snapmem.Span{Addr: a, N: int(w.o.InterpreterFrame.Size)})
+			lowest = min(lowest, a&^(snapmem.PageSize-1))
 		}
+	}
+	// The values lead to objects the walk did not read (the futures and timers of sleeping
+	// tasks, the callbacks they hold): their copies take about this much fresh memory, which
+	// is made ready meanwhile.
+	mem.Expect(copiedPerFrame * frames)
+	if err := mem.RefreshAll(spans); err != nil {
+		return snapmem.Reader{}, err
+	}
+	// The refresh is one moment, though its reads may be several: values are read from copies
+	// no older than its first read (its lowest page), whichever of its reads copied the frame.
+	return mem.Reader().Through(lowest), nil
+}
+
+// helperLocals reads the variables of the tasks of the chunks it takes (next), from copies of
+// its own, and returns the chunks it took but could not read.
+func (w *walker) helperLocals(s *snapshot.Snapshot, taskFrames [][]uint64, marks [][]frameMark, clock localsClock,
+	next *atomic.Int64, chunks int) []int {
+	mem := snapmem.New(w.p.mem)
+	defer mem.Release()
+	copies := mem.Reader()
+	l := &localsReader{w: w, any: copies, helper: true, clock: clock}
+	moment := w.vals.Moment()
+	var failed []int
+	for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
+		lo, hi := c*localsChunk, min((c+1)*localsChunk, len(s.Tasks))
+		// Its copies start empty: the pages its values need are copied as they are met, and no
+		// older than the frames.
+		floor, err := w.refreshFrames(mem, nil, taskFrames[lo:hi])
 		if err != nil {
-			out[i].Err = err.Error()
+			failed = append(failed, c)
 			continue
 		}
-		out[i] = localsOf(w.vals.On(r, w.any), addr)
+		l.vals = moment.On(floor, copies)
+		for i := lo; i < hi; i++ {
+			s.Tasks[i].Locals, s.Tasks[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], marks[i], true)
+		}
+	}
+	return failed
+}
+
+// copiedPerFrame is about how much a frame's values make the locals pass copy that the walk
+// did not: a sleeping task's Future, TimerHandle and the float and method they hold, on the
+// blocks of pages fetched around them.
+const copiedPerFrame = 512
+
+// localsReader reads the variables of a snapshot's frames.
+type localsReader struct {
+	w    *walker
+	any  snapmem.Reader // the frames' copies
+	vals *values.Reader // one moment's, on copies no older than the frames'
+	// helper: l runs on another goroutine than the walk's, and must not use its caches.
+	helper  bool
+	clock   localsClock
+	vars    []snapshot.Variable // the rest of a block that frames' variables are cut from
+	scratch []values.Variable   // what FrameWithDeadline returned last, for the next
+}
+
+// frameMark is where a frame was when the walk read it: the code it ran and the instruction it
+// was at, which make the snapshot's Frame; or why it could not be read.
+type frameMark struct {
+	executable, instr uint64
+	err               error
+}
+
+// frameMarks reads where the frames at addrs are, from the walk's copies.
+func (w *walker) frameMarks(addrs []uint64) []frameMark {
+	o := &w.o.InterpreterFrame
+	out := make([]frameMark, len(addrs))
+	for i, addr := range addrs {
+		fb, err := w.any.Read(addr, int(o.Size))
+		if err != nil {
+			out[i].err = err
+			continue
+		}
+		out[i].executable, out[i].instr = le64(fb, o.Executable), le64(fb, o.InstrPtr)
 	}
 	return out
 }
 
-// localsOf reads the variables of the frame at addr with r.
-func localsOf(r *values.Reader, addr uint64) snapshot.FrameLocals {
-	vars, err := r.Frame(addr)
+// check returns why the frame at addr, as l's copies have it, is not where mark says the walk
+// saw frame.
+func (l *localsReader) check(frame snapshot.Frame, addr uint64, mark frameMark) error {
+	if mark.err != nil {
+		return mark.err
+	}
+	o := &l.w.o.InterpreterFrame
+	fb, err := l.any.Read(addr, int(o.Size))
+	if err != nil {
+		return err
+	}
+	if le64(fb, o.Executable) == mark.executable && le64(fb, o.InstrPtr) == mark.instr {
+		return nil
+	}
+	if !l.helper {
+		// Where the walk's code objects are at hand: a frame at another instruction of the same
+		// location is still the frame the snapshot shows; one elsewhere says where it is now.
+		now, _, err := l.w.frame(fb)
+		if err == nil && now == frame {
+			return nil
+		}
+		if err == nil && now.Function == frame.Function {
+			return fmt.Errorf("the frame moved on to line %d while the snapshot was taken", now.Line)
+		}
+	}
+	return errors.New("the frame moved on while the snapshot was taken")
+}
+
+// frames reads the variables of the frames at addrs, which the walk read as frames (marks), and
+// with wake, the earliest deadline they wait for.
+func (l *localsReader) frames(frames []snapshot.Frame, addrs []uint64, marks []frameMark, wake bool) ([]snapshot.FrameLocals, snapshot.Wake) {
+	var soonest snapshot.Wake
+	if len(addrs) != len(frames) || len(marks) != len(addrs) {
+		return nil, soonest
+	}
+	out := make([]snapshot.FrameLocals, len(addrs))
+	for i, addr := range addrs {
+		if err := l.check(frames[i], addr, marks[i]); err != nil {
+			out[i].Err = err.Error()
+			continue
+		}
+		if !wake || !l.clock.known {
+			vars, err := l.vals.Frame(addr)
+			out[i] = l.plainLocals(vars, err)
+			continue
+		}
+		vars, d, err := l.vals.FrameWithDeadline(addr, l.scratch[:0])
+		l.scratch = vars
+		out[i] = l.plainLocals(vars, err)
+		if err != nil || d.Kind == "" {
+			continue
+		}
+		in := d.When - l.clock.atCapture
+		if !soonest.Known || in < soonest.In {
+			soonest = snapshot.Wake{Known: true, In: in, By: wakeKinds[d.Kind]}
+		}
+	}
+	return out, soonest
+}
+
+// wakeKinds names the kinds of values.Deadline as the snapshot does.
+var wakeKinds = map[string]string{
+	values.DeadlineSleep:   snapshot.WakeSleep,
+	values.DeadlineTimeout: snapshot.WakeTimeout,
+	values.DeadlineWaitFor: snapshot.WakeWaitFor,
+}
+
+// plainLocals turns the values of a frame's variables, or the error reading them, into the
+// snapshot's plain data. The variables of all frames are cut from blocks: a snapshot of
+// thousands of tasks has tens of thousands of them.
+func (l *localsReader) plainLocals(vars []values.Variable, err error) snapshot.FrameLocals {
 	if err != nil {
 		return snapshot.FrameLocals{Err: err.Error()}
 	}
-	out := snapshot.FrameLocals{Vars: make([]snapshot.Variable, len(vars))}
+	if len(l.vars) < len(vars) {
+		l.vars = make([]snapshot.Variable, max(len(vars), 1024))
+	}
+	out := snapshot.FrameLocals{Vars: l.vars[:len(vars):len(vars)]}
+	l.vars = l.vars[len(vars):]
 	for i, v := range vars {
 		sv := snapshot.Variable{Name: v.Name, Kind: v.Kind, Type: v.Type, Repr: v.Repr}
 		if v.Err != nil {

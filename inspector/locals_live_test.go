@@ -2,6 +2,7 @@ package inspector_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,48 @@ func TestLocals(t *testing.T) {
 				t.Errorf("InTaskFrame of a frame the task has left: %v", err)
 			} else {
 				t.Log(err)
+			}
+		})
+	}
+}
+
+// TestLocalsMany reads the variables of thousands of tasks, half of them on a helper goroutine
+// with copies of its own: every task has its frames' variables and its deadline.
+func TestLocalsMany(t *testing.T) {
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "many.py", "3000")
+			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries, Locals: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := p.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Tasks) != 3001 {
+				t.Fatalf("%d tasks", len(s.Tasks))
+			}
+			loops := map[string]bool{}
+			for _, task := range s.Tasks[1:] {
+				if len(task.Locals) != 2 || task.Locals[0].Err != "" || len(task.Locals[0].Vars) != 5 {
+					t.Fatalf("task %s: %+v", task.Name, task.Locals)
+				}
+				vars := map[string]string{}
+				for _, v := range task.Locals[0].Vars {
+					vars[v.Name] = v.Repr
+				}
+				if vars["delay"] != "10000" || vars["future"] != "<Future pending cb=[Task.task_wakeup()]>" ||
+					!strings.HasPrefix(vars["h"], "<TimerHandle when=") {
+					t.Fatalf("task %s: %v", task.Name, vars)
+				}
+				loops[vars["loop"]] = true
+				if w := task.Wake; !w.Known || w.By != snapshot.WakeSleep || w.In < 9000 || w.In > 10000 {
+					t.Fatalf("task %s: wake %+v", task.Name, w)
+				}
+			}
+			if len(loops) != 1 {
+				t.Errorf("%d loops: %v", len(loops), loops)
 			}
 		})
 	}

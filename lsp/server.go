@@ -27,14 +27,12 @@ package lsp
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 
 	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/serve"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -113,45 +111,13 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser) error {
 
 // MaxConcurrentSessions bounds the sessions ServeListener serves at the same time; further
 // connections wait in the listen queue until one ends.
-const MaxConcurrentSessions = 16
+const MaxConcurrentSessions = serve.MaxConcurrent
 
 // ServeListener accepts connections on ln and serves one session per connection, each on its
 // own. It returns when ctx is done (then it closes ln, ends the sessions and waits for them, and
 // returns nil) or when accepting fails.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
-	defer stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	slots := make(chan struct{}, MaxConcurrentSessions)
-	for {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil
-		}
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return fmt.Errorf("accepting a connection on %s: %w", ln.Addr(), err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			remote := conn.RemoteAddr().String()
-			s.log.Info("client connected", "remote", remote)
-			if err := s.Serve(ctx, conn); err != nil && ctx.Err() == nil {
-				s.log.Warn("session ended with an error", "remote", remote, "err", err)
-			} else {
-				s.log.Info("session ended", "remote", remote)
-			}
-		}()
-	}
+	return serve.Listener(ctx, ln, s.log, func(ctx context.Context, conn net.Conn) error { return s.Serve(ctx, conn) })
 }
 
 // attachProcess opens a live process, and offers the arguments of its tasks' frames to hovers.

@@ -1,7 +1,8 @@
 // Package schema holds the JSON Schemas of the documents aioscope writes — ps --json
 // (ps.schema.json), pstree --json (pstree.schema.json), the debug adapter's awaitGraph
-// (awaitgraph.schema.json) and cycles (cycles.schema.json) bodies, the lines of watch --json
-// (watch.schema.json) and check --json (check.schema.json) — and checks documents
+// (awaitgraph.schema.json) and cycles (cycles.schema.json) bodies and its aioscope/frameArguments
+// response (frameargs.schema.json), the lines of watch --json (watch.schema.json) and check --json
+// (check.schema.json) — and checks documents
 // against them. The schema files are where each document's shape is defined; the writers and
 // the VS Code extension's types are tested against them.
 package schema
@@ -27,6 +28,8 @@ const (
 	Cycles     = "cycles"
 	WatchLine  = "watch"
 	Check      = "check"
+	// FrameArguments is the body of the debug adapter's aioscope/frameArguments response.
+	FrameArguments = "frameargs"
 )
 
 // Set is the compiled schemas.
@@ -59,7 +62,7 @@ func Load() (*Set, error) {
 		}
 	}
 	s := &Set{schemas: map[string]*jsonschema.Schema{}}
-	for _, name := range []string{PS, PSTree, AwaitGraph, Cycles, WatchLine, Check} {
+	for _, name := range []string{PS, PSTree, AwaitGraph, Cycles, WatchLine, Check, FrameArguments} {
 		sch, err := c.Compile(name + ".schema.json")
 		if err != nil {
 			return nil, fmt.Errorf("compiling schema %s: %w", name, err)

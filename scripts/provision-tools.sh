@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the system tools the robustness tests need available:
-#   strace       proof that aioscope only reads (cmd/aioscope TestReadOnly*)
+#   strace       proof that aioscope only reads (cmd/aioscope/systemtest TestReadOnly*)
 #   setpriv      running aioscope as another user, for the permission-denied tests (util-linux)
 #   python3.11   an interpreter aioscope refuses by version (Debian 12's own python3; the 3.13-3.15
 #                interpreters come from scripts/provision-python.sh)

@@ -49,7 +49,33 @@ type Task struct {
 	// Locals holds, when the snapshot was asked to read them, each frame's variables, in the
 	// order of Frames; nil otherwise.
 	Locals []FrameLocals
+	// Wake is when the task is due to wake up by itself, found with its frames' variables
+	// (read only when Locals are).
+	Wake Wake
 }
+
+// Wake is the deadline a task waits for: the timer of the asyncio.sleep it is in, or the expiry
+// of an asyncio.timeout (or asyncio.wait_for) around what it awaits — the earliest of them when
+// its frames hold several. A task waiting for anything else (a future, a lock, a queue) with no
+// deadline has none.
+type Wake struct {
+	// Known is true when a deadline was found; the other fields are zero otherwise.
+	Known bool
+	// In is the number of seconds from the snapshot's CapturedAt until the deadline, measured
+	// on the target's own event-loop clock (CLOCK_MONOTONIC in its time namespace). It is
+	// negative when the deadline had passed: the event loop is late, or blocked. Someone
+	// showing it later subtracts the time since CapturedAt.
+	In float64
+	// By says what the deadline belongs to: WakeSleep, WakeTimeout or WakeWaitFor.
+	By string
+}
+
+// What a Wake belongs to.
+const (
+	WakeSleep   = "asyncio.sleep"    // the task sleeps: the sleep's TimerHandle
+	WakeTimeout = "asyncio.timeout"  // an active asyncio.timeout() or timeout_at() expires: cancellation
+	WakeWaitFor = "asyncio.wait_for" // the timeout of an asyncio.wait_for() expires: cancellation
+)
 
 // FrameLocals is what was read of one frame's arguments, locals, cells and free variables.
 type FrameLocals struct {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -17,21 +16,26 @@ const usage = `usage: aioscope <command> [options] PID
 Show the asyncio tasks of a running CPython 3.14 or 3.15 process, read-only.
 
 commands:
-  ps PID        table of all pending tasks (same text as python -m asyncio ps)
-  pstree PID    tree of tasks and who awaits them (same text as python -m asyncio pstree)
-  watch PID     live view of where tasks wait, for how long, and blocked event loops
-                (JSON Lines when stdout is not a terminal, or with --json)
-  check PID     watch for a while (--for 5s); exit 1 with one line per stuck task or
-                blocked event loop, 0 when healthy
-  dap           Debug Adapter Protocol server for editors (stdio; --listen 127.0.0.1:PORT for TCP)
-  lsp           language server: live task state in the source, for any editor (stdio; --listen)
-  version       print aioscope's version
+  ps PID            table of all pending tasks (same text as python -m asyncio ps)
+  pstree PID        tree of tasks and who awaits them (same text as python -m asyncio pstree)
+  locals PID TASK   a task's frames with their arguments, locals and values (TASK: id or name;
+                    every task of that name); --thread TID for a thread's frames
+  watch PID         live view of where tasks wait, for how long, and blocked event loops
+                    (JSON Lines when stdout is not a terminal, or with --json)
+  check PID         watch for a while (--for 5s); exit 1 with one line per stuck task or
+                    blocked event loop, 0 when healthy
+  dap               Debug Adapter Protocol server for editors (stdio; --listen 127.0.0.1:PORT for TCP)
+  lsp               language server: live task state in the source, for any editor (stdio; --listen)
+  version           print aioscope's version
 
-options (ps, pstree):
-  --json              print a JSON document instead of text
+options (ps, pstree, locals):
+  --json              print a JSON document instead of text (ps, pstree)
+  --locals            with ps --json: every frame's variables and values, and when each
+                      task is due to wake up (wakes_in)
+  --args              with pstree: label coroutine frames with their call's arguments
   --retries N         retry a snapshot N times when the target changes while it is read (default 3)
   --main-thread-only  read only the main thread's tasks and those of exited threads,
-                      as CPython 3.14's own tool does
+                      as CPython 3.14's own tool does (ps, pstree)
 
 options of watch and check: aioscope watch --help, aioscope check --help
 
@@ -40,10 +44,6 @@ cycle), 2 on a usage error.
 `
 
 func main() {
-	// One snapshot copies the target's task memory (about 2 KB per task) and is then done:
-	// collecting garbage along the way costs more time than the extra memory is worth.
-	debug.SetGCPercent(400)
-	preferHugePages()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -56,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "ps", "pstree":
 		return runTasks(cmd, rest, stdout, stderr)
+	case "locals":
+		return runLocals(rest, stdout, stderr)
 	case "dap":
 		return runDAP(rest, stdout, stderr)
 	case "lsp":
@@ -71,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "aioscope: unknown command %q (try: aioscope ps PID, aioscope pstree PID)\n", cmd)
+		fmt.Fprintf(stderr, "aioscope: unknown command %q (try: aioscope ps PID, aioscope pstree PID, aioscope locals PID TASK)\n", cmd)
 		return exitUsage
 	}
 }

@@ -58,8 +58,8 @@ func (f *shapeFlags) keep(tasks []snapshot.Task) []bool {
 	return keep
 }
 
-// writePS writes what ps shows of snap.
-func (f *shapeFlags) writePS(w io.Writer, snap *snapshot.Snapshot, asJSON bool) error {
+// writePS writes what ps shows of snap; locals asks for --locals (with asJSON only).
+func (f *shapeFlags) writePS(w io.Writer, snap *snapshot.Snapshot, asJSON, locals bool) error {
 	keep := f.keep(snap.Tasks)
 	if keep != nil && !slices.Contains(keep, true) && !asJSON {
 		f.noTasks()
@@ -70,7 +70,7 @@ func (f *shapeFlags) writePS(w io.Writer, snap *snapshot.Snapshot, asJSON bool) 
 	}
 	switch {
 	case asJSON:
-		return taskjson.WritePSWith(w, snap, taskjson.PSOptions{Keep: keep, Groups: gs})
+		return taskjson.WritePSWith(w, snap, taskjson.PSOptions{Locals: locals, Keep: keep, Groups: gs})
 	case f.group:
 		return awaittree.WriteGroupTable(w, awaittree.GroupTable(snap, gs, keep))
 	default:

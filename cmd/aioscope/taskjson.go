@@ -10,8 +10,18 @@ import (
 
 // The JSON documents are written by package taskjson, which the language server shares.
 
-func writePSJSON(w io.Writer, s *snapshot.Snapshot) error { return taskjson.WritePS(w, s) }
+// writePSJSON writes ps --json, with --locals when locals.
+func writePSJSON(w io.Writer, s *snapshot.Snapshot, locals bool) error {
+	if locals {
+		return taskjson.WritePSLocals(w, s)
+	}
+	return taskjson.WritePS(w, s)
+}
 
-func writePSTreeJSON(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node) error {
+// writePSTreeJSON writes pstree --json, with --args when args.
+func writePSTreeJSON(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node, args bool) error {
+	if args {
+		return taskjson.WritePSTreeArgs(w, s, roots)
+	}
 	return taskjson.WritePSTree(w, s, roots)
 }

@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
 	"github.com/aioscope/aioscope/awaittree"
 	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/hugeheap"
 )
 
 // runTasks implements `aioscope ps` and `aioscope pstree`.
@@ -20,19 +22,34 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "")
 	retries := fs.Int("retries", inspector.DefaultRetries, "")
 	mainOnly := fs.Bool("main-thread-only", false, "")
+	// ps --json --locals: every frame's variables; pstree --args: calls' arguments.
+	var withLocals, withArgs *bool
+	var usage string
+	if cmd == "ps" {
+		withLocals = fs.Bool("locals", false, "")
+		usage = "usage: aioscope ps [--json [--locals]] [--retries N] [--main-thread-only] " + shapeUsage + " PID"
+	} else {
+		withArgs = fs.Bool("args", false, "")
+		usage = "usage: aioscope pstree [--json] [--args] [--retries N] [--main-thread-only] " + shapeUsage + " PID"
+	}
 	shape := shapeFlags{notes: stderr}
 	shape.register(fs)
-	usage := "aioscope " + cmd + " [--json] [--retries N] [--main-thread-only] " + shapeUsage + " PID"
 	if err := fs.Parse(reorderFlags(args)); err != nil {
-		fmt.Fprintf(stderr, "aioscope %s: %v (usage: %s)\n", cmd, err, usage)
+		fmt.Fprintf(stderr, "aioscope %s: %v (%s)\n", cmd, err, usage)
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "aioscope %s: expected one PID (usage: %s)\n", cmd, usage)
+		fmt.Fprintf(stderr, "aioscope %s: expected one PID (%s)\n", cmd, usage)
 		return exitUsage
 	}
 	if err := shape.check(); err != nil {
 		fmt.Fprintf(stderr, "aioscope %s: %v\n", cmd, err)
+		return exitUsage
+	}
+	locals := withLocals != nil && *withLocals
+	argsOn := withArgs != nil && *withArgs
+	if locals && !*asJSON {
+		fmt.Fprintf(stderr, "aioscope ps: --locals needs --json: the table has no room for values (for one task's, try aioscope locals PID TASK)\n")
 		return exitUsage
 	}
 	pid, err := strconv.Atoi(fs.Arg(0))
@@ -45,7 +62,20 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	proc, err := inspector.Attach(pid, inspector.Options{Retries: *retries, MainThreadOnly: *mainOnly})
+	if locals || argsOn {
+		// Values make a snapshot several times bigger, all of it kept to the end: collecting
+		// garbage meanwhile costs time and frees little. The limit keeps a huge target's
+		// snapshot from taking memory without bound.
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(valuesMemoryLimit)
+	} else {
+		// One snapshot copies the target's task memory (about 2 KB per task) and is then done:
+		// collecting garbage along the way costs more time than the extra memory is worth.
+		debug.SetGCPercent(400)
+	}
+	// The snapshot fills fresh memory, which faults in far less often in huge pages.
+	hugeheap.Prefer()
+	proc, err := inspector.Attach(pid, inspector.Options{Retries: *retries, MainThreadOnly: *mainOnly, Locals: locals || argsOn})
 	if err != nil {
 		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
 		return exitError
@@ -60,15 +90,19 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	defer out.Flush()
 	switch {
 	case cmd == "ps" && *asJSON:
-		err = shape.writePS(out, snap, true)
+		err = shape.writePS(out, snap, true, locals)
 	case cmd == "ps":
-		err = shape.writePS(out, snap, false)
+		err = shape.writePS(out, snap, false, false)
 	default:
-		roots, buildErr := awaittree.Build(snap.Tasks)
+		build := awaittree.Build
+		if argsOn {
+			build = awaittree.BuildArgs
+		}
+		roots, buildErr := build(snap.Tasks)
 		var cycles *awaittree.CycleError
 		if errors.As(buildErr, &cycles) {
 			if *asJSON {
-				if err := writePSTreeJSON(out, snap, nil); err != nil {
+				if err := writePSTreeJSON(out, snap, nil, argsOn); err != nil {
 					return exitError
 				}
 			}
@@ -79,7 +113,7 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 		}
 		roots = shape.shapeTree(roots, snap.Tasks)
 		if *asJSON {
-			err = writePSTreeJSON(out, snap, roots)
+			err = writePSTreeJSON(out, snap, roots, argsOn)
 		} else {
 			err = awaittree.WriteTree(out, roots)
 		}
@@ -94,6 +128,10 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// valuesMemoryLimit is the heap a snapshot with values may take before the garbage collector
+// runs (see runTasks).
+const valuesMemoryLimit = 1 << 30
+
 // reorderFlags moves flags before positional arguments, so that both `aioscope ps --json PID`
 // and `aioscope ps PID --json` work.
 func reorderFlags(args []string) []string {
@@ -107,7 +145,7 @@ func reorderFlags(args []string) []string {
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if (name == "retries" || name == "filter" || name == "depth") && i+1 < len(args) {
+			if (name == "retries" || name == "thread" || name == "filter" || name == "depth") && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}

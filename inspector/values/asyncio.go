@@ -27,7 +27,7 @@ func (q *req) truthy(v uint64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	kind := q.k.reprs[t.repr]
+	kind := q.builtin(t)
 	if t.repr == q.k.mods.dequeRepr && q.k.mods.dequeRepr != 0 {
 		kind = "deque"
 	}
@@ -62,7 +62,7 @@ func (q *req) sizedLen(v uint64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	kind := q.k.reprs[t.repr]
+	kind := q.builtin(t)
 	if t.repr == q.k.mods.dequeRepr && q.k.mods.dequeRepr != 0 {
 		kind = "deque"
 	}
@@ -121,7 +121,7 @@ func (q *req) lockRepr(addr uint64, t *typeInfo, fn uint64) error {
 				if err != nil {
 					return err
 				}
-				if q.k.reprs[vt.repr] != "int" {
+				if q.builtin(vt) != "int" {
 					return errNotState
 				}
 				s, err := q.intText(value)
@@ -331,7 +331,7 @@ func (q *req) listOf(v uint64, depth int) error {
 		}
 		q.writeByte(']')
 		return nil
-	case q.k.reprs[t.repr] == "list":
+	case q.builtin(t) == "list":
 		return q.containerRepr(v, t, "list", depth+1)
 	}
 	return errNotState
@@ -413,7 +413,7 @@ func (q *req) handleReprInfo(addr uint64, t *typeInfo, timer bool) (bool, error)
 		if err != nil {
 			return false, err
 		}
-		if q.k.reprs[wt.repr] != "float" {
+		if q.builtin(wt) != "float" {
 			return false, nil
 		}
 		x, err := q.float(when)
@@ -438,6 +438,18 @@ func (q *req) loopDebug(loop uint64) (bool, error) {
 	if loop == q.k.none {
 		return false, nil
 	}
+	// Every handle of a snapshot has the same loop.
+	if debug, ok := q.r.moment.debug(loop); ok {
+		return debug, nil
+	}
+	debug, err := q.readLoopDebug(loop)
+	if err == nil {
+		q.r.moment.putDebug(loop, debug)
+	}
+	return debug, err
+}
+
+func (q *req) readLoopDebug(loop uint64) (bool, error) {
 	lt, err := q.typeOf(loop)
 	if err != nil {
 		return false, err
@@ -459,66 +471,23 @@ const maxUnwrap = 100
 // "qualname()" and, for a Python function, " at file:line" of the function it wraps. ok is
 // false for callables whose name needs code (functools.partial, other objects).
 func (q *req) callbackSource(fn uint64) (bool, error) {
+	// Thousands of handles of one snapshot call the same function.
+	if text, ok := q.r.moment.callback(fn); ok {
+		q.write(text)
+		return true, nil
+	}
 	ft, err := q.typeOf(fn)
 	if err != nil {
 		return false, err
 	}
 	switch {
 	case ft.static("function"):
-		qn, err := q.ptr(fn + q.r.v.Function.Qualname)
-		if err != nil {
-			return false, err
+		mark := len(q.out)
+		ok, err := q.functionSource(fn)
+		if ok && err == nil {
+			q.r.moment.putCallback(fn, string(q.out[mark:]))
 		}
-		s, err := q.name(qn)
-		if err != nil {
-			return false, err
-		}
-		q.write(s + "()")
-		// inspect.unwrap, then the code's file and first line.
-		inner := fn
-		for i := 0; ; i++ {
-			if i == maxUnwrap {
-				return false, nil
-			}
-			fd, err := q.optPtr(inner + q.r.v.Function.Dict)
-			if err != nil {
-				return false, err
-			}
-			if fd == 0 {
-				break
-			}
-			w, err := q.dictGet(fd, "__wrapped__")
-			if err != nil {
-				return false, err
-			}
-			if w == 0 {
-				break
-			}
-			wt, err := q.typeOf(w)
-			if err != nil {
-				return false, err
-			}
-			if !wt.static("function") {
-				return false, nil
-			}
-			inner = w
-		}
-		code, err := q.ptr(inner + q.r.v.Function.Code)
-		if err != nil {
-			return false, err
-		}
-		co := &q.r.off.CodeObject
-		b, err := q.read(code, int(co.Size))
-		if err != nil {
-			return false, err
-		}
-		fileP, line := le64(b, co.Filename), int(int32(le32(b, co.FirstLineNo)))
-		file, err := q.name(fileP)
-		if err != nil {
-			return false, err
-		}
-		q.write(" at " + file + ":" + strconv.Itoa(line))
-		return true, nil
+		return ok, err
 	case ft.static("method"):
 		// A bound method's __qualname__ is its function's; inspect.isfunction is False.
 		f, err := q.ptr(fn + 16)
@@ -540,54 +509,136 @@ func (q *req) callbackSource(fn uint64) (bool, error) {
 		q.write(s + "()")
 		return true, nil
 	case ft.static("builtin_function_or_method"):
-		s, err := q.cfunctionQualname(fn)
-		if err != nil {
+		if err := q.writeCfunctionQualname(fn); err != nil {
 			return false, err
 		}
-		q.write(s + "()")
+		q.write("()")
 		return true, nil
 	}
 	return false, nil
 }
 
-// cfunctionQualname is a built-in function's __qualname__: its name, prefixed with the
+// functionSource writes what _format_callback_source writes for a Python function: its
+// qualified name, "()" and where the function it wraps (inspect.unwrap) is defined.
+func (q *req) functionSource(fn uint64) (bool, error) {
+	qn, err := q.ptr(fn + q.r.v.Function.Qualname)
+	if err != nil {
+		return false, err
+	}
+	if err := q.writeName(qn); err != nil {
+		return false, err
+	}
+	q.write("()")
+	// inspect.unwrap, then the code's file and first line.
+	inner := fn
+	for i := 0; ; i++ {
+		if i == maxUnwrap {
+			return false, nil
+		}
+		fd, err := q.optPtr(inner + q.r.v.Function.Dict)
+		if err != nil {
+			return false, err
+		}
+		if fd == 0 {
+			break
+		}
+		w, err := q.dictGet(fd, "__wrapped__")
+		if err != nil {
+			return false, err
+		}
+		if w == 0 {
+			break
+		}
+		wt, err := q.typeOf(w)
+		if err != nil {
+			return false, err
+		}
+		if !wt.static("function") {
+			return false, nil
+		}
+		inner = w
+	}
+	code, err := q.ptr(inner + q.r.v.Function.Code)
+	if err != nil {
+		return false, err
+	}
+	co := &q.r.off.CodeObject
+	b, err := q.read(code, int(co.Size))
+	if err != nil {
+		return false, err
+	}
+	fileP, line := le64(b, co.Filename), int64(int32(le32(b, co.FirstLineNo)))
+	q.write(" at ")
+	if err := q.writeName(fileP); err != nil {
+		return false, err
+	}
+	q.writeByte(':')
+	q.writeInt(line)
+	return true, nil
+}
+
+// writeCfunctionQualname writes a built-in function's __qualname__: its name, prefixed with the
 // qualified name of the type of the object it is bound to (unless that is a module).
-func (q *req) cfunctionQualname(fn uint64) (string, error) {
+func (q *req) writeCfunctionQualname(fn uint64) error {
 	cf := &q.r.v.CFunction
 	ml, err := q.ptr(fn + cf.Ml)
 	if err != nil {
-		return "", err
+		return err
 	}
-	np, err := q.bytePtr(ml + cf.MlName)
+	name, err := q.methodName(ml)
 	if err != nil {
-		return "", err
-	}
-	name, err := q.cString(np)
-	if err != nil {
-		return "", err
+		return err
 	}
 	self, err := q.optPtr(fn + cf.Self)
-	if err != nil || self == 0 {
-		return name, err
+	if err != nil {
+		return err
+	}
+	if self == 0 {
+		q.write(name)
+		return nil
 	}
 	st, err := q.typeOf(self)
 	if err != nil {
-		return "", err
+		return err
 	}
-	if isMod, err := q.isModule(st); err != nil || isMod {
-		return name, err
+	if isMod, err := q.isModule(st); err != nil {
+		return err
+	} else if isMod {
+		q.write(name)
+		return nil
 	}
 	owner := st
 	if st.flags&cpython.TPFlagsTypeSubclass != 0 {
 		if owner, err = q.typ(self); err != nil {
-			return "", err
+			return err
 		}
 	}
 	qn, err := q.typeQualname(owner)
 	if err != nil {
+		return err
+	}
+	q.write(qn)
+	q.writeByte('.')
+	q.write(name)
+	return nil
+}
+
+// methodName is the ml_name of the PyMethodDef at ml: static data, read once in a moment (every
+// task's wakeup callback has the same).
+func (q *req) methodName(ml uint64) (string, error) {
+	m := q.r.moment
+	if name, ok := momentGet(m, m.methodNames(), ml); ok {
+		return name, nil
+	}
+	np, err := q.bytePtr(ml + q.r.v.CFunction.MlName)
+	if err != nil {
 		return "", err
 	}
-	return qn + "." + name, nil
+	name, err := q.cString(np)
+	if err == nil && m != nil {
+		momentPut(m, &m.methods, ml, name)
+	}
+	return name, err
 }
 
 // timeoutRepr is asyncio.Timeout.__repr__: <Timeout [active] when=1234.568>.
@@ -638,7 +689,7 @@ func (q *req) timeoutRepr(addr uint64) (bool, error) {
 			if err != nil {
 				return false, err
 			}
-			if q.k.reprs[wt.repr] != "float" {
+			if q.builtin(wt) != "float" {
 				return false, nil
 			}
 			x, err := q.float(when)
@@ -656,7 +707,10 @@ func (q *req) timeoutRepr(addr uint64) (bool, error) {
 type future struct {
 	state                       int32
 	exception, result, sourceTB uint64
-	callbacks                   []uint64 // the callables, callback0 first
+	// The callables of the done-callbacks the repr needs: callback0, then the first two and the
+	// last of the list (callbacks[:nShown]).
+	callbacks                   [4]uint64
+	nShown                      int
 	nCallbacks                  int64
 	numCancels                  int32
 	waiter, coro, name          uint64 // Task only
@@ -673,7 +727,7 @@ func (q *req) readFuture(addr uint64, task bool) (future, error) {
 	if task {
 		size = max(fo.TaskContext+8, size)
 	}
-	b, err := q.readCopy(addr, int(size))
+	b, err := q.read(addr, int(size))
 	if err != nil {
 		return future{}, err
 	}
@@ -687,27 +741,34 @@ func (q *req) readFuture(addr uint64, task bool) (future, error) {
 	}
 	bits := b[fo.StateBits]
 	f.logTB, f.blocking, f.mustCancel = bits&1 != 0, bits&2 != 0, bits&4 != 0
+	cb0, cbs := le64(b, fo.Callback0), le64(b, fo.Callbacks)
+	if task {
+		f.numCancels = int32(le32(b, fo.NumCancelsRequested))
+		f.waiter = le64(b, fo.FutWaiter)
+		f.coro = le64(b, fo.TaskCoro) &^ 3
+		f.name = le64(b, fo.TaskName)
+	}
+	// b is not used past here: the reads below may replace it.
 	if f.state < cpython.FutureStatePending || f.state > cpython.FutureStateFinished {
 		return future{}, changed(addr, "future state %d", f.state)
 	}
-	if cb0 := le64(b, fo.Callback0); cb0 != 0 {
-		f.callbacks = append(f.callbacks, cb0)
+	if cb0 != 0 {
+		f.callbacks[0], f.nShown = cb0, 1
 		f.nCallbacks = 1
 	}
-	if cbs := le64(b, fo.Callbacks); cbs != 0 {
+	if cbs != 0 {
 		s, err := q.list(cbs)
 		if err != nil {
 			return future{}, err
 		}
 		f.nCallbacks += s.n
 		// The repr needs the first two and the last.
-		var idx []int64
-		for _, i := range []int64{0, 1, s.n - 1} {
-			if i >= 0 && i < s.n && (len(idx) == 0 || idx[len(idx)-1] < i) {
-				idx = append(idx, i)
+		last := int64(-1)
+		for _, i := range [...]int64{0, 1, s.n - 1} {
+			if i < 0 || i >= s.n || i <= last {
+				continue
 			}
-		}
-		for _, i := range idx {
+			last = i
 			it, err := q.items(cbs, s, i, 1)
 			if err != nil {
 				return future{}, err
@@ -720,14 +781,9 @@ func (q *req) readFuture(addr uint64, task bool) (future, error) {
 			if err != nil || len(cb) == 0 {
 				return future{}, changed(cbs, "callback entry %d", i)
 			}
-			f.callbacks = append(f.callbacks, cb[0])
+			f.callbacks[f.nShown] = cb[0]
+			f.nShown++
 		}
-	}
-	if task {
-		f.numCancels = int32(le32(b, fo.NumCancelsRequested))
-		f.waiter = le64(b, fo.FutWaiter)
-		f.coro = le64(b, fo.TaskCoro) &^ 3
-		f.name = le64(b, fo.TaskName)
 	}
 	if f.result == 0 {
 		f.result = q.k.none // the _result getter's None
@@ -758,7 +814,7 @@ func (q *req) callbacksRepr(f future) (bool, error) {
 			return ok, err
 		}
 		q.write(", <" + strconv.FormatInt(n-2, 10) + " more>, ")
-		if ok, err := one(f.callbacks[len(f.callbacks)-1]); !ok || err != nil {
+		if ok, err := one(f.callbacks[f.nShown-1]); !ok || err != nil {
 			return ok, err
 		}
 	}
@@ -895,7 +951,7 @@ func (q *req) taskName(name uint64) error {
 	switch {
 	case t.flags&cpython.TPFlagsUnicodeSubclass != 0:
 		return q.strRepr(name)
-	case q.k.reprs[t.repr] == "int":
+	case q.builtin(t) == "int":
 		s, err := q.intText(name)
 		if err != nil {
 			return err

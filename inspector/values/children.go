@@ -14,6 +14,7 @@ func (r *Reader) Value(addr uint64) (Value, error) {
 	if err != nil {
 		return Value{Addr: addr}, err
 	}
+	defer q.release()
 	return q.value(addr)
 }
 
@@ -26,6 +27,21 @@ func (q *req) value(addr uint64) (Value, error) {
 	q.out, q.trunc, q.inexact = q.out[:0], false, false
 	clear(q.path)
 	v := Value{Addr: addr, Len: -1}
+	m := q.r.moment
+	if m != nil && !q.singleton(addr) {
+		// An object whose repr is its type's and its address (the event loop every sleeping
+		// task holds) is rendered once in a moment.
+		if t, err := q.typeOf(addr); err == nil {
+			ext := t.get()
+			byType := ext.reprByType
+			if byType {
+				if o, ok := m.object(addr); ok && o.typ == t.addr {
+					return o.v, nil
+				}
+			}
+		}
+	}
+	q.valueAddr, q.byTypeEnd = addr, -1
 	if err := q.repr(addr, 0); err != nil {
 		if errors.Is(err, errTimeUp) && len(q.out) == 0 {
 			return v, ErrBudget
@@ -44,10 +60,15 @@ func (q *req) value(addr uint64) (Value, error) {
 		q.trunc = true
 	}
 	v.Repr, v.Exact, v.Truncated = string(q.out), !q.inexact, q.trunc
+	if name := q.singletonType(addr); name != "" {
+		v.Type = name
+		return v, nil
+	}
 	t, err := q.typeOf(addr)
 	if err != nil {
 		return v, err
 	}
+	q.lastType = t.addr
 	if v.Type, err = q.typeName(t); err != nil {
 		return v, err
 	}
@@ -61,7 +82,36 @@ func (q *req) value(addr uint64) (Value, error) {
 			v.Len = -1
 		}
 	}
+	if m != nil && q.byTypeEnd == len(q.out) && !v.Truncated {
+		ext := t.get()
+		byType := ext.reprByType
+		if byType {
+			m.putObject(addr, momentObject{typ: t.addr, v: v})
+		}
+	}
 	return v, nil
+}
+
+// singletonType is the name of the type of None, True, False, Ellipsis or NotImplemented when
+// addr is one of them, else "".
+func (q *req) singletonType(addr uint64) string {
+	switch k := q.k; addr {
+	case k.none:
+		return "NoneType"
+	case k.trueObj, k.falseObj:
+		return "bool"
+	case k.ellipsis:
+		return "ellipsis"
+	case k.notImpl:
+		return "NotImplementedType"
+	}
+	return ""
+}
+
+// singleton reports whether addr is None, True, False, Ellipsis or NotImplemented.
+func (q *req) singleton(addr uint64) bool {
+	k := q.k
+	return addr == k.none || addr == k.trueObj || addr == k.falseObj || addr == k.ellipsis || addr == k.notImpl
 }
 
 // shapeKind says how a value's children are listed.
@@ -83,7 +133,7 @@ func (q *req) shape(addr uint64, t *typeInfo) (shapeKind, int64, error) {
 	case q.k.none, q.k.trueObj, q.k.falseObj, q.k.ellipsis, q.k.notImpl:
 		return shapeNone, 0, nil
 	}
-	kind := q.k.reprs[t.repr]
+	kind := q.builtin(t)
 	if t.repr == q.k.mods.dequeRepr && q.k.mods.dequeRepr != 0 {
 		kind = "deque"
 	}
@@ -112,14 +162,45 @@ func (q *req) shape(addr uint64, t *typeInfo) (shapeKind, int64, error) {
 		// Other built-in objects (functions, code, cells...) are shown by their repr alone.
 		return shapeNone, 0, nil
 	}
-	attrs, err := q.attributes(addr, t, 1)
-	if err != nil {
+	has, err := q.hasAttributes(addr, t)
+	if err != nil || !has {
 		return shapeNone, 0, err
 	}
-	if len(attrs) == 0 {
-		return shapeNone, 0, nil
-	}
 	return shapeInstance, -1, nil
+}
+
+// hasAttributes reports whether the object at addr has any attribute attributes lists.
+func (q *req) hasAttributes(addr uint64, t *typeInfo) (bool, error) {
+	if t.flags&cpython.TPFlagsBaseExcSubclass != 0 {
+		if _, err := q.ptr(addr + q.r.v.ExcArgs); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	it, err := q.instanceDict(addr, t)
+	if err != nil {
+		return false, err
+	}
+	if it != nil && it.used > 0 {
+		return true, nil
+	}
+	if !t.heap {
+		return false, nil
+	}
+	all, err := q.allSlots(t)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range all {
+		v, err := q.memberValue(addr, t, m)
+		if err != nil {
+			return false, err
+		}
+		if v != 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // attribute is one child of an object: a named object, or a synthetic value.
@@ -211,6 +292,7 @@ func (r *Reader) Children(ref Ref, start, count int) ([]Child, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer q.release()
 	t, err := q.typeOf(addr)
 	if err != nil {
 		return nil, err
@@ -232,7 +314,7 @@ func (r *Reader) Children(ref Ref, start, count int) ([]Child, error) {
 		var items []uint64
 		if kind == shapeSeq {
 			var s seqInfo
-			if q.k.reprs[t.repr] == "tuple" {
+			if q.builtin(t) == "tuple" {
 				s, err = q.tuple(addr)
 			} else {
 				s, err = q.list(addr)

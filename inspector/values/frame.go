@@ -28,33 +28,59 @@ type frameInfo struct {
 	globals   uint64
 	builtins  uint64
 	locals    uint64 // f_locals: a dict for module and class frames, else 0
+	funcObj   uint64 // f_funcobj: the function the frame runs
+	sp        uint64 // stackpointer: the top of the value stack
+	stackSize int64  // co_stacksize
 	created   bool   // a coroutine or generator that has not started
 	executing bool
+	suspended bool // a suspended coroutine or generator: its value stack is as it left it
 }
 
 // frame reads the frame at addr.
 func (q *req) frame(addr uint64) (*frameInfo, error) {
 	fo := &q.r.off.InterpreterFrame
-	b, err := q.readCopy(addr, int(fo.LocalsPlus))
+	// One read for the frame, its fast locals and the top of its value stack, and a
+	// coroutine's state just before the frame, as far as they lie on the frame's page.
+	page := addr &^ (pageSize - 1)
+	lo, hi := max(addr-frameBefore, page), min(addr+fo.LocalsPlus+frameAfter, page+pageSize)
+	if hi < addr+fo.LocalsPlus || lo > addr {
+		lo, hi = addr, addr+fo.LocalsPlus
+	}
+	w, err := q.read(lo, int(hi-lo))
 	if err != nil {
 		return nil, err
 	}
-	f := &frameInfo{addr: addr, code: le64(b, fo.Executable) &^ q.r.lay.TagBits}
+	q.frameWin, q.frameWinAddr = append(q.frameWin[:0], w...), lo
+	b := q.frameWin[addr-lo:]
+	f := &q.fi
+	*f = frameInfo{addr: addr, code: le64(b, fo.Executable) &^ q.r.lay.TagBits,
+		globals: le64(b, q.r.v.Frame.Globals), builtins: le64(b, q.r.v.Frame.Builtins), locals: le64(b, q.r.v.Frame.Locals),
+		funcObj: le64(b, q.r.v.Frame.FuncObj) &^ q.r.lay.TagBits, sp: le64(b, fo.StackPointer) &^ q.r.lay.TagBits}
 	owner := int(b[fo.Owner])
 	if f.code == 0 || q.r.lay.IsFrameOwnerSkipped(owner) || owner > q.r.lay.FrameOwnerFrameObject {
 		return nil, changed(addr, "not a Python frame (owner %d)", owner)
 	}
-	ct, err := q.typeOf(f.code)
-	if err != nil {
-		return nil, err
+	cl := q.recentCode(f.code)
+	if cl == nil {
+		ct, err := q.typeOf(f.code)
+		if err != nil {
+			return nil, err
+		}
+		if !ct.static("code") {
+			return nil, changed(addr, "frame executable of type %s", ct.name)
+		}
+		if cl, err = q.codeLocals(f.code); err != nil {
+			return nil, err
+		}
+		// The frame holds its code object: in one moment, the address names that code.
+		q.r.moment.putCode(f.code, cl)
 	}
-	if !ct.static("code") {
-		return nil, changed(addr, "frame executable of type %s", ct.name)
+	if q.moment != nil {
+		q.codes[(f.code*0x9e3779b97f4a7c15)>>(64-recentBits)] = cl
 	}
-	f.globals, f.builtins, f.locals = le64(b, q.r.v.Frame.Globals), le64(b, q.r.v.Frame.Builtins), le64(b, q.r.v.Frame.Locals)
 	if owner == q.r.lay.FrameOwnerGenerator {
 		gen := addr - q.r.off.GenObject.GiIframe
-		st, err := q.read(gen+q.r.off.GenObject.GiFrameState, 1)
+		st, err := q.frameBytes(gen+q.r.off.GenObject.GiFrameState, 1)
 		if err != nil {
 			return nil, err
 		}
@@ -67,19 +93,35 @@ func (q *req) frame(addr uint64) (*frameInfo, error) {
 			return nil, changed(addr, "generator frame state %d", s)
 		}
 		f.created, f.executing = s == states.Created, s == states.Executing
+		f.suspended = !f.created && !f.executing
 	}
-	cl, err := q.codeLocals(f.code)
-	if err != nil {
-		return nil, err
-	}
-	f.flags, f.names, f.nameStrs, f.kinds = cl.flags, cl.names, cl.nameStrs, cl.kinds
+	f.flags, f.names, f.nameStrs, f.kinds, f.stackSize = cl.flags, cl.names, cl.nameStrs, cl.kinds, cl.stackSize
 	nlp := int64(len(cl.kinds))
 	if nlp > 0 {
-		if f.slots, err = q.readCopy(addr+fo.LocalsPlus, int(8*nlp)); err != nil {
+		b, err := q.frameBytes(addr+fo.LocalsPlus, int(8*nlp))
+		if err != nil {
 			return nil, err
 		}
+		q.fastLocals = append(q.fastLocals[:0], b...)
+		f.slots = q.fastLocals
 	}
 	return f, nil
+}
+
+// How much of a frame's surroundings the read of the frame takes: a coroutine's state lies a
+// few bytes before its frame, the fast locals and the value stack after the frame's header.
+const (
+	frameBefore = 16
+	frameAfter  = 256
+)
+
+// frameBytes returns n bytes at addr, from the read of the frame being read when they were in
+// it; valid until the next read.
+func (q *req) frameBytes(addr uint64, n int) ([]byte, error) {
+	if off := addr - q.frameWinAddr; addr >= q.frameWinAddr && off+uint64(n) <= uint64(len(q.frameWin)) {
+		return q.frameWin[off : off+uint64(n) : off+uint64(n)], nil
+	}
+	return q.read(addr, n)
 }
 
 // slotValue decodes fast-local slot i: an object address, or a tagged int; ok is false for an
@@ -125,16 +167,51 @@ func (r *Reader) Frame(frameAddr uint64) ([]Variable, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer q.release()
 	f, err := q.frame(frameAddr)
 	if err != nil {
 		return nil, err
 	}
-	var out []Variable
+	return q.variables(f, nil)
+}
+
+// FrameWithDeadline is Frame, with the deadline the frame waits for (see Deadline) when it is a
+// suspended coroutine frame that has one. The variables are appended to vars, which may be nil:
+// a caller reading thousands of frames can give the same slice back each time.
+func (r *Reader) FrameWithDeadline(frameAddr uint64, vars []Variable) ([]Variable, Deadline, error) {
+	q, err := r.newReq(frameAddr)
+	if err != nil {
+		return nil, Deadline{}, err
+	}
+	defer q.release()
+	f, err := q.frame(frameAddr)
+	if err != nil {
+		return nil, Deadline{}, err
+	}
+	vars, err = q.variables(f, vars)
+	if err != nil {
+		return nil, Deadline{}, err
+	}
+	d, err := q.frameDeadline(f, vars)
+	if err != nil {
+		// The variables stand; the deadline is an extra.
+		return vars, Deadline{}, nil
+	}
+	return vars, d, nil
+}
+
+// variables appends the variables of the frame f to out, as Frame lists them.
+func (q *req) variables(f *frameInfo, out []Variable) ([]Variable, error) {
+	if out == nil {
+		out = make([]Variable, 0, len(f.names))
+	}
+	q.varTypes = q.varTypes[:0]
 	for i := range f.names {
 		role := cpython.SlotRole(f.kinds[i], f.flags)
 		if role == cpython.RoleNone {
 			continue
 		}
+		q.lastType = 0
 		v, ok, err := q.slotVariable(f, i)
 		if err != nil && v.Name == "" {
 			return nil, err
@@ -144,6 +221,7 @@ func (r *Reader) Frame(frameAddr uint64) ([]Variable, error) {
 		}
 		v.Kind = role.String()
 		out = append(out, v)
+		q.varTypes = append(q.varTypes, q.lastType)
 	}
 	return out, nil
 }
@@ -179,6 +257,7 @@ func (r *Reader) Lookup(frameAddr uint64, name string) (Variable, error) {
 	if err != nil {
 		return Variable{}, err
 	}
+	defer q.release()
 	f, err := q.frame(frameAddr)
 	if err != nil {
 		return Variable{}, err
@@ -264,6 +343,7 @@ func (r *Reader) Globals(frameAddr uint64) (Ref, error) {
 	if err != nil {
 		return 0, err
 	}
+	defer q.release()
 	f, err := q.frame(frameAddr)
 	if err != nil {
 		return 0, err
@@ -271,14 +351,28 @@ func (r *Reader) Globals(frameAddr uint64) (Ref, error) {
 	return Ref(f.globals), nil
 }
 
+// recentCode returns the code object at code, when a request of the moment met it: from the
+// requests' own table, or the moment's.
+func (q *req) recentCode(code uint64) *codeLocals {
+	if q.moment == nil {
+		return nil
+	}
+	if cl := q.codes[(code*0x9e3779b97f4a7c15)>>(64-recentBits)]; cl != nil && cl.addr == code {
+		return cl
+	}
+	return q.moment.code(code)
+}
+
 // codeLocals is what every frame of one code object shares: the names and kinds of its fast
 // locals, and its flags.
 type codeLocals struct {
-	key      [3]uint64 // localsplusnames, localspluskinds, flags and count: see codeLocals
-	flags    uint32
-	names    []uint64
-	nameStrs []string
-	kinds    []byte
+	addr      uint64
+	key       [4]uint64 // localsplusnames, localspluskinds, flags and count, stack size: see codeLocals
+	flags     uint32
+	stackSize int64
+	names     []uint64
+	nameStrs  []string
+	kinds     []byte
 }
 
 // codeLocals returns the fast locals of the code object at code, decoded once per code object
@@ -295,7 +389,8 @@ func (q *req) codeLocals(code uint64) (*codeLocals, error) {
 	namesT, kindsB := le64(cb, co.LocalsPlusNames), le64(cb, co.LocalsPlusKinds)
 	flags := le32(cb, q.r.v.Code.Flags)
 	nlp := int64(int32(le32(cb, q.r.v.Code.NLocalsPlus)))
-	key := [3]uint64{namesT, kindsB, uint64(flags) | uint64(uint32(nlp))<<32}
+	stackSize := int64(int32(le32(cb, q.r.v.Code.StackSize)))
+	key := [4]uint64{namesT, kindsB, uint64(flags) | uint64(uint32(nlp))<<32, uint64(stackSize)}
 	shared := q.r.kinds
 	shared.mu.Lock()
 	cl := shared.codes[code]
@@ -313,7 +408,7 @@ func (q *req) codeLocals(code uint64) (*codeLocals, error) {
 	if s.n != nlp {
 		return nil, changed(code, "%d local names for %d slots", s.n, nlp)
 	}
-	cl = &codeLocals{key: key, flags: flags}
+	cl = &codeLocals{addr: code, key: key, flags: flags, stackSize: stackSize}
 	if cl.names, err = q.items(namesT, s, 0, s.n); err != nil {
 		return nil, err
 	}

@@ -259,6 +259,15 @@ func exercise(mem values.Memory, img *image, lim values.Limits) (failed int, err
 		_, err = r.Lookup(f, "len")
 		fail(err)
 	}
+	// A snapshot's reads: one moment, the frames with their deadlines.
+	m := r.Moment()
+	for _, f := range img.Frames {
+		vars, _, err := m.FrameWithDeadline(f, nil)
+		fail(err)
+		for _, v := range vars {
+			fail(v.Err)
+		}
+	}
 	return failed, nil
 }
 

@@ -93,11 +93,30 @@ type slot struct {
 	value uint64 // 0: unset
 }
 
-// members reads the PyMemberDef array of a heap type: the object slots it adds.
+// members returns the object slots a heap type adds (its PyMemberDef array). The slice is
+// shared: not to be modified.
 func (q *req) members(t *typeInfo) ([]memberDef, error) {
 	if !t.heap || t.members == 0 {
 		return nil, nil
 	}
+	ext := t.get()
+	ms, ok := ext.members, ext.hasMembers
+	if ok {
+		return ms, nil
+	}
+	ms, err := q.readMembers(t)
+	if err != nil {
+		return nil, err
+	}
+	t.update(func(ext *typeExt) {
+		ext.members, ext.hasMembers = ms, true
+	})
+	return ms, nil
+}
+
+// readMembers reads the PyMemberDef array of a heap type, which lives as long as the type.
+func (q *req) readMembers(t *typeInfo) ([]memberDef, error) {
+	defer q.staticReads()()
 	md := &q.r.v.MemberDef
 	var out []memberDef
 	for i := uint64(0); i < maxMembers; i++ {
@@ -145,16 +164,32 @@ func (q *req) memberValue(addr uint64, t *typeInfo, m memberDef) (uint64, error)
 	if off < int64(q.r.off.PyObject.Size) || off > 1<<24 || off%8 != 0 {
 		return 0, changed(addr, "slot %s at offset %d", m.name, off)
 	}
+	if off+8 <= headSize {
+		// Most objects with slots are small: their slots come with the head read of them.
+		b, err := q.head(addr, int(off)+8)
+		if err != nil {
+			return 0, err
+		}
+		if v := le64(b, uint64(off)); v%8 == 0 {
+			return v, nil
+		}
+		return 0, changed(addr+uint64(off), "pointer field holds %#x", le64(b, uint64(off)))
+	}
 	return q.optPtr(addr + uint64(off))
 }
 
-// slots reads the __slots__ of the object at addr, the class's own first then its bases'.
-func (q *req) slots(addr uint64, t *typeInfo) ([]slot, error) {
+// allSlots returns the object slots of the classes of t's MRO, the class's own first then its
+// bases'. The slice is shared: not to be modified.
+func (q *req) allSlots(t *typeInfo) ([]memberDef, error) {
+	ext := t.get()
+	all, ok := ext.slots, ext.hasSlots
+	if ok {
+		return all, nil
+	}
 	mro, err := q.mroOf(t)
 	if err != nil {
 		return nil, err
 	}
-	var out []slot
 	for _, c := range mro {
 		ct, err := q.typ(c)
 		if err != nil {
@@ -164,13 +199,27 @@ func (q *req) slots(addr uint64, t *typeInfo) ([]slot, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range ms {
-			v, err := q.memberValue(addr, t, m)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, slot{name: m.name, value: v})
+		all = append(all, ms...)
+	}
+	t.update(func(ext *typeExt) {
+		ext.slots, ext.hasSlots = all, true
+	})
+	return all, nil
+}
+
+// slots reads the __slots__ of the object at addr, the class's own first then its bases'.
+func (q *req) slots(addr uint64, t *typeInfo) ([]slot, error) {
+	all, err := q.allSlots(t)
+	if err != nil {
+		return nil, err
+	}
+	var out []slot
+	for _, m := range all {
+		v, err := q.memberValue(addr, t, m)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, slot{name: m.name, value: v})
 	}
 	return out, nil
 }
@@ -178,23 +227,13 @@ func (q *req) slots(addr uint64, t *typeInfo) ([]slot, error) {
 // slotValue is the value of the __slots__ member name of the object at addr (0 when unset or
 // absent).
 func (q *req) slotValue(addr uint64, t *typeInfo, name string) (uint64, error) {
-	mro, err := q.mroOf(t)
+	all, err := q.allSlots(t)
 	if err != nil {
 		return 0, err
 	}
-	for _, c := range mro {
-		ct, err := q.typ(c)
-		if err != nil {
-			return 0, err
-		}
-		ms, err := q.members(ct)
-		if err != nil {
-			return 0, err
-		}
-		for _, m := range ms {
-			if m.name == name {
-				return q.memberValue(addr, t, m)
-			}
+	for _, m := range all {
+		if m.name == name {
+			return q.memberValue(addr, t, m)
 		}
 	}
 	return 0, nil
@@ -385,15 +424,11 @@ func (q *req) isDataclassRepr(fn uint64) (bool, error) {
 // dataclassRepr is the generated dataclass __repr__: Qualname(f1=..., f2=...), the fields of
 // __dataclass_fields__ that are real fields with repr=True, "..." when it meets itself.
 func (q *req) dataclassRepr(addr uint64, t *typeInfo, fn uint64, depth int) (bool, error) {
-	owner, _, err := q.lookup(t, "__repr__")
-	if err != nil || owner == nil || q.k.mods.dcField == 0 {
-		return false, err
+	if q.k.mods.dcField == 0 {
+		return false, nil
 	}
-	if ok, err := q.isDataclassRepr(fn); err != nil || !ok {
-		return false, err
-	}
-	fields, err := q.dictGet(owner.dict, "__dataclass_fields__")
-	if err != nil || fields == 0 {
+	shown, ok, err := q.dataclassFields(t, fn)
+	if err != nil || !ok {
 		return false, err
 	}
 	key := addr | 1
@@ -405,53 +440,99 @@ func (q *req) dataclassRepr(addr uint64, t *typeInfo, fn uint64, depth int) (boo
 	if err != nil {
 		return false, err
 	}
+	return q.dataclassValues(addr, t, qn, shown, depth)
+}
+
+// dataclassFields returns the names of the fields the generated __repr__ fn of class t shows;
+// ok is false when fn is not that __repr__. They are read once for a class: the generated
+// __repr__ has them written into its code when the class is made.
+func (q *req) dataclassFields(t *typeInfo, fn uint64) ([]string, bool, error) {
+	ext := t.get()
+	done, cachedFn, names := ext.dataclassDone, ext.dataclassFn, ext.dataclassFields
+	if done && cachedFn == fn {
+		return names, names != nil, nil
+	}
+	names, ok, err := q.readDataclassFields(t, fn)
+	if err != nil {
+		return nil, false, err
+	}
+	if !ok {
+		names = nil
+	} else if names == nil {
+		names = []string{}
+	}
+	t.update(func(ext *typeExt) {
+		ext.dataclassFn, ext.dataclassDone, ext.dataclassFields = fn, true, names
+	})
+	return names, ok, nil
+}
+
+func (q *req) readDataclassFields(t *typeInfo, fn uint64) ([]string, bool, error) {
+	owner, _, err := q.lookup(t, "__repr__")
+	if err != nil || owner == nil {
+		return nil, false, err
+	}
+	if ok, err := q.isDataclassRepr(fn); err != nil || !ok {
+		return nil, false, err
+	}
+	fields, err := q.dictGet(owner.dict, "__dataclass_fields__")
+	if err != nil || fields == 0 {
+		return nil, false, err
+	}
 	var shown []string
 	it, err := q.dict(fields)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	for i := 0; ; i++ {
 		if i > maxMembers {
-			return false, changed(fields, "more than %d dataclass fields", maxMembers)
+			return nil, false, changed(fields, "more than %d dataclass fields", maxMembers)
 		}
 		_, f, ok, err := it.next()
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 		if !ok {
 			break
 		}
 		ft, err := q.typeOf(f)
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 		kind, err := q.slotValue(f, ft, "_field_type")
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 		if kind != q.k.mods.dcField {
 			continue
 		}
 		rep, err := q.slotValue(f, ft, "repr")
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 		if rep != q.k.trueObj {
 			if rep != q.k.falseObj {
-				return false, nil // a repr flag that is not a bool: leave it to code
+				return nil, false, nil // a repr flag that is not a bool: leave it to code
 			}
 			continue
 		}
 		np, err := q.slotValue(f, ft, "name")
 		if err != nil || np == 0 {
-			return false, err
+			return nil, false, err
 		}
 		name, err := q.name(np)
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 		shown = append(shown, name)
 	}
+	return shown, true, nil
+}
+
+// dataclassValues writes Qualname(f1=..., f2=...) for the fields shown of the dataclass
+// instance at addr.
+func (q *req) dataclassValues(addr uint64, t *typeInfo, qn string, shown []string, depth int) (bool, error) {
+	key := addr | 1
 	// Read the values before writing anything, so that an unreadable field falls back whole.
 	vals := make([]uint64, len(shown))
 	for i, name := range shown {

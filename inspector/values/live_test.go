@@ -25,22 +25,20 @@ import (
 
 var versions = []string{"3.14", "3.15"}
 
-// procMemory adapts the inspector's process memory to values.Memory.
+// procMemory adapts the inspector's process memory to values.Memory. Every read gets a buffer
+// of its own: requests of one Reader may run at the same time (TestConcurrentRequests), and a
+// shared buffer would be overwritten under another request's feet.
 type procMemory struct {
 	mu    sync.Mutex
 	m     inspector.Memory
-	buf   []byte
 	reads int
 }
 
 func (p *procMemory) Read(addr uint64, n int) ([]byte, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.reads++
-	if cap(p.buf) < n {
-		p.buf = make([]byte, n)
-	}
-	b := p.buf[:n]
+	p.mu.Unlock()
+	b := make([]byte, n)
 	if err := p.m.ReadAt(b, addr); err != nil {
 		return nil, err
 	}
@@ -490,6 +488,38 @@ func TestInstanceChildren(t *testing.T) {
 				}
 			}
 			t.Error("no MyError with its note attribute among the children")
+		})
+	}
+}
+
+// TestTypeVersionTag checks the offset of tp_version_tag, which tells the reader a class is the
+// one it read before, against CPython's own view of it (_testcapi.type_get_version): classes
+// with a tag, and one without (0) that nothing has looked an attribute up on.
+func TestTypeVersionTag(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) {
+			var doc struct {
+				TypeVersions [][2]uint64 `json:"type_versions"`
+			}
+			tgt := startTarget(t, v, "values_tasks.py", values.Limits{}, &doc)
+			if len(doc.TypeVersions) == 0 {
+				testtarget.Unavailable(t, "the target's CPython has no _testcapi to read type versions with")
+			}
+			zero, nonzero := 0, 0
+			for _, tv := range doc.TypeVersions {
+				got, err := values.TypeVersionTag(tgt.reader, tv[0])
+				if err != nil || uint64(got) != tv[1] {
+					t.Errorf("type at %#x: version %d, %v; want %d", tv[0], got, err, tv[1])
+				}
+				if tv[1] == 0 {
+					zero++
+				} else {
+					nonzero++
+				}
+			}
+			if zero == 0 || nonzero < 4 {
+				t.Errorf("%d classes without a version, %d with: the check shows little", zero, nonzero)
+			}
 		})
 	}
 }

@@ -48,6 +48,16 @@ func (q *req) strLayout(addr uint64) (kind int, length int64, data uint64, ascii
 
 // str reads the str at addr (an instance of str or a subclass), at most maxChars code points.
 func (q *req) str(addr uint64, maxChars int) (strInfo, error) {
+	s, err := q.strView(addr, maxChars)
+	if err == nil && s.data != nil {
+		s.data = append([]byte(nil), s.data...)
+	}
+	return s, err
+}
+
+// strView is str, with data valid only until the next read: a view of the bytes read when they
+// came with the object's head.
+func (q *req) strView(addr uint64, maxChars int) (strInfo, error) {
 	kind, length, data, ascii, pre, err := q.strLayout(addr)
 	if err != nil {
 		return strInfo{}, err
@@ -58,7 +68,7 @@ func (q *req) str(addr uint64, maxChars int) (strInfo, error) {
 		return s, nil
 	}
 	if end := data - addr + uint64(n)*uint64(kind); pre != nil && end <= uint64(len(pre)) {
-		s.data = append([]byte(nil), pre[data-addr:end]...)
+		s.data = pre[data-addr : end : end]
 		if ascii {
 			for _, c := range s.data {
 				if c >= 0x80 {
@@ -122,6 +132,43 @@ func (q *req) name(addr uint64) (string, error) {
 		return "", changed(addr, "a name that is not a str")
 	}
 	return q.strValue(addr, maxName)
+}
+
+// writeName writes the text of a str used as a name, as name returns it: an ASCII name straight
+// from the bytes read, without making a string of it.
+func (q *req) writeName(addr uint64) error {
+	ok, err := q.isStr(addr)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return changed(addr, "a name that is not a str")
+	}
+	_, length, data, ascii, pre, err := q.strLayout(addr)
+	if err != nil {
+		return err
+	}
+	if !ascii || length > maxName {
+		s, err := q.strValue(addr, maxName)
+		if err != nil {
+			return err
+		}
+		q.write(s)
+		return nil
+	}
+	var b []byte
+	if end := data - addr + uint64(length); pre != nil && end <= uint64(len(pre)) {
+		b = pre[data-addr : end]
+	} else if b, err = q.read(data, int(length)); err != nil {
+		return err
+	}
+	for _, c := range b {
+		if c >= 0x80 {
+			return changed(addr, "ASCII str holds byte %#x", c)
+		}
+	}
+	q.out = append(q.out, b...)
+	return nil
 }
 
 // strEquals reports whether the str at addr is exactly the ASCII text s.
@@ -288,16 +335,20 @@ type dictIter struct {
 	used  int64
 	keysA uint64
 	keys  cpython.DictKeys
-	// A split table: the values array and its insertion order.
-	split   bool
-	valuesA uint64
-	order   []byte
-	entries []byte // split: the shared keys' entries; combined: the chunk at bufStart
-	vals    []byte // split: the values array
-	pos     int64  // next entry (combined) or order position (split)
-	seen    int64
-	bufAt   int64
-	scanned int64
+	// A split table: the values array and its insertion order, read on the first next.
+	split     bool
+	valuesA   uint64
+	valuesCap int
+	orderOff  uint64
+	loaded    bool
+	order     []byte
+	entries   []byte // split: the shared keys' entries; combined: the chunk at bufStart
+	vals      []byte // split: the values array
+	pos       int64  // next entry (combined) or order position (split)
+	seen      int64
+	bufAt     int64
+	scanned   int64
+	last      int64 // the index in the table of the entry next returned last
 }
 
 // dict starts a walk of the dict at addr.
@@ -358,14 +409,19 @@ func (it *dictIter) setValues(values uint64, checkUsed bool) error {
 		return changed(it.addr, "dict of %d items with %d values", it.used, dv.Size)
 	}
 	it.used = int64(dv.Size)
-	it.split, it.valuesA = true, values
-	if dv.Size == 0 {
-		return nil
-	}
-	if it.order, err = q.readCopy(values+dv.OrderOffset, dv.Size); err != nil {
+	it.split, it.valuesA, it.valuesCap, it.orderOff = true, values, dv.Capacity, dv.OrderOffset
+	it.loaded = dv.Size == 0
+	return nil
+}
+
+// loadSplit reads the arrays a walk of a split table goes through.
+func (it *dictIter) loadSplit() error {
+	q := it.q
+	var err error
+	if it.order, err = q.readCopy(it.valuesA+it.orderOff, int(it.used)); err != nil {
 		return err
 	}
-	if it.vals, err = q.readCopy(values+q.r.v.Dict.ValuesArr, 8*dv.Capacity); err != nil {
+	if it.vals, err = q.readCopy(it.valuesA+q.r.v.Dict.ValuesArr, 8*it.valuesCap); err != nil {
 		return err
 	}
 	if n := it.keys.NEntries; n > 0 {
@@ -373,13 +429,44 @@ func (it *dictIter) setValues(values uint64, checkUsed bool) error {
 			return err
 		}
 	}
+	it.loaded = true
 	return nil
+}
+
+// entry reads entry ix of the table directly: its key and value, with ok false when the entry
+// is empty, deleted or out of the table.
+func (it *dictIter) entry(ix int64) (key, value uint64, ok bool, err error) {
+	q := it.q
+	if ix < 0 || ix >= it.keys.NEntries || (it.split && ix >= int64(it.valuesCap)) {
+		return 0, 0, false, nil
+	}
+	e := it.keysA + it.keys.EntriesOffset + uint64(ix)*it.keys.EntrySize
+	if key, err = q.u64(e + it.keys.KeyOffset); err != nil {
+		return 0, 0, false, err
+	}
+	if it.split {
+		value, err = q.u64(it.valuesA + q.r.v.Dict.ValuesArr + 8*uint64(ix))
+	} else {
+		value, err = q.u64(e + it.keys.ValueOffset)
+	}
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if key == 0 || value == 0 || key%8 != 0 || value%8 != 0 {
+		return 0, 0, false, nil
+	}
+	return key, value, true, nil
 }
 
 // next returns the next key and value, or ok false at the end. A walk that ends having seen
 // another number of items than the dict says it holds fails.
 func (it *dictIter) next() (key, value uint64, ok bool, err error) {
 	if it.split {
+		if !it.loaded {
+			if err := it.loadSplit(); err != nil {
+				return 0, 0, false, err
+			}
+		}
 		for it.pos < int64(len(it.order)) {
 			ix := int64(it.order[it.pos])
 			it.pos++
@@ -395,6 +482,7 @@ func (it *dictIter) next() (key, value uint64, ok bool, err error) {
 				return 0, 0, false, changed(it.addr, "split dict entry %d: key %#x value %#x", ix, key, value)
 			}
 			it.seen++
+			it.last = ix
 			return key, value, true, nil
 		}
 		return 0, 0, false, nil
@@ -428,6 +516,7 @@ func (it *dictIter) next() (key, value uint64, ok bool, err error) {
 		if it.seen++; it.seen > it.used {
 			return 0, 0, false, changed(it.addr, "dict of %d items has more", it.used)
 		}
+		it.last = it.pos - 1
 		return key, value, true, nil
 	}
 	if it.seen != it.used {
@@ -465,7 +554,29 @@ func (q *req) dictGet(dict uint64, name string) (uint64, error) {
 	return it.find(name)
 }
 
+// find returns the value of the str key name from where the walk is, 0 when absent. Where a
+// name was found in the same table before, that entry is looked at first: the attributes of a
+// class's instances share one table of keys (and a class or module dict keeps its entries in
+// place), so most lookups then take one entry rather than a walk. The entry is used only when
+// its key is name and it has a value.
 func (it *dictIter) find(name string) (uint64, error) {
+	hk := hintKey{keys: it.keysA, name: name}
+	kinds := it.q.r.kinds
+	if it.pos == 0 && it.seen == 0 {
+		if ix, ok := kinds.hint(hk); ok {
+			k, v, ok, err := it.entry(ix)
+			if err != nil {
+				return 0, err
+			}
+			if ok {
+				if eq, err := it.q.strEquals(k, name); err != nil {
+					return 0, err
+				} else if eq {
+					return v, nil
+				}
+			}
+		}
+	}
 	for {
 		k, v, ok, err := it.next()
 		if err != nil || !ok {
@@ -474,9 +585,35 @@ func (it *dictIter) find(name string) (uint64, error) {
 		if eq, err := it.q.strEquals(k, name); err != nil {
 			return 0, err
 		} else if eq {
+			kinds.putHint(hk, it.last)
 			return v, nil
 		}
 	}
+}
+
+// hintKey names a key of one dict keys table.
+type hintKey struct {
+	keys uint64
+	name string
+}
+
+// maxHints bounds the hints kept; past it they start again.
+const maxHints = 1 << 16
+
+func (k *kinds) hint(h hintKey) (int64, bool) {
+	k.hintsMu.RLock()
+	defer k.hintsMu.RUnlock()
+	ix, ok := k.hints[h]
+	return ix, ok
+}
+
+func (k *kinds) putHint(h hintKey, ix int64) {
+	k.hintsMu.Lock()
+	defer k.hintsMu.Unlock()
+	if k.hints == nil || len(k.hints) >= maxHints {
+		k.hints = map[hintKey]int64{}
+	}
+	k.hints[h] = ix
 }
 
 // setIter walks a set or frozenset in slot order (the order of its repr).

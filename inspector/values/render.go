@@ -45,7 +45,7 @@ func (q *req) repr(addr uint64, depth int) error {
 	if err != nil {
 		return err
 	}
-	switch k.reprs[t.repr] {
+	switch q.builtin(t) {
 	case "int":
 		s, err := q.intText(addr)
 		if err != nil {
@@ -72,8 +72,11 @@ func (q *req) repr(addr uint64, depth int) error {
 	case "bytearray":
 		return q.bytearrayRepr(addr)
 	case "tuple", "list", "set", "dict", "frozendict":
-		return q.containerRepr(addr, t, k.reprs[t.repr], depth)
+		return q.containerRepr(addr, t, q.builtin(t), depth)
 	case "object":
+		t.update(func(ext *typeExt) {
+			ext.reprByType = true
+		})
 		return q.objectRepr(addr, t)
 	case "BaseException":
 		return q.exceptionRepr(addr, t, depth)
@@ -115,10 +118,31 @@ func (q *req) repr(addr uint64, depth int) error {
 		if done, err := q.pythonRepr(addr, t, fn, depth); done || err != nil {
 			return err
 		}
+		if !q.knownRepr(fn) {
+			// Not a __repr__ the reader reproduces, nor a dataclass's: every instance of the
+			// class gets the object repr.
+			t.update(func(ext *typeExt) {
+				ext.reprByType = true
+			})
+		}
 	}
 	// A repr that runs code: say what the object is, the way object.__repr__ would.
 	q.inexact = true
 	return q.objectRepr(addr, t)
+}
+
+// knownRepr reports whether fn is one of the standard library's __repr__ the reader
+// reproduces from an object's state.
+func (q *req) knownRepr(fn uint64) bool {
+	m := &q.k.mods
+	if fn == 0 {
+		return false
+	}
+	switch fn {
+	case m.enumRepr, m.flagRepr, m.eventRepr, m.lockRepr, m.semRepr, m.condRepr, m.queueRepr, m.handleRepr, m.timeoutRepr:
+		return true
+	}
+	return false
 }
 
 // pythonRepr renders objects whose class has a Python-level __repr__ (fn) that the reader
@@ -146,7 +170,7 @@ func (q *req) pythonRepr(addr uint64, t *typeInfo, fn uint64, depth int) (bool, 
 // strRepr appends repr() of a str, cut to MaxStrLen code points.
 func (q *req) strRepr(addr uint64) error {
 	max := q.r.lim.MaxStrLen
-	s, err := q.str(addr, max)
+	s, err := q.strView(addr, max)
 	if err != nil {
 		return err
 	}
@@ -517,19 +541,26 @@ func (q *req) objectRepr(addr uint64, t *typeInfo) error {
 	if err != nil {
 		return err
 	}
+	whole := addr == q.valueAddr && len(q.out) == 0
 	q.writeByte('<')
 	if ok && mod != "builtins" {
 		qn, err := q.typeQualname(t)
 		if err != nil {
 			return err
 		}
-		q.write(mod + "." + qn)
+		q.write(mod)
+		q.writeByte('.')
+		q.write(qn)
 	} else {
 		q.write(t.name)
 	}
 	q.write(" object at ")
 	q.writeAddr(addr)
 	q.writeByte('>')
+	if whole {
+		// The value's whole repr, so far: its type's and its address.
+		q.byTypeEnd = len(q.out)
+	}
 	return nil
 }
 
@@ -543,7 +574,7 @@ func (q *req) exceptionRepr(addr uint64, t *typeInfo, depth int) error {
 	if err != nil {
 		return err
 	}
-	if q.k.reprs[at.repr] != "tuple" {
+	if q.builtin(at) != "tuple" {
 		return changed(addr, "exception args of type %s", at.name)
 	}
 	s, err := q.tuple(args)
@@ -592,11 +623,11 @@ func (q *req) functionRepr(addr uint64) error {
 	if err != nil {
 		return err
 	}
-	s, err := q.name(qn)
-	if err != nil {
+	q.write("<function ")
+	if err := q.writeName(qn); err != nil {
 		return err
 	}
-	q.write("<function " + s + " at ")
+	q.write(" at ")
 	q.writeAddr(addr)
 	q.writeByte('>')
 	return nil
@@ -608,11 +639,13 @@ func (q *req) genRepr(addr uint64, t *typeInfo) error {
 	if err != nil {
 		return err
 	}
-	s, err := q.name(qn)
-	if err != nil {
+	q.writeByte('<')
+	q.write(t.name)
+	q.write(" object ")
+	if err := q.writeName(qn); err != nil {
 		return err
 	}
-	q.write("<" + t.name + " object " + s + " at ")
+	q.write(" at ")
 	q.writeAddr(addr)
 	q.writeByte('>')
 	return nil
@@ -625,11 +658,7 @@ func (q *req) cfunctionRepr(addr uint64) error {
 	if err != nil {
 		return err
 	}
-	np, err := q.bytePtr(ml + cf.MlName)
-	if err != nil {
-		return err
-	}
-	name, err := q.cString(np)
+	name, err := q.methodName(ml)
 	if err != nil {
 		return err
 	}
@@ -659,20 +688,33 @@ func (q *req) cfunctionRepr(addr uint64) error {
 
 // isModule reports whether t is module or a subclass of it.
 func (q *req) isModule(t *typeInfo) (bool, error) {
+	ext := t.get()
+	known := ext.isModule
+	if known != 0 {
+		return known == 2, nil
+	}
 	mro, err := q.mroOf(t)
 	if err != nil {
 		return false, err
 	}
+	is := false
 	for _, c := range mro {
 		ct, err := q.typ(c)
 		if err != nil {
 			return false, err
 		}
 		if ct.static("module") {
-			return true, nil
+			is = true
+			break
 		}
 	}
-	return false, nil
+	t.update(func(ext *typeExt) {
+		ext.isModule = 1
+		if is {
+			ext.isModule = 2
+		}
+	})
+	return is, nil
 }
 
 // codeRepr: <code object name at 0x…, file "f.py", line 3>.

@@ -18,6 +18,7 @@ const (
 	maxMembers   = 256 // __slots__ of one class
 	chunkEntries = 128 // dict entries, set slots and list items read at once
 	rootSpan     = 128 // reads this close after the address asked about read the object itself
+	recentBits   = 6   // a request keeps 1<<recentBits types at hand
 	// maxScan bounds the entries or slots one walk of a dict or set visits: enough to page
 	// through a dict of millions of items, not to loop on a garbage size.
 	maxScan = 1 << 26
@@ -32,31 +33,99 @@ type req struct {
 	reads    int
 	checked  int // reads at the last look at the clock
 	expired  bool
-	types    map[uint64]*typeInfo
-	path     map[uint64]bool
-	root     uint64       // the address the caller asked about
-	heads    [8]headEntry // the first bytes of the objects read last
-	nextHead int
-	out      []byte
-	trunc    bool // something was cut off the current repr
-	inexact  bool // the current repr is not what repr() would return
-	static   bool // reads are of what lives as long as the program (Reader.static)
+	// The types met last, by a hash of their address, ahead of every other place types are
+	// found (typ); kept from request to request of one moment.
+	recent     [1 << recentBits]*typeInfo
+	codes      [1 << recentBits]*codeLocals // the same for code objects
+	moment     *moment                      // the moment of the reader recent and codes were filled for
+	path       map[uint64]bool
+	root       uint64       // the address the caller asked about
+	heads      [8]headEntry // the first bytes of the objects read last
+	nextHead   int
+	out        []byte
+	fastLocals []byte    // the fast locals of the frame being read (frameInfo.slots)
+	fi         frameInfo // the frame being read (frame)
+	// The bytes of the frame being read and around it (frameBytes), from frameWinAddr.
+	frameWin     []byte
+	frameWinAddr uint64
+	// The types of the variables variables listed last, 0 where unknown; lastType is the type
+	// of the value rendered last.
+	varTypes []uint64
+	lastType uint64
+	stack    []byte // a frame's value stack (frameDeadline)
+	// valueAddr is the object value renders; byTypeEnd is the length of the output when it
+	// held that object's default repr and nothing else (-1: it did not).
+	valueAddr uint64
+	byTypeEnd int
+	trunc     bool // something was cut off the current repr
+	inexact   bool // the current repr is not what repr() would return
+	static    bool // reads are of what lives as long as the program (Reader.static)
 }
 
+// newReq starts a request about the object at root. The caller ends it with release.
 func (r *Reader) newReq(root uint64) (*req, error) {
 	k, err := r.resolveKnown()
 	if err != nil {
 		return nil, err
 	}
-	q := &req{r: r, k: k, root: root, deadline: time.Now().Add(r.lim.Budget), types: map[uint64]*typeInfo{}, path: map[uint64]bool{}}
+	var q *req
+	if r.moment != nil {
+		q, r.moment.idle = r.moment.idle, nil
+	}
+	if q == nil {
+		q, _ = r.kinds.reqs.Get().(*req)
+	}
+	if q == nil {
+		q = &req{path: map[uint64]bool{}}
+	}
+	if q.moment == nil || q.moment != r.moment {
+		// The types a request of the same moment met last hold for this one too.
+		q.recent, q.codes = [len(q.recent)]*typeInfo{}, [len(q.codes)]*codeLocals{}
+	}
+	// The deadline is set at the first look at the clock (timeUp), a few reads in: most
+	// requests are over before that.
+	q.r, q.k, q.root, q.deadline, q.moment = r, k, root, time.Time{}, r.moment
 	return q, nil
+}
+
+// release ends a request; nothing it returned may refer to its buffers. Requests are reused:
+// a snapshot of thousands of frames makes one request each.
+func (q *req) release() {
+	out, path, slots := q.out[:0], q.path, q.fastLocals[:0]
+	if cap(out) > 64<<10 {
+		out = nil // a big repr's buffer is not kept for every small one after it
+	}
+	if cap(slots) > 64<<10 {
+		slots = nil
+	}
+	clear(path)
+	kinds := q.r.kinds
+	// Field by field: the heads and the types at hand are overwritten before they are used
+	// (newReq clears the types when the moment changes), and copying the whole struct would
+	// cost more than the request.
+	q.out, q.path, q.fastLocals = out, path, slots
+	q.frameWin, q.frameWinAddr = q.frameWin[:0], 0
+	q.r, q.k, q.reads, q.checked, q.expired, q.root = nil, nil, 0, 0, false, 0
+	q.trunc, q.inexact, q.static, q.valueAddr, q.byTypeEnd = false, false, false, 0, 0
+	for i := range q.heads {
+		q.heads[i].addr, q.heads[i].n = 0, 0
+	}
+	if m := q.moment; m != nil && m.idle == nil {
+		m.idle = q // kept for the moment's next request, with the types it has at hand
+		return
+	}
+	kinds.reqs.Put(q)
 }
 
 // timeUp reports whether the request's budget is spent. It looks at the clock every few reads.
 func (q *req) timeUp() bool {
 	if !q.expired && q.reads-q.checked >= checkEvery {
 		q.checked = q.reads
-		q.expired = time.Now().After(q.deadline)
+		now := time.Now()
+		if q.deadline.IsZero() {
+			q.deadline = now.Add(q.r.lim.Budget)
+		}
+		q.expired = now.After(q.deadline)
 	}
 	return q.expired
 }
@@ -74,6 +143,13 @@ func (q *req) read(addr uint64, n int) ([]byte, error) {
 	}
 	if n == 0 {
 		return nil, nil
+	}
+	// Part of an object read a moment ago comes from the bytes read of it.
+	for i := range q.heads {
+		if e := &q.heads[i]; addr-e.addr < uint64(e.n) && addr-e.addr+uint64(n) <= uint64(e.n) && e.addr != 0 {
+			off := addr - e.addr
+			return e.buf[off : off+uint64(n) : off+uint64(n)], nil
+		}
 	}
 	// Reads keep working past the deadline, so that a repr under way can close its brackets;
 	// the loops that add items stop at timeUp.
@@ -200,6 +276,39 @@ func (q *req) cString(addr uint64) (string, error) {
 		return "", changed(0, "NULL C string")
 	}
 	defer q.staticReads()()
+	m := q.r.moment
+	if s, ok := m.cString(addr); ok {
+		return s, nil
+	}
+	kinds := q.r.kinds
+	kinds.cStringsMu.RLock()
+	s, ok := kinds.cStrings[addr]
+	kinds.cStringsMu.RUnlock()
+	if ok {
+		// The same text where it was read before, up to its NUL: the same string.
+		if b, err := q.read(addr, len(s)+1); err == nil && b[len(s)] == 0 && string(b[:len(s)]) == s {
+			m.putCString(addr, s)
+			return s, nil
+		}
+	}
+	s, err := q.readCString(addr)
+	if err != nil {
+		return "", err
+	}
+	m.putCString(addr, s)
+	kinds.cStringsMu.Lock()
+	if kinds.cStrings == nil || len(kinds.cStrings) >= maxCStrings {
+		kinds.cStrings = map[uint64]string{}
+	}
+	kinds.cStrings[addr] = s
+	kinds.cStringsMu.Unlock()
+	return s, nil
+}
+
+// maxCStrings bounds the C strings kept; past it they start again.
+const maxCStrings = 1 << 14
+
+func (q *req) readCString(addr uint64) (string, error) {
 	var out []byte
 	for len(out) < maxCString {
 		a := addr + uint64(len(out))

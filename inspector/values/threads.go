@@ -13,6 +13,7 @@ func (r *Reader) ThreadNames() (map[uint64]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer q.release()
 	interp, err := q.interp()
 	if err != nil {
 		return nil, err

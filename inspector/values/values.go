@@ -122,13 +122,14 @@ type Reader struct {
 	// Nil: mem.
 	static Memory
 	off    *cpython.DebugOffsets
-	v      cpython.ValueLayout
-	lay    cpython.Layout
+	v      *cpython.ValueLayout // pointers: On copies a Reader for every frame of a snapshot
+	lay    *cpython.Layout
 	print  *cpython.Printable
 	lim    Limits
 	clock  func() (float64, error)
 	rtAddr uint64
 	kinds  *kinds // shared by the readers On makes
+	moment *moment
 }
 
 // kinds is what a Reader has found out about the target's types and code objects: they do not
@@ -137,6 +138,145 @@ type kinds struct {
 	mu    sync.Mutex
 	known *known // what the target's builtins and modules are; nil until first resolved
 	codes map[uint64]*codeLocals
+	// types are the types that can be recognised again by their version tag (see typeKey).
+	typesMu sync.RWMutex
+	types   map[uint64]*typeInfo
+	// hints says where in a dict's table a name was found last (see dictIter.find).
+	hintsMu sync.RWMutex
+	hints   map[hintKey]int64
+	// cStrings are the C strings read so far (method names), by address; checked on each use.
+	cStringsMu sync.RWMutex
+	cStrings   map[uint64]string
+	reqs       sync.Pool // of *req, reused from request to request
+}
+
+// moment is what the requests of readers made for one moment of the target share (see
+// Reader.Moment). Its readers are used by one goroutine: nothing here is locked.
+type moment struct {
+	idle     *req // a request of the moment that has ended, for the next
+	types    map[uint64]*typeInfo
+	codes    map[uint64]*codeLocals // code objects, by address
+	cStrings map[uint64]string
+	// What many frames of a snapshot share: the repr of objects whose repr is their type's and
+	// address (the default object repr), by address; the text a function gives a callback's repr
+	// (callbackSource), by function; an event loop's debug flag, by loop.
+	objects   map[uint64]momentObject
+	callbacks map[uint64]string
+	loopDebug map[uint64]bool
+	methods   map[uint64]string // method names, by PyMethodDef
+}
+
+// methodNames is m.methods, nil for a nil moment.
+func (m *moment) methodNames() map[uint64]string {
+	if m == nil {
+		return nil
+	}
+	return m.methods
+}
+
+// momentObject is the rendering of an object of type typ.
+type momentObject struct {
+	typ uint64
+	v   Value
+}
+
+// momentGet and momentPut read and write one of a moment's tables; a nil moment (a Reader not
+// made by Moment) holds nothing.
+func momentGet[V any](m *moment, table map[uint64]V, key uint64) (V, bool) {
+	var zero V
+	if m == nil {
+		return zero, false
+	}
+	v, ok := table[key]
+	return v, ok
+}
+
+func momentPut[V any](m *moment, table *map[uint64]V, key uint64, v V) {
+	if m == nil {
+		return
+	}
+	if *table == nil {
+		*table = map[uint64]V{}
+	}
+	(*table)[key] = v
+}
+
+func (m *moment) typ(addr uint64) *typeInfo {
+	if m == nil {
+		return nil
+	}
+	return m.types[addr]
+}
+
+func (m *moment) putType(t *typeInfo) {
+	if m != nil {
+		momentPut(m, &m.types, t.addr, t)
+	}
+}
+
+func (m *moment) code(addr uint64) *codeLocals {
+	if m == nil {
+		return nil
+	}
+	return m.codes[addr]
+}
+
+func (m *moment) putCode(addr uint64, c *codeLocals) {
+	if m != nil {
+		momentPut(m, &m.codes, addr, c)
+	}
+}
+
+func (m *moment) object(addr uint64) (momentObject, bool) {
+	if m == nil {
+		return momentObject{}, false
+	}
+	return momentGet(m, m.objects, addr)
+}
+
+func (m *moment) putObject(addr uint64, o momentObject) {
+	if m != nil {
+		momentPut(m, &m.objects, addr, o)
+	}
+}
+
+func (m *moment) callback(fn uint64) (string, bool) {
+	if m == nil {
+		return "", false
+	}
+	return momentGet(m, m.callbacks, fn)
+}
+
+func (m *moment) putCallback(fn uint64, text string) {
+	if m != nil {
+		momentPut(m, &m.callbacks, fn, text)
+	}
+}
+
+func (m *moment) debug(loop uint64) (bool, bool) {
+	if m == nil {
+		return false, false
+	}
+	return momentGet(m, m.loopDebug, loop)
+}
+
+func (m *moment) putDebug(loop uint64, debug bool) {
+	if m != nil {
+		momentPut(m, &m.loopDebug, loop, debug)
+	}
+}
+
+func (m *moment) cString(addr uint64) (string, bool) {
+	if m == nil {
+		return "", false
+	}
+	return momentGet(m, m.cStrings, addr)
+}
+
+func (m *moment) putCString(addr uint64, s string) {
+	if m != nil {
+		momentPut(m, &m.cStrings, addr, s)
+	}
 }
 
 // On returns a Reader of mem that shares what r has found out about the target's types and
@@ -145,6 +285,19 @@ type kinds struct {
 func (r *Reader) On(mem, static Memory) *Reader {
 	c := *r
 	c.mem, c.static = mem, static
+	return &c
+}
+
+// Moment returns a Reader that takes the target's classes as they were when a request of it
+// (or of a Reader On makes of it) first read them, for reading many values of one snapshot:
+// the target taken at one moment. A class's attributes, bases and name are read once, rather
+// than checked anew by every request; classes whose changes the reader cannot see otherwise
+// (their version tag is not assigned) are then recognised too. A Reader of a moment is for
+// that one batch of reads, not to be kept; unlike other Readers, it and the Readers On makes
+// of it are for one goroutine at a time.
+func (r *Reader) Moment() *Reader {
+	c := *r
+	c.moment = &moment{}
 	return &c
 }
 
@@ -163,11 +316,12 @@ func New(mem Memory, cfg Config) (*Reader, error) {
 	if err := cfg.Offsets.CheckValueLayout(); err != nil {
 		return nil, err
 	}
+	v, lay := cfg.Offsets.ValueLayout(), cfg.Offsets.Layout()
 	return &Reader{
 		mem:    mem,
 		off:    cfg.Offsets,
-		v:      cfg.Offsets.ValueLayout(),
-		lay:    cfg.Offsets.Layout(),
+		v:      &v,
+		lay:    &lay,
 		print:  cpython.PrintableFor(cfg.Offsets.Version.Minor),
 		lim:    cfg.Limits.withDefaults(),
 		clock:  cfg.Clock,

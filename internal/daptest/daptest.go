@@ -442,3 +442,20 @@ func truncate(b []byte, n int) string {
 	}
 	return string(bytes.ToValidUTF8(b[:n], nil)) + "…"
 }
+
+// Evaluate sends an evaluate request and returns its response, whatever its outcome.
+func (c *Client) Evaluate(expression string, frameID int, context string) *Message {
+	c.t.Helper()
+	return c.Request("evaluate", map[string]any{"expression": expression, "frameId": frameID, "context": context})
+}
+
+// ShowUser reports whether an error response asks the client to show its message as a
+// notification (body.error.showUser).
+func ShowUser(t testing.TB, m *Message) bool {
+	t.Helper()
+	var body dap.ErrorResponseBody
+	if err := json.Unmarshal(m.Body, &body); err != nil || body.Error == nil {
+		t.Fatalf("%s error response has no error body: %s", m.Command, truncate(m.Raw, 300))
+	}
+	return body.Error.ShowUser
+}

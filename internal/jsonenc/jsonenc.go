@@ -12,7 +12,9 @@ func AppendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	// Most text needs no escaping: eight bytes at a time up to the first that may.
+	i := plainPrefix(s)
+	for i < len(s) {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++
@@ -57,4 +59,26 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// plainPrefix returns the length of the longest prefix of s, in whole words of eight bytes,
+// with no byte that AppendString escapes or decodes: control characters, '"', '\\' and bytes
+// of multi-byte sequences.
+func plainPrefix(s string) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		// A byte below 0x20, a zero byte of quote or backslash, or a high bit sets a high bit
+		// here (the classic test for a zero byte, with x < 0x20 for a control character).
+		if ((x-ones*0x20)|(quote-ones)|(backslash-ones)|x)&highs != 0 {
+			break
+		}
+	}
+	return i
 }

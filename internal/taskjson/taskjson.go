@@ -4,6 +4,8 @@ package taskjson
 
 import (
 	"io"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/aioscope/aioscope/awaittree"
@@ -60,6 +62,110 @@ func writeFrameFields(j *jsonenc.Writer, f snapshot.Frame) {
 	j.OptInt(f.EndColumn, known && f.EndColumn >= 0)
 }
 
+// frameTexts holds the JSON text of the fields of frames written before, by frame: the tasks of a
+// snapshot share their frames, each with values of its own.
+type frameTexts struct {
+	text  []byte
+	spans map[*snapshot.Frame]span
+}
+
+type span struct{ start, end int }
+
+// write writes the fields of the frame at f, without braces, as writeFrameFields does.
+func (c *frameTexts) write(j *jsonenc.Writer, f *snapshot.Frame) {
+	s, ok := c.spans[f]
+	if !ok {
+		t := jsonenc.NewBuffer(c.text)
+		writeFrameFields(t, *f)
+		s = span{len(c.text), len(t.Bytes())}
+		c.text = t.Bytes()
+		if c.spans == nil {
+			c.spans = map[*snapshot.Frame]span{}
+		}
+		c.spans[f] = s
+	}
+	j.RawBytes(c.text[s.start:s.end])
+}
+
+// writeFramesLocals writes a list of frame objects, each with its variables (ps --json
+// --locals). Without locals for every frame it is writeFrames.
+func writeFramesLocals(j *jsonenc.Writer, fs []snapshot.Frame, locals []snapshot.FrameLocals, texts *frameTexts) {
+	if len(locals) != len(fs) {
+		writeFrames(j, fs)
+		return
+	}
+	j.Raw("[")
+	for i := range fs {
+		if i > 0 {
+			j.Raw(",")
+		}
+		j.Raw("{")
+		texts.write(j, &fs[i])
+		if locals[i].Err != "" {
+			j.Raw(`,"locals_error":`)
+			j.Str(locals[i].Err)
+		} else {
+			j.Raw(`,"locals":`)
+			writeVariables(j, locals[i].Vars, "")
+		}
+		j.Raw("}")
+	}
+	j.Raw("]")
+}
+
+// writeVariables writes the variables of a frame as an array of variable objects, only those
+// of the given kind when kind is not "".
+func writeVariables(j *jsonenc.Writer, vars []snapshot.Variable, kind string) {
+	j.Raw("[")
+	n := 0
+	for _, v := range vars {
+		if kind != "" && v.Kind != kind {
+			continue
+		}
+		if n > 0 {
+			j.Raw(",")
+		}
+		n++
+		j.Raw(`{"name":`)
+		j.Str(v.Name)
+		switch v.Kind {
+		case "argument":
+			j.Raw(`,"kind":"argument"`)
+		case "local":
+			j.Raw(`,"kind":"local"`)
+		default:
+			j.Raw(`,"kind":`)
+			j.Str(v.Kind)
+		}
+		if v.Err != "" {
+			j.Raw(`,"error":`)
+			j.Str(v.Err)
+		} else {
+			j.Raw(`,"type":`)
+			j.Str(v.Type)
+			j.Raw(`,"repr":`)
+			j.Str(v.Repr)
+		}
+		j.Raw("}")
+	}
+	j.Raw("]")
+}
+
+// writeWake writes a task's wakes_in and wakes_by fields: seconds from captured_at to its
+// deadline (to the millisecond), and what the deadline is; null when it has none.
+func writeWake(j *jsonenc.Writer, w snapshot.Wake, scratch []byte) []byte {
+	j.Raw(`,"wakes_in":`)
+	if !w.Known || math.IsNaN(w.In) || math.IsInf(w.In, 0) {
+		j.Raw(`null,"wakes_by":null`)
+		return scratch
+	}
+	scratch = strconv.AppendFloat(scratch[:0], math.Round(w.In*1000)/1000, 'f', -1, 64)
+	j.RawBytes(scratch)
+	j.Raw(`,"wakes_by":`)
+	j.Str(w.By)
+	return scratch
+}
+
 // writeHeader writes the fields both documents start with.
 func writeHeader(j *jsonenc.Writer, s *snapshot.Snapshot) {
 	j.Raw(`{"pid":`)
@@ -90,22 +196,29 @@ func writeCycles(j *jsonenc.Writer, s *snapshot.Snapshot) {
 
 // WritePS writes the `ps --json` document: threads with their current frames, tasks with
 // their coroutine frames and awaiters, and await cycles.
-func WritePS(w io.Writer, s *snapshot.Snapshot) error {
-	return WritePSWith(w, s, PSOptions{})
+func WritePS(w io.Writer, s *snapshot.Snapshot) error { return WritePSWith(w, s, PSOptions{}) }
+
+// WritePSLocals writes the `ps --json --locals` document: WritePS's, with every frame's
+// variables and every task's deadline.
+func WritePSLocals(w io.Writer, s *snapshot.Snapshot) error {
+	return WritePSWith(w, s, PSOptions{Locals: true})
 }
 
-// PSOptions shape the `ps --json` document as --filter, --depth and --group ask.
+// PSOptions shape the `ps --json` document as --locals, --filter, --depth and --group ask.
 type PSOptions struct {
+	// Locals adds every frame's variables and every task's deadline (--locals).
+	Locals bool
 	// Keep, when not nil, lists only the tasks it accepts (by index in Snapshot.Tasks).
 	Keep []bool
 	// Groups, when not nil, adds the "groups" field: the groups of the tasks listed.
 	Groups []groups.Group
 }
 
-// WritePSWith is WritePS shaped by opts.
+// WritePSWith writes the `ps --json` document shaped by opts.
 func WritePSWith(w io.Writer, s *snapshot.Snapshot, opts PSOptions) error {
-	awaiters := snapshot.AwaiterIndex(s.Tasks)
-	j := jsonenc.NewWriter(w)
+	locals := opts.Locals
+	tw := &taskWriter{j: jsonenc.NewWriter(w), s: s, awaiters: snapshot.AwaiterIndex(s.Tasks), locals: locals}
+	j := tw.j
 	writeHeader(j, s)
 	j.Raw(`,"threads":[`)
 	for i, t := range s.Threads {
@@ -125,46 +238,19 @@ func WritePSWith(w io.Writer, s *snapshot.Snapshot, opts PSOptions) error {
 			j.Null()
 		}
 		j.Raw(`,"frames":`)
-		writeFrames(j, t.Frames)
+		if locals {
+			writeFramesLocals(j, t.Frames, t.Locals, &tw.texts)
+		} else {
+			writeFrames(j, t.Frames)
+		}
 		j.Raw("}")
 	}
 	j.Raw(`],"tasks":[`)
-	listed := 0
-	for i, t := range s.Tasks {
+	for i := range s.Tasks {
 		if opts.Keep != nil && !opts.Keep[i] {
 			continue
 		}
-		if listed > 0 {
-			j.Raw(",")
-		}
-		listed++
-		j.Raw("\n")
-		j.Raw(`{"id":`)
-		j.HexID(t.ID)
-		j.Raw(`,"name":`)
-		j.Str(t.Name)
-		j.Raw(`,"tid":`)
-		j.Uint(t.TID)
-		j.Raw(`,"frames":`)
-		writeFrames(j, t.Frames)
-		j.Raw(`,"awaited_by":[`)
-		for k, a := range t.AwaitedBy {
-			if k > 0 {
-				j.Raw(",")
-			}
-			j.Raw(`{"id":`)
-			j.HexID(a.ID)
-			j.Raw(`,"name":`)
-			if k, ok := awaiters[a.ID]; ok && k >= 0 {
-				j.Str(s.Tasks[k].Name)
-			} else {
-				j.Null()
-			}
-			j.Raw(`,"is_task":`)
-			j.Bool(a.IsTask)
-			j.Raw("}")
-		}
-		j.Raw("]}")
+		tw.task(i)
 		if j.Flush() != nil {
 			break
 		}
@@ -248,6 +334,60 @@ func writeGroups(j *jsonenc.Writer, s *snapshot.Snapshot, opts PSOptions) {
 	j.Raw("]")
 }
 
+// taskWriter writes the task objects of a ps document.
+type taskWriter struct {
+	j        *jsonenc.Writer
+	s        *snapshot.Snapshot
+	awaiters map[uint64]int // snapshot.AwaiterIndex
+	locals   bool
+	texts    frameTexts
+	scratch  []byte
+	written  int // tasks written so far
+}
+
+// task writes task i, after a comma unless it is the first written.
+func (tw *taskWriter) task(i int) {
+	j, t := tw.j, &tw.s.Tasks[i]
+	if tw.written > 0 {
+		j.Raw(",")
+	}
+	tw.written++
+	j.Raw("\n")
+	j.Raw(`{"id":`)
+	j.HexID(t.ID)
+	j.Raw(`,"name":`)
+	j.Str(t.Name)
+	j.Raw(`,"tid":`)
+	j.Uint(t.TID)
+	if tw.locals {
+		tw.scratch = writeWake(j, t.Wake, tw.scratch)
+	}
+	j.Raw(`,"frames":`)
+	if tw.locals {
+		writeFramesLocals(j, t.Frames, t.Locals, &tw.texts)
+	} else {
+		writeFrames(j, t.Frames)
+	}
+	j.Raw(`,"awaited_by":[`)
+	for k, a := range t.AwaitedBy {
+		if k > 0 {
+			j.Raw(",")
+		}
+		j.Raw(`{"id":`)
+		j.HexID(a.ID)
+		j.Raw(`,"name":`)
+		if k, ok := tw.awaiters[a.ID]; ok && k >= 0 {
+			j.Str(tw.s.Tasks[k].Name)
+		} else {
+			j.Null()
+		}
+		j.Raw(`,"is_task":`)
+		j.Bool(a.IsTask)
+		j.Raw("}")
+	}
+	j.Raw("]}")
+}
+
 // writeShaped writes the fields of a task node that --group and --depth add: "count" and
 // "tasks" for a node that stands for several identical tasks, "tasks_below" for a node whose
 // awaited tasks a depth limit left out.
@@ -278,6 +418,16 @@ func writeShaped(j *jsonenc.Writer, n *awaittree.Node) {
 // nodes. A task awaited from several places appears below each of them, as in the text tree.
 // roots is nil when the snapshot has await cycles.
 func WritePSTree(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node) error {
+	return writePSTree(w, s, roots, false)
+}
+
+// WritePSTreeArgs writes the `pstree --json --args` document: WritePSTree's, with the
+// arguments of the calls of frame nodes whose variables are known (awaittree.BuildArgs).
+func WritePSTreeArgs(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node) error {
+	return writePSTree(w, s, roots, true)
+}
+
+func writePSTree(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node, args bool) error {
 	j := jsonenc.NewWriter(w)
 	writeHeader(j, s)
 	j.Raw(`,"roots":[`)
@@ -306,6 +456,15 @@ func WritePSTree(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node) err
 					writeFrameFields(j, *n.Frame)
 					j.Raw(`,"label":`)
 					j.Str(n.Label)
+					if args && n.Locals != nil {
+						if n.Locals.Err != "" {
+							j.Raw(`,"args_error":`)
+							j.Str(n.Locals.Err)
+						} else {
+							j.Raw(`,"args":`)
+							writeVariables(j, n.Locals.Vars, "argument")
+						}
+					}
 				}
 				j.Raw(`,"children":[`)
 				top.next = 0

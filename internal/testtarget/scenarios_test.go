@@ -16,11 +16,12 @@ var scenarioArgs = map[string][]string{
 	"values_asyncio.py": {"/dev/null"},
 	"values_corpus.py":  {"/dev/null"},
 	"values_frames.py":  {"/dev/null"},
+	"values_tasks.py":   {"/dev/null"},
 }
 
 // changingScenarios keep changing on purpose (they exercise reads of a target that changes
 // under the reader, or a task that moves on after READY) and are checked by their own tests.
-var changingScenarios = map[string]bool{"churn.py": true, "pipeline.py": true, "locals.py": true, "service.py": true}
+var changingScenarios = map[string]bool{"churn.py": true, "pipeline.py": true, "locals.py": true, "health.py": true, "busy.py": true, "service.py": true}
 
 // valueOnlyScenarios hold values for the value reader's tests and run no event loop: they only
 // have to start.

@@ -111,7 +111,9 @@ var (
 
 // Python returns the path of a CPython interpreter of the given version ("3.13", "3.14" or
 // "3.15"): $AIOSCOPE_PYTHON314 and friends when set, else the one scripts/provision-python.sh
-// provides. When none is available the test fails under CI and is skipped elsewhere.
+// provides. "3.11", a version aioscope refuses, comes from $AIOSCOPE_PYTHON311 or the system
+// (scripts/provision-tools.sh installs Debian 12's). When none is available the test fails under
+// CI and is skipped elsewhere.
 func Python(t testing.TB, version string) string {
 	t.Helper()
 	pythonMu.Lock()
@@ -129,9 +131,11 @@ func Python(t testing.TB, version string) string {
 
 func findPython(version string) (string, error) {
 	switch version {
+	case "3.11":
+		return systemPython(version)
 	case "3.13", "3.14", "3.15":
 	default:
-		return "", fmt.Errorf("unsupported version %q (3.13, 3.14 or 3.15)", version)
+		return "", fmt.Errorf("unsupported version %q (3.11, 3.13, 3.14 or 3.15)", version)
 	}
 	envVar := "AIOSCOPE_PYTHON" + strings.ReplaceAll(version, ".", "")
 	path := os.Getenv(envVar)
@@ -146,15 +150,39 @@ func findPython(version string) (string, error) {
 		path = abs
 	}
 	// A wrong interpreter would make every comparison meaningless, so check what it really is.
+	if err := checkVersion(path, version); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// systemPython finds an interpreter of a version nothing provisions: $AIOSCOPE_PYTHON311 and
+// friends when set, else the system's python3.11 or python3, if either is that version.
+func systemPython(version string) (string, error) {
+	envVar := "AIOSCOPE_PYTHON" + strings.ReplaceAll(version, ".", "")
+	cands := []string{"/usr/bin/python" + version, "/usr/bin/python3", "python" + version, "python3"}
+	if p := os.Getenv(envVar); p != "" {
+		cands = []string{p}
+	}
+	for _, cand := range cands {
+		if path, err := exec.LookPath(cand); err == nil && checkVersion(path, version) == nil {
+			return path, nil
+		}
+	}
+	return "", fmt.Errorf("none among %v: run make tools or set %s", cands, envVar)
+}
+
+// checkVersion checks that the interpreter at path is CPython version.
+func checkVersion(path, version string) error {
 	out, err := exec.Command(path, "-I", "-c",
 		"import sys; print('%d.%d' % sys.version_info[:2])").Output()
 	if err != nil {
-		return "", fmt.Errorf("%s does not run: %v", path, err)
+		return fmt.Errorf("%s does not run: %v", path, err)
 	}
 	if got := strings.TrimSpace(string(out)); got != version {
-		return "", fmt.Errorf("%s is Python %s, not %s", path, got, version)
+		return fmt.Errorf("%s is Python %s, not %s", path, got, version)
 	}
-	return path, nil
+	return nil
 }
 
 // provision runs scripts/provision-python.sh for one version and returns the path it prints.

@@ -45,6 +45,12 @@ func TestPython(t *testing.T) {
 			}
 		})
 	}
+	t.Run("3.11", func(t *testing.T) {
+		// Not one aioscope reads: only for the tests of what it refuses.
+		if py := Python(t, "3.11"); !filepath.IsAbs(py) {
+			t.Errorf("Python(3.11) = %q, not absolute", py)
+		}
+	})
 	t.Run("unsupported", func(t *testing.T) {
 		if _, err := findPython("2.7"); err == nil {
 			t.Error("findPython(2.7) succeeded")

@@ -4,6 +4,7 @@
 // `Presentation` of each node to a TreeItem.
 
 import { AwaitGraph, GraphFrame, GraphTask, formatCaptureTime } from './awaitGraph';
+import { argumentsTooltip, callLabel, FrameArgs } from './frameArguments';
 
 export type FrameOrder = 'outermostFirst' | 'innermostFirst';
 
@@ -43,6 +44,13 @@ export interface ModelOptions {
    * into one node when there are at least this many of them; 0 never folds.
    */
   foldMin?: number;
+  /** Show frames as calls with their arguments, once known (see setArguments). */
+  showArguments?: boolean;
+  /**
+   * The arguments of the tasks' frames known so far, by thread id: share one across the models
+   * of the same graph (a filter or a setting rebuilds the model), so they are asked for once.
+   */
+  frameArguments?: Map<number, FrameArgs[]>;
 }
 
 interface NodeBase {
@@ -193,6 +201,8 @@ export class AwaitTreeModel {
   private frameCount = 0;
   private readonly chainNumbers = new Map<string, number>();
 
+  readonly showArguments: boolean;
+  private readonly frameArgs: Map<number, FrameArgs[]>;
 
   private filterText = '';
   /**
@@ -259,6 +269,24 @@ export class AwaitTreeModel {
     }
     this.groupByThread = tids.size > 1;
     this.expandAll = graph.tasks.length <= (options.expandAllUpTo ?? defaultExpandAllUpTo);
+    this.showArguments = options.showArguments ?? false;
+    this.frameArgs = options.frameArguments ?? new Map();
+  }
+
+  /** Whether the arguments of a task's frames are wanted and not known yet. */
+  needsArguments(threadId: number): boolean {
+    const t = this.tasks.get(threadId);
+    return this.showArguments && t !== undefined && t.frames.length > 0 && !this.frameArgs.has(threadId);
+  }
+
+  /** Records the arguments of a task's frames (innermost first, as its frames are listed). */
+  setArguments(threadId: number, frames: FrameArgs[]): void {
+    this.frameArgs.set(threadId, frames);
+  }
+
+  /** The arguments of frame index (innermost first) of a task, if known. */
+  argumentsOf(threadId: number, index: number): FrameArgs | undefined {
+    return this.frameArgs.get(threadId)?.[index];
   }
 
   /** Tarjan's algorithm, without recursion: await chains can be thousands of tasks deep. */
@@ -743,14 +771,17 @@ export class AwaitTreeModel {
       case 'frame': {
         const f = node.frame;
         const where = f.line > 0 ? `${f.path}:${f.line}` : f.path;
+        const args = this.showArguments ? this.argumentsOf(node.task.threadId, node.index) : undefined;
+        const label = callLabel(f.name, args);
+        const argsTip = argumentsTooltip(args);
         const p: Presentation = {
-          label: f.name,
+          label,
           description: frameLocation(f),
-          tooltip: `${f.name}\n${where}${node.index === 0 ? '\n(the task waits here)' : ''}`,
+          tooltip: `${f.name}\n${where}${node.index === 0 ? '\n(the task waits here)' : ''}${argsTip !== '' ? `\n\n${argsTip}` : ''}`,
           collapsible: 'none',
           icon: node.index === 0 ? 'debug-stackframe' : 'debug-stackframe-dot',
           contextValue: f.internal === true ? 'frame.asyncio' : 'frame',
-          accessibility: `frame ${f.name}, ${frameLocation(f)}`,
+          accessibility: `frame ${label}, ${frameLocation(f)}`,
         };
         if (isOpenable(f)) {
           p.open = { path: f.path, line: f.line };

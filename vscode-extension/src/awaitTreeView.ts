@@ -3,8 +3,9 @@
 
 import * as vscode from 'vscode';
 import { AwaitGraph, cycleKey, cycleWarning, formatCaptureTime, parseAwaitGraph, parseCycles } from './awaitGraph';
-import { AwaitTreeModel, FrameOrder, NodeIds, TreeNode, defaultFoldMin, headerMessage } from './awaitTreeModel';
+import { AwaitTreeModel, FrameOrder, NodeIds, TaskNode, TreeNode, defaultFoldMin, headerMessage } from './awaitTreeModel';
 import { debugType } from './debugConfig';
+import { FrameArgs, parseFrameArguments } from './frameArguments';
 
 export const viewId = 'aioscope.awaitTree';
 
@@ -17,6 +18,12 @@ interface SessionState {
   notified: Set<string>;
   /** Node ids, kept across the session's snapshots. */
   ids: NodeIds;
+  /** The arguments of the graph's tasks' frames, asked for as tasks are opened. */
+  args: Map<number, FrameArgs[]>;
+  /** Tasks whose arguments have been asked for (once per graph). */
+  asked: Set<number>;
+  /** The node VS Code last asked for the children of, per task: what to refresh. */
+  shown: Map<number, TaskNode>;
 }
 
 function setContext(key: string, value: boolean): void {
@@ -96,7 +103,45 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     if (this.model === undefined) {
       return [];
     }
+    const state = this.current;
+    if (node?.kind === 'task' && state !== undefined) {
+      state.shown.set(node.task.threadId, node);
+      // A process that has exited has nothing more to read.
+      if (this.model.needsArguments(node.task.threadId) && !state.asked.has(node.task.threadId) && state.exitedAt === undefined) {
+        this.fetchArguments(state, node.task.threadId);
+      }
+    }
     return this.model.getChildren(node);
+  }
+
+  /**
+   * Asks the adapter for the arguments of a task's frames, read from the process now; the task's
+   * frames show them once they come. An answer for another snapshot than the one shown is
+   * dropped (the next snapshot's tree asks again).
+   */
+  private fetchArguments(state: SessionState, threadId: number): void {
+    state.asked.add(threadId);
+    const graph = state.graph;
+    Promise.resolve(state.session.customRequest('aioscope/frameArguments', { threadId })).then(
+      (body: unknown) => {
+        const parsed = parseFrameArguments(body);
+        const task = graph?.tasks.find((t) => t.threadId === threadId);
+        if (state.graph !== graph || graph === undefined || parsed === undefined || task === undefined) {
+          return;
+        }
+        if (parsed.capturedAt !== graph.capturedAt || parsed.frames.length !== task.frames.length) {
+          this.log.debug(`frame arguments of thread ${threadId} are of another snapshot (${parsed.capturedAt})`);
+          return;
+        }
+        state.args.set(threadId, parsed.frames);
+        if (state === this.current) {
+          this.changed.fire(state.shown.get(threadId));
+        }
+      },
+      (err: unknown) => {
+        this.log.debug(`frame arguments of thread ${threadId}: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
@@ -109,7 +154,7 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     if (s.type !== debugType || this.sessions.has(s.id)) {
       return;
     }
-    const state: SessionState = { session: s, notified: new Set(), ids: new NodeIds() };
+    const state: SessionState = { session: s, notified: new Set(), ids: new NodeIds(), args: new Map(), asked: new Set(), shown: new Map() };
     this.sessions.set(s.id, state);
     const shownEnded = this.current !== undefined && !this.sessions.has(this.current.session.id);
     if (this.current === undefined || shownEnded || vscode.debug.activeDebugSession?.id === s.id) {
@@ -200,6 +245,9 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     this.log.info(`snapshot of pid ${graph.pid} (Python ${graph.pythonVersion}) at ${graph.capturedAt}: ${graph.tasks.length} tasks, ${graph.cycles.length} cycles`);
     const first = state.graph === undefined;
     state.graph = graph;
+    state.args = new Map();
+    state.asked = new Set();
+    state.shown = new Map();
     if (state === this.current) {
       this.rebuild();
       if (first) {
@@ -258,9 +306,11 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     if (state?.graph === undefined) {
       this.model = undefined;
     } else {
-      const frameOrder = vscode.workspace.getConfiguration('aioscope.awaitTree').get<FrameOrder>('frameOrder', 'outermostFirst');
-      const foldMin = vscode.workspace.getConfiguration('aioscope.awaitTree').get<number>('groupIdenticalTasks', defaultFoldMin);
-      this.model = new AwaitTreeModel(state.graph, { frameOrder, ids: state.ids, foldMin });
+      const config = vscode.workspace.getConfiguration('aioscope.awaitTree');
+      const frameOrder = config.get<FrameOrder>('frameOrder', 'outermostFirst');
+      const showArguments = config.get<boolean>('showArguments', true);
+      const foldMin = config.get<number>('groupIdenticalTasks', defaultFoldMin);
+      this.model = new AwaitTreeModel(state.graph, { frameOrder, ids: state.ids, showArguments, frameArguments: state.args, foldMin });
       this.model.setFilter(this.filterText);
     }
     this.changed.fire();

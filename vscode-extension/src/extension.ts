@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { AwaitTreeView } from './awaitTreeView';
 import { checkResolved, debugType, withDefaults } from './debugConfig';
+import { registerHoverExpressions } from './hover';
 import { LiveTasks } from './liveTasks';
 import { listPythonProcesses, pickItem } from './procscan';
 import { TreeNode } from './awaitTreeModel';
@@ -56,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): void {
       }
     }),
   );
+  registerHoverExpressions(context);
 }
 
 export function deactivate(): void {

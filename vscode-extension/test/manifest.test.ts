@@ -75,6 +75,8 @@ describe('package.json contributions', () => {
     assert.ok(attach);
     assert.strictEqual(`${attach.category}: ${attach.title}`, 'aioscope: Attach to Python Process…');
     assert.strictEqual(c.configuration.properties['aioscope.adapterPath']?.default, '');
+    // The Await Tree shows frames with their arguments unless the user turns it off.
+    assert.strictEqual(c.configuration.properties['aioscope.awaitTree.showArguments']?.default, true);
     const view = c.views.debug?.find((v) => v.id === viewId);
     assert.ok(view);
     assert.strictEqual(view.name, 'Await Tree');

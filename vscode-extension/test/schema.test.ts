@@ -8,6 +8,7 @@ import * as path from 'path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { AwaitGraph, CycleMember, CyclesBody, GraphFrame, GraphTask, GraphThread, parseAwaitGraph, parseCycles } from '../src/awaitGraph';
+import { FrameArgs, FrameArgument, FrameArgumentsBody, parseFrameArguments } from '../src/frameArguments';
 import { fixtures } from './helpers';
 
 const schemaDir = path.join(__dirname, '..', '..', '..', 'schema');
@@ -27,6 +28,7 @@ function readJSON(file: string): unknown {
 
 const awaitGraphSchema = readJSON(path.join(schemaDir, 'awaitgraph.schema.json')) as Schema;
 const cyclesSchema = readJSON(path.join(schemaDir, 'cycles.schema.json')) as Schema;
+const frameArgsSchema = readJSON(path.join(schemaDir, 'frameargs.schema.json')) as Schema;
 
 function compile(schema: Schema) {
   const ajv = new Ajv2020({ strict: true, allErrors: true });
@@ -82,6 +84,13 @@ const threadShape: Shape<GraphThread> = {
 };
 const cyclesShape: Shape<CyclesBody> = { cycles: ['required', 'array'] };
 const memberShape: Shape<CycleMember> = { threadId: ['required', 'integer'], name: ['required', 'string'] };
+const frameArgsBodyShape: Shape<FrameArgumentsBody> = {
+  threadId: ['required', 'integer'],
+  capturedAt: ['required', 'string'],
+  frames: ['required', 'array'],
+};
+const frameArgsShape: Shape<FrameArgs> = { arguments: ['required', 'array'], error: ['optional', 'string'] };
+const argumentShape: Shape<FrameArgument> = { name: ['required', 'string'], value: ['required', 'string'], type: ['required', 'string'] };
 
 /** Follows a local reference ("#/$defs/x") of root. */
 function deref(root: Schema, s: Schema): Schema {
@@ -114,6 +123,9 @@ describe('the adapter\'s bodies and their JSON Schemas', () => {
       ['GraphThread', threadShape, schemaShape(g, defs.thread)],
       ['CyclesBody', cyclesShape, schemaShape(cyclesSchema, cyclesSchema)],
       ['CycleMember', memberShape, schemaShape(cyclesSchema, cyclesSchema.properties!.cycles.items!.items!)],
+      ['FrameArgumentsBody', frameArgsBodyShape, schemaShape(frameArgsSchema, frameArgsSchema)],
+      ['FrameArgs', frameArgsShape, schemaShape(frameArgsSchema, frameArgsSchema.properties!.frames.items!)],
+      ['FrameArgument', argumentShape, schemaShape(frameArgsSchema, frameArgsSchema.properties!.frames.items!.properties!.arguments.items!)],
     ];
     for (const [name, ours, theirs] of pairs) {
       assert.deepStrictEqual(ours, theirs, `${name} differs from its schema`);
@@ -139,6 +151,13 @@ describe('the adapter\'s bodies and their JSON Schemas', () => {
     const doc = readJSON(path.join(fixtures, 'adapter-cycles.json'));
     assert.ok(validate(doc), JSON.stringify(validate.errors, null, 1));
     assert.deepStrictEqual(parseCycles(doc), doc);
+  });
+
+  it('validates and parses the adapter\'s frameArguments body whole', () => {
+    const validate = compile(frameArgsSchema);
+    const doc = readJSON(path.join(fixtures, 'adapter-frameargs.json'));
+    assert.ok(validate(doc), JSON.stringify(validate.errors, null, 1));
+    assert.deepStrictEqual(parseFrameArguments(doc), doc);
   });
 
   it('rejects documents the adapter does not send', () => {

@@ -84,15 +84,25 @@ test('initialize, attach, stopped, threads, stackTrace, disconnect', { timeout: 
     assert.deepEqual(page.stackFrames.map((f) => f.id), st.stackFrames.slice(3, 5).map((f) => f.id));
 
     const scopes = (await dc.scopesRequest({ frameId: st.stackFrames[2].id })).body.scopes;
-    assert.equal(scopes[0].name, 'Task');
-    const vars = (await dc.variablesRequest({ variablesReference: scopes[0].variablesReference })).body.variables;
+    assert.deepEqual(scopes.map((s) => s.name), ['Arguments', 'Locals', 'Task']);
+    const vars = (await dc.variablesRequest({ variablesReference: scopes[2].variablesReference })).body.variables;
     assert.equal(vars.find((v) => v.name === 'name').value, 'A-leaf-1');
     assert.equal(vars.find((v) => v.name === 'awaited by').value, 'Task-A');
+
+    // A hover in c2, the frame of Task-A: its argument, read from the process.
+    const c2 = st.stackFrames[6];
+    assert.equal(c2.name, 'c2');
+    const hover = (await dc.evaluateRequest({ expression: 'tg_name', frameId: c2.id, context: 'hover' })).body;
+    assert.equal(hover.result, "'A'");
+    assert.equal(hover.type, 'str');
+    const c2args = (await dc.scopesRequest({ frameId: c2.id })).body.scopes[0];
+    const args = (await dc.variablesRequest({ variablesReference: c2args.variablesReference })).body.variables;
+    assert.deepEqual(args.map((v) => [v.name, v.value, v.evaluateName]), [['tg_name', "'A'", 'tg_name']]);
 
     const snap = (await dc.customRequest('aioscope/snapshot')).body;
     assert.equal(snap.tasks.find((t) => t.name === 'A-leaf-1').threadId, leaf.id);
 
-    await assert.rejects(dc.evaluateRequest({ expression: '1 + 1' }), /never runs code/);
+    await assert.rejects(dc.evaluateRequest({ expression: '1 + 1', frameId: c2.id, context: 'watch' }), /only reads values/);
     await dc.disconnectRequest({});
   } finally {
     dc.stopAdapter();

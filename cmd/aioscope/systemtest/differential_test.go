@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 // The differential test runs aioscope and CPython's own `python -m asyncio ps|pstree` against the
 // same live CPython 3.14 and 3.15 processes (the programs in testdata/scenarios) and requires the
@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -99,7 +98,7 @@ func TestDifferential(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts dozens of Python processes")
 	}
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			testtarget.Python(t, version)
@@ -122,25 +121,6 @@ func TestDifferential(t *testing.T) {
 			}
 		})
 	}
-}
-
-// aioscopeBinary returns $AIOSCOPE_BIN, or builds this package into the test's temporary
-// directory (once per test function that asks).
-func aioscopeBinary(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv("AIOSCOPE_BIN"); bin != "" {
-		abs, err := filepath.Abs(bin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return abs
-	}
-	bin := filepath.Join(t.TempDir(), "aioscope")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 type toolResult struct {

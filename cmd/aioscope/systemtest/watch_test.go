@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"bufio"
@@ -94,7 +94,7 @@ type findingDoc struct {
 // stuck time within one interval of the truth, and exactly the blocking function with the
 // longest of its blocks; text and JSON agree; the JSON matches its schema.
 func TestCheckFindings(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	schemas, err := schema.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestCheckFindings(t *testing.T) {
 // the target sees and prints (a busy test machine). The same target with a callback that blocks
 // it for 150 ms now and then must have every one of those reported, by check and by watch.
 func TestCheckHealthy(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "busy.py")
@@ -293,7 +293,7 @@ type watchLine struct {
 // against the schema; each block of the loop is reported once, soon after it ended, with its
 // duration; the stuck task once; the sleeper's wait began exactly when it printed.
 func TestWatchLines(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	schemas, err := schema.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -414,7 +414,7 @@ func (s *screen) waitFor(t *testing.T, what string, want ...string) string {
 // emulator: it draws the header, the places tasks wait, the longest waits and the blocks, and
 // reacts to pause, filter, sort, expand and quit.
 func TestWatchTerminal(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "0.5", "300", "1")
@@ -470,7 +470,7 @@ func TestWatchTerminal(t *testing.T) {
 // TestWatchCheckBadInput: the commands fail as ps does for processes they cannot read, and with
 // status 2 and a usage line for bad arguments.
 func TestWatchCheckBadInput(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	sleeper := startRaw(t, "sleep", "300")
 	for _, cmd := range []string{"watch", "check"} {
 		for _, pid := range []string{"999999999", strconv.Itoa(sleeper)} {
@@ -492,7 +492,7 @@ func TestWatchCheckBadInput(t *testing.T) {
 // TestReadOnlyStraceWatchCheck runs watch and check under strace, as TestReadOnlyStrace does ps.
 func TestReadOnlyStraceWatchCheck(t *testing.T) {
 	strace := straceBinary(t)
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "0.5", "200", "0.5")

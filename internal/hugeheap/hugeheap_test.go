@@ -1,4 +1,4 @@
-package main
+package hugeheap
 
 import (
 	"bytes"
@@ -29,7 +29,7 @@ func TestHeapMapping(t *testing.T) {
 // the runtime to keep a large stack when its goroutine ends, or to grow it less, the advice would
 // cover memory the snapshot never uses.
 func TestReserveHeap(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // as preferHugePages: no collection meanwhile
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // as Prefer: no collection meanwhile
 	rss := residentBytes(t)
 	top := reserveHeap()
 	// The reserve costs address space, not memory: only the top of the stack was ever touched.
@@ -54,13 +54,13 @@ func TestPreferHugePages(t *testing.T) {
 	for i := range before {
 		before[i] = 1
 	}
-	preferHugePages()
+	Prefer()
 	b := make([]byte, 8<<20)
 	for i := range b {
 		b[i] = byte(i)
 	}
 	if b[len(b)-1] != byte(len(b)-1) {
-		t.Fatal("heap memory after preferHugePages does not hold what was written")
+		t.Fatal("heap memory after Prefer does not hold what was written")
 	}
 	if !thpMadvise(t) {
 		return
@@ -147,24 +147,12 @@ func anonHugeKB(t *testing.T, addr uintptr) int {
 // smapsField returns what follows field (such as "VmFlags:") in the /proc/self/smaps entry of
 // the mapping holding addr.
 func smapsField(t *testing.T, addr uintptr, field string) string {
-	smaps, err := os.ReadFile("/proc/self/smaps")
-	if err != nil {
-		t.Fatal(err)
+	t.Helper()
+	v, ok := smapsFieldOf(addr, field)
+	if !ok {
+		t.Fatalf("no mapping in /proc/self/smaps holds %#x with a field %s", addr, field)
 	}
-	inside := false
-	for _, line := range strings.Split(string(smaps), "\n") {
-		if rng, _, ok := strings.Cut(line, " "); ok && strings.Contains(rng, "-") && !strings.HasSuffix(rng, ":") {
-			lo, hi, _ := strings.Cut(rng, "-")
-			l, err1 := strconv.ParseUint(lo, 16, 64)
-			h, err2 := strconv.ParseUint(hi, 16, 64)
-			inside = err1 == nil && err2 == nil && uint64(addr) >= l && uint64(addr) < h
-		}
-		if rest, ok := strings.CutPrefix(line, field); inside && ok {
-			return rest
-		}
-	}
-	t.Fatalf("no mapping in /proc/self/smaps holds %#x", addr)
-	return ""
+	return v
 }
 
 func TestMapsRange(t *testing.T) {

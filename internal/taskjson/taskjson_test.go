@@ -1,20 +1,15 @@
-package main
+package taskjson
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"os/exec"
 	"reflect"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aioscope/aioscope/awaittree"
-	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/schema"
 	"github.com/aioscope/aioscope/snapshot"
 )
@@ -37,7 +32,7 @@ func sampleSnapshot() *snapshot.Snapshot {
 
 func TestPSJSON(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writePSJSON(&buf, sampleSnapshot()); err != nil {
+	if err := WritePS(&buf, sampleSnapshot()); err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any
@@ -82,7 +77,7 @@ func TestPSTreeJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := writePSTreeJSON(&buf, s, roots); err != nil {
+	if err := WritePSTree(&buf, s, roots); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -152,7 +147,7 @@ func TestJSONSchema(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ps bytes.Buffer
-			if err := writePSJSON(&ps, tc.s); err != nil {
+			if err := WritePS(&ps, tc.s); err != nil {
 				t.Fatal(err)
 			}
 			if err := schemas.Validate(schema.PS, ps.Bytes()); err != nil {
@@ -163,7 +158,7 @@ func TestJSONSchema(t *testing.T) {
 				roots = nil // cycles: no tree, as pstree --json writes it
 			}
 			var tree bytes.Buffer
-			if err := writePSTreeJSON(&tree, tc.s, roots); err != nil {
+			if err := WritePSTree(&tree, tc.s, roots); err != nil {
 				t.Fatal(err)
 			}
 			if err := schemas.Validate(schema.PSTree, tree.Bytes()); err != nil {
@@ -176,95 +171,6 @@ func TestJSONSchema(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestJSONSchemaLive: what `aioscope ps --json` and `pstree --json` print for live CPython 3.14
-// and 3.15 targets matches the schemas.
-func TestJSONSchemaLive(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Python processes")
-	}
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := aioscopeBinary(t)
-	cases := []struct {
-		scenario string
-		args     []string
-		cycles   bool
-		contains string // text ps --json must hold, so that the case shows what it is for
-	}{
-		{scenario: "tree.py"},
-		{scenario: "threads.py", contains: `"main":false`},
-		{scenario: "cycle.py", cycles: true},
-		{scenario: "cycle2.py", cycles: true},
-		{scenario: "edge.py"},
-		{scenario: "sync.py"},
-		{scenario: "agen.py"},
-		{scenario: "eager.py"},
-		{scenario: "timeouts.py"},
-		{scenario: "queues.py"},
-		{scenario: "unicode.py", contains: "zażółć"},
-		{scenario: "longunicode.py"},
-		{scenario: "names.py"},
-		{scenario: "blocked.py"},
-		{scenario: "deep.py", args: []string{"1534"}},
-		{scenario: "many.py", args: []string{"3000"}},
-	}
-	for _, version := range []string{"3.14", "3.15"} {
-		t.Run(version, func(t *testing.T) {
-			testtarget.Python(t, version)
-			for _, c := range cases {
-				t.Run(strings.Join(append([]string{c.scenario}, c.args...), "-"), func(t *testing.T) {
-					t.Parallel()
-					tg := testtarget.Start(t, version, c.scenario, c.args...)
-					for _, cmd := range []string{"ps", "pstree"} {
-						for _, flags := range [][]string{{"--json"}, {"--json", "--main-thread-only"}} {
-							out, code := runJSON(t, bin, tg, cmd, flags...)
-							wantCode := 0
-							if cmd == "pstree" && c.cycles {
-								wantCode = 1
-							}
-							if code != wantCode {
-								t.Errorf("aioscope %s %v: exit %d, want %d", cmd, flags, code, wantCode)
-							}
-							if err := schemas.Validate(cmd, out); err != nil {
-								t.Errorf("aioscope %s %v: %v", cmd, flags, err)
-							}
-							hasCycles := !bytes.Contains(out, []byte(`"cycles":[]}`))
-							if hasCycles != c.cycles {
-								t.Errorf("aioscope %s %v: cycles listed %v, want %v", cmd, flags, hasCycles, c.cycles)
-							}
-							if cmd == "ps" && len(flags) == 1 && !bytes.Contains(out, []byte(c.contains)) {
-								t.Errorf("aioscope ps --json does not contain %q", c.contains)
-							}
-						}
-					}
-				})
-			}
-		})
-	}
-}
-
-// runJSON runs `aioscope <cmd> [flags] PID` and returns its stdout and exit code.
-func runJSON(t *testing.T, bin string, tg *testtarget.Target, cmd string, flags ...string) ([]byte, int) {
-	t.Helper()
-	if tg.Exited() {
-		t.Fatalf("target %d has exited; stderr:\n%s", tg.PID, tg.Stderr())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	args := append(append([]string{cmd}, flags...), strconv.Itoa(tg.PID))
-	c := exec.CommandContext(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
-	err := c.Run()
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("aioscope %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return stdout.Bytes(), c.ProcessState.ExitCode()
 }
 
 // benchSnapshot is a snapshot like that of testdata/scenarios/many.py with n sleepers: one main
@@ -297,7 +203,7 @@ func BenchmarkPSJSON(b *testing.B) {
 	s := benchSnapshot(10_000)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := writePSJSON(io.Discard, s); err != nil {
+		if err := WritePS(io.Discard, s); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -312,7 +218,7 @@ func BenchmarkPSTreeJSON(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := writePSTreeJSON(io.Discard, s, roots); err != nil {
+		if err := WritePSTree(io.Discard, s, roots); err != nil {
 			b.Fatal(err)
 		}
 	}

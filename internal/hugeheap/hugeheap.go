@@ -1,4 +1,20 @@
-package main
+// Package hugeheap asks the kernel to back the Go heap of a short-lived process with transparent
+// huge pages before the process fills it.
+//
+// A snapshot builds megabytes of data in a fresh process, and touching fresh memory costs a page
+// fault per 4 KiB — on virtual machines more than building the data. Where THP is in "madvise"
+// mode, the common default, heap memory only gets huge pages when asked, which the Go runtime
+// does not do; and the runtime maps the heap as it grows, so advice must follow the mapping. So
+// Prefer makes the heap grow by a reserve at once, advises all of it, and hands the reserve back
+// to the runtime for the allocations that follow. The part of the heap the runtime has already
+// used holds small pages; it is collapsed into huge ones, or the first allocations, which the
+// runtime places lowest, would still fault page by page. It is all advice: where it does not
+// apply (THP "never", or "always" already, an older kernel), nothing changes.
+//
+// The reserve rests on behaviour the Go runtime does not promise: a goroutine's stack grown to
+// the reserve's size in one call is handed back to the heap, as free pages, when the goroutine
+// ends. TestStillWorks fails when a Go release stops doing that.
+package hugeheap
 
 import (
 	"os"
@@ -12,25 +28,18 @@ import (
 	"github.com/aioscope/aioscope/internal/procfs"
 )
 
-// heapReserve is how much of the Go heap is set aside for huge pages when aioscope starts: more
-// than a snapshot of 100,000 tasks builds (30 MB), so that most snapshots fit. Not more: laying
-// it out writes the runtime's page-to-span table for all of it, a page fault per 4 MB; 64 MB
-// instead of 128 made every command 0.36 ms faster.
+// heapReserve is how much of the Go heap is set aside for huge pages: more than a snapshot of
+// 100,000 tasks builds (30 MB), so that most snapshots fit. Not more: laying it out writes the
+// runtime's page-to-span table for all of it, a page fault per 4 MB of reserve, which every run
+// pays (PERFORMANCE.md).
 const heapReserve = 64 << 20
 
 const hugePage = 2 << 20
 
-// preferHugePages asks the kernel to back the Go heap with transparent huge pages.
-// A snapshot builds megabytes of data in a fresh process, and touching fresh memory costs a page
-// fault per 4 KiB — on virtual machines more than building the data. Where THP is in "madvise"
-// mode, the common default, heap memory only gets huge pages when asked, which the Go runtime
-// does not do; and the runtime maps the heap as it grows, so advice must follow the mapping. So
-// aioscope makes the heap grow by heapReserve at once, advises all of it, and hands the reserve
-// back to the runtime for the snapshot's allocations. The part of the heap the runtime has
-// already used holds small pages; it is collapsed into huge ones, or the first allocations,
-// which the runtime places lowest, would still fault page by page. It is all advice: where it
-// does not apply (THP "never", or "always" already, an older kernel), nothing changes.
-func preferHugePages() {
+// Prefer asks the kernel to back the next heapReserve bytes the Go heap hands out with
+// transparent huge pages, and collapses what the heap has used so far into huge pages. Call it
+// once, early, in a process about to allocate megabytes and then exit.
+func Prefer() {
 	// A goroutine's stack goes back to the heap when the goroutine ends only while no collection
 	// runs; this also waits for one that is running.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
@@ -79,7 +88,8 @@ func collapseTouched(lo, hi uintptr) {
 // free heap pages, without a collection: a goroutine's stack grows to heapReserve in one call,
 // and is freed when the goroutine ends. It returns an address near the top of that stack (the
 // reserve lies just below it). Freeing a heap block instead would take a collection, which in a
-// fresh process costs milliseconds of waking threads.
+// fresh process wakes the runtime's threads and takes far longer than a goroutine's end
+// (PERFORMANCE.md).
 func reserveHeap() uintptr {
 	n := runtime.NumGoroutine()
 	tops := make(chan uintptr)

@@ -1,29 +1,19 @@
-package main
+package systemtest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/aioscope/aioscope/internal/daptest"
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
 // churnRuns is how many times the CLI reads the churn target, one run after the other.
 const churnRuns = 500
-
-// runDeadline bounds one CLI run. A run takes milliseconds; the deadline only turns a hang into
-// a failure, so it is generous for a loaded machine.
-const runDeadline = 30 * time.Second
 
 // psDoc is the part of the `ps --json` document the churn test checks.
 type psDoc struct {
@@ -48,7 +38,7 @@ type psDoc struct {
 // document (exit 0, nothing on stderr) or the one-line "changed too fast" error (exit 1, nothing
 // on stdout), and at least 95% must succeed.
 func TestCLIChurn(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		for _, load := range testtarget.ChurnLoads {
 			t.Run(version+"/"+load.Name, func(t *testing.T) {
@@ -99,29 +89,6 @@ func testCLIChurn(t *testing.T, bin, version, pause string, minSuccess float64) 
 	if rate < minSuccess {
 		t.Errorf("only %.1f%% of runs succeeded, want at least %.0f%%", 100*rate, 100*minSuccess)
 	}
-}
-
-// runBounded runs the aioscope binary and returns its output and exit code; it fails the test if
-// the run does not end within runDeadline or cannot be started.
-func runBounded(t *testing.T, bin string, args ...string) (stdout, stderr []byte, code int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runDeadline)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("aioscope %s did not finish within %v", strings.Join(args, " "), runDeadline)
-	}
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("running aioscope %s: %v", strings.Join(args, " "), err)
-	}
-	if exitErr != nil && !exitErr.Exited() {
-		t.Fatalf("aioscope %s was killed by a signal: %v\nstderr: %s", strings.Join(args, " "), err, errb.Bytes())
-	}
-	return out.Bytes(), errb.Bytes(), cmd.ProcessState.ExitCode()
 }
 
 // churnDocProblems lists what is wrong with a `ps --json` document of churn.py. In any single
@@ -178,126 +145,6 @@ func churnDocProblems(doc []byte, pid int) []string {
 		problems = append(problems[:5], fmt.Sprintf("and %d more", len(problems)-5))
 	}
 	return problems
-}
-
-// dapRequestDeadline bounds each wait for `aioscope dap`; like runDeadline it only catches
-// hangs.
-const dapRequestDeadline = 30 * time.Second
-
-// dapClient drives `aioscope dap` over its stdin and stdout, as an editor does.
-type dapClient struct {
-	*daptest.Client
-	t      *testing.T
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	stderr *bytes.Buffer
-	events []*daptest.Message // the events received so far
-}
-
-// startDAP starts argv (aioscope dap, possibly under a tracer) as a DAP server on stdio. It is
-// killed, if still running, when the test ends.
-func startDAP(t *testing.T, argv ...string) *dapClient {
-	t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &dapClient{t: t, cmd: cmd, in: in, stderr: &bytes.Buffer{}}
-	cmd.Stderr = c.stderr
-	// Its own process group, so that cleanup also kills what a tracer started; and a bounded
-	// wait for the output pipes, which a surviving child would otherwise hold open for ever.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	c.Client = daptest.New(t, daptest.Stdio(in, out))
-	c.Timeout = dapRequestDeadline
-	c.Diagnose = func() string { return "stderr: " + c.stderr.String() }
-	return c
-}
-
-// request sends a request and returns its response, keeping the events that come before it.
-func (c *dapClient) request(command string, args any) *daptest.Message {
-	c.t.Helper()
-	return c.response(c.send(command, args), command)
-}
-
-// send sends a request and returns its seq.
-func (c *dapClient) send(command string, args any) int {
-	c.t.Helper()
-	return c.Send(command, args)
-}
-
-// response waits for the response to request seq.
-func (c *dapClient) response(seq int, command string) *daptest.Message {
-	c.t.Helper()
-	m := c.Response(seq)
-	c.events = c.Events()
-	if m.Command != command {
-		c.t.Fatalf("response to %s is for %q", command, m.Command)
-	}
-	return m
-}
-
-// mustSucceed sends a request that must succeed.
-func (c *dapClient) mustSucceed(command string, args any) *daptest.Message {
-	c.t.Helper()
-	m := c.request(command, args)
-	if !m.Success {
-		c.t.Fatalf("%s failed: %s", command, m.Message)
-	}
-	return m
-}
-
-// attach initializes the session and attaches it to pid. The attach takes a first snapshot, so
-// against a target that changes very fast it can fail like any snapshot; it is tried a few times.
-func (c *dapClient) attach(pid int, extra map[string]any) {
-	c.t.Helper()
-	c.Initialize()
-	args := map[string]any{"processId": pid}
-	for k, v := range extra {
-		args[k] = v
-	}
-	for i := 0; ; i++ {
-		m := c.request("attach", args)
-		if m.Success {
-			break
-		}
-		if i == 4 || !strings.Contains(m.Message, "changed too fast") {
-			c.t.Fatalf("attach: %s", m.Message)
-		}
-	}
-	c.mustSucceed("configurationDone", nil)
-}
-
-// close disconnects and checks that the server ends cleanly, without a crash on stderr.
-func (c *dapClient) close() {
-	c.t.Helper()
-	c.mustSucceed("disconnect", nil)
-	_ = c.in.Close()
-	done := make(chan error, 1)
-	go func() { done <- c.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			c.t.Errorf("aioscope dap ended with %v; stderr: %s", err, c.stderr)
-		}
-	case <-time.After(dapRequestDeadline):
-		c.t.Fatalf("aioscope dap did not exit after disconnect")
-	}
-	if s := c.stderr.String(); strings.Contains(s, "goroutine ") || strings.Contains(s, "panic") {
-		c.t.Errorf("aioscope dap crashed: %s", s)
-	}
 }
 
 // awaitGraph is the part of the aioscope/snapshot response body the churn test checks.
@@ -359,7 +206,7 @@ func graphProblems(body []byte, pid int) []string {
 // request) of a target that creates and finishes thousands of tasks a second: each must be
 // answered in bounded time with a consistent graph or a "changed too fast" error.
 func TestDAPChurn(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		for _, load := range testtarget.ChurnLoads {
 			t.Run(version+"/"+load.Name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 // System tests of ps and pstree's --group, --filter and --depth against live CPython 3.14 and
 // 3.15 processes. The expected trees are made from CPython's own `python -m asyncio pstree`
@@ -160,7 +160,7 @@ func TestShapeOptions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Python processes")
 	}
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	schemas, err := schema.Load()
 	if err != nil {
 		t.Fatal(err)

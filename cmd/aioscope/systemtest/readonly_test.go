@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"bufio"
@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,7 +39,7 @@ var straceLine = regexp.MustCompile(`^(\d+)\s+([a-z0-9_]+)\((.*)$`)
 // write to such a file, and any signal sent to the target.
 func TestReadOnlyStrace(t *testing.T) {
 	strace := straceBinary(t)
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "tree.py")
@@ -227,13 +226,13 @@ func straceBinary(t *testing.T) string {
 // tool that stops the target (ptrace attach, SIGSTOP) shows as state t or T, or as a tracer in
 // /proc/PID/status.
 func TestReadOnlyNeverStops(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			// A busy target: its state changes all the time, so a stop would not hide in a sleep.
 			tg := testtarget.Start(t, version, "churn.py")
 			pid := strconv.Itoa(tg.PID)
-			poller := pollState(tg.PID)
+			watch := testtarget.WatchStateClosely(t, tg.PID)
 			okRuns := 0
 			for i := 0; i < 200; i++ {
 				_, stderr, code := runBounded(t, bin, "ps", "--json", pid)
@@ -248,86 +247,20 @@ func TestReadOnlyNeverStops(t *testing.T) {
 					t.Fatalf("run %d: exit %d: %s", i, code, stderr)
 				}
 			}
-			poller.finish(t, fmt.Sprintf("%d CLI snapshots (%d succeeded)", 200, okRuns))
+			checkNeverStopped(t, watch, fmt.Sprintf("%d CLI snapshots (%d succeeded)", 200, okRuns))
 		})
 	}
 }
 
-// tracerPID returns the TracerPid field of /proc/PID/status, or "".
-func tracerPID(pid int) string {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
+// minStateSamples is how many samples of the target's state a read-only test needs to count.
+const minStateSamples = 100
 
-func stateCounts(m map[byte]int) string {
-	var parts []string
-	for _, s := range []byte("RSDZtTXI") {
-		if n := m[s]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%c:%d", s, n))
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-// statePoller watches a process's state and tracer in the background.
-type statePoller struct {
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	bad    []string
-	polls  int
-	states map[byte]int
-}
-
-func pollState(pid int) *statePoller {
-	p := &statePoller{stop: make(chan struct{}), states: map[byte]int{}}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			select {
-			case <-p.stop:
-				return
-			default:
-			}
-			st, err := procState(pid)
-			tracer := tracerPID(pid)
-			p.mu.Lock()
-			p.polls++
-			if err == nil {
-				p.states[st]++
-				if st == 't' || st == 'T' {
-					p.bad = append(p.bad, fmt.Sprintf("state %c", st))
-				}
-			}
-			if tracer != "" && tracer != "0" {
-				p.bad = append(p.bad, "traced by "+tracer)
-			}
-			p.mu.Unlock()
-		}
-	}()
-	return p
-}
-
-// finish stops polling and fails the test if the process was ever stopped or traced.
-func (p *statePoller) finish(t *testing.T, what string) {
+// checkNeverStopped ends a watch of the target and fails the test unless it sampled the target's
+// state at least minStateSamples times and never saw it stopped or traced.
+func checkNeverStopped(t *testing.T, w *testtarget.StateWatch, what string) {
 	t.Helper()
-	close(p.stop)
-	p.wg.Wait()
-	t.Logf("%s: polled the target's state %d times: %v", what, p.polls, stateCounts(p.states))
-	if len(p.bad) > 0 {
-		t.Errorf("%s: the target was stopped or traced: %v", what, p.bad[:min(len(p.bad), 10)])
-	}
-	if p.polls < 100 {
-		t.Errorf("%s: only %d polls of the target's state", what, p.polls)
+	if n := w.Check(t, what); n < minStateSamples {
+		t.Errorf("%s: only %d samples of the target's state", what, n)
 	}
 }
 
@@ -337,11 +270,11 @@ func (p *statePoller) finish(t *testing.T, what string) {
 // and the target must never be stopped or traced.
 func TestReadOnlyDAPSession(t *testing.T) {
 	strace := straceBinary(t)
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "churn.py")
-			poller := pollState(tg.PID)
+			watch := testtarget.WatchStateClosely(t, tg.PID)
 			out := filepath.Join(t.TempDir(), "strace.txt")
 			c := startDAP(t, strace, "-f", "-qq", "-y", "-e", "trace="+strings.Join(tracedSyscalls, ","), "-o", out, bin, "dap")
 			c.attach(tg.PID, map[string]any{"refreshInterval": 10})
@@ -394,7 +327,7 @@ func TestReadOnlyDAPSession(t *testing.T) {
 				}
 			}
 			c.close()
-			poller.finish(t, fmt.Sprintf("a DAP session with %d/200 snapshots", ok))
+			checkNeverStopped(t, watch, fmt.Sprintf("a DAP session with %d/200 snapshots", ok))
 			checkReadOnlyTrace(t, out, tg.PID, "aioscope dap")
 		})
 	}

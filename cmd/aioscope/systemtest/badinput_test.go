@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"bufio"
@@ -56,7 +56,7 @@ func checkOneLineError(t *testing.T, what string, stdout, stderr []byte, got, co
 }
 
 func TestBadInputUsage(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	cases := []struct {
 		args []string
 		want []string
@@ -81,7 +81,7 @@ func TestBadInputUsage(t *testing.T) {
 
 // TestBadInputProcesses covers processes that exist (or existed) but cannot be read.
 func TestBadInputProcesses(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 
 	t.Run("no such process", func(t *testing.T) {
 		// Beyond pid_max no process can exist.
@@ -102,8 +102,7 @@ func TestBadInputProcesses(t *testing.T) {
 	})
 
 	t.Run("python 3.11", func(t *testing.T) {
-		py := python311(t)
-		pid := startRawReady(t, py, "-c", readyThenSleep)
+		pid := startRawReady(t, testtarget.Python(t, "3.11"), "-c", readyThenSleep)
 		for _, args := range [][]string{{"ps"}, {"pstree"}, {"pstree", "--json"}} {
 			expectError(t, bin, exitError, []string{"Python 3.11", "not supported", "3.14 and 3.15"}, append(args, strconv.Itoa(pid))...)
 		}
@@ -161,7 +160,7 @@ func TestBadInputProcesses(t *testing.T) {
 // TestBadInputExitMidSnapshot kills the target while 50 runs of aioscope race against it. Each
 // run must either succeed or fail with one line: the process has exited or is gone.
 func TestBadInputExitMidSnapshot(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	// Many tasks make each snapshot long enough for the kill to land inside some of them.
 	tg := testtarget.Start(t, "3.15", "many.py", "20000")
 	pid := strconv.Itoa(tg.PID)
@@ -224,7 +223,7 @@ var permissionFix = []string{"permission denied reading process", "run aioscope 
 // TestBadInputPermissionDenied reads a process of another user without the right to: the
 // message must say how to get that right.
 func TestBadInputPermissionDenied(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	if os.Geteuid() != 0 {
 		// Unprivileged already: init belongs to root.
 		if st, err := os.Stat("/proc/1"); err != nil || st.Sys().(*syscall.Stat_t).Uid == uint32(os.Geteuid()) {
@@ -245,13 +244,13 @@ func TestBadInputPermissionDenied(t *testing.T) {
 			checkOneLineError(t, "as nobody: "+strings.Join(args, " "), stdout, stderr, code, exitError,
 				append(permissionFix, "process "+pid+":"))
 		}
-		processRunning(t, tg.PID)
+		testtarget.ExpectRunning(t, tg.PID)
 	}
 }
 
 // asNobody returns setpriv and the arguments that make it run a copy of the aioscope binary as
 // the user and group nobody, without supplementary groups. The copy is in a directory nobody can
-// reach: test temporary directories are private to root.
+// reach, wherever the binary under test ($AIOSCOPE_BIN) lies.
 func asNobody(t *testing.T, bin string) (string, []string) {
 	t.Helper()
 	setpriv, err := exec.LookPath("setpriv")
@@ -273,40 +272,9 @@ func asNobody(t *testing.T, bin string) (string, []string) {
 	return setpriv, []string{"--reuid=65534", "--regid=65534", "--clear-groups", nobodyBin}
 }
 
-// processRunning fails the test unless pid is alive and neither stopped nor a zombie.
-func processRunning(t *testing.T, pid int) {
-	t.Helper()
-	st, err := procState(pid)
-	if err != nil || st == 't' || st == 'T' || st == 'Z' || st == 'X' {
-		t.Errorf("target %d is not running after being read: state %c, %v", pid, st, err)
-	}
-}
-
 // readyThenSleep is a Python program that reports READY <pid> and sleeps, for interpreters
 // the scenarios do not support.
 const readyThenSleep = "import os, signal, time; signal.alarm(600); print('READY', os.getpid(), flush=True); time.sleep(600)"
-
-// python311 finds a real CPython 3.11: AIOSCOPE_PYTHON311, the system interpreter of Debian 12
-// (which `make tools` installs when missing), or one on PATH.
-func python311(t *testing.T) string {
-	t.Helper()
-	cands := []string{"/usr/bin/python3.11", "/usr/bin/python3", "python3.11", "python3"}
-	if p := os.Getenv("AIOSCOPE_PYTHON311"); p != "" {
-		cands = []string{p}
-	}
-	for _, cand := range cands {
-		path, err := exec.LookPath(cand)
-		if err != nil {
-			continue
-		}
-		out, err := exec.Command(path, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])").Output()
-		if err == nil && strings.TrimSpace(string(out)) == "3.11" {
-			return path
-		}
-	}
-	testtarget.Unavailable(t, "no CPython 3.11 among %v: run make tools (apt-get install python3.11-minimal) or set AIOSCOPE_PYTHON311", cands)
-	return ""
-}
 
 // startRaw starts a program that is killed and reaped when the test ends, and returns its PID.
 func startRaw(t *testing.T, name string, args ...string) int {
@@ -359,7 +327,7 @@ func waitForState(t *testing.T, pid int, state byte) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if s, err := procState(pid); err == nil && s == state {
+		if st, err := procfs.ReadStat("/proc", pid); err == nil && st.State == state {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -367,12 +335,6 @@ func waitForState(t *testing.T, pid int, state byte) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// procState returns the state letter of /proc/PID/stat.
-func procState(pid int) (byte, error) {
-	st, err := procfs.ReadStat("/proc", pid)
-	return st.State, err
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {
@@ -392,7 +354,7 @@ func copyFile(src, dst string, mode os.FileMode) error {
 // the tests of adapter/malformed_test.go bad framing, bad JSON, oversized bodies and unknown
 // commands.)
 func TestDAPBadTargets(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 
 	// attachFails attaches a new session to pid, expects the CLI's message, and checks that the
 	// session stays usable and ends cleanly.
@@ -454,11 +416,11 @@ func TestDAPBadTargets(t *testing.T) {
 			t.Error("snapshot succeeded after a failed attach")
 		}
 		c.close()
-		processRunning(t, tg.PID)
+		testtarget.ExpectRunning(t, tg.PID)
 	})
 
 	t.Run("python 3.11", func(t *testing.T) {
-		pid := startRawReady(t, python311(t), "-c", readyThenSleep)
+		pid := startRawReady(t, testtarget.Python(t, "3.11"), "-c", readyThenSleep)
 		c := startDAP(t, bin, "dap")
 		c.mustSucceed("initialize", map[string]any{"adapterID": "aioscope"})
 		m := c.request("attach", map[string]any{"processId": pid})

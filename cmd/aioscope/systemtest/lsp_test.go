@@ -1,4 +1,4 @@
-package main
+package systemtest
 
 import (
 	"bufio"
@@ -95,11 +95,11 @@ func (c *lspClient) mustCall(method string, params, result any) {
 // trace must show only reads, and the target must never be stopped or traced.
 func TestReadOnlyLSPSession(t *testing.T) {
 	strace := straceBinary(t)
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "churn.py")
-			poller := pollState(tg.PID)
+			poller := testtarget.WatchStateClosely(t, tg.PID)
 			out := filepath.Join(t.TempDir(), "strace.txt")
 			c := startLSP(t, strace, "-f", "-qq", "-y", "-e", "trace="+strings.Join(tracedSyscalls, ","), "-o", out, bin, "lsp")
 			c.mustCall("initialize", map[string]any{
@@ -163,7 +163,7 @@ func TestReadOnlyLSPSession(t *testing.T) {
 			case <-time.After(dapRequestDeadline):
 				t.Fatal("aioscope lsp did not exit after exit")
 			}
-			poller.finish(t, fmt.Sprintf("an LSP session with %d/200 snapshots", ok))
+			checkNeverStopped(t, poller, fmt.Sprintf("an LSP session with %d/200 snapshots", ok))
 			checkReadOnlyTrace(t, out, tg.PID, "aioscope lsp")
 		})
 	}
@@ -171,7 +171,7 @@ func TestReadOnlyLSPSession(t *testing.T) {
 
 // TestLSPCommandLine: usage errors, and a session over --listen.
 func TestLSPCommandLine(t *testing.T) {
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, args := range [][]string{{"lsp", "123"}, {"lsp", "--allow-remote"}, {"lsp", "--listen", "0.0.0.0:0"}, {"lsp", "--bogus"}} {
 		_, stderr, code := runBounded(t, bin, args...)
 		if code != exitUsage || !strings.HasPrefix(string(stderr), "aioscope lsp: ") || strings.Count(string(stderr), "\n") != 1 {

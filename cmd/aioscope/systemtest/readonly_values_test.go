@@ -1,0 +1,96 @@
+package systemtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-dap"
+
+	"github.com/aioscope/aioscope/internal/daptest"
+	"github.com/aioscope/aioscope/internal/testtarget"
+)
+
+// TestReadOnlyDAPValues runs a DAP session that reads values — every scope of every frame of
+// every thread and task, each value in them expanded, pages of a dict of 100,000 items, watch
+// and hover expressions of every form and some that are refused, the arguments of every task's
+// frames — with `aioscope dap` under strace, while polling the target's state. Reading values
+// must read the target like everything else: the trace must show only reads.
+func TestReadOnlyDAPValues(t *testing.T) {
+	strace := straceBinary(t)
+	bin := testtarget.Binary(t)
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "dapvalues.py")
+			poller := testtarget.WatchStateClosely(t, tg.PID)
+			out := filepath.Join(t.TempDir(), "strace.txt")
+			c := startDAP(t, strace, "-f", "-qq", "-y", "-e", "trace="+strings.Join(tracedSyscalls, ","), "-o", out, bin, "dap")
+			c.attach(tg.PID, nil)
+			var threads dap.ThreadsResponseBody
+			decode(t, c.mustSucceed("threads", nil), &threads)
+			read, handle := 0, 0
+			for _, th := range threads.Threads {
+				var st dap.StackTraceResponseBody
+				decode(t, c.mustSucceed("stackTrace", map[string]any{"threadId": th.Id}), &st)
+				for _, f := range st.StackFrames {
+					if f.Name == "handle" {
+						handle = f.Id
+					}
+					if f.PresentationHint == "label" {
+						continue
+					}
+					var scopes dap.ScopesResponseBody
+					decode(t, c.mustSucceed("scopes", map[string]any{"frameId": f.Id}), &scopes)
+					for _, s := range scopes.Scopes {
+						for _, v := range variables(t, c, s.VariablesReference, 0, 0) {
+							read++
+							if v.VariablesReference == 0 {
+								continue
+							}
+							// One level down, and for a long container its last page.
+							variables(t, c, v.VariablesReference, 0, 20)
+							if v.IndexedVariables > 100 {
+								variables(t, c, v.VariablesReference, v.IndexedVariables-10, 10)
+							}
+						}
+					}
+				}
+				c.mustSucceed("aioscope/frameArguments", map[string]any{"threadId": th.Id})
+			}
+			if handle == 0 || read < 30 {
+				t.Fatalf("the session found no frame handle (%d) or read only %d variables", handle, read)
+			}
+			ok := 0
+			for _, e := range []string{"request", "point.tags[-1]", "nested['list'][1][0]", "nested[7]", "len(big)", "big[99999]",
+				"LIMIT", "no_such_name", "point.norm", "len(sized)", "items[5]", "point.x + 1", "__import__('os').getpid()"} {
+				if m := c.request("evaluate", map[string]any{"expression": e, "frameId": handle, "context": "hover"}); m.Success {
+					ok++
+				} else {
+					t.Logf("%s: %s", e, m.Message)
+				}
+			}
+			if ok != 7 {
+				t.Errorf("%d of the expressions were read, want 7", ok)
+			}
+			c.close()
+			checkNeverStopped(t, poller, fmt.Sprintf("a DAP session reading %d variables and their values", read))
+			checkReadOnlyTrace(t, out, tg.PID, "aioscope dap (values)")
+		})
+	}
+}
+
+func variables(t *testing.T, c *dapClient, ref, start, count int) []dap.Variable {
+	t.Helper()
+	var body dap.VariablesResponseBody
+	decode(t, c.mustSucceed("variables", map[string]any{"variablesReference": ref, "start": start, "count": count}), &body)
+	return body.Variables
+}
+
+func decode(t *testing.T, m *daptest.Message, v any) {
+	t.Helper()
+	if err := json.Unmarshal(m.Body, v); err != nil {
+		t.Fatalf("decoding %s: %v", m.Body, err)
+	}
+}
