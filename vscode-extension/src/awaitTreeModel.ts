@@ -758,7 +758,7 @@ export class AwaitTreeModel {
         const end = node.start + node.entries.length;
         return {
           label: `tasks ${node.start + 1}–${end}`,
-          description: `of ${node.total}`,
+          description: `of ${node.total.toLocaleString('en-US')}`,
           tooltip: `Tasks ${node.start + 1} to ${end} of ${node.total}`,
           collapsible: 'collapsed',
           icon: 'ellipsis',
