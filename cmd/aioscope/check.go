@@ -3,15 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"regexp"
 	"runtime/debug"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aioscope/aioscope/inspector"
@@ -52,25 +48,14 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	// one-shot commands trade memory for speed.
 	debug.SetGCPercent(100)
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	watchFor := fs.Duration("for", 5*time.Second, "")
-	stuck := fs.Duration("stuck", live.DefaultStuck, "")
-	blocked := fs.Duration("blocked", tracking.DefaultBlockThreshold, "")
+	var mf monitorFlags
+	mf.add(fs, 5*time.Second)
 	maxTasks := fs.Int("max-tasks", 0, "")
 	filter := fs.String("filter", "", "")
-	interval := fs.Duration("interval", live.DefaultInterval, "")
-	sampleEvery := fs.Duration("sample-interval", live.DefaultSampleInterval, "")
-	retries := fs.Int("retries", inspector.DefaultRetries, "")
-	asJSON := fs.Bool("json", false, "")
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "aioscope check: %s (%s)\n", fmt.Sprintf(format, a...), checkUsage)
-		return exitUsage
-	}
-	if err := fs.Parse(reorderFlagsOf(fs, args)); errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, checkHelp)
-		return exitOK
-	} else if err != nil {
-		return usageErr("%v", err)
+	cl := commandLine{name: "check", usage: checkUsage, help: checkHelp, stdout: stdout, stderr: stderr}
+	usageErr := cl.usageError
+	if code, ok := cl.parse(fs, args); !ok {
+		return code
 	}
 	pid, msg := onePID(fs)
 	if msg != "" {
@@ -78,18 +63,16 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"for", *watchFor}, {"stuck", *stuck}, {"blocked", *blocked}, {"interval", *interval}, {"sample-interval", *sampleEvery}} {
-		if d.v <= 0 {
-			return usageErr("--%s must be a positive duration such as 5s or 200ms", d.name)
-		}
+	if mf.watchFor <= 0 {
+		return usageErr("--for must be a positive duration such as 5s or 200ms")
 	}
-	if given["stuck"] && *stuck >= *watchFor {
-		return usageErr("--stuck %v cannot be reached in --for %v: a wait is only seen for as long as the check watches; give --for longer than --stuck", *stuck, *watchFor)
+	if err := mf.check("5s or 200ms"); err != nil {
+		return usageErr("%v", err)
 	}
-	if *maxTasks < 0 || *retries < 0 {
+	if given["stuck"] && mf.stuck >= mf.watchFor {
+		return usageErr("--stuck %v cannot be reached in --for %v: a wait is only seen for as long as the check watches; give --for longer than --stuck", mf.stuck, mf.watchFor)
+	}
+	if *maxTasks < 0 || mf.retries < 0 {
 		return usageErr("--max-tasks and --retries must be 0 or more")
 	}
 	var match *regexp.Regexp
@@ -100,8 +83,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	m, err := live.Attach(pid, live.Config{Interval: *interval, SampleInterval: *sampleEvery, Stuck: *stuck,
-		Blocked: *blocked, Retries: *retries})
+	m, err := live.Attach(pid, mf.config())
 	if err != nil {
 		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
 		return exitError
@@ -125,7 +107,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *watchFor)
+	ctx, cancel := context.WithTimeout(context.Background(), mf.watchFor)
 	defer cancel()
 	if err := m.Run(ctx, collect); err != nil {
 		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
@@ -139,7 +121,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	watched := time.Since(started)
 
 	var findings []finding
-	for _, w := range m.Stuck(*stuck) {
+	for _, w := range m.Stuck(mf.stuck) {
 		if match == nil || match.MatchString(w.Task.Name) {
 			findings = append(findings, stuckFinding(w))
 		}
@@ -164,7 +146,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	stats := m.Stats()
 
-	if *asJSON {
+	if mf.asJSON {
 		doc := checkJSON{
 			PID: pid, PythonVersion: m.PythonVersion(), StartedAt: started.UTC().Format(time.RFC3339Nano),
 			Seconds: float64(watched.Milliseconds()) / 1000, Snapshots: stats.Snapshots, Samples: stats.Samples,
@@ -180,7 +162,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		}
 	} else if len(findings) == 0 {
 		fmt.Fprintf(stdout, "healthy: watched %.1f s (%d snapshots, %d samples): no task stuck for %v, no event loop blocked for %v%s\n",
-			watched.Seconds(), stats.Snapshots, stats.Samples, *stuck, *blocked, maxTasksText(*maxTasks))
+			watched.Seconds(), stats.Snapshots, stats.Samples, mf.stuck, mf.blocked, maxTasksText(*maxTasks))
 	} else {
 		for _, f := range findings {
 			fmt.Fprintln(stdout, f.Text)
@@ -283,50 +265,4 @@ func label(f snapshot.Frame) string {
 		return f.Function + " " + f.File
 	}
 	return fmt.Sprintf("%s %s:%d", f.Function, f.File, f.Line)
-}
-
-// onePID parses the one positional argument, a PID; msg says what is wrong with it.
-func onePID(fs *flag.FlagSet) (pid int, msg string) {
-	if fs.NArg() != 1 {
-		return 0, "expected one PID"
-	}
-	pid, err := strconv.Atoi(fs.Arg(0))
-	if err != nil || pid <= 0 {
-		return 0, fmt.Sprintf("invalid PID %q: expected a positive integer", fs.Arg(0))
-	}
-	return pid, ""
-}
-
-// reorderFlagsOf moves flags before positional arguments, so that both `aioscope check --for 5s
-// PID` and `aioscope check PID --for 5s` work; fs says which flags take a value.
-func reorderFlagsOf(fs *flag.FlagSet, args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			pos = append(pos, args[i+1:]...)
-			i = len(args)
-		case strings.HasPrefix(a, "-") && len(a) > 1:
-			flags = append(flags, a)
-			name := strings.TrimLeft(a, "-")
-			if strings.Contains(name, "=") {
-				continue
-			}
-			f := fs.Lookup(name)
-			if f == nil {
-				continue
-			}
-			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-				continue
-			}
-			if i+1 < len(args) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-		default:
-			pos = append(pos, a)
-		}
-	}
-	return slices.Concat(flags, pos)
 }

@@ -26,7 +26,7 @@ func runLocals(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	retries := fs.Int("retries", inspector.DefaultRetries, "")
 	threadArg := fs.String("thread", "", "")
-	if err := fs.Parse(reorderFlags(args)); err != nil {
+	if err := fs.Parse(reorderFlagsOf(fs, args)); err != nil {
 		fmt.Fprintf(stderr, "aioscope locals: %v (%s)\n", err, localsUsage)
 		return exitUsage
 	}

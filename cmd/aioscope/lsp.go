@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/aioscope/aioscope/lsp"
@@ -19,38 +19,17 @@ const lspUsage = "usage: aioscope lsp [--listen 127.0.0.1:PORT [--allow-remote]]
 // protocol, so nothing else is ever written to it.
 func runLSP(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lsp", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var p protocolFlags
-	p.add(fs)
 	// Some clients add --stdio to every language server they start.
 	_ = fs.Bool("stdio", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, lspUsage)
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "aioscope lsp: %v (%s)\n", err, lspUsage)
-		return exitUsage
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "aioscope lsp: unexpected argument %q: the process is chosen by the client (initializationOptions.processId or the aioscope.attach command) (%s)\n", fs.Arg(0), lspUsage)
-		return exitUsage
-	}
-	if err := p.check(); err != nil {
-		fmt.Fprintf(stderr, "aioscope lsp: %v\n", err)
-		return exitUsage
-	}
-	logger, closeLog, err := p.logger()
-	if err != nil {
-		fmt.Fprintf(stderr, "aioscope lsp: %v\n", err)
-		return exitError
-	}
-	defer closeLog()
-	srv := lspServer{lsp.NewServer(lsp.Config{Logger: logger, Version: version})}
-	return serveProtocol("lsp", p, srv, logger, stdout, stderr, func(err error) bool {
-		var fe *lsp.FramingError
-		return errors.As(err, &fe)
-	})
+	cl := commandLine{name: "lsp", usage: lspUsage, help: lspUsage + "\n", stdout: stdout, stderr: stderr}
+	return runProtocol(cl, fs, args, "the process is chosen by the client (initializationOptions.processId or the aioscope.attach command)",
+		func() error { return nil },
+		func(logger *slog.Logger) (protocolServer, func(error) bool) {
+			return lspServer{lsp.NewServer(lsp.Config{Logger: logger, Version: version})}, func(err error) bool {
+				var fe *lsp.FramingError
+				return errors.As(err, &fe)
+			}
+		})
 }
 
 // lspServer serves the Language Server Protocol.

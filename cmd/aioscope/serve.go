@@ -50,6 +50,38 @@ func (p *protocolFlags) logger() (*slog.Logger, func(), error) {
 	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})), func() { f.Close() }, nil
 }
 
+// runProtocol runs a command that serves a protocol: it parses args into fs (which holds the
+// command's own flags, checked by check, besides those of protocolFlags), opens the log, and
+// serves what serve makes of it. chosen says how the client chooses the process, for a stray
+// operand's usage error.
+func runProtocol(cl commandLine, fs *flag.FlagSet, args []string, chosen string, check func() error,
+	serve func(*slog.Logger) (srv protocolServer, fatal func(error) bool)) int {
+	var p protocolFlags
+	p.add(fs)
+	if code, ok := cl.parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 0 {
+		return cl.usageError("unexpected argument %q: %s", fs.Arg(0), chosen)
+	}
+	err := check()
+	if err == nil {
+		err = p.check()
+	}
+	if err != nil {
+		fmt.Fprintf(cl.stderr, "aioscope %s: %v\n", cl.name, err)
+		return exitUsage
+	}
+	logger, closeLog, err := p.logger()
+	if err != nil {
+		fmt.Fprintf(cl.stderr, "aioscope %s: %v\n", cl.name, err)
+		return exitError
+	}
+	defer closeLog()
+	srv, fatal := serve(logger)
+	return serveProtocol(cl.name, p, srv, logger, cl.stdout, cl.stderr, fatal)
+}
+
 // protocolServer is a server of one of the protocols: a session over stdio, or a session per
 // connection of a listener.
 type protocolServer interface {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"strconv"
-	"strings"
 
 	"github.com/aioscope/aioscope/awaittree"
 	"github.com/aioscope/aioscope/inspector"
@@ -18,7 +16,6 @@ import (
 // runTasks implements `aioscope ps` and `aioscope pstree`.
 func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "")
 	retries := fs.Int("retries", inspector.DefaultRetries, "")
 	mainOnly := fs.Bool("main-thread-only", false, "")
@@ -34,17 +31,12 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	}
 	shape := shapeFlags{notes: stderr}
 	shape.register(fs)
-	if err := fs.Parse(reorderFlags(args)); err != nil {
-		fmt.Fprintf(stderr, "aioscope %s: %v (%s)\n", cmd, err, usage)
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "aioscope %s: expected one PID (%s)\n", cmd, usage)
-		return exitUsage
+	cl := commandLine{name: cmd, usage: usage, help: usage + "\n", stdout: stdout, stderr: stderr}
+	if code, ok := cl.parse(fs, args); !ok {
+		return code
 	}
 	if err := shape.check(); err != nil {
-		fmt.Fprintf(stderr, "aioscope %s: %v\n", cmd, err)
-		return exitUsage
+		return cl.usageError("%v", err)
 	}
 	locals := withLocals != nil && *withLocals
 	argsOn := withArgs != nil && *withArgs
@@ -52,14 +44,12 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "aioscope ps: --locals needs --json: the table has no room for values (for one task's, try aioscope locals PID TASK)\n")
 		return exitUsage
 	}
-	pid, err := strconv.Atoi(fs.Arg(0))
-	if err != nil || pid <= 0 {
-		fmt.Fprintf(stderr, "aioscope %s: invalid PID %q: expected a positive integer\n", cmd, fs.Arg(0))
-		return exitUsage
+	pid, msg := onePID(fs)
+	if msg != "" {
+		return cl.usageError("%s", msg)
 	}
 	if *retries < 0 {
-		fmt.Fprintf(stderr, "aioscope %s: --retries must be 0 or more\n", cmd)
-		return exitUsage
+		return cl.usageError("--retries must be 0 or more")
 	}
 
 	if locals || argsOn {
@@ -131,27 +121,3 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 // valuesMemoryLimit is the heap a snapshot with values may take before the garbage collector
 // runs (see runTasks).
 const valuesMemoryLimit = 1 << 30
-
-// reorderFlags moves flags before positional arguments, so that both `aioscope ps --json PID`
-// and `aioscope ps PID --json` work.
-func reorderFlags(args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			pos = append(pos, args[i+1:]...)
-			i = len(args)
-		case strings.HasPrefix(a, "-") && len(a) > 1:
-			flags = append(flags, a)
-			name := strings.TrimLeft(a, "-")
-			if (name == "retries" || name == "thread" || name == "filter" || name == "depth") && i+1 < len(args) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-		default:
-			pos = append(pos, a)
-		}
-	}
-	return append(flags, pos...)
-}

@@ -10,13 +10,11 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
-	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"golang.org/x/sys/unix"
 
 	"github.com/aioscope/aioscope/inspector"
-	"github.com/aioscope/aioscope/tracking"
 	"github.com/aioscope/aioscope/tracking/live"
 	"github.com/aioscope/aioscope/watchui"
 )
@@ -49,54 +47,37 @@ func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// one-shot commands trade memory for speed.
 	debug.SetGCPercent(100)
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	interval := fs.Duration("interval", live.DefaultInterval, "")
-	sampleEvery := fs.Duration("sample-interval", live.DefaultSampleInterval, "")
-	stuck := fs.Duration("stuck", live.DefaultStuck, "")
-	blocked := fs.Duration("blocked", tracking.DefaultBlockThreshold, "")
-	watchFor := fs.Duration("for", 0, "")
-	retries := fs.Int("retries", inspector.DefaultRetries, "")
-	asJSON := fs.Bool("json", false, "")
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "aioscope watch: %s (%s)\n", fmt.Sprintf(format, a...), watchUsage)
-		return exitUsage
-	}
-	if err := fs.Parse(reorderFlagsOf(fs, args)); errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, watchHelp)
-		return exitOK
-	} else if err != nil {
-		return usageErr("%v", err)
+	var mf monitorFlags
+	mf.add(fs, 0)
+	cl := commandLine{name: "watch", usage: watchUsage, help: watchHelp, stdout: stdout, stderr: stderr}
+	usageErr := cl.usageError
+	if code, ok := cl.parse(fs, args); !ok {
+		return code
 	}
 	pid, msg := onePID(fs)
 	if msg != "" {
 		return usageErr("%s", msg)
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"interval", *interval}, {"sample-interval", *sampleEvery}, {"stuck", *stuck}, {"blocked", *blocked}} {
-		if d.v <= 0 {
-			return usageErr("--%s must be a positive duration such as 1s or 100ms", d.name)
-		}
+	if err := mf.check("1s or 100ms"); err != nil {
+		return usageErr("%v", err)
 	}
-	if *watchFor < 0 || *retries < 0 {
+	if mf.watchFor < 0 || mf.retries < 0 {
 		return usageErr("--for and --retries must not be negative")
 	}
 
-	m, err := live.Attach(pid, live.Config{Interval: *interval, SampleInterval: *sampleEvery, Stuck: *stuck,
-		Blocked: *blocked, Retries: *retries})
+	m, err := live.Attach(pid, mf.config())
 	if err != nil {
 		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
 		return exitError
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *watchFor > 0 {
+	if mf.watchFor > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *watchFor)
+		ctx, cancel = context.WithTimeout(ctx, mf.watchFor)
 		defer cancel()
 	}
-	if *asJSON || !isTerminal(stdout) {
+	if mf.asJSON || !isTerminal(stdout) {
 		return watchLines(ctx, m, stdout, stderr)
 	}
 	return watchTerminal(ctx, m, pid, stdin, stdout, stderr)
