@@ -211,13 +211,16 @@ func (c *cutter) cut(n *Node, level int) cutResult {
 // Group returns the forest of roots with identical sibling tasks merged into one node, as
 // pstree -c does for processes: tasks under the same node whose subtrees are the same — the same
 // frames, and below them the same tasks in the same numbers, names aside — become one node whose
-// Members are all of them. The roots are not changed.
+// Members are all of them. Nothing the roots show changes (their nodes only note the call, so
+// that a node shared by several parents is grouped once); subtrees without a merge are shared
+// with them.
 func Group(roots []*Node) []*Node {
-	g := grouper{shapes: map[string]int{}, memo: map[*Node]shaped{}}
-	return g.siblings(roots)
+	g := &grouper{shapes: map[string]int{}}
+	out, _, _ := g.siblings(roots)
+	return out
 }
 
-// shaped is a node's grouped copy and its shape: equal shapes, equal subtrees.
+// shaped is a node's grouped version and its shape: equal shapes, equal subtrees.
 type shaped struct {
 	n     *Node
 	shape int
@@ -225,18 +228,31 @@ type shaped struct {
 
 type grouper struct {
 	shapes map[string]int // a node's kind, label (for frames) and children's shapes -> shape
-	memo   map[*Node]shaped
 	key    []byte
 }
 
+// group returns n's grouped version: n itself when nothing below it merges.
 func (g *grouper) group(n *Node) shaped {
-	if s, ok := g.memo[n]; ok {
-		return s
+	if n.groupedBy == g {
+		return n.grouped
 	}
-	g.memo[n] = shaped{n: n, shape: -1} // guards the recursion; trees have no cycles
-	cp := *n
-	cp.firstCor = nil
-	cp.Children = g.siblings(n.Children)
+	// Set first: guards the recursion (trees have no cycles).
+	n.groupedBy, n.grouped = g, shaped{n: n, shape: -1}
+	var kids []*Node
+	var shapes []int
+	var changed bool
+	var one [1]int
+	if len(n.Children) == 1 {
+		// Most nodes are links of a chain of frames: nothing to merge, nothing to allocate.
+		s := g.group(n.Children[0])
+		one[0] = s.shape
+		kids, shapes, changed = n.Children, one[:], s.n != n.Children[0]
+		if changed {
+			kids = []*Node{s.n}
+		}
+	} else {
+		kids, shapes, changed = g.siblings(n.Children)
+	}
 	// The key: kind, a frame's label (a task's name does not count), and each child's shape
 	// with the number of tasks it stands for.
 	key := g.key[:0]
@@ -248,9 +264,9 @@ func (g *grouper) group(n *Node) shaped {
 		key = append(key, ':')
 		key = append(key, n.Label...)
 	}
-	for _, c := range cp.Children {
+	for i, c := range kids {
 		key = append(key, ' ')
-		key = strconv.AppendInt(key, int64(g.memo[c].shape), 10)
+		key = strconv.AppendInt(key, int64(shapes[i]), 10)
 		key = append(key, '*')
 		key = strconv.AppendInt(key, int64(max(len(c.Members), 1)), 10)
 	}
@@ -260,44 +276,84 @@ func (g *grouper) group(n *Node) shaped {
 		shape = len(g.shapes)
 		g.shapes[string(key)] = shape
 	}
-	s := shaped{n: &cp, shape: shape}
-	g.memo[n] = s
-	// The copy is also found by itself, for its parent's key.
-	g.memo[&cp] = s
+	s := shaped{n: n, shape: shape}
+	if changed {
+		cp := *n
+		cp.firstCor = nil
+		cp.Children = kids
+		cp.groupedBy = nil
+		s.n = &cp
+	}
+	n.grouped = s
 	return s
 }
 
 // siblings groups each node of a list and merges the tasks among them that have the same shape
-// into the first of them.
-func (g *grouper) siblings(list []*Node) []*Node {
-	out := make([]*Node, 0, len(list))
-	first := map[int]int{} // shape -> index in out of the first task with it
+// into the first of them. It returns the list (list itself when nothing in it changed), each
+// node's shape, and whether anything changed.
+func (g *grouper) siblings(list []*Node) (out []*Node, shapes []int, changed bool) {
+	if len(list) == 0 {
+		return list, nil, false
+	}
+	out = make([]*Node, 0, len(list))
+	shapes = make([]int, 0, len(list))
+	// The first task of each shape: found by looking through the list while it is short.
+	var firstOf map[int]int
+	find := func(shape int) (int, bool) {
+		if firstOf != nil {
+			at, ok := firstOf[shape]
+			return at, ok
+		}
+		for i, s := range shapes {
+			if s == shape && out[i].Kind == Task {
+				return i, true
+			}
+		}
+		return 0, false
+	}
 	for _, c := range list {
 		s := g.group(c)
-		if c.Kind != Task {
-			out = append(out, s.n)
-			continue
+		if s.n != c {
+			changed = true
 		}
-		if at, ok := first[s.shape]; ok {
-			m := out[at]
-			if len(m.Members) == 0 {
-				merged := *m
-				merged.Members = []Member{{m.TaskID, m.Label}}
-				out[at] = &merged
-				g.memo[&merged] = shaped{n: &merged, shape: s.shape}
-				m = &merged
+		if c.Kind == Task {
+			if at, ok := find(s.shape); ok {
+				changed = true
+				m := out[at]
+				if len(m.Members) == 0 {
+					merged := *m
+					merged.Members = []Member{{m.TaskID, m.Label}}
+					out[at] = &merged
+					m = &merged
+				}
+				if len(s.n.Members) > 0 {
+					m.Members = append(m.Members, s.n.Members...)
+				} else {
+					m.Members = append(m.Members, Member{s.n.TaskID, s.n.Label})
+				}
+				continue
 			}
-			if len(s.n.Members) > 0 {
-				m.Members = append(m.Members, s.n.Members...)
-			} else {
-				m.Members = append(m.Members, Member{s.n.TaskID, s.n.Label})
+			if firstOf == nil && len(out) >= 16 {
+				firstOf = make(map[int]int, len(list))
+				for i, sh := range shapes {
+					if out[i].Kind == Task {
+						if _, dup := firstOf[sh]; !dup {
+							firstOf[sh] = i
+						}
+					}
+				}
 			}
-			continue
+			if firstOf != nil {
+				firstOf[s.shape] = len(out)
+			}
 		}
-		first[s.shape] = len(out)
 		out = append(out, s.n)
+		shapes = append(shapes, s.shape)
 	}
-	return out
+	if !changed {
+		return list, shapes, false
+	}
+	return out, shapes, true
 }
 
 // appendLabel appends what a tree line shows for n: its label, and for a node that stands for

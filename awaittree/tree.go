@@ -41,6 +41,10 @@ type Node struct {
 	Members []Member
 	// Below is how many tasks awaited from this node a depth limit (Cut) left out.
 	Below int
+	// groupedBy and grouped remember, for the Group call that set groupedBy, the node's grouped
+	// version: a node shared by several parents is grouped once.
+	groupedBy *grouper
+	grouped   shaped
 	// firstCor is the first coroutine child: most nodes have one at most, and finding it here
 	// spares a table lookup (see treeBuilder.corNode).
 	firstCor *Node
