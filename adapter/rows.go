@@ -155,7 +155,21 @@ func (v *view) findTellingThread() int {
 		}
 		return 0
 	}
-	if id := find(func(t *snapshot.Task) bool { return len(t.Frames) > 0 && isUserCode(&t.Frames[0]) }); id != 0 {
+	// Tasks that wait at the same place share their frames: each chain is looked at once.
+	userChain := map[snapshot.FramesKey]bool{}
+	waitsInUserCode := func(t *snapshot.Task) bool {
+		if len(t.Frames) == 0 {
+			return false
+		}
+		k := snapshot.KeyOf(t.Frames)
+		user, ok := userChain[k]
+		if !ok {
+			user = isUserCode(&t.Frames[0])
+			userChain[k] = user
+		}
+		return user
+	}
+	if id := find(waitsInUserCode); id != 0 {
 		return id
 	}
 	if id := find(func(t *snapshot.Task) bool { return len(t.AwaitedBy) == 0 }); id != 0 {
