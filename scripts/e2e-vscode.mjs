@@ -1280,6 +1280,7 @@ async function partLaunch(browser, port, version) {
       return o.length > 0 ? o : undefined;
     }, 10_000);
     await check(`[${version}] ... and the Run view's list shows it once, without "(1)"`, (options ?? []).filter((o) => /aioscope/.test(o)).length === 1 && !(options ?? []).some((o) => /\(1\)/.test(o)), JSON.stringify(options));
+    await page.keyboard.press('Escape'); // the suggestions VS Code opens over the new file
     await screenshot(`${version}-launch-json`);
   } catch (err) {
     await check(`[${version}] launch: no unexpected error`, false, err.stack ?? String(err));

@@ -332,11 +332,9 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
       this.treeView.message = this.filterText !== '' ? `Filter: “${this.filterText}”` : undefined;
       return;
     }
-    this.treeView.description = undefined;
-    this.treeView.message = headerMessage(m, this.filterText, this.current?.exitedAt);
     const g = m.graph;
-    const when = formatCaptureTime(g.capturedAt);
-    this.treeView.description = this.current?.exitedAt !== undefined ? `pid ${g.pid} · exited` : `pid ${g.pid} · ${when}`;
+    this.treeView.message = headerMessage(m, this.filterText, this.current?.exitedAt);
+    this.treeView.description = this.current?.exitedAt !== undefined ? `pid ${g.pid} · exited` : `pid ${g.pid} · ${formatCaptureTime(g.capturedAt)}`;
   }
 
   // Commands
