@@ -1,12 +1,18 @@
 package adapter
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/daptest"
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
@@ -142,6 +148,79 @@ type countingWriter struct{ n int }
 func (w *countingWriter) Write(p []byte) (int, error) {
 	w.n += len(p)
 	return len(p), nil
+}
+
+// BenchmarkFirstStop10k: what an editor waits for when it attaches, from initialize to the stack of
+// the task the first stop shows, after the threads: attach (which reads the process once),
+// configurationDone, the first stop's snapshot and events, the threads and one stack trace.
+func BenchmarkFirstStop10k(b *testing.B) {
+	for _, version := range versions {
+		tg := benchTarget(b, version)
+		b.Run(version, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				c := startSession(b, NewServer(Config{}))
+				stopped, _ := c.attachAndStop(map[string]any{"processId": tg.PID})
+				if len(c.Threads()) == 0 {
+					b.Fatal("no threads")
+				}
+				c.StackTrace(stopped.ThreadId, 0, 1)
+				b.StopTimer()
+				c.OK("disconnect", nil, nil)
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkLiveRefreshCPU10k reports the CPU time `aioscope dap` uses, as a share of one core,
+// while a client follows service.py's 10,000 tasks with a refresh every second (snapshot,
+// awaitGraph, thread events): run with -benchtime=10x (10 s). The adapter is a process of its own,
+// so the client's decoding is not counted.
+func BenchmarkLiveRefreshCPU10k(b *testing.B) {
+	tg := testtarget.Start(b, "3.14", "service.py", "9300", "700")
+	cmd := exec.Command(testtarget.Binary(b), "dap")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	c := newClient(b, daptest.Stdio(stdin, stdout))
+	c.attachAndStop(map[string]any{"processId": tg.PID, "refreshInterval": 1000})
+	c.Threads()
+	c.OK("continue", nil, nil)
+	cpu0, start := processCPU(b, cmd.Process.Pid), time.Now()
+	for i := 0; i < b.N; i++ {
+		c.Drain(time.Second)
+	}
+	cpu, wall := processCPU(b, cmd.Process.Pid)-cpu0, time.Since(start)
+	b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%cpu")
+}
+
+// processCPU is the user and system time process pid has used: fields 14 and 15 of
+// /proc/PID/stat, in clock ticks of 1/100 s (USER_HZ).
+func processCPU(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	utime, err1 := strconv.ParseUint(fields[14-3], 10, 64)
+	stime, err2 := strconv.ParseUint(fields[15-3], 10, 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("/proc/%d/stat: %s", pid, data)
+	}
+	return time.Duration(utime+stime) * time.Second / 100
 }
 
 // BenchmarkValues10k: what an editor asks for when a frame is selected and hovered, on a target

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -289,10 +288,10 @@ func TestCLIMaxThreads(t *testing.T) {
 	c := newClient(t, daptest.Stdio(stdin, stdout))
 	c.attachAndStop(map[string]any{"processId": tg.PID})
 	threads := c.Threads()
-	if len(threads) != 5 || threads[0].Name != fmt.Sprintf("Thread %d (MainThread)", tg.PID) {
-		t.Errorf("--max-threads 5: threads %v, want the main thread and 4 tasks", threads)
+	if len(threads) != 5 || threads[0].Name != mainThreadRow(tg.PID) || !strings.HasPrefix(threads[4].Name, "… 10 more tasks in ") {
+		t.Errorf("--max-threads 5: threads %v, want the main thread, 3 tasks and a row saying how many more there are", threads)
 	}
-	if notice := c.WaitOutput("maxThreads"); !strings.Contains(notice, "5 of 14") {
+	if notice := c.WaitOutput("maxThreads"); !strings.Contains(notice, "3 of 13 tasks") {
 		t.Errorf("cap notice %q", notice)
 	}
 	c.OK("disconnect", nil, nil)

@@ -85,6 +85,7 @@ type awaitGraph struct {
 		Name      string `json:"name"`
 		TID       uint64 `json:"tid"`
 		AwaitedBy []int  `json:"awaitedBy"`
+		Group     *int   `json:"group"`
 		Frames    []struct {
 			Name string `json:"name"`
 			Path string `json:"path"`

@@ -70,12 +70,28 @@ func (c *conn) respond(req request, body any) {
 		RequestSeq: req.seq, Success: true, Command: req.command}, body)
 }
 
-// respondError sends the error response to req, with the one line shown to the user; showUser
-// asks the client to show it as a notification too.
-func (c *conn) respondError(req request, msg string, showUser bool) {
+// errorBody is the body of an error response: DAP's ErrorResponse body, whose showUser is left
+// out when the client is to decide (go-dap's type always sends it).
+type errorBody struct {
+	Error errorMessage `json:"error"`
+}
+
+type errorMessage struct {
+	ID     int    `json:"id"`
+	Format string `json:"format"`
+	// ShowUser false: the client shows the message where the request came from (a Watch
+	// expression, the Variables view) and need not notify the user as well. Nil: the client
+	// decides; VS Code then shows a failed attach in a dialog.
+	ShowUser *bool  `json:"showUser,omitempty"`
+	URL      string `json:"url,omitempty"`
+	URLLabel string `json:"urlLabel,omitempty"`
+}
+
+// respondError sends the error response to req, with the one line shown to the user.
+func (c *conn) respondError(req request, msg errorMessage) {
 	c.send(&dap.Response{ProtocolMessage: dap.ProtocolMessage{Type: "response"},
-		RequestSeq: req.seq, Success: false, Command: req.command, Message: msg},
-		dap.ErrorResponseBody{Error: &dap.ErrorMessage{Id: 1, Format: msg, ShowUser: showUser}})
+		RequestSeq: req.seq, Success: false, Command: req.command, Message: msg.Format},
+		errorBody{Error: msg})
 }
 
 // event sends an event; body is as for respond.

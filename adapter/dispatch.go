@@ -86,14 +86,26 @@ func (s *session) handleMessage(body []byte) {
 	}
 }
 
-// fail sends the error response to req. An expression that cannot be read is an answer the
-// client shows where the expression is (a watch, a hover, the console), and the arguments of a
-// tree's frames are asked for in the background: neither is a notification.
+// fail sends the error response to req. Only a failed attach is left for the client to show
+// as it sees fit, with the link the attach arguments asked for (errorLink); the other requests'
+// errors are shown where they were made.
 func (s *session) fail(req request, err error) {
-	msg := explain(err)
-	s.log.Debug("request failed", "seq", req.seq, "command", req.command, "err", msg)
-	quiet := req.command == "evaluate" || req.command == "aioscope/frameArguments"
-	s.conn.respondError(req, msg, !quiet)
+	msg := errorMessage{ID: 1, Format: explain(err)}
+	if req.command == "attach" {
+		var link struct {
+			ErrorLink struct {
+				URL   string `json:"url"`
+				Label string `json:"label"`
+			} `json:"errorLink"`
+		}
+		if json.Unmarshal(req.args, &link) == nil && link.ErrorLink.URL != "" {
+			msg.URL, msg.URLLabel = link.ErrorLink.URL, link.ErrorLink.Label
+		}
+	} else {
+		msg.ShowUser = new(bool)
+	}
+	s.log.Debug("request failed", "seq", req.seq, "command", req.command, "err", msg.Format)
+	s.conn.respondError(req, msg)
 }
 
 // dispatch runs the handler of a request and returns the response body. A panic in a handler
@@ -112,7 +124,7 @@ func (s *session) dispatch(req request) (body any, err error) {
 	case "attach":
 		return s.onAttach(req)
 	case "launch":
-		return nil, userErrorf("aioscope cannot launch programs: use an \"attach\" request with the processId of a running Python process")
+		return nil, userErrorf("aioscope cannot start programs: attach to a running Python process instead (\"request\": \"attach\" with its \"processId\")")
 	case "configurationDone":
 		return s.onConfigurationDone()
 	case "setExceptionBreakpoints":
@@ -142,7 +154,7 @@ func (s *session) dispatch(req request) (body any, err error) {
 		// read, the request it names has been answered.
 		return nil, nil
 	case "terminate", "restart":
-		return nil, userErrorf("aioscope never terminates or restarts the process it reads: use disconnect")
+		return nil, userErrorf("aioscope never terminates or restarts the process it reads: stop the session instead, which leaves the process running")
 	case "next", "stepIn", "stepOut", "stepBack", "reverseContinue", "restartFrame", "goto", "gotoTargets", "stepInTargets":
 		return nil, userErrorf("aioscope cannot step: it reads the process without ever stopping it")
 	case "evaluate":

@@ -40,8 +40,8 @@ func (s *session) onEvaluate(req request) (any, error) {
 		s.mu.Unlock()
 		return nil, userErrorf("select a frame in the CALL STACK: names are read in a frame")
 	}
-	fh, ok := v.lookup(args.FrameId)
-	if !ok || fh.kind != frameHandle {
+	fh, ok := s.frames.lookup(args.FrameId)
+	if !ok {
 		s.mu.Unlock()
 		return nil, staleError("frame", args.FrameId)
 	}

@@ -26,6 +26,7 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 	j.Raw(`,"capturedAt":`)
 	j.Str(formatCapturedAt(v))
 	j.Raw(`,"tasks":[`)
+	groupOf := v.groupOfTask()
 	first := true
 	for _, e := range v.entries {
 		if e.kind != taskEntry {
@@ -64,6 +65,8 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 			writeGraphFrames(j, t.Frames, src)
 			j.RememberFrames(t.Frames, start)
 		}
+		j.Raw(`,"group":`)
+		j.Int(int64(groupOf[e.index]))
 		j.Raw("}")
 	}
 	j.Raw(`],"cycles":[`)

@@ -20,6 +20,7 @@ func (s *session) onInitialize(req request) (any, error) {
 		ColumnsStartAt1 *bool  `json:"columnsStartAt1"`
 		PathFormat      string `json:"pathFormat"`
 		ClientName      string `json:"clientName"`
+		Invalidated     bool   `json:"supportsInvalidatedEvent"`
 	}
 	if err := decodeArgs(req, &args); err != nil {
 		return nil, err
@@ -36,6 +37,7 @@ func (s *session) onInitialize(req request) (any, error) {
 		s.format.columnsAt1 = *args.ColumnsStartAt1
 	}
 	s.format.uriPaths = args.PathFormat == "uri"
+	s.clientInvalidates = args.Invalidated
 	s.log.Info("initialize", "client", args.ClientName)
 	// Honest capabilities: what a read-only snapshot viewer can do.
 	return dap.Capabilities{
@@ -64,7 +66,7 @@ func (s *session) onAttach(req request) (any, error) {
 	// The first snapshot is taken right away, so that a process that cannot be read (no
 	// asyncio, memory not readable) fails the attach request rather than the stop after it.
 	start, statErr := procfs.ReadStat("/proc", args.ProcessID)
-	target, err := s.srv.attach(args.ProcessID, inspector.Options{Retries: args.Retries, MainThreadOnly: args.MainThreadOnly})
+	target, err := s.srv.attach(args.ProcessID, inspector.Options{Retries: args.Retries, MainThreadOnly: args.MainThreadOnly, ThreadNames: true})
 	if err != nil {
 		return nil, &requestError{message: inspector.Explain(err)}
 	}
@@ -141,8 +143,8 @@ func (s *session) firstStop() {
 		s.snapshotFailed(err)
 		return
 	}
-	if s.showStop(v) {
-		s.reportStop(v)
+	if r, ok := s.showStop(v); ok {
+		s.reportStop(v, r)
 	}
 }
 
@@ -155,8 +157,8 @@ func (s *session) onPause() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.showStop(v) {
-		s.afterResponse(func() { s.reportStop(v) })
+	if r, ok := s.showStop(v); ok {
+		s.afterResponse(func() { s.reportStop(v, r) })
 	}
 	return nil, nil
 }
@@ -191,7 +193,7 @@ func (s *session) onContinue(req request) (any, error) {
 	interval := s.args.RefreshInterval
 	threadID := args.ThreadId
 	if threadID == 0 && s.view != nil {
-		threadID = s.view.defaultThread()
+		threadID = s.view.tellingThread()
 	}
 	s.mu.Unlock()
 	s.afterResponse(func() {
@@ -203,21 +205,28 @@ func (s *session) onContinue(req request) (any, error) {
 	return dap.ContinueResponseBody{AllThreadsContinued: true}, nil
 }
 
-// onSnapshot takes a snapshot for the aioscope/snapshot request. While the session is stopped
-// the client's stack and variables views keep referring to the stop's snapshot, so the new one
-// only replaces it while the session is continued.
+// onSnapshot takes a snapshot for the aioscope/snapshot request and shows it in every view: while
+// the session is stopped as a new stop that keeps what the user looks at, otherwise with thread
+// events for the tasks that have finished or started.
 func (s *session) onSnapshot() (any, error) {
 	v, err := s.requestedSnapshot()
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	if s.state.phase == running || s.view == nil {
-		s.view = v
-	}
-	s.mu.Unlock()
 	graph := s.encodeGraph(v, nil)
-	s.afterResponse(func() { s.publish(v, graph) })
+	if s.phase() == stopped {
+		if r, ok := s.showStop(v); ok {
+			s.afterResponse(func() { s.reportStopGraph(v, graph, r) })
+		}
+		return json.RawMessage(graph), nil
+	}
+	s.mu.Lock()
+	events := s.replace(v)
+	s.mu.Unlock()
+	s.afterResponse(func() {
+		s.publish(v, graph)
+		s.sendThreadEvents(events)
+	})
 	return json.RawMessage(graph), nil
 }
 

@@ -39,10 +39,7 @@ func TestLiveEdgeScenario(t *testing.T) {
 			}
 		}
 	}
-	byName := map[string]int{}
-	for _, th := range threads {
-		byName[th.Name] = th.Id
-	}
+	byName := threadsByName(t, threads)
 	// big_linetable was compiled from a string under a relative name: no path to open.
 	st := c.StackTrace(byName["biglinetable"], 0, 0).StackFrames
 	found := false
@@ -133,7 +130,7 @@ func TestLiveOtherMountNamespace(t *testing.T) {
 				case f.Source == nil:
 				case f.Source.Path == mapped:
 					own = append(own, f)
-				case strings.Contains(f.Source.Path, "/asyncio/"):
+				case strings.Contains(f.Source.Path, "/asyncio/") && f.PresentationHint != "label":
 					stdlib = append(stdlib, f)
 				}
 			}

@@ -29,17 +29,48 @@ func liveSession(t *testing.T, version, scenario string, args ...string) (*testt
 	return tg, startSession(t, NewServer(Config{}))
 }
 
-// threadsByName maps thread names to ids, failing on a name listed twice.
+// threadsByName maps thread names to ids, failing on a name listed twice. A task's row is also
+// found by the task's name alone (see rowName), an OS thread's by "Thread TID".
 func threadsByName(t *testing.T, threads []dap.Thread) map[string]int {
 	t.Helper()
-	m := make(map[string]int, len(threads))
+	m := make(map[string]int, 2*len(threads))
 	for _, th := range threads {
 		if _, dup := m[th.Name]; dup {
 			t.Fatalf("two threads are named %q", th.Name)
 		}
 		m[th.Name] = th.Id
 	}
+	for _, th := range threads {
+		if short := rowName(th.Name); short != th.Name {
+			if _, dup := m[short]; dup {
+				t.Fatalf("two threads are named %q", short)
+			}
+			m[short] = th.Id
+		}
+	}
 	return m
+}
+
+// rowName is the name a thread row starts with: a task's name without its marks and where it
+// waits ("⚠ A · a cycle.py:8" is "A"), "Thread TID" for an OS thread.
+func rowName(row string) string {
+	row = strings.TrimPrefix(row, cycleMark)
+	row = strings.TrimPrefix(row, runningMark)
+	if strings.HasPrefix(row, "Thread ") {
+		if i := strings.IndexAny(row[len("Thread "):], " "); i >= 0 {
+			return row[:len("Thread ")+i]
+		}
+		return row
+	}
+	if i := strings.LastIndex(row, " · "); i >= 0 {
+		return row[:i]
+	}
+	return row
+}
+
+// mainThreadRow is the name of the main thread's row in a scenario.
+func mainThreadRow(pid int) string {
+	return fmt.Sprintf("Thread %d \"MainThread\" · event loop", pid)
 }
 
 func isASCII(s string) bool {

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,15 @@ func TestLiveThreads(t *testing.T) {
 				}
 			}
 			agreeWithUnwinder(t, c, tg, byTID)
+			// OS threads are named after their threading.Thread; each of them runs an event loop.
+			var names []string
+			for _, th := range osThreads {
+				names = append(names, strings.TrimPrefix(th.Name, strings.Join(strings.Fields(th.Name)[:2], " ")+" "))
+			}
+			slices.Sort(names)
+			if want := []string{`"MainThread" · event loop`, `"Thread-1 (run_loop)" · event loop`, `"Thread-2 (run_loop)" · event loop`}; !slices.Equal(names, want) {
+				t.Errorf("OS threads named %q, want %q", names, want)
+			}
 			// The task of the thread that exited has no thread.
 			for _, task := range g.Tasks {
 				if task.Name != "orphan-from-dead-thread" {
@@ -72,8 +82,12 @@ func TestLiveManyTasks(t *testing.T) {
 			if len(threads) != DefaultMaxThreads {
 				t.Errorf("%d threads listed, want the default cap %d", len(threads), DefaultMaxThreads)
 			}
-			if notice := c.WaitOutput("maxThreads"); !strings.Contains(notice, fmt.Sprintf("%d of 2002", DefaultMaxThreads)) {
+			// The main thread, 998 tasks, and a row saying how many more there are.
+			if notice := c.WaitOutput("maxThreads"); !strings.Contains(notice, thousands(DefaultMaxThreads-2)+" of 2,001 tasks") {
 				t.Errorf("cap notice %q", notice)
+			}
+			if more := threads[len(threads)-1].Name; more != "… 1,003 more tasks in 1 group — see the Await Tree" {
+				t.Errorf("the capped list ends with %q", more)
 			}
 			listed := map[int]bool{}
 			for _, th := range threads {
@@ -128,7 +142,7 @@ func TestLiveBlockedLoop(t *testing.T) {
 			tg, c := liveSession(t, version, "blocked.py")
 			_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
 			byName := threadsByName(t, c.Threads())
-			mainID := byName[fmt.Sprintf("Thread %d (MainThread)", tg.PID)]
+			mainID := byName[mainThreadRow(tg.PID)]
 			if mainID == 0 {
 				t.Fatalf("no main thread in %v", byName)
 			}
@@ -159,7 +173,7 @@ func TestLiveBlockedLoop(t *testing.T) {
 				t.Errorf("freezer's stack %s", frameNames(fst))
 			}
 			vars := varsByName(c.Variables(scopeNamed(t, c.Scopes(fst[0].Id), "Task").VariablesReference))
-			if want := fmt.Sprintf("running on Thread %d (MainThread)", tg.PID); vars["state"].Value != want {
+			if want := "running on " + mainThreadRow(tg.PID); vars["state"].Value != want {
 				t.Errorf("freezer's state %q, want %q", vars["state"].Value, want)
 			}
 			if n := checkStacksAgainstPSTree(t, c, tg, byName, nil); n < 4 {
@@ -181,21 +195,64 @@ func TestLiveChurnThreadIDs(t *testing.T) {
 			t.Parallel()
 			tg, c := liveSession(t, version, "churn.py")
 			_, first := c.attachAndStop(map[string]any{"processId": tg.PID, "refreshInterval": 20, "retries": 10})
+			// The thread list the client holds, kept up to date by the thread events that follow
+			// each refresh.
+			known := map[int]bool{}
+			for _, th := range c.Threads() {
+				known[th.Id] = true
+			}
 			c.OK("continue", nil, nil)
 			graphs := []awaitGraph{first}
+			exited, started := 0, 0
+			// Two seconds of refreshes, then a pause, which stops them: the last refresh and its
+			// thread events come before the pause's response.
 			deadline := time.Now().Add(2 * time.Second)
-			for time.Now().Before(deadline) {
-				m, err := c.Next(deadline)
+			pause := 0
+			for {
+				if pause == 0 && time.Now().After(deadline) {
+					pause = c.Send("pause", nil)
+				}
+				m, err := c.Next(time.Now().Add(msgTimeout))
 				if err != nil {
+					t.Fatalf("waiting for the pause's response: %v", err)
+				}
+				if pause != 0 && m.Type == "response" && m.RequestSeq == pause {
 					break
 				}
-				if m.Type == "event" && m.Event == "aioscope/awaitGraph" {
+				switch {
+				case m.IsEvent("aioscope/awaitGraph"):
 					var g awaitGraph
 					daptest.Decode(t, m.Body, &g)
 					graphs = append(graphs, g)
+				case m.IsEvent("thread"):
+					var ev dap.ThreadEventBody
+					daptest.Decode(t, m.Body, &ev)
+					switch {
+					case ev.Reason == "exited" && known[ev.ThreadId]:
+						delete(known, ev.ThreadId)
+						exited++
+					case ev.Reason == "started" && !known[ev.ThreadId]:
+						known[ev.ThreadId] = true
+						started++
+					default:
+						t.Errorf("thread event %+v for a thread the client has (%v)", ev, known[ev.ThreadId])
+					}
+				case m.IsEvent("stopped"):
+					t.Errorf("a stopped event while continued: %s", m.Raw)
 				}
 			}
-			c.OK("pause", nil, nil)
+			// After the events that follow a snapshot, the client holds its threads.
+			last := graphs[len(graphs)-1]
+			want := map[int]bool{}
+			for _, task := range last.Tasks {
+				want[task.ThreadID] = true
+			}
+			for _, th := range last.Threads {
+				want[th.ThreadID] = true
+			}
+			if fmt.Sprint(want) != fmt.Sprint(known) || exited == 0 || started == 0 {
+				t.Errorf("after %d exited and %d started events the client holds %d threads, the last snapshot has %d", exited, started, len(known), len(want))
+			}
 			c.Event("stopped")
 			if len(graphs) < 10 {
 				t.Fatalf("%d snapshots in 2s with refreshInterval 20ms", len(graphs))
@@ -242,6 +299,55 @@ func TestLiveChurnThreadIDs(t *testing.T) {
 				len(graphs), len(owner), kept, reused)
 			c.OK("disconnect", nil, nil)
 			testtarget.ExpectRunning(t, tg.PID)
+		})
+	}
+}
+
+// TestLiveCappedService: service.py's pipeline hides among thousands of identical tasks, the
+// first 700 of them in another thread. The capped list still shows every task of the pipeline,
+// the lock holder and a few of each crowd, and says how many are left out.
+func TestLiveCappedService(t *testing.T) {
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			tg, c := liveSession(t, version, "service.py", "3000", "700")
+			_, g := c.attachAndStop(map[string]any{"processId": tg.PID})
+			if len(g.Tasks) < 3700 {
+				t.Fatalf("awaitGraph has %d tasks, want at least 3,700", len(g.Tasks))
+			}
+			threads := c.Threads()
+			if len(threads) != DefaultMaxThreads {
+				t.Fatalf("%d rows, want %d", len(threads), DefaultMaxThreads)
+			}
+			byName := threadsByName(t, threads)
+			for _, name := range []string{"producer", "stage-0", "stage-1", "stage-2", "consumer", "Task-1"} {
+				if _, ok := byName[name]; !ok {
+					t.Errorf("no row for %s", name)
+				}
+			}
+			held := fmt.Sprintf(" · Pool.request service.py:%d", linesMatching(t, testtarget.ScenarioPath("service.py"), "# the lock holder"))
+			var lockWaiters, idle, holder int
+			for _, th := range threads {
+				switch {
+				case strings.Contains(th.Name, " · handle "):
+					t.Errorf("row %q: the innermost frame outside asyncio is Pool.request", th.Name)
+				case strings.HasSuffix(th.Name, held):
+					holder++
+				case strings.Contains(th.Name, " · Pool.request "):
+					lockWaiters++
+				case strings.Contains(th.Name, " · keepalive.<locals>.idle "):
+					idle++
+				}
+			}
+			if holder != 1 || lockWaiters < 100 || idle < 100 {
+				t.Errorf("listed the lock holder %d times, %d lock waiters and %d idle tasks", holder, lockWaiters, idle)
+			}
+			more := threads[len(threads)-1].Name
+			left := len(g.Tasks) - (DefaultMaxThreads - 1 - len(g.Threads))
+			if want := fmt.Sprintf("… %s more tasks in 2 groups — see the Await Tree", thousands(left)); more != want {
+				t.Errorf("last row %q, want %q", more, want)
+			}
+			c.OK("disconnect", nil, nil)
 		})
 	}
 }

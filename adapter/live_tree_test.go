@@ -38,19 +38,23 @@ func TestLiveTree(t *testing.T) {
 			g := c.awaitGraphEvent()
 			var stopped dap.StoppedEventBody
 			daptest.Decode(t, c.Event("stopped").Body, &stopped)
-			if stopped.Reason != "pause" || !stopped.AllThreadsStopped || !strings.Contains(stopped.Description, "keeps running") {
-				t.Errorf("stopped event %+v: want reason pause, allThreadsStopped and a description saying the process keeps running", stopped)
+			if stopped.Reason != "snapshot" || !stopped.AllThreadsStopped || !strings.HasPrefix(stopped.Description, "snapshot ") ||
+				len(stopped.Description) > len("snapshot 15:04:05") || !strings.Contains(stopped.Text, "of 13 tasks") ||
+				!strings.Contains(stopped.Text, "keeps running") || stopped.PreserveFocusHint {
+				t.Errorf("stopped event %+v: want reason snapshot, allThreadsStopped, a short description, a text saying the process keeps running", stopped)
 			}
 
 			threads := c.Threads()
 			byName := threadsByName(t, threads)
-			mainName := fmt.Sprintf("Thread %d (MainThread)", tg.PID)
+			mainName := mainThreadRow(tg.PID)
 			mainID, ok := byName[mainName]
 			if !ok {
 				t.Fatalf("no thread %q in %v", mainName, threads)
 			}
-			if stopped.ThreadId != mainID {
-				t.Errorf("stopped on thread %d, want the main thread %d", stopped.ThreadId, mainID)
+			// Nothing runs and the tasks wait in asyncio's code, except gatherer, which waits in
+			// gather_part: the first stop shows it.
+			if stopped.ThreadId != byName["gatherer"] {
+				t.Errorf("stopped on thread %d, want gatherer %d, the first task waiting in the program's code", stopped.ThreadId, byName["gatherer"])
 			}
 			for _, name := range []string{"Task-1", "Task-A", "Task-B", "A-leaf-1", "A-leaf-2", "B-leaf-1", "B-leaf-2",
 				"gatherer", "tâche-ünïcode", "emoji-😀", "Task-2", "Task-3", "Task-4"} {
@@ -79,18 +83,27 @@ func TestLiveTree(t *testing.T) {
 				t.Errorf("compared the frames of %d tasks with CPython's get_all_awaited_by, want 13", n)
 			}
 
-			// A new snapshot: ids stay with their tasks, references of the old one are stale.
+			// A new snapshot while stopped: ids stay with their tasks, the stop keeps the task
+			// looked at last, and its frame ids stand for the same place in the new snapshot;
+			// variables references of the old one are stale.
 			old := c.StackTrace(byName["Task-A"], 0, 1).StackFrames[0].Id
+			oldVars := scopeNamed(t, c.Scopes(old), "Task").VariablesReference
 			c.OK("pause", map[string]any{"threadId": mainID}, nil)
 			if again := c.awaitGraphEvent(); !capturedAt(t, again).After(capturedAt(t, g)) {
 				t.Errorf("pause: snapshot captured at %s, the first one at %s: want a new snapshot", again.CapturedAt, g.CapturedAt)
 			}
-			c.Event("stopped")
+			daptest.Decode(t, c.Event("stopped").Body, &stopped)
+			if stopped.ThreadId != byName["Task-A"] || !stopped.PreserveFocusHint {
+				t.Errorf("second stop %+v: want Task-A (%d), the task looked at, with preserveFocusHint", stopped, byName["Task-A"])
+			}
 			if again := threadsByName(t, c.Threads()); fmt.Sprint(again) != fmt.Sprint(byName) {
 				t.Errorf("thread ids changed between snapshots:\nbefore %v\nafter  %v", byName, again)
 			}
-			if msg := c.Fail("scopes", map[string]any{"frameId": old}); !strings.Contains(msg, "stale reference") {
-				t.Errorf("scopes of a frame of an earlier snapshot: %q, want a stale reference error", msg)
+			if scopes := c.Scopes(old); varsByName(c.Variables(scopeNamed(t, scopes, "Task").VariablesReference))["name"].Value != "Task-A" {
+				t.Errorf("scopes of Task-A's frame id after a new snapshot: %+v, want Task-A's", scopes)
+			}
+			if msg := c.Fail("variables", map[string]any{"variablesReference": oldVars}); !strings.Contains(msg, "earlier snapshot") {
+				t.Errorf("variables of an earlier snapshot: %q, want an error saying so", msg)
 			}
 
 			// The custom request answers with a new awaitGraph and publishes it too.
@@ -189,7 +202,7 @@ func checkScopes(t *testing.T, c *client, tg *testtarget.Target, byName map[stri
 	}
 	task := varsByName(c.Variables(scopes[2].VariablesReference))
 	if task["name"].Value != "Task-A" || !strings.HasPrefix(task["id"].Value, "0x") ||
-		task["thread"].Value != fmt.Sprintf("Thread %d (MainThread)", tg.PID) || task["state"].Value == "" {
+		task["thread"].Value != mainThreadRow(tg.PID) || task["state"].Value == "" {
 		t.Errorf("Task-A's variables: %+v", task)
 	}
 	awaitedBy := task["awaited by"]
@@ -240,7 +253,7 @@ func checkScopes(t *testing.T, c *client, tg *testtarget.Target, byName map[stri
 		}
 		break
 	}
-	if msg := c.Fail("variables", map[string]any{"variablesReference": 987654321}); !strings.Contains(msg, "stale reference") {
+	if msg := c.Fail("variables", map[string]any{"variablesReference": 987654321}); !strings.Contains(msg, "earlier snapshot") {
 		t.Errorf("unknown variablesReference: %q", msg)
 	}
 }

@@ -90,7 +90,7 @@ func (e effect) String() string { return effectNames[e] }
 // two into messages with the process's PID; the last two are things that need not be done any
 // more.
 var (
-	errNotAttached        = &requestError{message: "not attached to a process: send an attach request with a processId first"}
+	errNotAttached        = &requestError{message: "not attached to a process yet: attach to a running Python process by its process id first"}
 	errAlreadyInitialized = &requestError{message: "the session is already initialized"}
 	errAlreadyAttached    = errors.New("already attached")
 	errExited             = errors.New("the process has exited")

@@ -3,6 +3,8 @@ package adapter
 import (
 	"context"
 	"time"
+
+	"github.com/google/go-dap"
 )
 
 // While a session is continued with a refreshInterval, a loop beside the requests takes a
@@ -89,12 +91,14 @@ func (r *refresher) once() bool {
 		return false
 	}
 	r.lastErr = ""
+	var events []dap.ThreadEventBody
 	s.mu.Lock()
 	if s.state.phase == running {
-		s.view = v
+		events = s.replace(v)
 	}
 	s.mu.Unlock()
 	r.graph = s.encodeGraph(v, r.graph[:0])
 	s.publish(v, r.graph)
+	s.sendThreadEvents(events)
 	return false
 }

@@ -22,23 +22,51 @@ func (s *session) onThreads() (any, error) {
 	if s.view == nil {
 		return dap.ThreadsResponseBody{Threads: []dap.Thread{}}, nil
 	}
-	v := s.view
-	keep := s.selected
-	if _, ok := v.byID[keep]; !ok {
-		keep = v.defaultThread()
+	threads, listed, left := s.threadRows(s.view)
+	s.shown = make(map[int]struct{}, len(threads))
+	for _, th := range threads {
+		s.shown[th.Id] = struct{}{}
 	}
-	list := v.threadList(s.args.MaxThreads, keep)
-	threads := make([]dap.Thread, len(list))
-	for i, e := range list {
-		threads[i] = dap.Thread{Id: e.id, Name: v.threadName(e)}
-	}
-	if len(list) < len(v.entries) && !s.capNoticeSent {
+	if left.tasks > 0 && !s.capNoticeSent {
 		s.capNoticeSent = true
-		msg := fmt.Sprintf("aioscope: listing %d of %d threads and tasks (maxThreads is %d; set maxThreads in the attach configuration, 0 for no limit). The aioscope/awaitGraph event has all tasks.\n",
-			len(list), len(v.entries), s.args.MaxThreads)
+		total := len(s.view.snap.Tasks)
+		msg := fmt.Sprintf("aioscope: the CALL STACK lists %s of %s tasks, at least one from each place where tasks wait; the Await Tree shows every task. The attach configuration's \"maxThreads\" sets how many are listed (0: all).\n",
+			thousands(listed), thousands(total))
 		s.afterResponse(func() { s.conn.output("console", msg) })
 	}
 	return dap.ThreadsResponseBody{Threads: threads}, nil
+}
+
+// threadRows is the thread list of v as the client gets it, and how many tasks it lists and
+// leaves out; a list that leaves tasks out ends with a row that says how many. Callers hold s.mu.
+func (s *session) threadRows(v *view) (threads []dap.Thread, listedTasks int, left unlisted) {
+	telling := v.tellingThread()
+	keep := s.selected
+	if _, ok := v.byID[keep]; !ok {
+		keep = telling
+	}
+	list, left := v.threadList(s.args.MaxThreads, keep, telling)
+	threads = make([]dap.Thread, 0, len(list)+1)
+	for _, e := range list {
+		threads = append(threads, dap.Thread{Id: e.id, Name: v.threadName(e)})
+		if e.kind == taskEntry {
+			listedTasks++
+		}
+	}
+	if left.tasks > 0 {
+		threads = append(threads, dap.Thread{Id: s.moreRowID(), Name: moreRowName(left)})
+	}
+	return threads, listedTasks, left
+}
+
+// moreRowID is the thread id of the row that ends a capped list: one for the whole session, never
+// a task's. Callers hold s.mu.
+func (s *session) moreRowID() int {
+	if s.moreID == 0 {
+		s.alloc.last++
+		s.moreID = s.alloc.last
+	}
+	return s.moreID
 }
 
 // currentView returns the view requests are answered from. Callers hold s.mu.
@@ -47,14 +75,14 @@ func (s *session) currentView() (*view, error) {
 		return nil, errNotAttached
 	}
 	if s.view == nil {
-		return nil, userErrorf("no snapshot yet: send configurationDone or pause to take one")
+		return nil, userErrorf("no snapshot of the process yet: pause to take one")
 	}
 	return s.view, nil
 }
 
 // staleError is the answer to a reference from an earlier snapshot.
 func staleError(what string, ref int) error {
-	return userErrorf("stale reference: %s %d is not from the current snapshot; take a new snapshot (pause)", what, ref)
+	return userErrorf("%s %d belongs to an earlier snapshot of the process: the views show a newer one now", what, ref)
 }
 
 func (s *session) onStackTrace(req request) (any, error) {
@@ -68,9 +96,12 @@ func (s *session) onStackTrace(req request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if args.ThreadId != 0 && args.ThreadId == s.moreID {
+		return s.moreRowStack(v), nil
+	}
 	st, ok := v.stack(args.ThreadId)
 	if !ok {
-		return nil, userErrorf("unknown thread %d: it is not in the current snapshot; take a new snapshot (pause)", args.ThreadId)
+		return nil, userErrorf("thread %d is not in the current snapshot: the task has finished; take a new snapshot to see the tasks as they are now", args.ThreadId)
 	}
 	s.selected = args.ThreadId
 	start := max(args.StartFrame, 0)
@@ -85,18 +116,37 @@ func (s *session) onStackTrace(req request) (any, error) {
 	return dap.StackTraceResponseBody{StackFrames: frames, TotalFrames: len(st)}, nil
 }
 
+// moreRowStack is the "stack" of the row that ends a capped list: one line that says where the
+// other tasks are. Callers hold s.mu.
+func (s *session) moreRowStack(v *view) dap.StackTraceResponseBody {
+	_, _, left := s.threadRows(v)
+	text := "the Await Tree shows every task"
+	if left.tasks > 0 {
+		text = fmt.Sprintf("%s more %s wait at %s %s; the Await Tree shows every task", thousands(left.tasks),
+			plural(left.tasks, "task", "tasks"), thousands(left.groups), plural(left.groups, "place", "places"))
+	}
+	return dap.StackTraceResponseBody{
+		StackFrames: []dap.StackFrame{{Id: s.frameRef(s.moreID, 0), Name: text, PresentationHint: "label"}},
+		TotalFrames: 1,
+	}
+}
+
 // stackFrame converts one item of a composed stack. Callers hold s.mu.
 func (s *session) stackFrame(v *view, threadID, index int, it *stackItem) dap.StackFrame {
-	sf := dap.StackFrame{Id: v.ref(handle{kind: frameHandle, a: threadID, b: index}, &s.nextRef)}
-	if it.frame == nil {
+	sf := dap.StackFrame{Id: s.frameRef(threadID, index)}
+	f := it.frame
+	if f == nil {
 		sf.Name = it.label
 		sf.PresentationHint = "label"
-		return sf
-	}
-	f := it.frame
-	sf.Name = f.Function
-	if sf.Name == "" {
-		sf.Name = "<unknown function>"
+		if it.place == nil {
+			return sf
+		}
+		f = it.place // where the awaiter awaits: a place to show and to open
+	} else {
+		sf.Name = f.Function
+		if sf.Name == "" {
+			sf.Name = "<unknown function>"
+		}
 	}
 	info := s.src.resolve(f.File)
 	src := &dap.Source{Name: info.name}
@@ -106,7 +156,7 @@ func (s *session) stackFrame(v *view, threadID, index int, it *stackItem) dap.St
 		src.PresentationHint = "deemphasize"
 	}
 	sf.Source = src
-	if info.stdlibAsyncio {
+	if it.frame != nil && info.library {
 		sf.PresentationHint = "subtle"
 	}
 	if !f.HasLine || f.Line <= 0 {
@@ -163,8 +213,11 @@ func (s *session) onScopes(req request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, ok := v.lookup(args.FrameId)
-	if !ok || h.kind != frameHandle {
+	h, ok := s.frames.lookup(args.FrameId)
+	if ok && h.a == s.moreID {
+		return dap.ScopesResponseBody{Scopes: []dap.Scope{}}, nil
+	}
+	if !ok {
 		return nil, staleError("frame", args.FrameId)
 	}
 	st, ok := v.stack(h.a)
@@ -214,7 +267,7 @@ func (s *session) onVariables(req request) (any, error) {
 		return nil, err
 	}
 	h, ok := v.lookup(args.VariablesReference)
-	if !ok || h.kind == frameHandle {
+	if !ok {
 		return nil, staleError("variablesReference", args.VariablesReference)
 	}
 	var vars []dap.Variable
@@ -386,8 +439,12 @@ func (s *session) awaitingVariables(v *view, ti, start, count int) []dap.Variabl
 // threadVariables are the facts of OS thread i. Callers hold s.mu.
 func (s *session) threadVariables(v *view, i int) []dap.Variable {
 	t := &v.snap.Threads[i]
+	name := t.Name // the threading.Thread's
+	if name == "" {
+		name = osThreadName(t)
+	}
 	vars := []dap.Variable{
-		{Name: "name", Value: osThreadName(t), Type: "str"},
+		{Name: "name", Value: name, Type: "str"},
 		{Name: "native id", Value: strconv.FormatUint(t.TID, 10), Type: "int"},
 		{Name: "ident", Value: strconv.FormatUint(t.ThreadID, 10), Type: "int"},
 		{Name: "main thread", Value: pyBool(t.Main), Type: "bool"},
@@ -411,4 +468,9 @@ func pyBool(b bool) string {
 		return "True"
 	}
 	return "False"
+}
+
+// frameRef returns the frame id of a position in a thread's stack. Callers hold s.mu.
+func (s *session) frameRef(threadID, index int) int {
+	return s.frames.ref(threadID, index, &s.nextRef)
 }

@@ -12,7 +12,7 @@
 //   - attach takes processId (required), refreshInterval (ms; 0: off), retries, maxThreads
 //     (0: no cap) and mainThreadOnly; see AttachArguments. The initialized event follows a
 //     successful attach.
-//   - configurationDone takes the first snapshot and sends stopped with reason "pause"; pause
+//   - configurationDone takes the first snapshot and sends stopped with reason "snapshot"; pause
 //     takes another one. For clients that never send configurationDone, the first
 //     setExceptionBreakpoints ends the configuration if configurationDone does not follow it
 //     within configurationGrace.

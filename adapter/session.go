@@ -36,12 +36,21 @@ type session struct {
 	src    *sourceResolver
 	view   *view // the snapshot requests are answered from
 	// published is the snapshot last published as an awaitGraph event, which a client's await
-	// tree shows: after a refresh while stopped, a newer one than view.
+	// tree shows; the same as view but for a moment, as every new snapshot is shown everywhere.
 	published *view
 	alloc     idAllocator
 	nextRef   int
 	selected  int // DAP thread the client last looked at; kept in a capped thread list
-	graphHint int // the size of the last awaitGraph body, to start the next one with
+	frames    frameRefs
+	// shown is the thread ids the client was last given (in a threads response, or since then
+	// by thread events); nil until it asks for them.
+	shown  map[int]struct{}
+	moreID int // the row that ends a capped thread list; 0 until one is needed
+	stops  int // stops reported so far
+	// clientInvalidates: the client understands the invalidated event (initialize's
+	// supportsInvalidatedEvent).
+	clientInvalidates bool
+	graphHint         int // the size of the last awaitGraph body, to start the next one with
 	// capNoticeSent records that the client was told, once per session, that the thread list
 	// is capped.
 	capNoticeSent bool

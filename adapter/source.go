@@ -23,6 +23,10 @@ type sourceInfo struct {
 	// the event loop's machinery rather than the user's code (snapshot.IsStdlibAsyncio): stack
 	// traces dim them, the awaitGraph marks them "internal".
 	stdlibAsyncio bool
+	// library marks files of the standard library and of installed packages
+	// (snapshot.IsLibrary): stack traces dim their frames, so that clients put the program's own
+	// code first.
+	library bool
 	// graphPath is the JSON string the awaitGraph event shows for the file: path, or the name
 	// the target uses when it is not a file. Encoded once per file, as a large graph repeats
 	// the same few files thousands of times.
@@ -79,6 +83,7 @@ func (r *sourceResolver) resolveLocked(file string) sourceInfo {
 		path:          r.paths.Local(file),
 		name:          path.Base(path.Clean(file)),
 		stdlibAsyncio: snapshot.IsStdlibAsyncio(file),
+		library:       snapshot.IsLibrary(file),
 	}
 }
 

@@ -64,16 +64,18 @@ func TestStackComposition(t *testing.T) {
 	check("child", []want{
 		{name: "sleep", path: stdlibTasks, srcName: "tasks.py", hint: "subtle", line: 725, col: 9},
 		{name: "work", path: appMain, srcName: "main.py", line: 5, col: 5},
-		{name: "awaited by root", hint: "label"},
+		// A label points at where the awaiter awaits.
+		{name: "awaited by root", path: appMain, srcName: "main.py", hint: "label", line: 10, col: 5},
 		{name: "main", path: appMain, srcName: "main.py", line: 10, col: 5},
 	})
 	check("two-awaiters", []want{
 		{name: "wait", srcName: "<frozen importlib._bootstrap>", srcHint: "deemphasize", line: 3, col: 1},
-		{name: "awaited by future 0xf00 (and 1 more)", hint: "label"},
+		// A future has no frames: the label points at the frame before it.
+		{name: "awaited by future 0xf00 (and 1 more)", srcName: "<frozen importlib._bootstrap>", srcHint: "deemphasize", hint: "label", line: 3, col: 1},
 	})
 	check("Task 0x400", []want{
 		{name: "gen", srcName: "relative.py", srcHint: "deemphasize"},
-		{name: "awaited by task 0x999 (not in this snapshot)", hint: "label"},
+		{name: "awaited by task 0x999 (not in this snapshot)", path: "/srv/app/other.py", srcName: "other.py", hint: "label", line: 2, col: 1},
 		{name: "elsewhere", path: "/srv/app/other.py", srcName: "other.py", line: 2, col: 1},
 	})
 	check("own-asyncio", []want{
@@ -99,10 +101,10 @@ func TestStackComposition(t *testing.T) {
 	if len(filtered.Variables) != 0 {
 		t.Errorf("named variables of a list: %+v", filtered.Variables)
 	}
-	if msg := c.Fail("stackTrace", map[string]any{"threadId": 424242}); !strings.Contains(msg, "unknown thread") {
+	if msg := c.Fail("stackTrace", map[string]any{"threadId": 424242}); !strings.Contains(msg, "thread 424242 is not in the current snapshot") {
 		t.Errorf("stackTrace of an unknown thread: %q", msg)
 	}
-	if msg := c.Fail("scopes", map[string]any{"frameId": vars["awaited by"].VariablesReference}); !strings.Contains(msg, "stale reference") {
+	if msg := c.Fail("scopes", map[string]any{"frameId": vars["awaited by"].VariablesReference}); !strings.Contains(msg, "belongs to an earlier snapshot") {
 		t.Errorf("scopes of a variablesReference: %q", msg)
 	}
 	c.OK("disconnect", nil, nil)

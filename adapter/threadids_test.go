@@ -34,7 +34,7 @@ func TestThreadIDsAcrossSnapshots(t *testing.T) {
 	c.Event("stopped")
 	fourth := threadsByName(t, c.Threads())
 
-	main := fmt.Sprintf("Thread %d (MainThread)", os.Getpid())
+	main := fmt.Sprintf("Thread %d", os.Getpid())
 	if first["a"] != second["a"] || second["a"] != third["a"] || first["b"] != second["b"] || first[main] != third[main] {
 		t.Errorf("ids of tasks present throughout changed: %v %v %v", first, second, third)
 	}

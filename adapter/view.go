@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/snapshot/groups"
 )
 
 // threadKey identifies what a DAP thread stands for: an asyncio task or an OS thread.
@@ -97,12 +98,19 @@ type view struct {
 	taskDAP   []int          // task index -> DAP thread id
 	osDAP     []int          // OS thread index -> DAP thread id
 	running   map[uint64]int // task id -> index of the OS thread running it right now
+	taskEntry []int          // task index -> index in entries, -1 for a task listed twice
 
 	awaiting [][]int // task index -> indices of the tasks it awaits; built on first use
-	stacks   map[int][]stackItem
-	handles  map[int]handle
-	handleOf map[handle]int
-	nodes    valueNodes // the values shown so far, as paths from their frames
+	groups   []groups.Group
+	groupOf  []int           // task index -> index in groups
+	inCycle  map[uint64]bool // tasks on an await cycle; built on first use
+	// telling is the thread a first stop shows (tellingThread), once tellingKnown.
+	telling      int
+	tellingKnown bool
+	stacks       map[int][]stackItem
+	handles      map[int]handle
+	handleOf     map[handle]int
+	nodes        valueNodes // the values shown so far, as paths from their frames
 }
 
 func newView(s *snapshot.Snapshot, alloc *idAllocator) *view {
@@ -115,13 +123,15 @@ func newView(s *snapshot.Snapshot, alloc *idAllocator) *view {
 		taskDAP:   taskIDs,
 		osDAP:     osIDs,
 		running:   make(map[uint64]int),
+		taskEntry: make([]int, len(s.Tasks)),
 	}
-	add := func(e entry) {
+	add := func(e entry) int {
 		if _, dup := v.byID[e.id]; dup {
-			return
+			return -1
 		}
 		v.byID[e.id] = len(v.entries)
 		v.entries = append(v.entries, e)
+		return len(v.entries) - 1
 	}
 	for i := range s.Threads {
 		if s.Threads[i].Main {
@@ -140,28 +150,9 @@ func newView(s *snapshot.Snapshot, alloc *idAllocator) *view {
 		if _, seen := v.taskIndex[s.Tasks[i].ID]; !seen {
 			v.taskIndex[s.Tasks[i].ID] = i
 		}
-		add(entry{id: taskIDs[i], kind: taskEntry, index: i})
+		v.taskEntry[i] = add(entry{id: taskIDs[i], kind: taskEntry, index: i})
 	}
 	return v
-}
-
-// threadName is the name a DAP thread is shown under.
-func (v *view) threadName(e entry) string {
-	if e.kind == osThreadEntry {
-		return osThreadName(&v.snap.Threads[e.index])
-	}
-	return taskName(&v.snap.Tasks[e.index])
-}
-
-func osThreadName(t *snapshot.Thread) string {
-	switch {
-	case t.Main:
-		return "Thread " + strconv.FormatUint(t.TID, 10) + " (MainThread)"
-	case t.HasLoop:
-		return "Thread " + strconv.FormatUint(t.TID, 10) + " (event loop)"
-	default:
-		return "Thread " + strconv.FormatUint(t.TID, 10)
-	}
 }
 
 // taskName is the task's own name, which users chose or asyncio made up (Task-7); a task with
@@ -175,49 +166,14 @@ func taskName(t *snapshot.Task) string {
 
 func hexID(id uint64) string { return "0x" + strconv.FormatUint(id, 16) }
 
-// defaultThread is the thread a stop is reported on: the main thread, whose stack shows what
-// the event loop is doing, or the first task when no thread was read.
-func (v *view) defaultThread() int {
-	if len(v.entries) == 0 {
-		return 0
-	}
-	return v.entries[0].id
-}
-
-// threadList returns the entries to list, at most limit of them (0: all), always including the
-// OS threads and the entry with id keep when it exists.
-func (v *view) threadList(limit, keep int) []entry {
-	if limit <= 0 || len(v.entries) <= limit {
-		return v.entries
-	}
-	out := make([]entry, 0, limit+1)
-	kept := false
-	for _, e := range v.entries {
-		if len(out) >= limit && e.kind == taskEntry {
-			break
-		}
-		out = append(out, e)
-		if e.id == keep {
-			kept = true
-		}
-	}
-	if !kept {
-		if i, ok := v.byID[keep]; ok {
-			if v.entries[i].kind == taskEntry && len(out) > 0 && out[len(out)-1].kind == taskEntry {
-				out[len(out)-1] = v.entries[i]
-			} else {
-				out = append(out, v.entries[i])
-			}
-		}
-	}
-	return out
-}
-
 // stackItem is one frame of a composed stack: a Python frame or a label between the frames of
 // a task and those of the task awaiting it.
 type stackItem struct {
 	frame *snapshot.Frame // nil for a label
 	label string
+	// place is where a label points: the frame of the awaiter where it awaits, or the last
+	// frame before the label when the awaiter has none; nil when there is neither.
+	place *snapshot.Frame
 	// task is the index of the task the frame belongs to (for a label: the awaiting task), -1
 	// for an OS thread's frames and for awaiters that are not tasks of the snapshot.
 	task int
@@ -275,6 +231,19 @@ func (v *view) taskStack(ti int) []stackItem {
 		st = append(st, stackItem{frame: &own[k], task: ti, thread: -1, at: frameAt{task: &tasks[ti], index: k}})
 	}
 	visited := map[int]bool{ti: true}
+	// labelAt is where a label before the frames of an awaiter points, so that clients can show
+	// and open a place for it (screen readers otherwise read "line 0").
+	labelAt := func(a *snapshot.Awaiter) *snapshot.Frame {
+		if len(a.Frames) > 0 {
+			return &a.Frames[0]
+		}
+		for k := len(st) - 1; k >= 0; k-- {
+			if st[k].frame != nil {
+				return st[k].frame
+			}
+		}
+		return nil
+	}
 	for cur := ti; ; {
 		t := &tasks[cur]
 		if len(t.AwaitedBy) == 0 {
@@ -291,7 +260,7 @@ func (v *view) taskStack(ti int) []stackItem {
 			if a.IsTask {
 				what = "task " + hexID(a.ID) + " (not in this snapshot)"
 			}
-			st = append(st, stackItem{label: "awaited by " + what + more, task: -1, thread: -1})
+			st = append(st, stackItem{label: "awaited by " + what + more, place: labelAt(a), task: -1, thread: -1})
 			owner := &snapshot.Task{ID: a.ID, Name: hexID(a.ID), Frames: a.Frames}
 			for k := range a.Frames {
 				st = append(st, stackItem{frame: &a.Frames[k], task: -1, thread: -1, at: frameAt{task: owner, index: k}})
@@ -299,10 +268,10 @@ func (v *view) taskStack(ti int) []stackItem {
 			break
 		}
 		if visited[j] {
-			st = append(st, stackItem{label: "awaited by " + taskName(&tasks[j]) + " (await cycle)" + more, task: j, thread: -1})
+			st = append(st, stackItem{label: "awaited by " + taskName(&tasks[j]) + " (await cycle)" + more, place: labelAt(a), task: j, thread: -1})
 			break
 		}
-		st = append(st, stackItem{label: "awaited by " + taskName(&tasks[j]) + more, task: j, thread: -1})
+		st = append(st, stackItem{label: "awaited by " + taskName(&tasks[j]) + more, place: labelAt(a), task: j, thread: -1})
 		// The awaiter's frames as the awaited task's record has them, which is what this
 		// stack shows and what a read of the awaiter's frames checks.
 		owner := &snapshot.Task{ID: a.ID, Name: tasks[j].Name, Frames: a.Frames}
@@ -338,7 +307,7 @@ func (v *view) awaitingOf(ti int) []int {
 type handleKind uint8
 
 const (
-	frameHandle      handleKind = iota + 1 // a: DAP thread id, b: index in its stack
+	frameHandle      handleKind = iota + 1 // a stack entry (a frame id, see frameRefs); a: DAP thread id, b: index in its stack
 	taskVarsHandle                         // a: task index
 	threadVarsHandle                       // a: OS thread index
 	awaitedByHandle                        // a: task index
@@ -348,7 +317,8 @@ const (
 	valueHandle                            // a: index in view.nodes
 )
 
-// handle is what a frame id or variablesReference stands for within one view.
+// handle is what a variablesReference stands for within one view, or a frame id (a: DAP thread
+// id, b: index in its stack) in every view (see frameRefs).
 type handle struct {
 	kind handleKind
 	a, b int
@@ -374,4 +344,44 @@ func (v *view) ref(h handle, next *int) int {
 func (v *view) lookup(ref int) (handle, bool) {
 	h, ok := v.handles[ref]
 	return h, ok
+}
+
+// frameRefs hands out the frame ids of a session. A frame id stands for a position in a thread's
+// stack — the DAP thread id and the index — in whatever snapshot is current, so that a client that
+// keeps the frame the user selected across a new snapshot (a stop with preserveFocusHint) gets the
+// same position in the new snapshot for it. Positions of threads that are gone are forgotten.
+type frameRefs struct {
+	byPos map[handle]int
+	byRef map[int]handle
+}
+
+// ref returns the frame id of a position, taking a new one from the session-wide counter next.
+func (f *frameRefs) ref(threadID, index int, next *int) int {
+	h := handle{kind: frameHandle, a: threadID, b: index}
+	if id, ok := f.byPos[h]; ok {
+		return id
+	}
+	if f.byPos == nil {
+		f.byPos = make(map[handle]int)
+		f.byRef = make(map[int]handle)
+	}
+	*next++
+	f.byPos[h] = *next
+	f.byRef[*next] = h
+	return *next
+}
+
+func (f *frameRefs) lookup(ref int) (handle, bool) {
+	h, ok := f.byRef[ref]
+	return h, ok
+}
+
+// forget drops the positions of threads for which keep is false.
+func (f *frameRefs) forget(keep func(threadID int) bool) {
+	for h, id := range f.byPos {
+		if !keep(h.a) {
+			delete(f.byPos, h)
+			delete(f.byRef, id)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/snapshot/groups"
 )
 
 // manyTasks is the snapshot of testdata/scenarios/many.py with n sleepers: one main task that
@@ -65,4 +66,31 @@ func BenchmarkPS(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkGroup measures what --group adds to pstree and ps for 100,000 tasks: merging the
+// identical sibling subtrees of a built tree (pstree), and the rows of the groups (ps; groups.Of
+// has its own benchmark).
+func BenchmarkGroup(b *testing.B) {
+	const n = 100_000
+	for _, distinct := range []bool{false, true} {
+		b.Run(fmt.Sprintf("pstree/%dtasks/distinct=%v", n, distinct), func(b *testing.B) {
+			roots, err := Build(manyTasks(n, distinct))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				Group(roots)
+			}
+		})
+	}
+	b.Run(fmt.Sprintf("ps/%dtasks", n), func(b *testing.B) {
+		s := &snapshot.Snapshot{Tasks: manyTasks(n, false)}
+		gs := groups.Of(s)
+		b.ReportAllocs()
+		for b.Loop() {
+			GroupTable(s, gs, nil)
+		}
+	})
 }

@@ -24,10 +24,19 @@ type Row struct {
 // Table builds the rows of the `ps` table: one row per task nobody awaits, and one row per
 // awaiter for the others, in snapshot order.
 func Table(tasks []snapshot.Task) []Row {
+	return TableOf(tasks, nil)
+}
+
+// TableOf is Table with the rows of only the tasks keep accepts (all of them when keep is nil);
+// awaiters are named whether they are kept or not.
+func TableOf(tasks []snapshot.Task, keep []bool) []Row {
 	id2name := indexNames(tasks)
 	rows := make([]Row, 0, len(tasks))
 	var c cellCache
 	for i := range tasks {
+		if keep != nil && !keep[i] {
+			continue
+		}
 		t := &tasks[i]
 		tid := c.tid(t.TID)
 		taskID := pyHex(t.ID)

@@ -36,6 +36,15 @@ type Node struct {
 	// known (the frame's task is one of the snapshot, read with its locals); nil otherwise.
 	Locals   *snapshot.FrameLocals
 	Children []*Node
+	// Members are the tasks a merge of identical siblings (Group) made this node stand for, its
+	// own first; nil for a node of one task.
+	Members []Member
+	// Below is how many tasks awaited from this node a depth limit (Cut) left out.
+	Below int
+	// groupedBy and grouped remember, for the Group call that set groupedBy, the node's grouped
+	// version: a node shared by several parents is grouped once.
+	groupedBy *grouper
+	grouped   shaped
 	// firstCor is the first coroutine child: most nodes have one at most, and finding it here
 	// spares a table lookup (see treeBuilder.corNode).
 	firstCor *Node
@@ -332,7 +341,7 @@ func writeTree(w io.Writer, roots []*Node, taskFlag, corFlag string) error {
 				line = append(line, corFlag...)
 			}
 			line = append(line, ' ')
-			line = append(line, n.Label...)
+			line = appendLabel(line, n)
 			line = append(line, '\n')
 			if _, err := w.Write(line); err != nil {
 				return err

@@ -2,14 +2,17 @@
 # End-to-end test of the VS Code extension in a real VS Code: code-server 4.100.3 in headless
 # Chromium driven by playwright-core. Installs what it needs (idempotently; caches in
 # vscode-extension/.e2e-cache/), packages the .vsix, installs it into a private code-server,
-# attaches to scenario programs run by real CPython 3.14 and 3.15, and checks the CALL STACK,
-# source navigation, the Await Tree and the await-cycle warning. Screenshots go to
+# attaches to scenario programs run by real CPython 3.14 and 3.15, and checks what a user sees: the
+# CALL STACK, source navigation, the Await Tree, new snapshots reaching every view, groups of
+# identical tasks, error dialogs, a process that exits, launch.json. Screenshots go to
 # vscode-extension/.e2e-artifacts/.
 #
 # Usage: scripts/e2e.sh [--setup-only]
 #   AIOSCOPE_E2E_PYTHONS   versions to test (default "3.14 3.15")
 #   AIOSCOPE_E2E_CACHE     tool cache (default vscode-extension/.e2e-cache)
 #   AIOSCOPE_E2E_ARTIFACTS screenshots and logs (default vscode-extension/.e2e-artifacts)
+#   AIOSCOPE_E2E_PARTS     the parts of the scenario to run, comma-separated (default: all; see
+#                          scripts/e2e-vscode.mjs)
 #
 # Needs: Debian/Ubuntu x86-64, root (for apt-get) unless chromium, libkrb5-dev and ripgrep are
 # installed already, Go, Node.js 20 with npm, and access to the Debian mirror and npm registry
@@ -104,8 +107,8 @@ phase "playwright-core ready"
 declare -A python_path
 while read -r v p; do
   python_path[$v]=$p
-done < <("$root_dir/scripts/provision-python.sh" "${pythons[@]}")
-phase "CPython ${pythons[*]} ready"
+done < <("$root_dir/scripts/provision-python.sh" "${pythons[@]}" 3.13)
+phase "CPython ${pythons[*]} ready (and 3.13, which aioscope refuses)"
 
 # --- the extension package (also builds the static aioscope it bundles).
 vsix=$("$ext_dir/scripts/package.sh" | tail -1)
@@ -132,6 +135,7 @@ AIOSCOPE_E2E_ARTIFACTS=$artifacts \
 AIOSCOPE_E2E_WORK=$cache/run \
 AIOSCOPE_E2E_SCENARIOS=$root_dir/testdata/scenarios \
 AIOSCOPE_E2E_TARGETS="${targets[*]}" \
+AIOSCOPE_E2E_PYTHON313="${python_path[3.13]}" \
   node "$root_dir/scripts/e2e-vscode.mjs" || status=$?
 phase "browser tests finished"
 log "total $(($(date +%s) - start)) s; screenshots and logs in $artifacts"

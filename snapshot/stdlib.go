@@ -72,6 +72,13 @@ func isPythonLibDir(dir string) bool {
 	return true
 }
 
+// IsLibrary reports whether file is code that comes with Python or is installed into it — the
+// standard library's (IsStdlib) or an installed package's — rather than the program's own: where
+// a debugger should not put the user first.
+func IsLibrary(file string) bool {
+	return IsStdlib(file) || isThirdParty(file)
+}
+
 // isThirdParty reports whether file is an installed package's module rather than the program's.
 func isThirdParty(file string) bool {
 	return strings.Contains(file, "/site-packages/") || strings.Contains(file, "/dist-packages/")

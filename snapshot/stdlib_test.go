@@ -87,3 +87,28 @@ func TestUserFrame(t *testing.T) {
 		}
 	}
 }
+
+func TestIsLibrary(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want bool
+	}{
+		{"/usr/lib/python3.14/asyncio/tasks.py", true},
+		{"/usr/lib/python3.14/selectors.py", true},
+		{"/usr/local/lib/python3.15t/threading.py", true},
+		{"/home/dev/cpython/Lib/selectors.py", true},
+		{"<frozen importlib._bootstrap>", true},
+		{"/srv/venv/lib/python3.14/site-packages/httpcore/_synchronization.py", true},
+		{"/usr/lib/python3/dist-packages/aiohttp/client.py", true},
+		{"/srv/app/main.py", false},
+		{"/srv/app/lib/python_helpers.py", false},
+		{"/usr/lib/python3.14/../../srv/app.py", false},
+		{"main.py", false},
+		{"<string>", false},
+		{"", false},
+	} {
+		if got := IsLibrary(tc.file); got != tc.want {
+			t.Errorf("IsLibrary(%q) = %v, want %v", tc.file, got, tc.want)
+		}
+	}
+}

@@ -36,6 +36,11 @@ options (ps, pstree, locals):
   --retries N         retry a snapshot N times when the target changes while it is read (default 3)
   --main-thread-only  read only the main thread's tasks and those of exited threads,
                       as CPython 3.14's own tool does (ps, pstree)
+  --group             tasks that wait at the same place as one, with a count: a row per
+                      group (ps), identical sibling subtrees merged (pstree)
+  --filter PATTERN    only the tasks whose name, or a frame's function or file name,
+                      contains PATTERN (pstree: and the tasks above them)
+  --depth N           only N levels of awaiting (1: the tasks nothing awaits)
 
 options of watch and check: aioscope watch --help, aioscope check --help
 

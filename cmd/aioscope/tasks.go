@@ -24,14 +24,19 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	var usage string
 	if cmd == "ps" {
 		withLocals = fs.Bool("locals", false, "")
-		usage = "usage: aioscope ps [--json [--locals]] [--retries N] [--main-thread-only] PID"
+		usage = "usage: aioscope ps [--json [--locals]] [--retries N] [--main-thread-only] " + shapeUsage + " PID"
 	} else {
 		withArgs = fs.Bool("args", false, "")
-		usage = "usage: aioscope pstree [--json] [--args] [--retries N] [--main-thread-only] PID"
+		usage = "usage: aioscope pstree [--json] [--args] [--retries N] [--main-thread-only] " + shapeUsage + " PID"
 	}
+	shape := shapeFlags{notes: stderr}
+	shape.register(fs)
 	cl := commandLine{name: cmd, usage: usage, help: usage + "\n", stdout: stdout, stderr: stderr}
 	if code, ok := cl.parse(fs, args); !ok {
 		return code
+	}
+	if err := shape.check(); err != nil {
+		return cl.usageError("%v", err)
 	}
 	locals := withLocals != nil && *withLocals
 	argsOn := withArgs != nil && *withArgs
@@ -75,9 +80,9 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	defer out.Flush()
 	switch {
 	case cmd == "ps" && *asJSON:
-		err = writePSJSON(out, snap, locals)
+		err = shape.writePS(out, snap, true, locals)
 	case cmd == "ps":
-		err = awaittree.WriteTable(out, awaittree.Table(snap.Tasks))
+		err = shape.writePS(out, snap, false, false)
 	default:
 		build := awaittree.Build
 		if argsOn {
@@ -96,6 +101,7 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stderr, cycles.Format())
 			return exitError
 		}
+		roots = shape.shapeTree(roots, snap.Tasks)
 		if *asJSON {
 			err = writePSTreeJSON(out, snap, roots, argsOn)
 		} else {

@@ -11,6 +11,7 @@ import (
 	"github.com/aioscope/aioscope/awaittree"
 	"github.com/aioscope/aioscope/internal/jsonenc"
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/snapshot/groups"
 )
 
 // The JSON documents of `ps --json` and `pstree --json`. Their shapes are part of aioscope's
@@ -195,13 +196,27 @@ func writeCycles(j *jsonenc.Writer, s *snapshot.Snapshot) {
 
 // WritePS writes the `ps --json` document: threads with their current frames, tasks with
 // their coroutine frames and awaiters, and await cycles.
-func WritePS(w io.Writer, s *snapshot.Snapshot) error { return writePS(w, s, false) }
+func WritePS(w io.Writer, s *snapshot.Snapshot) error { return WritePSWith(w, s, PSOptions{}) }
 
 // WritePSLocals writes the `ps --json --locals` document: WritePS's, with every frame's
 // variables and every task's deadline.
-func WritePSLocals(w io.Writer, s *snapshot.Snapshot) error { return writePS(w, s, true) }
+func WritePSLocals(w io.Writer, s *snapshot.Snapshot) error {
+	return WritePSWith(w, s, PSOptions{Locals: true})
+}
 
-func writePS(w io.Writer, s *snapshot.Snapshot, locals bool) error {
+// PSOptions shape the `ps --json` document as --locals, --filter, --depth and --group ask.
+type PSOptions struct {
+	// Locals adds every frame's variables and every task's deadline (--locals).
+	Locals bool
+	// Keep, when not nil, lists only the tasks it accepts (by index in Snapshot.Tasks).
+	Keep []bool
+	// Groups, when not nil, adds the "groups" field: the groups of the tasks listed.
+	Groups []groups.Group
+}
+
+// WritePSWith writes the `ps --json` document shaped by opts.
+func WritePSWith(w io.Writer, s *snapshot.Snapshot, opts PSOptions) error {
+	locals := opts.Locals
 	tw := &taskWriter{j: jsonenc.NewWriter(w), s: s, awaiters: snapshot.AwaiterIndex(s.Tasks), locals: locals}
 	j := tw.j
 	writeHeader(j, s)
@@ -232,6 +247,9 @@ func writePS(w io.Writer, s *snapshot.Snapshot, locals bool) error {
 	}
 	j.Raw(`],"tasks":[`)
 	for i := range s.Tasks {
+		if opts.Keep != nil && !opts.Keep[i] {
+			continue
+		}
 		tw.task(i)
 		if j.Flush() != nil {
 			break
@@ -239,8 +257,81 @@ func writePS(w io.Writer, s *snapshot.Snapshot, locals bool) error {
 	}
 	j.Raw("]")
 	writeCycles(j, s)
+	if opts.Groups != nil {
+		writeGroups(j, s, opts)
+	}
 	j.Raw("}\n")
 	return j.Close()
+}
+
+// writeGroups writes the "groups" field: for each group of tasks waiting at one place (largest
+// first), how many of the listed tasks it has, their ids, the frames they wait in, and the groups
+// of the tasks awaiting them. Groups without a listed task are left out.
+func writeGroups(j *jsonenc.Writer, s *snapshot.Snapshot, opts PSOptions) {
+	// Indexes of the groups written, for awaited_by_groups.
+	index := make([]int, len(opts.Groups))
+	n := 0
+	for gi, g := range opts.Groups {
+		index[gi] = -1
+		for _, ti := range g.Tasks {
+			if opts.Keep == nil || opts.Keep[ti] {
+				index[gi] = n
+				n++
+				break
+			}
+		}
+	}
+	j.Raw(`,"groups":[`)
+	first := true
+	for gi, g := range opts.Groups {
+		if index[gi] < 0 {
+			continue
+		}
+		if !first {
+			j.Raw(",")
+		}
+		first = false
+		j.Raw("\n")
+		count := 0
+		for _, ti := range g.Tasks {
+			if opts.Keep == nil || opts.Keep[ti] {
+				count++
+			}
+		}
+		j.Raw(`{"count":`)
+		j.Int(int64(count))
+		j.Raw(`,"tasks":[`)
+		k := 0
+		for _, ti := range g.Tasks {
+			if opts.Keep != nil && !opts.Keep[ti] {
+				continue
+			}
+			if k > 0 {
+				j.Raw(",")
+			}
+			k++
+			j.HexID(s.Tasks[ti].ID)
+		}
+		j.Raw(`],"frames":`)
+		writeFrames(j, g.Frames)
+		j.Raw(`,"awaited_by_groups":[`)
+		k = 0
+		for _, a := range g.Awaiters {
+			if index[a] < 0 {
+				continue
+			}
+			if k > 0 {
+				j.Raw(",")
+			}
+			k++
+			j.Int(int64(index[a]))
+		}
+		j.Raw("]}")
+		if j.Flush() != nil {
+			return
+		}
+	}
+	j.Raw("]")
 }
 
 // taskWriter writes the task objects of a ps document.
@@ -251,14 +342,16 @@ type taskWriter struct {
 	locals   bool
 	texts    frameTexts
 	scratch  []byte
+	written  int // tasks written so far
 }
 
-// task writes task i, after a comma unless it is the first.
+// task writes task i, after a comma unless it is the first written.
 func (tw *taskWriter) task(i int) {
 	j, t := tw.j, &tw.s.Tasks[i]
-	if i > 0 {
+	if tw.written > 0 {
 		j.Raw(",")
 	}
+	tw.written++
 	j.Raw("\n")
 	j.Raw(`{"id":`)
 	j.HexID(t.ID)
@@ -293,6 +386,32 @@ func (tw *taskWriter) task(i int) {
 		j.Raw("}")
 	}
 	j.Raw("]}")
+}
+
+// writeShaped writes the fields of a task node that --group and --depth add: "count" and
+// "tasks" for a node that stands for several identical tasks, "tasks_below" for a node whose
+// awaited tasks a depth limit left out.
+func writeShaped(j *jsonenc.Writer, n *awaittree.Node) {
+	if len(n.Members) > 1 {
+		j.Raw(`,"count":`)
+		j.Int(int64(len(n.Members)))
+		j.Raw(`,"tasks":[`)
+		for i, m := range n.Members {
+			if i > 0 {
+				j.Raw(",")
+			}
+			j.Raw(`{"id":`)
+			j.HexID(m.ID)
+			j.Raw(`,"name":`)
+			j.Str(m.Name)
+			j.Raw("}")
+		}
+		j.Raw("]")
+	}
+	if n.Below > 0 {
+		j.Raw(`,"tasks_below":`)
+		j.Int(int64(n.Below))
+	}
 }
 
 // WritePSTree writes the `pstree --json` document: the forest pstree prints, as nested
@@ -331,6 +450,7 @@ func writePSTree(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node, arg
 					j.HexID(n.TaskID)
 					j.Raw(`,"name":`)
 					j.Str(n.Label)
+					writeShaped(j, n)
 				} else {
 					j.Raw(`{"kind":"frame",`)
 					writeFrameFields(j, *n.Frame)

@@ -9,8 +9,9 @@ import (
 
 // scenarioArgs gives the scenarios that need arguments a small instance.
 var scenarioArgs = map[string][]string{
-	"deep.py": {"100"},
-	"many.py": {"300"},
+	"deep.py":    {"100"},
+	"many.py":    {"300"},
+	"service.py": {"200", "50"},
 	// The value scenarios write what they hold to the file named by their argument.
 	"values_asyncio.py": {"/dev/null"},
 	"values_corpus.py":  {"/dev/null"},
@@ -20,7 +21,7 @@ var scenarioArgs = map[string][]string{
 
 // changingScenarios keep changing on purpose (they exercise reads of a target that changes
 // under the reader, or a task that moves on after READY) and are checked by their own tests.
-var changingScenarios = map[string]bool{"churn.py": true, "pipeline.py": true, "locals.py": true, "health.py": true, "busy.py": true}
+var changingScenarios = map[string]bool{"churn.py": true, "pipeline.py": true, "locals.py": true, "health.py": true, "busy.py": true, "service.py": true}
 
 // valueOnlyScenarios hold values for the value reader's tests and run no event loop: they only
 // have to start.

@@ -98,8 +98,9 @@ func Of(s *snapshot.Snapshot) []Group {
 // grouper computes each task's key: a hash of its frames and of its awaiters' keys.
 type grouper struct {
 	s       *snapshot.Snapshot
-	byID    map[uint64]int // task id → index of its first task
-	keys    []uint64       // 0: not computed yet
+	chains  map[snapshot.FramesKey]uint64 // hashFrames of each chain
+	byID    map[uint64]int                // task id → index of its first task
+	keys    []uint64                      // 0: not computed yet
 	stack   []int
 	onStack []bool
 }
@@ -142,20 +143,35 @@ func (g *grouper) keyOf(i int) {
 // awaiters has no order that means anything.
 func (g *grouper) hash(t int) uint64 {
 	h := uint64(offset64)
-	h = hashFrames(h, g.s.Tasks[t].Frames)
+	h = (h ^ g.framesHash(g.s.Tasks[t].Frames)) * prime64
 	var above uint64
 	for _, a := range g.s.Tasks[t].AwaitedBy {
 		var k uint64
 		if j, ok := g.byID[a.ID]; ok {
 			k = g.keys[j]
 		} else {
-			k = hashFrames(offset64^1, a.Frames)
+			k = g.framesHash(a.Frames) ^ 1
 		}
 		above += mix(k)
 	}
 	h = (h ^ above) * prime64
 	if h == 0 {
 		h = 1 // 0 means "not computed"
+	}
+	return h
+}
+
+// framesHash is hashFrames of a chain, once per chain: the inspector gives every task waiting at
+// the same place the same slice (snapshot.FramesKey), and thousands of tasks often wait at a few.
+func (g *grouper) framesHash(frames []snapshot.Frame) uint64 {
+	k := snapshot.KeyOf(frames)
+	h, ok := g.chains[k]
+	if !ok {
+		h = hashFrames(offset64, frames)
+		if g.chains == nil {
+			g.chains = make(map[snapshot.FramesKey]uint64)
+		}
+		g.chains[k] = h
 	}
 	return h
 }

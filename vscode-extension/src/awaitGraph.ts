@@ -29,6 +29,12 @@ export interface GraphTask {
   awaitedBy: number[];
   /** The task's coroutine chain, innermost first. */
   frames: GraphFrame[];
+  /**
+   * The group of tasks waiting at the same place (the same frames and the same awaiters up to a
+   * root) the adapter put the task in; groups are numbered from the largest. Older adapters do
+   * not send it.
+   */
+  group?: number;
 }
 
 export interface GraphThread {
@@ -119,14 +125,18 @@ export function parseAwaitGraph(body: unknown): AwaitGraph | undefined {
       continue;
     }
     seen.add(t.threadId);
-    tasks.push({
+    const task: GraphTask = {
       threadId: t.threadId,
       taskId: str(t.taskId),
       name: str(t.name, str(t.taskId, `task ${t.threadId}`)),
       tid: num(t.tid),
       awaitedBy: numbers(t.awaitedBy),
       frames: parseFrames(t.frames),
-    });
+    };
+    if (typeof t.group === 'number' && Number.isInteger(t.group) && t.group >= 0) {
+      task.group = t.group;
+    }
+    tasks.push(task);
   }
   const cycles: number[][] = [];
   if (Array.isArray(body.cycles)) {

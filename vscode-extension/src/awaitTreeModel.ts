@@ -3,7 +3,7 @@
 // thousands of tasks costs only what is on screen. No VS Code imports: the view maps the
 // `Presentation` of each node to a TreeItem.
 
-import { AwaitGraph, GraphFrame, GraphTask } from './awaitGraph';
+import { AwaitGraph, GraphFrame, GraphTask, formatCaptureTime } from './awaitGraph';
 import { argumentsTooltip, callLabel, FrameArgs } from './frameArguments';
 
 export type FrameOrder = 'outermostFirst' | 'innermostFirst';
@@ -39,6 +39,11 @@ export interface ModelOptions {
   frameOrder?: FrameOrder;
   /** Graphs with at most this many tasks open with every awaiting task expanded. */
   expandAllUpTo?: number;
+  /**
+   * Sibling tasks that wait at the same place (the same frames, the same awaiters) are folded
+   * into one node when there are at least this many of them; 0 never folds.
+   */
+  foldMin?: number;
   /** Show frames as calls with their arguments, once known (see setArguments). */
   showArguments?: boolean;
   /**
@@ -77,15 +82,41 @@ export interface FrameNode extends NodeBase {
   readonly index: number;
 }
 
-/** A page of a long list of tasks. */
+/**
+ * Sibling tasks folded into one node because they wait at the same place: the same coroutine
+ * frames and the same awaiters, so that thousands of them read as one line with a count.
+ */
+export interface GroupNode extends NodeBase {
+  readonly kind: 'group';
+  /** The tasks, in snapshot order. */
+  readonly ids: readonly number[];
+  /** What they have in common (their fold key). */
+  readonly key: string;
+  readonly fold: Fold;
+}
+
+/** An item of a list of siblings: a task, or a group of identical ones. */
+export type Entry = number | Fold;
+
+/** Sibling tasks that wait at the same place (see GroupNode). */
+export interface Fold {
+  readonly key: string;
+  readonly ids: readonly number[];
+  /** What the group is called (groupName of its tasks' names). */
+  readonly name: string;
+  /** Some of its tasks are on an await cycle. */
+  readonly cyclic: boolean;
+}
+
+/** A page of a long list of tasks and groups. */
 export interface RangeNode extends NodeBase {
   readonly kind: 'range';
-  readonly ids: readonly number[];
+  readonly entries: readonly Entry[];
   readonly start: number;
   readonly total: number;
 }
 
-export type TreeNode = ThreadNode | TaskNode | FrameNode | RangeNode;
+export type TreeNode = ThreadNode | TaskNode | FrameNode | RangeNode | GroupNode;
 
 export type Collapsible = 'none' | 'collapsed' | 'expanded';
 
@@ -109,6 +140,7 @@ export interface Presentation {
 
 const defaultPageSize = 1000;
 const defaultExpandAllUpTo = 50;
+export const defaultFoldMin = 5;
 
 export function baseName(path: string): string {
   const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
@@ -162,11 +194,21 @@ export class AwaitTreeModel {
   /** Strongly connected component of each task that is in one with other tasks. */
   private readonly component = new Map<number, number>();
   private readonly expandAll: boolean;
+  readonly foldMin: number;
+  /** Each task's fold key, computed when first needed. */
+  private readonly foldKeys = new Map<number, number>();
+  private readonly frameNumbers = new Map<string, Map<string, Map<number, number>>>();
+  private frameCount = 0;
+  private readonly chainNumbers = new Map<string, number>();
+
   readonly showArguments: boolean;
   private readonly frameArgs: Map<number, FrameArgs[]>;
 
   private filterText = '';
-  /** When filtering: tasks whose name matches, and every task above one (shown to keep the hierarchy). */
+  /**
+   * When filtering: tasks whose name, or one of whose frames' function or file name, matches;
+   * and every task above one (shown to keep the hierarchy).
+   */
   private matches: Set<number> | undefined;
   private visible: Set<number> | undefined;
 
@@ -175,6 +217,7 @@ export class AwaitTreeModel {
     this.pageSize = Math.max(1, options.pageSize ?? defaultPageSize);
     this.frameOrder = options.frameOrder ?? 'outermostFirst';
     this.ids = options.ids ?? new NodeIds();
+    this.foldMin = Math.max(0, options.foldMin ?? defaultFoldMin);
     for (const t of graph.tasks) {
       this.tasks.set(t.threadId, t);
     }
@@ -371,8 +414,8 @@ export class AwaitTreeModel {
   }
 
   /**
-   * Shows only tasks whose name contains `text` (ignoring case) and the tasks above them; an
-   * empty text shows everything.
+   * Shows only the tasks whose name, or one of whose frames' function or file name, contains
+   * `text` (ignoring case), and the tasks above them; an empty text shows everything.
    */
   setFilter(text: string): void {
     this.filterText = text.trim();
@@ -386,7 +429,7 @@ export class AwaitTreeModel {
     const visible = new Set<number>();
     const stack: number[] = [];
     for (const t of this.graph.tasks) {
-      if (t.name.toLocaleLowerCase().includes(needle)) {
+      if (taskMatches(t, needle)) {
         matches.add(t.threadId);
         if (!visible.has(t.threadId)) {
           visible.add(t.threadId);
@@ -447,7 +490,9 @@ export class AwaitTreeModel {
       case 'thread':
         return this.taskList(node, node.id, node.roots);
       case 'range':
-        return this.taskNodes(node, node.id, node.ids, node.start, node.start + node.ids.length);
+        return this.entryNodes(node, node.id, node.entries);
+      case 'group':
+        return this.taskList(node, node.id, node.ids, false);
       case 'frame':
         return [];
       case 'task': {
@@ -480,26 +525,126 @@ export class AwaitTreeModel {
     return out;
   }
 
-  /** Task nodes for ids, split into ranges when there are more than a page of them. */
-  private taskList(parent: TreeNode | undefined, prefix: string, ids: readonly number[]): TreeNode[] {
-    if (ids.length <= this.pageSize) {
-      return this.taskNodes(parent, prefix, ids, 0, ids.length);
+  /**
+   * The nodes of a list of sibling tasks: identical ones folded into groups (unless fold is
+   * false), split into ranges when there are more than a page of them.
+   */
+  private taskList(parent: TreeNode | undefined, prefix: string, ids: readonly number[], fold = true): TreeNode[] {
+    const entries: readonly Entry[] = fold ? this.fold(ids) : ids;
+    if (entries.length <= this.pageSize) {
+      return this.entryNodes(parent, prefix, entries);
     }
     const out: TreeNode[] = [];
-    for (let start = 0; start < ids.length; start += this.pageSize) {
+    for (let start = 0; start < entries.length; start += this.pageSize) {
       out.push({
         kind: 'range',
         id: this.ids.get(prefix, `r${start}`),
         parent,
-        ids: ids.slice(start, start + this.pageSize),
+        entries: entries.slice(start, start + this.pageSize),
         start,
-        total: ids.length,
+        total: entries.length,
       });
     }
     return out;
   }
 
-  private taskNodes(parent: TreeNode | undefined, prefix: string, ids: readonly number[], from: number, to: number): TaskNode[] {
+  /**
+   * The fold key of a task: the adapter's group of the tasks waiting at the same place (the same
+   * frames, the same chain of awaiters up to a root) when it sends one; else a number for the
+   * task's frames and its awaiters, negative. Siblings with the same key are folded.
+   */
+  foldKey(t: GraphTask): number {
+    if (t.group !== undefined) {
+      return t.group;
+    }
+    let key = this.foldKeys.get(t.threadId);
+    if (key === undefined) {
+      // Each distinct (function, file, line) gets a small number, each distinct chain of them
+      // with the same awaiters another.
+      let chain = '';
+      for (const f of t.frames) {
+        let byPath = this.frameNumbers.get(f.name);
+        if (byPath === undefined) {
+          byPath = new Map();
+          this.frameNumbers.set(f.name, byPath);
+        }
+        let byLine = byPath.get(f.path);
+        if (byLine === undefined) {
+          byLine = new Map();
+          byPath.set(f.path, byLine);
+        }
+        let n = byLine.get(f.line);
+        if (n === undefined) {
+          n = this.frameCount++;
+          byLine.set(f.line, n);
+        }
+        chain += `${n},`;
+      }
+      const up = this.awaiters.get(t.threadId);
+      if (up !== undefined) {
+        chain += `|${up.length === 1 ? String(up[0]) : [...up].sort((x, y) => x - y).join(',')}`;
+      }
+      let n = this.chainNumbers.get(chain);
+      if (n === undefined) {
+        n = this.chainNumbers.size;
+        this.chainNumbers.set(chain, n);
+      }
+      key = -1 - n;
+      this.foldKeys.set(t.threadId, key);
+    }
+    return key;
+  }
+
+  /**
+   * Folds the tasks of a list of siblings that wait at the same place into groups, each where
+   * its first task is; tasks of groups smaller than foldMin, and tasks running right now, stay as
+   * they are.
+   */
+  fold(ids: readonly number[]): Entry[] {
+    if (this.foldMin < 2 || ids.length < this.foldMin) {
+      return ids.slice();
+    }
+    // One pass over the tasks: each one's key (NaN for running tasks, which are never folded),
+    // and each group's tasks, name and whether one is on a cycle.
+    const keys = new Float64Array(ids.length);
+    const byKey = new Map<number, Bucket>();
+    let big = false;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (this.running.has(id)) {
+        keys[i] = NaN;
+        continue;
+      }
+      const t = this.tasks.get(id)!;
+      const k = this.foldKey(t);
+      keys[i] = k;
+      const b = byKey.get(k);
+      if (b === undefined) {
+        byKey.set(k, { ids: [id], name: new GroupNamer(t.name), cyclic: this.inCycle.has(id) });
+      } else {
+        b.ids.push(id);
+        b.name.add(t.name);
+        b.cyclic ||= this.inCycle.has(id);
+        big ||= b.ids.length >= this.foldMin;
+      }
+    }
+    if (!big) {
+      return ids.slice();
+    }
+    const out: Entry[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      const b = Number.isNaN(keys[i]) ? undefined : byKey.get(keys[i])!;
+      if (b === undefined || b.ids.length < this.foldMin) {
+        out.push(id);
+      } else if (b.ids[0] === id) {
+        out.push({ key: `${keys[i]}`, ids: b.ids, name: b.name.name(), cyclic: b.cyclic });
+      }
+    }
+    return out;
+  }
+
+  private entryNodes(parent: TreeNode | undefined, prefix: string, entries: readonly Entry[]): TreeNode[] {
     // A child can be one of its own ancestors only inside a strongly connected component: only
     // there is the (possibly long) chain of ancestors looked at.
     let ancestors: Set<number> | undefined;
@@ -512,13 +657,15 @@ export class AwaitTreeModel {
         }
       }
     }
-    const out: TaskNode[] = [];
-    const n = Math.min(ids.length, to - from);
-    for (let k = 0; k < n; k++) {
-      const id = ids[k];
-      const task = this.tasks.get(id);
+    const out: TreeNode[] = [];
+    for (const e of entries) {
+      if (typeof e !== 'number') {
+        out.push({ kind: 'group', id: this.ids.get(prefix, `g${e.key}`), parent, ids: e.ids, key: e.key, fold: e });
+        continue;
+      }
+      const task = this.tasks.get(e);
       if (task !== undefined) {
-        out.push({ kind: 'task', id: this.ids.get(prefix, `t${id}`), parent, task, backEdge: ancestors?.has(id) ?? false });
+        out.push({ kind: 'task', id: this.ids.get(prefix, `t${e}`), parent, task, backEdge: ancestors?.has(e) ?? false });
       }
     }
     return out;
@@ -526,7 +673,8 @@ export class AwaitTreeModel {
 
   /**
    * The node of a task on a shortest path from a root, built the way getChildren builds it (so
-   * the view can reveal it); undefined when the task is not in the snapshot or filtered out.
+   * the view can reveal it), through the groups and ranges it is in; undefined when the task is
+   * not in the snapshot or filtered out.
    */
   nodeFor(threadId: number): TaskNode | undefined {
     if (!this.tasks.has(threadId) || !this.isVisible(threadId)) {
@@ -554,39 +702,41 @@ export class AwaitTreeModel {
     if (root === undefined) {
       return undefined;
     }
-    // Down the path, building each node as getChildren would (a shortest path repeats no task,
-    // so none of its nodes closes a cycle).
-    let parent: TreeNode | undefined;
-    let list = this.rootIds.filter((r) => this.isVisible(r));
-    let prefix = this.rootKey();
-    if (this.groupByThread) {
-      const tid = this.tasks.get(root)!.tid;
-      parent = this.getRoots().find((n) => n.kind === 'thread' && n.tid === tid);
-      if (parent === undefined || parent.kind !== 'thread') {
+    // Down the path (a shortest path repeats no task, so none of its nodes closes a cycle).
+    let nodes = this.getRoots();
+    for (let id = root; ; id = next.get(id)!) {
+      const node = this.locate(id, nodes);
+      if (node === undefined) {
         return undefined;
       }
-      list = parent.roots.slice();
-      prefix = parent.id;
-    }
-    let id = root;
-    for (;;) {
-      const at = list.indexOf(id);
-      if (at < 0) {
-        return undefined;
-      }
-      if (list.length > this.pageSize) {
-        const start = at - (at % this.pageSize);
-        parent = { kind: 'range', id: this.ids.get(prefix, `r${start}`), parent, ids: list.slice(start, start + this.pageSize), start, total: list.length };
-        prefix = parent.id;
-      }
-      const node: TaskNode = { kind: 'task', id: this.ids.get(prefix, `t${id}`), parent, task: this.tasks.get(id)!, backEdge: false };
       if (id === threadId) {
         return node;
       }
-      id = next.get(id)!;
-      parent = node;
-      prefix = node.id;
-      list = this.childTaskIds(node.task.threadId);
+      nodes = this.getChildren(node);
+    }
+  }
+
+  /** The node of task id among nodes, looking into the threads, ranges and groups there. */
+  private locate(id: number, nodes: readonly TreeNode[]): TaskNode | undefined {
+    for (;;) {
+      let into: TreeNode | undefined;
+      for (const n of nodes) {
+        if (n.kind === 'task' && n.task.threadId === id) {
+          return n;
+        }
+        if (
+          (n.kind === 'thread' && n.roots.includes(id)) ||
+          (n.kind === 'group' && n.ids.includes(id)) ||
+          (n.kind === 'range' && n.entries.some((e) => e === id || (typeof e !== 'number' && e.ids.includes(id))))
+        ) {
+          into = n;
+          break;
+        }
+      }
+      if (into === undefined) {
+        return undefined;
+      }
+      nodes = this.getChildren(into);
     }
   }
 
@@ -605,10 +755,10 @@ export class AwaitTreeModel {
         };
       }
       case 'range': {
-        const end = node.start + node.ids.length;
+        const end = node.start + node.entries.length;
         return {
           label: `tasks ${node.start + 1}–${end}`,
-          description: `of ${node.total}`,
+          description: `of ${node.total.toLocaleString('en-US')}`,
           tooltip: `Tasks ${node.start + 1} to ${end} of ${node.total}`,
           collapsible: 'collapsed',
           icon: 'ellipsis',
@@ -616,6 +766,8 @@ export class AwaitTreeModel {
           accessibility: `tasks ${node.start + 1} to ${end} of ${node.total}`,
         };
       }
+      case 'group':
+        return this.presentGroup(node);
       case 'frame': {
         const f = node.frame;
         const where = f.line > 0 ? `${f.path}:${f.line}` : f.path;
@@ -634,11 +786,47 @@ export class AwaitTreeModel {
         if (isOpenable(f)) {
           p.open = { path: f.path, line: f.line };
         }
+        const at = this.filterText === '' ? -1 : f.name.toLocaleLowerCase().indexOf(this.filterText.toLocaleLowerCase());
+        if (at >= 0) {
+          p.highlight = [at, at + this.filterText.length];
+        }
         return p;
       }
       case 'task':
         return this.presentTask(node);
     }
+  }
+
+  private presentGroup(node: GroupNode): Presentation {
+    const first = this.tasks.get(node.ids[0])!;
+    const n = node.ids.length;
+    const { name, cyclic } = node.fold;
+    const cur = currentFrame(first);
+    const where = cur === undefined ? '' : `${cur.name} ${frameLocation(cur)}`;
+    const count = n.toLocaleString('en-US');
+    const p: Presentation = {
+      label: `×${count} ${name}`,
+      description: `${cyclic ? '⚠ await cycle · ' : ''}${where}`,
+      tooltip: [
+        `${count} tasks that wait at the same place — the same coroutine frames, awaited by the same tasks:`,
+        this.namesOf(node.ids, 10),
+        cur !== undefined ? `waiting in ${cur.name} at ${cur.path}${cur.line > 0 ? `:${cur.line}` : ''}` : 'no coroutine frames',
+      ].join('\n'),
+      collapsible: 'collapsed',
+      icon: cyclic ? 'warning' : 'layers',
+      contextValue: 'group',
+      accessibility: `${count} tasks ${name}${where === '' ? '' : `, waiting in ${where}`}`,
+    };
+    if (cyclic) {
+      p.iconColor = 'list.warningForeground';
+    }
+    return p;
+  }
+
+  private namesOf(ids: readonly number[], max: number): string {
+    return ids.length === 0
+      ? '—'
+      : ids.slice(0, max).map((a) => this.tasks.get(a)?.name ?? `#${a}`).join(', ') + (ids.length > max ? `, … (${ids.length})` : '');
   }
 
   private presentTask(node: TaskNode): Presentation {
@@ -664,8 +852,7 @@ export class AwaitTreeModel {
       parts.push(`awaited by ${awaiters.length}`);
     }
     const awaited = this.childTaskIds(id).length;
-    const names = (ids: readonly number[]): string =>
-      ids.length === 0 ? '—' : ids.slice(0, 10).map((a) => this.tasks.get(a)?.name ?? `#${a}`).join(', ') + (ids.length > 10 ? `, … (${ids.length})` : '');
+    const names = (ids: readonly number[]): string => this.namesOf(ids, 10);
     const tooltip = [
       `${t.name}  (task ${t.taskId}${t.tid ? `, thread ${t.tid}` : ''})`,
       cyclic ? 'Part of an await cycle: it can never finish.' : '',
@@ -711,11 +898,115 @@ export class AwaitTreeModel {
   }
 }
 
-/** The task whose children a list belongs to (through a range node), if any. */
+/** The task whose children a list belongs to (through range and group nodes), if any. */
 function ownerTask(parent: TreeNode | undefined): TaskNode | undefined {
   let p = parent;
-  while (p !== undefined && p.kind === 'range') {
+  while (p !== undefined && (p.kind === 'range' || p.kind === 'group')) {
     p = p.parent;
   }
   return p?.kind === 'task' ? p : undefined;
 }
+
+/** Whether a task's name, or one of its frames' function or file name, contains needle (lower case). */
+export function taskMatches(t: GraphTask, needle: string): boolean {
+  if (t.name.toLocaleLowerCase().includes(needle)) {
+    return true;
+  }
+  for (const f of t.frames) {
+    if (f.name.toLocaleLowerCase().includes(needle) || f.path.toLocaleLowerCase().includes(needle)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The name of a group of tasks: theirs when they share it; "Task-N" when they are all named the
+ * same up to a number, as asyncio names them; else the first one's followed by "…".
+ */
+export function groupName(names: readonly string[]): string {
+  const n = new GroupNamer(names[0] ?? '');
+  for (let i = 1; i < names.length; i++) {
+    n.add(names[i]);
+  }
+  return n.name();
+}
+
+/** groupName, one name at a time. */
+export class GroupNamer {
+  private readonly cut: number;
+  private readonly prefix: string;
+  private same = true;
+  private numbered: boolean;
+
+  constructor(private readonly first: string) {
+    // The prefix before the first name's trailing digits, if it has some.
+    let cut = first.length;
+    while (cut > 0 && isDigit(first.charCodeAt(cut - 1))) {
+      cut--;
+    }
+    this.cut = cut;
+    this.prefix = first.slice(0, cut);
+    this.numbered = cut < first.length;
+  }
+
+  add(n: string): void {
+    if (n === this.first || !(this.same || this.numbered)) {
+      return;
+    }
+    this.same = false;
+    if (this.numbered && !(n.length > this.cut && n.startsWith(this.prefix) && allDigits(n, this.cut))) {
+      this.numbered = false;
+    }
+  }
+
+  name(): string {
+    if (this.same) {
+      return this.first;
+    }
+    return this.numbered ? `${this.prefix}N` : `${this.first} …`;
+  }
+}
+
+interface Bucket {
+  ids: number[];
+  name: GroupNamer;
+  cyclic: boolean;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function allDigits(s: string, from: number): boolean {
+  for (let i = from; i < s.length; i++) {
+    if (!isDigit(s.charCodeAt(i))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The line above the tree: what the snapshot is, how a filter fares, whether the process is gone. */
+export function headerMessage(m: AwaitTreeModel, filter: string, exitedAt?: Date, now?: Date): string {
+  const g = m.graph;
+  const when = formatCaptureTime(g.capturedAt, now);
+  const n = g.tasks.length;
+  const tasks = `${n.toLocaleString('en-US')} task${n === 1 ? '' : 's'}`;
+  let message: string;
+  if (filter !== '') {
+    const k = m.matchCount;
+    message = k === 0 ? `Filter “${filter}”: none of ${tasks} match` : `Filter “${filter}”: ${k.toLocaleString('en-US')} of ${tasks} match`;
+    message += ` · snapshot taken at ${when}`;
+  } else if (n === 0) {
+    message = `No pending asyncio tasks in pid ${g.pid} (Python ${g.pythonVersion}) · snapshot taken at ${when}`;
+  } else {
+    const cycles = g.cycles.length > 0 ? ` · ⚠ ${g.cycles.length} await cycle${g.cycles.length === 1 ? '' : 's'}` : '';
+    message = `Python ${g.pythonVersion} · pid ${g.pid} · ${tasks}${cycles} · snapshot taken at ${when}`;
+  }
+  if (exitedAt !== undefined) {
+    message = `Process ${g.pid} exited at ${formatCaptureTime(exitedAt.toISOString(), now)} — its last snapshot: ${message}`;
+  }
+  return message;
+}
+

@@ -3,7 +3,7 @@
 
 import * as vscode from 'vscode';
 import { AwaitGraph, cycleKey, cycleWarning, formatCaptureTime, parseAwaitGraph, parseCycles } from './awaitGraph';
-import { AwaitTreeModel, FrameOrder, NodeIds, TaskNode, TreeNode } from './awaitTreeModel';
+import { AwaitTreeModel, FrameOrder, NodeIds, TaskNode, TreeNode, defaultFoldMin, headerMessage } from './awaitTreeModel';
 import { debugType } from './debugConfig';
 import { FrameArgs, parseFrameArguments } from './frameArguments';
 
@@ -12,6 +12,8 @@ export const viewId = 'aioscope.awaitTree';
 interface SessionState {
   session: vscode.DebugSession;
   graph?: AwaitGraph;
+  /** When the adapter said the process exited: its last snapshot stays shown, marked. */
+  exitedAt?: Date;
   /** Cycles already notified, so a refresh does not repeat the warning. */
   notified: Set<string>;
   /** Node ids, kept across the session's snapshots. */
@@ -104,7 +106,8 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     const state = this.current;
     if (node?.kind === 'task' && state !== undefined) {
       state.shown.set(node.task.threadId, node);
-      if (this.model.needsArguments(node.task.threadId) && !state.asked.has(node.task.threadId)) {
+      // A process that has exited has nothing more to read.
+      if (this.model.needsArguments(node.task.threadId) && !state.asked.has(node.task.threadId) && state.exitedAt === undefined) {
         this.fetchArguments(state, node.task.threadId);
       }
     }
@@ -153,24 +156,57 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     }
     const state: SessionState = { session: s, notified: new Set(), ids: new NodeIds(), args: new Map(), asked: new Set(), shown: new Map() };
     this.sessions.set(s.id, state);
-    if (this.current === undefined || vscode.debug.activeDebugSession?.id === s.id) {
+    const shownEnded = this.current !== undefined && !this.sessions.has(this.current.session.id);
+    if (this.current === undefined || shownEnded || vscode.debug.activeDebugSession?.id === s.id) {
       this.show(state);
     }
     this.updateContext();
   }
 
   private sessionEnded(s: vscode.DebugSession): void {
-    if (!this.sessions.delete(s.id)) {
+    const state = this.sessions.get(s.id);
+    if (state === undefined) {
       return;
     }
-    if (this.current?.session.id === s.id) {
+    this.sessions.delete(s.id);
+    if (this.current === state) {
       const next = [...this.sessions.values()].pop();
-      this.show(next);
+      if (next === undefined && state.exitedAt !== undefined && state.graph !== undefined) {
+        // The process is gone: its last snapshot stays, marked, until another session starts
+        // or the user clears it.
+        this.rebuild();
+      } else {
+        this.show(next);
+      }
     }
     this.updateContext();
   }
 
+  /** The adapter reported that the session's process has exited. */
+  targetExited(s: vscode.DebugSession): void {
+    const state = this.sessions.get(s.id);
+    if (state === undefined || state.exitedAt !== undefined) {
+      return;
+    }
+    state.exitedAt = new Date();
+    this.log.info(`process ${state.graph?.pid ?? processIdOf(s) ?? '?'} exited; keeping its last snapshot`);
+    if (state === this.current) {
+      this.updateHeader();
+      this.updateContext();
+    }
+  }
+
+  /** Drops the snapshot of a process that has exited. */
+  clearExited(): void {
+    if (this.current?.exitedAt !== undefined && !this.sessions.has(this.current.session.id)) {
+      this.show([...this.sessions.values()].pop());
+    }
+  }
+
   private activeChanged(s: vscode.DebugSession | undefined): void {
+    if (s === undefined) {
+      return; // between sessions: keep what is shown
+    }
     const state = s ? this.sessions.get(s.id) : undefined;
     if (state !== undefined && state !== this.current) {
       this.show(state);
@@ -273,7 +309,8 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
       const config = vscode.workspace.getConfiguration('aioscope.awaitTree');
       const frameOrder = config.get<FrameOrder>('frameOrder', 'outermostFirst');
       const showArguments = config.get<boolean>('showArguments', true);
-      this.model = new AwaitTreeModel(state.graph, { frameOrder, ids: state.ids, showArguments, frameArguments: state.args });
+      const foldMin = config.get<number>('groupIdenticalTasks', defaultFoldMin);
+      this.model = new AwaitTreeModel(state.graph, { frameOrder, ids: state.ids, showArguments, frameArguments: state.args, foldMin });
       this.model.setFilter(this.filterText);
     }
     this.changed.fire();
@@ -285,6 +322,7 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     setContext('aioscope.sessionActive', this.sessions.size > 0);
     setContext('aioscope.hasSnapshot', this.model !== undefined);
     setContext('aioscope.filterActive', this.filterText !== '');
+    setContext('aioscope.showingExited', this.current?.exitedAt !== undefined && this.model !== undefined);
   }
 
   private updateHeader(): void {
@@ -295,19 +333,8 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
       return;
     }
     const g = m.graph;
-    const when = formatCaptureTime(g.capturedAt);
-    this.treeView.description = `pid ${g.pid} · ${when}`;
-    const tasks = `${g.tasks.length} task${g.tasks.length === 1 ? '' : 's'}`;
-    const cycles = g.cycles.length > 0 ? ` · ⚠ ${g.cycles.length} await cycle${g.cycles.length === 1 ? '' : 's'}` : '';
-    let message = `Python ${g.pythonVersion} · pid ${g.pid} · ${tasks}${cycles} · snapshot taken at ${when}`;
-    if (g.tasks.length === 0) {
-      message = `No pending asyncio tasks in pid ${g.pid} (Python ${g.pythonVersion}) · snapshot taken at ${when}`;
-    }
-    if (this.filterText !== '') {
-      const n = m.matchCount;
-      message = `Filter “${this.filterText}”: ${n === 0 ? 'no' : n} of ${tasks} match · snapshot taken at ${when}`;
-    }
-    this.treeView.message = message;
+    this.treeView.message = headerMessage(m, this.filterText, this.current?.exitedAt);
+    this.treeView.description = this.current?.exitedAt !== undefined ? `pid ${g.pid} · exited` : `pid ${g.pid} · ${formatCaptureTime(g.capturedAt)}`;
   }
 
   // Commands
@@ -333,9 +360,10 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
   async promptFilter(): Promise<void> {
     const text = await vscode.window.showInputBox({
       title: 'Filter the Await Tree',
-      prompt: 'Show the tasks whose name contains this text (and the tasks above them). Empty: show all.',
-      placeHolder: 'task name',
+      prompt: 'Show the tasks whose name, or a frame\'s function or file name, contains this text (and the tasks above them). Empty: show all.',
+      placeHolder: 'task, function or file name',
       value: this.filterText,
+      valueSelection: [0, this.filterText.length],
     });
     if (text !== undefined) {
       this.setFilter(text);

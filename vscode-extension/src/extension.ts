@@ -12,6 +12,7 @@ import { TreeNode } from './awaitTreeModel';
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('aioscope', { log: true });
   const tree = new AwaitTreeView(log);
+  const highlight = new FrameHighlight();
   const live = new LiveTasks(() => adapterBinary(context).path, log);
   context.subscriptions.push(
     log,
@@ -31,10 +32,24 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.debug.registerDebugConfigurationProvider(debugType, new DynamicConfigurationProvider(), vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.commands.registerCommand('aioscope.pickProcess', pickProcess),
     vscode.commands.registerCommand('aioscope.attach', attach),
-    vscode.commands.registerCommand('aioscope.openFrame', openFrame),
+    highlight,
+    vscode.commands.registerCommand('aioscope.openFrame', (file: string, line: number) => highlight.open(file, line)),
     vscode.commands.registerCommand('aioscope.awaitTree.refresh', () => tree.refresh()),
+    vscode.commands.registerCommand('aioscope.takeSnapshot', () => tree.refresh()),
     vscode.commands.registerCommand('aioscope.awaitTree.filter', () => tree.promptFilter()),
+    vscode.commands.registerCommand('aioscope.awaitTree.editFilter', () => tree.promptFilter()),
     vscode.commands.registerCommand('aioscope.awaitTree.clearFilter', () => tree.setFilter('')),
+    vscode.commands.registerCommand('aioscope.awaitTree.clearExited', () => tree.clearExited()),
+    // The adapter's exited event: the Await Tree keeps the last snapshot of the process.
+    vscode.debug.registerDebugAdapterTrackerFactory(debugType, {
+      createDebugAdapterTracker: (session) => ({
+        onDidSendMessage: (m: { type?: string; event?: string }) => {
+          if (m.type === 'event' && m.event === 'exited') {
+            tree.targetExited(session);
+          }
+        },
+      }),
+    }),
     vscode.commands.registerCommand('aioscope.awaitTree.collapseAll', () => tree.collapseAll()),
     vscode.commands.registerCommand('aioscope.awaitTree.copyName', async (node?: TreeNode) => {
       if (node?.kind === 'task') {
@@ -93,11 +108,11 @@ class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
   }
 }
 
+/**
+ * Resolves aioscope configurations. It provides none for a new launch.json: package.json's
+ * initialConfigurations does, and a second one would be written twice.
+ */
 class ConfigurationProvider implements vscode.DebugConfigurationProvider {
-  provideDebugConfigurations(): vscode.DebugConfiguration[] {
-    return [withDefaults({ type: debugType, request: 'attach', name: 'Attach to asyncio process (aioscope)' })];
-  }
-
   resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration {
     return withDefaults(config);
   }
@@ -118,9 +133,15 @@ class ConfigurationProvider implements vscode.DebugConfigurationProvider {
 /** Offers "attach to a Python process" in "Select and Start Debugging" without a launch.json. */
 class DynamicConfigurationProvider implements vscode.DebugConfigurationProvider {
   provideDebugConfigurations(): vscode.DebugConfiguration[] {
-    return [withDefaults({ type: debugType, request: 'attach', name: 'Attach to Python asyncio process…' })];
+    return [withDefaults({ type: debugType, request: 'attach', name: 'Attach to Python asyncio process…', errorLink: pickAnotherProcess })];
   }
 }
+
+/**
+ * What a failed attach that no launch.json started offers instead of VS Code's "Open
+ * 'launch.json'": picking another process (the adapter passes it on as its error's link).
+ */
+const pickAnotherProcess = { url: 'command:aioscope.attach', label: 'Pick Another Process…' };
 
 interface ProcessPick extends vscode.QuickPickItem {
   pid: number;
@@ -160,24 +181,62 @@ async function attach(): Promise<boolean> {
     request: 'attach',
     name: `aioscope: pid ${pid}`,
     processId: Number(pid),
+    errorLink: pickAnotherProcess,
   });
 }
 
-/** Opens a frame's file with the cursor on its line. */
-async function openFrame(file: string, line: number): Promise<void> {
-  let doc: vscode.TextDocument;
-  try {
-    doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    void vscode.window.showErrorMessage(`aioscope: cannot open ${file}: ${msg}`);
-    return;
-  }
-  const l = Math.min(Math.max(line, 1), doc.lineCount) - 1;
-  const col = doc.lineAt(l).firstNonWhitespaceCharacterIndex;
-  const pos = new vscode.Position(l, col);
-  await vscode.window.showTextDocument(doc, {
-    selection: new vscode.Range(pos, pos),
-    preview: true,
+/**
+ * Opens frames' files at their line and highlights the line, as the CALL STACK does for the frame
+ * it shows, until another frame is opened or the editor is closed.
+ */
+class FrameHighlight implements vscode.Disposable {
+  private readonly decoration = vscode.window.createTextEditorDecorationType({
+    isWholeLine: true,
+    backgroundColor: new vscode.ThemeColor('editor.focusedStackFrameHighlightBackground'),
+    overviewRulerColor: new vscode.ThemeColor('editor.focusedStackFrameHighlightBackground'),
+    overviewRulerLane: vscode.OverviewRulerLane.Full,
   });
+  private shown: { editor: vscode.TextEditor; range: vscode.Range } | undefined;
+  private readonly listener = vscode.window.onDidChangeVisibleTextEditors((editors) => {
+    // An editor that is shown again gets its highlight back; one that is gone drops it.
+    const s = this.shown;
+    if (s === undefined) {
+      return;
+    }
+    const again = editors.find((e) => e.document === s.editor.document);
+    if (again === undefined) {
+      this.shown = undefined;
+    } else if (again !== s.editor) {
+      this.shown = { editor: again, range: s.range };
+      again.setDecorations(this.decoration, [s.range]);
+    }
+  });
+
+  dispose(): void {
+    this.listener.dispose();
+    this.decoration.dispose();
+  }
+
+  async open(file: string, line: number): Promise<void> {
+    let doc: vscode.TextDocument;
+    try {
+      doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      void vscode.window.showErrorMessage(`aioscope: cannot open ${file}: ${msg}`);
+      return;
+    }
+    const l = Math.min(Math.max(line, 1), doc.lineCount) - 1;
+    const col = doc.lineAt(l).firstNonWhitespaceCharacterIndex;
+    const pos = new vscode.Position(l, col);
+    const editor = await vscode.window.showTextDocument(doc, {
+      selection: new vscode.Range(pos, pos),
+      preview: true,
+    });
+    editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    this.shown?.editor.setDecorations(this.decoration, []);
+    const range = new vscode.Range(l, 0, l, 0);
+    editor.setDecorations(this.decoration, [range]);
+    this.shown = { editor, range };
+  }
 }

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { AwaitTreeModel, NodeIds, TaskNode, TreeNode, currentFrame } from '../src/awaitTreeModel';
+import { AwaitTreeModel, GroupNode, NodeIds, TaskNode, TreeNode, currentFrame, groupName, headerMessage } from '../src/awaitTreeModel';
 import { graph, loadGraph, render, task } from './helpers';
 
 function childTaskNames(model: AwaitTreeModel, node: TreeNode | undefined): string[] {
@@ -238,8 +238,107 @@ describe('AwaitTreeModel: filtering', () => {
 
   it('keeps cycle members reachable under a filter', () => {
     const m = new AwaitTreeModel(loadGraph('cycle.json'));
-    m.setFilter('b');
+    m.setFilter('locals>.b');
     assert.strictEqual(render(m, { frames: false }), ['B', '  A', '    B ↻'].join('\n'));
+  });
+});
+
+describe('AwaitTreeModel: filtering by function and file', () => {
+  const g = loadGraph('tree.json');
+
+  it('matches frames\' function and file names too, and says so in the header', () => {
+    const m = new AwaitTreeModel(g);
+    m.setFilter('gather_part');
+    assert.strictEqual(render(m, { frames: false }), ['Task-1', '  gatherer'].join('\n'));
+    const frame = m.getChildren(findTask(m, m.getRoots(), 'gatherer')).find((n) => n.kind === 'frame' && m.present(n).label === 'gather_part')!;
+    assert.deepStrictEqual(m.present(frame).highlight, [0, 11]);
+    m.setFilter('TREE.PY');
+    assert.strictEqual(m.matchCount, 13);
+    const now = new Date(g.capturedAt);
+    assert.match(headerMessage(m, 'TREE.PY', undefined, now), /^Filter “TREE\.PY”: 13 of 13 tasks match · snapshot taken at \d\d:\d\d:\d\d\.\d{3}$/);
+    m.setFilter('fetch_url');
+    assert.match(headerMessage(m, 'fetch_url', undefined, now), /^Filter “fetch_url”: none of 13 tasks match/);
+    m.setFilter('');
+    assert.match(headerMessage(m, '', undefined, now), /^Python 3\.\d+\.\d+ · pid \d+ · 13 tasks · snapshot taken at /);
+    assert.match(headerMessage(m, '', new Date(now.getTime() + 5000), now), /^Process \d+ exited at \d\d:\d\d:\d\d\.\d{3} — its last snapshot: Python /);
+  });
+});
+
+describe('AwaitTreeModel: identical tasks folded', () => {
+  // A pool: Task-1 awaits 182 requests queued on one lock, one request holding it, a producer.
+  function poolGraph(queued = 182) {
+    const lock = [
+      { name: 'Lock.acquire', path: '/usr/lib/python3.14/asyncio/locks.py', line: 110, internal: true as const },
+      { name: 'AsyncLock.__aenter__', path: '/srv/venv/lib/python3.14/site-packages/httpcore/_synchronization.py', line: 76 },
+      { name: 'fetch', path: '/srv/app/crawler.py', line: 12 },
+    ];
+    const tasks = [task(1, 'Task-1', [], 1), { ...task(2, 'producer', [1]), frames: [{ name: 'produce', path: '/srv/app/p.py', line: 3 }] }];
+    tasks.push({ ...task(3, 'Task-3', [1]), frames: [{ name: 'fetch', path: '/srv/app/crawler.py', line: 14 }] });
+    for (let i = 0; i < queued; i++) {
+      tasks.push({ ...task(10 + i, `Task-${10 + i}`, [1]), frames: lock });
+    }
+    return graph(tasks);
+  }
+
+  it('folds identical siblings into one node with a count that expands to the tasks', () => {
+    const m = new AwaitTreeModel(poolGraph());
+    const kids = m.getChildren(m.getRoots()[0]).filter((n) => n.kind !== 'frame');
+    assert.deepStrictEqual(kids.map((n) => n.kind), ['task', 'task', 'group']);
+    const group = kids[2] as GroupNode;
+    const p = m.present(group);
+    assert.strictEqual(p.label, '×182 Task-N');
+    assert.strictEqual(p.description, 'AsyncLock.__aenter__ _synchronization.py:76');
+    assert.strictEqual(p.collapsible, 'collapsed');
+    assert.strictEqual(p.icon, 'layers');
+    assert.strictEqual(p.accessibility, '182 tasks Task-N, waiting in AsyncLock.__aenter__ _synchronization.py:76');
+    const members = m.getChildren(group);
+    assert.strictEqual(members.length, 182);
+    assert.ok(members.every((n) => n.kind === 'task' && n.parent === group));
+    // A task in a group is revealed through it.
+    const t = m.nodeFor(100)!;
+    assert.strictEqual(t.task.name, 'Task-100');
+    assert.strictEqual(m.getParent(t)!.id, group.id);
+    assert.strictEqual(m.getParent(m.getParent(t)!)!.kind, 'task');
+    // Ids stay across snapshots.
+    const shared = new NodeIds();
+    const a = new AwaitTreeModel(poolGraph(), { ids: shared });
+    const b = new AwaitTreeModel(poolGraph(183), { ids: shared });
+    const groupOf = (mm: AwaitTreeModel) => mm.getChildren(mm.getRoots()[0]).find((n) => n.kind === 'group')!;
+    assert.strictEqual(groupOf(a).id, groupOf(b).id);
+    assert.strictEqual(b.present(groupOf(b)).label, '×183 Task-N');
+  });
+
+  it('folds only groups of foldMin or more, never a running task, and not when told not to', () => {
+    assert.ok(!new AwaitTreeModel(poolGraph(4)).getChildren(new AwaitTreeModel(poolGraph(4)).getRoots()[0]).some((n) => n.kind === 'group'));
+    const five = new AwaitTreeModel(poolGraph(5));
+    assert.ok(five.getChildren(five.getRoots()[0]).some((n) => n.kind === 'group'));
+    const off = new AwaitTreeModel(poolGraph(), { foldMin: 0 });
+    assert.ok(!off.getChildren(off.getRoots()[0]).some((n) => n.kind === 'group'));
+    const g = poolGraph(6);
+    g.threads = [{ threadId: 900, tid: 100, name: 'Thread 100 "MainThread"', main: true, runningThreadId: 12 }];
+    const m = new AwaitTreeModel(g);
+    const kids = m.getChildren(m.getRoots()[0]).filter((n) => n.kind !== 'frame');
+    assert.deepStrictEqual(kids.map((n) => (n.kind === 'task' ? n.task.name : m.present(n).label)), ['producer', 'Task-3', '×5 Task-N', 'Task-12']);
+  });
+
+  it('pages a group of 9,000 and the tasks filtered into a group', () => {
+    const m = new AwaitTreeModel(poolGraph(9000));
+    const group = m.getChildren(m.getRoots()[0]).find((n): n is GroupNode => n.kind === 'group')!;
+    const pages = m.getChildren(group);
+    assert.deepStrictEqual(pages.map((n) => m.present(n).label).slice(0, 2), ['tasks 1–1000', 'tasks 1001–2000']);
+    assert.strictEqual(pages.length, 9);
+    m.setFilter('task-2');
+    const filtered = m.getChildren(m.getRoots()[0]).filter((n) => n.kind !== 'frame');
+    // Task-2xxx and Task-20..29 and Task-2: only the matches fold.
+    assert.strictEqual(filtered.length, 1);
+    assert.match(m.present(filtered[0]).label, /^×1,\d{3} Task-N$/);
+  });
+
+  it('names groups', () => {
+    assert.strictEqual(groupName(['Task-5', 'Task-6', 'Task-190']), 'Task-N');
+    assert.strictEqual(groupName(['worker', 'worker']), 'worker');
+    assert.strictEqual(groupName(['a-1', 'b-2']), 'a-1 …');
+    assert.strictEqual(groupName(['Task-5', 'Task-x']), 'Task-5 …');
   });
 });
 
@@ -276,7 +375,7 @@ describe('AwaitTreeModel: 10,000 tasks', function () {
   // How fast this is, is measured by `npm run bench` (test/bench.ts), not here.
   it('builds, pages and filters a 10,000-task snapshot', () => {
     const g = manyGraph(10000);
-    const m = new AwaitTreeModel(g);
+    const m = new AwaitTreeModel(g, { foldMin: 0 });
     const roots = m.getRoots();
     const kids = m.getChildren(roots[0]);
     assert.strictEqual(roots.length, 1);

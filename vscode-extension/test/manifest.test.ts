@@ -8,6 +8,7 @@ import { debugType, pickProcessVariable } from '../src/debugConfig';
 
 interface Manifest {
   main: string;
+  icon: string;
   engines: { vscode: string };
   devDependencies: Record<string, string>;
   activationEvents: string[];
@@ -20,11 +21,12 @@ interface Manifest {
       initialConfigurations: Record<string, unknown>[];
       configurationSnippets: { label: string; body: Record<string, unknown> }[];
     }[];
-    commands: { command: string; title: string; category?: string }[];
+    commands: { command: string; title: string; category?: string; icon?: string }[];
     configuration: { properties: Record<string, { default?: unknown }> };
     views: Record<string, { id: string; name: string }[]>;
     viewsWelcome: { view: string; contents: string; when: string }[];
     menus: Record<string, { command: string; when?: string }[]>;
+    keybindings: { command: string; key: string; when: string }[];
   };
 }
 
@@ -81,12 +83,32 @@ describe('package.json contributions', () => {
     const welcome = c.viewsWelcome.filter((w) => w.view === viewId);
     assert.ok(welcome.some((w) => w.when === '!aioscope.sessionActive' && w.contents.includes('(command:aioscope.attach)')));
     const titleActions = c.menus['view/title']!.filter((m) => m.when?.includes(`view == ${viewId}`)).map((m) => m.command);
-    for (const cmd of ['aioscope.awaitTree.refresh', 'aioscope.awaitTree.filter', 'aioscope.awaitTree.clearFilter', 'aioscope.attach']) {
+    for (const cmd of ['aioscope.awaitTree.refresh', 'aioscope.awaitTree.filter', 'aioscope.awaitTree.editFilter', 'aioscope.awaitTree.clearFilter', 'aioscope.attach']) {
       assert.ok(titleActions.includes(cmd), cmd);
     }
+    // An active filter is changed with one click, on the filled filter icon, and cleared beside it.
+    const edit = c.menus['view/title']!.find((m) => m.command === 'aioscope.awaitTree.editFilter')!;
+    assert.ok(edit.when?.includes('aioscope.filterActive'));
+    assert.strictEqual(c.commands.find((x) => x.command === 'aioscope.awaitTree.editFilter')?.icon, '$(filter-filled)');
     for (const m of Object.values(c.menus).flat()) {
       assert.ok(commandIds.has(m.command), `menu entry for unknown command ${m.command}`);
     }
+  });
+
+  it('takes a new snapshot with F6 and from the debug toolbar while stopped, where Pause is not offered', () => {
+    const snap = 'aioscope.takeSnapshot';
+    assert.ok(commandIds.has(snap));
+    const key = c.keybindings.find((k) => k.command === snap);
+    assert.ok(key && key.key === 'f6' && key.when === "debugType == 'aioscope' && debugState == 'stopped'", JSON.stringify(key));
+    assert.ok(c.menus['debug/toolBar']!.some((m) => m.command === snap && m.when?.includes("debugState == 'stopped'")));
+  });
+
+  it('has a 128x128 PNG icon that the package includes', () => {
+    const png = fs.readFileSync(path.join(root, manifest.icon));
+    assert.strictEqual(png.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.deepStrictEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [128, 128]);
+    const ignore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8').split('\n');
+    assert.ok(ignore.includes(`!${manifest.icon}`), '.vscodeignore leaves the icon out');
   });
 
   it('targets the VS Code its types come from, and bundles into main', () => {

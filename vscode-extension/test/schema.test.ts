@@ -67,6 +67,7 @@ const taskShape: Shape<GraphTask> = {
   tid: ['required', 'integer'],
   awaitedBy: ['required', 'array'],
   frames: ['required', 'array'],
+  group: ['optional', 'integer'],
 };
 const frameShape: Shape<GraphFrame> = {
   name: ['required', 'string'],

@@ -46,27 +46,33 @@ test('initialize, attach, stopped, threads, stackTrace, disconnect', { timeout: 
     // rather than configurationDone; the adapter stops anyway once a short grace period is over.
     await Promise.all([dc.configurationSequence(), dc.attachRequest({ processId: pid })]);
     const ev = await stopped;
-    assert.equal(ev.body.reason, 'pause');
+    assert.equal(ev.body.reason, 'snapshot');
     assert.equal(ev.body.allThreadsStopped, true);
-    assert.match(ev.body.description, /keeps running/);
+    assert.match(ev.body.description, /^snapshot \d\d:\d\d:\d\d$/);
+    assert.match(ev.body.text, /keeps running/);
     const g = (await graph).body;
     assert.equal(g.pid, pid);
     assert.equal(g.tasks.length, 13);
 
     const threads = (await dc.threadsRequest()).body.threads;
     const names = threads.map((t) => t.name);
-    for (const name of ['Task-1', 'Task-A', 'A-leaf-1', 'gatherer', 'tâche-ünïcode', 'emoji-😀', `Thread ${pid} (MainThread)`]) {
-      assert.ok(names.includes(name), `no thread named ${name} in ${names.join(', ')}`);
+    // A task's row: its name and where it waits.
+    const task = (name) => threads.find((t) => t.name.startsWith(`${name} · `));
+    for (const name of ['Task-1', 'Task-A', 'A-leaf-1', 'gatherer', 'tâche-ünïcode', 'emoji-😀']) {
+      assert.ok(task(name), `no thread for task ${name} in ${names.join(', ')}`);
     }
-    assert.equal(ev.body.threadId, threads.find((t) => t.name === `Thread ${pid} (MainThread)`).id);
+    assert.ok(names.includes(`Thread ${pid} "MainThread" · event loop`), `no main thread in ${names.join(', ')}`);
+    assert.equal(task('A-leaf-1').name, 'A-leaf-1 · deep tree.py:' + linesOf(/await asyncio\.sleep\(10_000\)/)[0]);
+    // The first stop shows the first task waiting in the program's own code.
+    assert.equal(ev.body.threadId, task('gatherer').id);
 
-    const leaf = threads.find((t) => t.name === 'A-leaf-1');
+    const leaf = task('A-leaf-1');
     const st = (await dc.stackTraceRequest({ threadId: leaf.id })).body;
     const shown = st.stackFrames.map((f) => f.name);
     assert.deepEqual(shown, ['sleep', 'deep', 'c1', 'awaited by Task-A', 'TaskGroup._aexit', 'TaskGroup.__aexit__', 'c2',
       'awaited by Task-1', 'TaskGroup._aexit', 'TaskGroup.__aexit__', 'main']);
     assert.equal(st.totalFrames, 11);
-    const own = st.stackFrames.filter((f) => f.source && f.source.path === scenario).map((f) => [f.name, f.line]);
+    const own = st.stackFrames.filter((f) => f.presentationHint !== 'label' && f.source && f.source.path === scenario).map((f) => [f.name, f.line]);
     const groups = linesOf(/async with asyncio\.TaskGroup\(\) as tg:/);
     assert.deepEqual(own, [['deep', linesOf(/await asyncio\.sleep\(10_000\)/)[0]], ['c1', linesOf(/await deep\(\)/)[0]],
       ['c2', groups[0]], ['main', groups[1]]]);
@@ -118,7 +124,7 @@ test('VS Code order: breakpoints, configurationDone, pause, continue with refres
     await dc.setExceptionBreakpointsRequest({ filters: [] });
     await dc.configurationDoneRequest();
     const ev = await stopped;
-    assert.equal(ev.body.reason, 'pause');
+    assert.equal(ev.body.reason, 'snapshot');
 
     // pause takes a new snapshot: another stopped event, the same thread ids.
     const before = (await dc.threadsRequest()).body.threads;

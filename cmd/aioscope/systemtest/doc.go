@@ -7,6 +7,8 @@
 //   - badinput_test.go: usage errors and processes that cannot be read, each one clear line;
 //   - readonly_test.go: proof under strace, and by watching the target's state, that aioscope
 //     only reads;
+//   - shape_test.go: ps and pstree's --group, --filter and --depth, against CPython's own tree
+//     merged and cut independently;
 //   - dapclient_test.go: the minimal DAP client the tests of `aioscope dap` drive it with.
 //
 // The tests start real interpreters (see internal/testtarget) and take minutes.
