@@ -680,6 +680,13 @@ func (it *setIter) next() (uint64, bool, error) {
 	return 0, false, nil
 }
 
+// nextEntry is next in the form of dictIter.next, for the code that walks dicts and sets alike:
+// a set's entry has no value.
+func (it *setIter) nextEntry() (key, value uint64, ok bool, err error) {
+	key, ok, err = it.next()
+	return key, 0, ok, err
+}
+
 func (it *setIter) skip(n int64) error {
 	for ; n > 0; n-- {
 		_, ok, err := it.next()

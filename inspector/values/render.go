@@ -355,7 +355,7 @@ func (q *req) containerRepr(addr uint64, t *typeInfo, kind string, depth int) er
 			q.write("frozendict(")
 		}
 		q.writeByte('{')
-		if err := q.dictItems(it, depth); err != nil {
+		if err := q.entryItems(it.next, true, depth); err != nil {
 			return err
 		}
 		q.writeByte('}')
@@ -377,7 +377,7 @@ func (q *req) containerRepr(addr uint64, t *typeInfo, kind string, depth int) er
 			q.write(t.name + "(")
 		}
 		q.writeByte('{')
-		if err := q.setItems(it, depth); err != nil {
+		if err := q.entryItems(it.nextEntry, false, depth); err != nil {
 			return err
 		}
 		q.writeByte('}')
@@ -438,18 +438,10 @@ func (q *req) seqItems(owner uint64, s seqInfo, depth int) (int, error) {
 		if err != nil {
 			return written, err
 		}
-		for _, it := range items {
-			if q.stopItems() {
-				q.cut(written == 0)
-				return written, nil
-			}
-			if written > 0 {
-				q.write(", ")
-			}
-			if err := q.repr(it, depth+1); err != nil {
-				return written, q.stopErr(err, true)
-			}
-			written++
+		n, more, err := q.itemReprs(items, written, depth)
+		written += n
+		if !more {
+			return written, err
 		}
 	}
 	if s.n > shown {
@@ -458,43 +450,36 @@ func (q *req) seqItems(owner uint64, s seqInfo, depth int) (int, error) {
 	return written, nil
 }
 
-func (q *req) dictItems(it *dictIter, depth int) error {
-	for i := 0; ; i++ {
-		if i >= q.r.lim.MaxItems || q.stopItems() {
-			if _, _, ok, err := it.next(); err != nil || ok {
-				q.cut(i == 0)
-			}
-			return nil
+// itemReprs writes items of a container separated by ", ", after the written ones before them,
+// and returns how many it wrote. more is false when the repr stops there: it has reached
+// MaxReprLen or its time is up (the cut is written), or an item failed (err).
+func (q *req) itemReprs(items []uint64, written, depth int) (n int, more bool, err error) {
+	for i, it := range items {
+		if q.stopItems() {
+			q.cut(written+i == 0)
+			return i, false, nil
 		}
-		k, v, ok, err := it.next()
-		if err != nil {
-			return q.stopErr(err, i == 0)
-		}
-		if !ok {
-			return nil
-		}
-		if i > 0 {
+		if written+i > 0 {
 			q.write(", ")
 		}
-		if err := q.repr(k, depth+1); err != nil {
-			return q.stopErr(err, true)
-		}
-		q.write(": ")
-		if err := q.repr(v, depth+1); err != nil {
-			return q.stopErr(err, true)
+		if err := q.repr(it, depth+1); err != nil {
+			return i, false, q.stopErr(err, true)
 		}
 	}
+	return len(items), true, nil
 }
 
-func (q *req) setItems(it *setIter, depth int) error {
+// entryItems writes the entries of a dict ("key: value") or, without values, of a set ("key")
+// separated by ", ", at most MaxItems of them; next is the dict's or set's iterator.
+func (q *req) entryItems(next func() (key, value uint64, ok bool, err error), withValues bool, depth int) error {
 	for i := 0; ; i++ {
 		if i >= q.r.lim.MaxItems || q.stopItems() {
-			if _, ok, err := it.next(); err != nil || ok {
+			if _, _, ok, err := next(); err != nil || ok {
 				q.cut(i == 0)
 			}
 			return nil
 		}
-		k, ok, err := it.next()
+		k, v, ok, err := next()
 		if err != nil {
 			return q.stopErr(err, i == 0)
 		}
@@ -506,6 +491,12 @@ func (q *req) setItems(it *setIter, depth int) error {
 		}
 		if err := q.repr(k, depth+1); err != nil {
 			return q.stopErr(err, true)
+		}
+		if withValues {
+			q.write(": ")
+			if err := q.repr(v, depth+1); err != nil {
+				return q.stopErr(err, true)
+			}
 		}
 	}
 }
@@ -516,20 +507,12 @@ func (q *req) dequeItemsRepr(addr uint64, d dequeInfo, depth int) error {
 	if err != nil {
 		return q.stopErr(err, true)
 	}
-	for i, it := range items {
-		if q.stopItems() {
-			q.cut(i == 0)
-			return nil
-		}
-		if i > 0 {
-			q.write(", ")
-		}
-		if err := q.repr(it, depth+1); err != nil {
-			return q.stopErr(err, true)
-		}
+	n, more, err := q.itemReprs(items, 0, depth)
+	if !more {
+		return err
 	}
 	if d.n > shown {
-		q.cut(len(items) == 0)
+		q.cut(n == 0)
 	}
 	return nil
 }
