@@ -580,30 +580,11 @@ func (q *req) functionSource(fn uint64) (bool, error) {
 // writeCfunctionQualname writes a built-in function's __qualname__: its name, prefixed with the
 // qualified name of the type of the object it is bound to (unless that is a module).
 func (q *req) writeCfunctionQualname(fn uint64) error {
-	cf := &q.r.v.CFunction
-	ml, err := q.ptr(fn + cf.Ml)
-	if err != nil {
-		return err
-	}
-	name, err := q.methodName(ml)
-	if err != nil {
-		return err
-	}
-	self, err := q.optPtr(fn + cf.Self)
+	name, self, st, err := q.cfunction(fn)
 	if err != nil {
 		return err
 	}
 	if self == 0 {
-		q.write(name)
-		return nil
-	}
-	st, err := q.typeOf(self)
-	if err != nil {
-		return err
-	}
-	if isMod, err := q.isModule(st); err != nil {
-		return err
-	} else if isMod {
 		q.write(name)
 		return nil
 	}

@@ -636,16 +636,7 @@ func (q *req) genRepr(addr uint64, t *typeInfo) error {
 
 // cfunctionRepr: <built-in function name> or <built-in method name of Type object at 0x…>.
 func (q *req) cfunctionRepr(addr uint64) error {
-	cf := &q.r.v.CFunction
-	ml, err := q.ptr(addr + cf.Ml)
-	if err != nil {
-		return err
-	}
-	name, err := q.methodName(ml)
-	if err != nil {
-		return err
-	}
-	self, err := q.optPtr(addr + cf.Self)
+	name, self, st, err := q.cfunction(addr)
 	if err != nil {
 		return err
 	}
@@ -653,20 +644,34 @@ func (q *req) cfunctionRepr(addr uint64) error {
 		q.write("<built-in function " + name + ">")
 		return nil
 	}
-	st, err := q.typeOf(self)
-	if err != nil {
-		return err
-	}
-	if isMod, err := q.isModule(st); err != nil {
-		return err
-	} else if isMod {
-		q.write("<built-in function " + name + ">")
-		return nil
-	}
 	q.write("<built-in method " + name + " of " + st.name + " object at ")
 	q.writeAddr(self)
 	q.writeByte('>')
 	return nil
+}
+
+// cfunction reads a built-in function's name and the object it is bound to, with that object's
+// type; self is 0 for a function bound to nothing or to a module, which Python shows as a
+// function rather than a method.
+func (q *req) cfunction(fn uint64) (name string, self uint64, st *typeInfo, err error) {
+	cf := &q.r.v.CFunction
+	ml, err := q.ptr(fn + cf.Ml)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if name, err = q.methodName(ml); err != nil {
+		return "", 0, nil, err
+	}
+	if self, err = q.optPtr(fn + cf.Self); err != nil || self == 0 {
+		return name, 0, nil, err
+	}
+	if st, err = q.typeOf(self); err != nil {
+		return "", 0, nil, err
+	}
+	if isMod, err := q.isModule(st); err != nil || isMod {
+		return name, 0, nil, err
+	}
+	return name, self, st, nil
 }
 
 // isModule reports whether t is module or a subclass of it.
