@@ -409,15 +409,8 @@ func (q *req) handleReprInfo(addr uint64, t *typeInfo, timer bool) (bool, error)
 		q.write(" cancelled")
 	}
 	if timer {
-		wt, err := q.typeOf(when)
-		if err != nil {
-			return false, err
-		}
-		if q.builtin(wt) != "float" {
-			return false, nil
-		}
-		x, err := q.float(when)
-		if err != nil {
+		x, ok, err := q.floatObject(when)
+		if err != nil || !ok {
 			return false, err
 		}
 		q.write(" when=")
@@ -666,15 +659,8 @@ func (q *req) timeoutRepr(addr uint64) (bool, error) {
 		if when == q.k.none {
 			q.write("None")
 		} else {
-			wt, err := q.typeOf(when)
-			if err != nil {
-				return false, err
-			}
-			if q.builtin(wt) != "float" {
-				return false, nil
-			}
-			x, err := q.float(when)
-			if err != nil {
+			x, ok, err := q.floatObject(when)
+			if err != nil || !ok {
 				return false, err
 			}
 			q.writeFloat(cpython.RoundFloat(x, 3))

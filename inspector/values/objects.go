@@ -218,6 +218,20 @@ func (q *req) float(addr uint64) (float64, error) {
 	return math.Float64frombits(le64(b, off)), nil
 }
 
+// floatObject reads the float at addr. ok is false when the object's repr is not float's: it is
+// neither a float nor of a subclass that keeps float's repr.
+func (q *req) floatObject(addr uint64) (x float64, ok bool, err error) {
+	t, err := q.typeOf(addr)
+	if err != nil {
+		return 0, false, err
+	}
+	if q.builtin(t) != "float" {
+		return 0, false, nil
+	}
+	x, err = q.float(addr)
+	return x, err == nil, err
+}
+
 // maxIntReadDigits bounds the 30-bit digits read of one int (64 KiB, about 148,000 decimal
 // digits); a bigger int is described by its size in bits.
 const maxIntReadDigits = 1 << 14
