@@ -630,6 +630,27 @@ func (k *kinds) putHint(h hintKey, ix int64) {
 	k.hints[h] = ix
 }
 
+// fill walks the dict until every pointer of want holds a value, or the dict ends. match says
+// for which of want's names a key is (nil: none); a name keeps the first value found for it.
+func (it *dictIter) fill(want map[string]*uint64, match func(key uint64) (*uint64, error)) error {
+	left := len(want)
+	for left > 0 {
+		k, v, ok, err := it.next()
+		if err != nil || !ok {
+			return err
+		}
+		dst, err := match(k)
+		if err != nil {
+			return err
+		}
+		if dst != nil && *dst == 0 {
+			*dst = v
+			left--
+		}
+	}
+	return nil
+}
+
 // setIter walks a set or frozenset in slot order (the order of its repr).
 type setIter struct {
 	q           *req
