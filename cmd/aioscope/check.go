@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/snapshot"
 	"github.com/aioscope/aioscope/tracking"
 	"github.com/aioscope/aioscope/tracking/live"
@@ -91,8 +90,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 
 	m, err := live.Attach(pid, mf.config())
 	if err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	started := time.Now()
 	mostTasks := 0
@@ -116,13 +114,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), mf.watchFor)
 	defer cancel()
 	if err := m.Run(ctx, collect); err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	// One last look at the end of the watch, so that the waits are measured over all of it.
 	if err := m.SnapshotNow(collect); err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	watched := time.Since(started)
 

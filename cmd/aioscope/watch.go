@@ -67,8 +67,7 @@ func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	m, err := live.Attach(pid, mf.config())
 	if err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -102,8 +101,7 @@ func watchLines(ctx context.Context, m *live.Monitor, stdout, stderr io.Writer) 
 		}
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	return exitOK
 }
@@ -128,8 +126,7 @@ func watchTerminal(ctx context.Context, m *live.Monitor, pid int, stdin io.Reade
 		return exitError
 	}
 	if monErr != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(monErr))
-		return exitError
+		return readFailed(stderr, monErr)
 	}
 	return exitOK
 }
