@@ -55,12 +55,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	filter := fs.String("filter", "", "")
 	cl := commandLine{name: "check", usage: checkUsage, help: checkHelp, stdout: stdout, stderr: stderr}
 	usageErr := cl.usageError
-	if code, ok := cl.parse(fs, args); !ok {
+	pid, code, ok := cl.parsePID(fs, args)
+	if !ok {
 		return code
-	}
-	pid, msg := onePID(fs)
-	if msg != "" {
-		return usageErr("%s", msg)
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })

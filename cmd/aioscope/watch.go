@@ -51,12 +51,9 @@ func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	mf.add(fs, 0)
 	cl := commandLine{name: "watch", usage: watchUsage, help: watchHelp, stdout: stdout, stderr: stderr}
 	usageErr := cl.usageError
-	if code, ok := cl.parse(fs, args); !ok {
+	pid, code, ok := cl.parsePID(fs, args)
+	if !ok {
 		return code
-	}
-	pid, msg := onePID(fs)
-	if msg != "" {
-		return usageErr("%s", msg)
 	}
 	if err := mf.check("1s or 100ms"); err != nil {
 		return usageErr("%v", err)
