@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -82,8 +81,8 @@ func TestReadOnlyLSPSession(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "churn.py")
 			poller := testtarget.WatchStateClosely(t, tg.PID)
-			out := filepath.Join(t.TempDir(), "strace.txt")
-			c := startLSP(t, strace, "-f", "-qq", "-y", "-e", "trace="+strings.Join(tracedSyscalls, ","), "-o", out, bin, "lsp")
+			cmdline, out := underStrace(t, strace, bin, "lsp")
+			c := startLSP(t, cmdline...)
 			c.mustCall("initialize", map[string]any{
 				"capabilities": map[string]any{
 					"workspace":    map[string]any{"codeLens": map[string]any{"refreshSupport": true}},

@@ -7,7 +7,7 @@ import (
 	"io"
 	"math"
 	"os/exec"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -497,10 +497,8 @@ func TestReadOnlyStraceWatchCheck(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "0.5", "200", "0.5")
 			for _, args := range [][]string{{"watch", "--for", "2s"}, {"check", "--for", "2s"}} {
-				out := filepath.Join(t.TempDir(), "strace.txt")
-				cmdArgs := []string{"-f", "-qq", "-y", "-e", "trace=" + strings.Join(tracedSyscalls, ","), "-o", out, bin}
-				cmdArgs = append(cmdArgs, append(args, strconv.Itoa(tg.PID))...)
-				stdout, stderr, code := runBounded(t, strace, cmdArgs...)
+				cmdline, out := underStrace(t, strace, slices.Concat([]string{bin}, args, []string{strconv.Itoa(tg.PID)})...)
+				stdout, stderr, code := runBounded(t, cmdline[0], cmdline[1:]...)
 				if code == exitUsage || len(stdout) == 0 || len(stderr) != 0 {
 					t.Fatalf("strace aioscope %v: exit %d\nstderr: %s", args, code, stderr)
 				}
