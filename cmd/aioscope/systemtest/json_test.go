@@ -2,13 +2,10 @@ package systemtest
 
 import (
 	"bytes"
-	"context"
-	"errors"
-	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/schema"
@@ -89,16 +86,6 @@ func runJSON(t *testing.T, bin string, tg *testtarget.Target, cmd string, flags 
 	if tg.Exited() {
 		t.Fatalf("target %d has exited; stderr:\n%s", tg.PID, tg.Stderr())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	args := append(append([]string{cmd}, flags...), strconv.Itoa(tg.PID))
-	c := exec.CommandContext(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
-	err := c.Run()
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("aioscope %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return stdout.Bytes(), c.ProcessState.ExitCode()
+	stdout, _, code := runWithin(t, slowRunDeadline, bin, slices.Concat([]string{cmd}, flags, []string{strconv.Itoa(tg.PID)})...)
+	return stdout, code
 }

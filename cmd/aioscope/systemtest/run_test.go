@@ -73,18 +73,28 @@ func startForTest(t *testing.T, cmd *exec.Cmd) {
 // a failure, so it is generous for a loaded machine.
 const runDeadline = 30 * time.Second
 
+// slowRunDeadline bounds a run that reads many tasks or values, on a machine that runs many
+// targets at once.
+const slowRunDeadline = 2 * time.Minute
+
 // runBounded runs the aioscope binary and returns its output and exit code; it fails the test if
-// the run does not end within runDeadline or cannot be started.
+// the run does not end within runDeadline, cannot be started or is killed by a signal.
 func runBounded(t *testing.T, bin string, args ...string) (stdout, stderr []byte, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runDeadline)
+	return runWithin(t, runDeadline, bin, args...)
+}
+
+// runWithin is runBounded with another deadline.
+func runWithin(t *testing.T, deadline time.Duration, bin string, args ...string) (stdout, stderr []byte, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		t.Fatalf("aioscope %s did not finish within %v", strings.Join(args, " "), runDeadline)
+		t.Fatalf("aioscope %s did not finish within %v", strings.Join(args, " "), deadline)
 	}
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
