@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/aioscope/aioscope/internal/testtarget"
-	"github.com/aioscope/aioscope/schema"
 )
 
 // TestJSONSchemaLive: what `aioscope ps --json` and `pstree --json` print for live CPython 3.14
@@ -17,10 +16,7 @@ func TestJSONSchemaLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Python processes")
 	}
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	bin := testtarget.Binary(t)
 	cases := []struct {
 		scenario string

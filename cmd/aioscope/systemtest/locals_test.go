@@ -85,10 +85,7 @@ func TestPSJSONLocalsLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Python processes")
 	}
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	bin := testtarget.Binary(t)
 	wakesBy := map[string]string{"fetch-a": "asyncio.sleep", "fetch-b": "asyncio.sleep", "guarded": "asyncio.timeout",
 		"guarded-as": "asyncio.timeout", "wait-for": "asyncio.wait_for"}
@@ -194,10 +191,7 @@ func TestPSTreeArgsLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Python processes")
 	}
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {

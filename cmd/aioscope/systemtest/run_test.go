@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aioscope/aioscope/internal/testtarget"
+	"github.com/aioscope/aioscope/schema"
 )
 
 func TestMain(m *testing.M) {
@@ -67,6 +68,16 @@ func startForTest(t *testing.T, cmd *exec.Cmd) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
+}
+
+// loadSchemas loads the JSON schemas of aioscope's output.
+func loadSchemas(t *testing.T) *schema.Set {
+	t.Helper()
+	schemas, err := schema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return schemas
 }
 
 // runDeadline bounds one CLI run. A run takes milliseconds; the deadline only turns a hang into

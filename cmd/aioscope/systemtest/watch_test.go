@@ -95,10 +95,7 @@ type findingDoc struct {
 // longest of its blocks; text and JSON agree; the JSON matches its schema.
 func TestCheckFindings(t *testing.T) {
 	bin := testtarget.Binary(t)
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "1", "300,200", "1.5")
@@ -294,10 +291,7 @@ type watchLine struct {
 // duration; the stuck task once; the sleeper's wait began exactly when it printed.
 func TestWatchLines(t *testing.T) {
 	bin := testtarget.Binary(t)
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "1", "300,150", "1.5")
