@@ -18,14 +18,7 @@ func TestLocals(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "locals.py")
-			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries, Locals: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := p.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
+			p, s := attachSnapshot(t, tg.PID, inspector.Options{Retries: inspector.DefaultRetries, Locals: true})
 			tasks := tasksByName(s)
 			want := map[string]map[string]string{
 				"fetch-a": {"url": "'https://example.com/a'", "attempt": "2", "timeout": "2.5",
@@ -68,6 +61,7 @@ func TestLocals(t *testing.T) {
 
 			// On demand: the same values, read now.
 			var url values.Variable
+			var err error
 			err = p.InTaskFrame(tasks["fetch-a"], 1, func(r *values.Reader, frame uint64) error {
 				url, err = r.Lookup(frame, "url")
 				return err
@@ -95,14 +89,7 @@ func TestLocalsMany(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "many.py", "3000")
-			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries, Locals: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := p.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := snap(t, tg.PID, inspector.Options{Retries: inspector.DefaultRetries, Locals: true})
 			if len(s.Tasks) != 3001 {
 				t.Fatalf("%d tasks", len(s.Tasks))
 			}

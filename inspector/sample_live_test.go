@@ -13,10 +13,7 @@ func TestSampleThreads(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "pipeline.py")
-			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := attach(t, tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
 			running := 0
 			for i := 0; i < 200; i++ {
 				s, err := p.SampleThreads()
