@@ -10,15 +10,16 @@ import (
 	"github.com/aioscope/aioscope/internal/srcpath"
 	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/tracking"
 )
 
 const benchTasks = 10000
 
-// recompute is what the server does with a new snapshot before answering requests: the view,
-// the diagnostics, the lenses of an open document and their sum to tell whether they changed.
-func recompute(snap *snapshot.Snapshot, paths *srcpath.Resolver, waits WaitClock, doc string) int {
-	waits.Observe(snap)
-	v := buildView(snap, paths, waits, nil)
+// recompute is what the server does with a new snapshot before answering requests: tracking
+// it (waits, stuck tasks, blocked loops), the view, the diagnostics, the lenses of an open
+// document and their sum to tell whether they changed.
+func recompute(snap *snapshot.Snapshot, paths *srcpath.Resolver, w *watch, doc string) int {
+	v := buildView(snap, paths, w.observe(snap, nil))
 	r := renderer{}
 	r.diagnostics(v, true)
 	lensHash(v, map[string]string{fileURI(doc): doc})
@@ -39,7 +40,7 @@ func BenchmarkRecompute10k(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			paths, waits, doc := srcpath.New(tg.PID), newFirstSeen(), testtarget.ScenarioPath("many.py")
+			paths, waits, doc := srcpath.New(tg.PID), newWatch(DefaultStuckThreshold, tracking.DefaultBlockThreshold, true), testtarget.ScenarioPath("many.py")
 			if recompute(snap, paths, waits, doc) != 2 {
 				b.Fatal("no lens on many.py")
 			}
@@ -49,9 +50,32 @@ func BenchmarkRecompute10k(b *testing.B) {
 			}
 		})
 	}
+	b.Run("stuck", func(b *testing.B) {
+		// Every task stuck: 200 warnings, each naming a few of 50 tasks.
+		snap := spreadSnapshot(benchTasks)
+		for i := range snap.Tasks {
+			snap.Tasks[i].Frames = snap.Tasks[i].Frames[1:]
+		}
+		paths, w := srcpath.New(0), newWatch(time.Second, tracking.DefaultBlockThreshold, true)
+		at := snap.CapturedAt
+		next := func() *snapshot.Snapshot {
+			s := *snap
+			at = at.Add(DefaultRefreshInterval)
+			s.CapturedAt = at
+			return &s
+		}
+		recompute(next(), paths, w, "/srv/app/mod3.py")
+		if v := buildView(next(), paths, w.observe(next(), nil)); len(v.problems) != 201 {
+			b.Fatalf("%d problems, want 200 stuck places and a cycle", len(v.problems))
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			recompute(next(), paths, w, "/srv/app/mod3.py")
+		}
+	})
 	b.Run("spread", func(b *testing.B) {
 		snap := spreadSnapshot(benchTasks)
-		paths, waits := srcpath.New(0), newFirstSeen()
+		paths, waits := srcpath.New(0), newWatch(DefaultStuckThreshold, tracking.DefaultBlockThreshold, true)
 		if recompute(snap, paths, waits, "/srv/app/mod3.py") < 10 {
 			b.Fatal("no lenses")
 		}

@@ -6,17 +6,10 @@ import (
 	"strings"
 
 	"github.com/aioscope/aioscope/internal/srcpath"
+	"github.com/aioscope/aioscope/internal/waittext"
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/tracking"
 )
-
-// Finding is a problem found about the target over time — a task stuck at one await for long, an
-// event loop blocked — shown as a warning where it is. The server finds none by itself; a watcher
-// that follows tasks over time supplies them through Config.Findings.
-type Finding struct {
-	Frame   snapshot.Frame // where it is shown
-	Message string
-	Code    string // a short name of the kind of finding, e.g. "stuck-task"
-}
 
 // maxCycleMembers bounds the members of one cycle that are named in a message.
 const maxCycleMembers = 8
@@ -96,18 +89,105 @@ func cycleMessage(members []uint64, k int, name func(uint64) string) string {
 	return b.String()
 }
 
-// findingProblems places the findings supplied from outside.
-func findingProblems(findings []Finding, paths *srcpath.Resolver) []problem {
-	var out []problem
-	for _, f := range findings {
-		if !f.Frame.HasLine || f.Frame.Line <= 0 || !srcpath.IsFileName(f.Frame.File) || f.Message == "" {
+// stuckProblems turns the stuck tasks into warnings, one per line where they wait.
+func stuckProblems(snap *snapshot.Snapshot, paths *srcpath.Resolver, stuck []tracking.Wait) []problem {
+	type place struct {
+		file string
+		line int
+	}
+	var order []place
+	byPlace := map[place]*stuckPlace{}
+	for i := range stuck {
+		w := &stuck[i]
+		f, _, ok := waitFrameOf(w.Frames)
+		if !ok {
 			continue
 		}
-		out = append(out, problem{severity: severityWarning, code: f.Code, at: []problemPlace{{
-			path: paths.Local(f.Frame.File), frame: f.Frame, message: f.Message,
+		k := place{f.File, f.Line}
+		sp := byPlace[k]
+		if sp == nil {
+			sp = &stuckPlace{frame: f}
+			byPlace[k] = sp
+			order = append(order, k)
+		}
+		sp.waits = append(sp.waits, w) // longest first, as Stuck orders them
+	}
+	out := make([]problem, 0, len(order))
+	for _, k := range order {
+		sp := byPlace[k]
+		out = append(out, problem{severity: severityWarning, code: "stuck-task", at: []problemPlace{{
+			path: paths.Local(sp.frame.File), frame: sp.frame, message: sp.message(),
 		}}})
 	}
 	return out
+}
+
+// stuckPlace is the stuck tasks waiting at one line.
+type stuckPlace struct {
+	frame snapshot.Frame
+	waits []*tracking.Wait
+}
+
+func (sp *stuckPlace) message() string {
+	longest := sp.waits[0]
+	age := waittext.Duration(longest.Age())
+	if longest.AtLeast() {
+		age = "≥ " + age
+	}
+	if len(sp.waits) == 1 {
+		return fmt.Sprintf("stuck: task %s has waited here for %s and awaits no other task", nameOf(longest.Task), age)
+	}
+	var names []string
+	for k, w := range sp.waits {
+		if k == namesInLens {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, nameOf(w.Task))
+	}
+	return fmt.Sprintf("stuck: %d tasks have waited here for up to %s and await no other task: %s", len(sp.waits), age, strings.Join(names, ", "))
+}
+
+func nameOf(k tracking.TaskKey) string {
+	if k.Name != "" {
+		return clipName(k.Name)
+	}
+	return pyHex(k.ID)
+}
+
+// blockProblems turns the blocked event loops into warnings where they block.
+func blockProblems(paths *srcpath.Resolver, obs *observed) []problem {
+	var out []problem
+	for i := range obs.blocks {
+		b := &obs.blocks[i]
+		f := b.Site
+		if !f.HasLine || f.Line <= 0 || !srcpath.IsFileName(f.File) {
+			continue
+		}
+		out = append(out, problem{severity: severityWarning, code: "loop-blocked", at: []problemPlace{{
+			path: paths.Local(f.File), frame: f, message: b.message(),
+		}}})
+	}
+	return out
+}
+
+func (b *shownBlock) message() string {
+	who := fmt.Sprintf("thread %d", b.TID)
+	switch {
+	case b.taskName != "":
+		who += ", task " + clipName(b.taskName)
+	case b.Task != 0:
+		who += ", task " + pyHex(b.Task)
+	}
+	d := waittext.Seconds(b.Duration.Seconds())
+	switch {
+	case b.ongoing:
+		return fmt.Sprintf("event loop blocked here for %s so far (%s): nothing else on this loop runs meanwhile", d, who)
+	case b.count <= 1:
+		return fmt.Sprintf("event loop blocked here for %s at %s (%s)", d, b.last.Local().Format("15:04:05"), who)
+	default:
+		return fmt.Sprintf("event loop blocked here %d times, for up to %s, the last at %s (thread %d)", b.count, d, b.last.Local().Format("15:04:05"), b.TID)
+	}
 }
 
 // pyHex formats an object id as Python's hex() does.
