@@ -34,7 +34,7 @@ const (
 
 // blockShownFor is how long a blocked event loop stays a diagnostic after the block ended: long
 // enough to be seen at the next snapshots, short enough to go away once the loop runs freely.
-const blockShownFor = 10 * time.Second
+const blockShownFor = 5 * time.Second
 
 // timerReads bounds the sleeping tasks whose timer is read per snapshot, longest waiting first,
 // to learn exactly when their sleep began (as aioscope watch does).
