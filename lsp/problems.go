@@ -2,13 +2,13 @@ package lsp
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/aioscope/aioscope/internal/srcpath"
 	"github.com/aioscope/aioscope/internal/waittext"
 	"github.com/aioscope/aioscope/snapshot"
-	"github.com/aioscope/aioscope/tracking"
 )
 
 // maxCycleMembers bounds the members of one cycle that are named in a message.
@@ -89,34 +89,49 @@ func cycleMessage(members []uint64, k int, name func(uint64) string) string {
 	return b.String()
 }
 
-// stuckProblems turns the stuck tasks into warnings, one per line where they wait.
-func stuckProblems(snap *snapshot.Snapshot, paths *srcpath.Resolver, stuck []tracking.Wait) []problem {
+// stuckProblems turns the stuck tasks into warnings, one per line where they wait; waits are the
+// tasks' waits by index (nil: none known).
+func stuckProblems(snap *snapshot.Snapshot, paths *srcpath.Resolver, waits []wait) []problem {
 	type place struct {
 		file string
 		line int
 	}
 	var order []place
 	byPlace := map[place]*stuckPlace{}
-	for i := range stuck {
-		w := &stuck[i]
-		f, _, ok := waitFrameOf(w.Frames)
-		if !ok {
+	// Tasks waiting in the same chain share its frames: each chain's place is found once.
+	type chainPlace struct {
+		f  snapshot.Frame
+		ok bool
+	}
+	chains := map[snapshot.FramesKey]chainPlace{}
+	for i := range waits {
+		if !waits[i].stuck {
 			continue
 		}
-		k := place{f.File, f.Line}
-		sp := byPlace[k]
-		if sp == nil {
-			sp = &stuckPlace{frame: f}
-			byPlace[k] = sp
-			order = append(order, k)
+		t := &snap.Tasks[i]
+		k := snapshot.KeyOf(t.Frames)
+		cp, seen := chains[k]
+		if !seen {
+			cp.f, _, cp.ok = waitFrameOf(t.Frames)
+			chains[k] = cp
 		}
-		sp.waits = append(sp.waits, w) // longest first, as Stuck orders them
+		if !cp.ok {
+			continue
+		}
+		pk := place{cp.f.File, cp.f.Line}
+		sp := byPlace[pk]
+		if sp == nil {
+			sp = &stuckPlace{frame: cp.f}
+			byPlace[pk] = sp
+			order = append(order, pk)
+		}
+		sp.tasks = append(sp.tasks, i)
 	}
 	out := make([]problem, 0, len(order))
 	for _, k := range order {
 		sp := byPlace[k]
 		out = append(out, problem{severity: severityWarning, code: "stuck-task", at: []problemPlace{{
-			path: paths.Local(sp.frame.File), frame: sp.frame, message: sp.message(),
+			path: paths.Local(sp.frame.File), frame: sp.frame, message: sp.message(snap, waits),
 		}}})
 	}
 	return out
@@ -125,34 +140,39 @@ func stuckProblems(snap *snapshot.Snapshot, paths *srcpath.Resolver, stuck []tra
 // stuckPlace is the stuck tasks waiting at one line.
 type stuckPlace struct {
 	frame snapshot.Frame
-	waits []*tracking.Wait
+	tasks []int // by index in the snapshot, in its order
 }
 
-func (sp *stuckPlace) message() string {
-	longest := sp.waits[0]
-	age := waittext.Duration(longest.Age())
-	if longest.AtLeast() {
+// message names the tasks that have waited longest first.
+func (sp *stuckPlace) message(snap *snapshot.Snapshot, waits []wait) string {
+	// Only the first few are named: pick them rather than sort them all.
+	first := make([]int, 0, namesInLens)
+	for _, i := range sp.tasks {
+		k := len(first)
+		for k > 0 && waits[i].longer(waits[first[k-1]]) {
+			k--
+		}
+		if k < namesInLens {
+			first = slices.Insert(first, k, i)
+			first = first[:min(len(first), namesInLens)]
+		}
+	}
+	w := waits[first[0]]
+	age := waittext.Duration(w.d)
+	if w.atLeast {
 		age = "≥ " + age
 	}
-	if len(sp.waits) == 1 {
-		return fmt.Sprintf("stuck: task %s has waited here for %s and awaits no other task", nameOf(longest.Task), age)
+	if len(sp.tasks) == 1 {
+		return fmt.Sprintf("stuck: task %s has waited here for %s and awaits no other task", clipName(taskName(&snap.Tasks[first[0]])), age)
 	}
 	var names []string
-	for k, w := range sp.waits {
-		if k == namesInLens {
-			names = append(names, "…")
-			break
-		}
-		names = append(names, nameOf(w.Task))
+	for _, i := range first {
+		names = append(names, clipName(taskName(&snap.Tasks[i])))
 	}
-	return fmt.Sprintf("stuck: %d tasks have waited here for up to %s and await no other task: %s", len(sp.waits), age, strings.Join(names, ", "))
-}
-
-func nameOf(k tracking.TaskKey) string {
-	if k.Name != "" {
-		return clipName(k.Name)
+	if len(sp.tasks) > len(first) {
+		names = append(names, "…")
 	}
-	return pyHex(k.ID)
+	return fmt.Sprintf("stuck: %d tasks have waited here for up to %s and await no other task: %s", len(sp.tasks), age, strings.Join(names, ", "))
 }
 
 // blockProblems turns the blocked event loops into warnings where they block.

@@ -151,7 +151,7 @@ func buildView(snap *snapshot.Snapshot, paths *srcpath.Resolver, obs *observed) 
 	}
 	v.problems = cycleProblems(snap, paths)
 	if obs != nil {
-		v.problems = append(v.problems, stuckProblems(snap, paths, obs.stuck)...)
+		v.problems = append(v.problems, stuckProblems(snap, paths, v.waits)...)
 		v.problems = append(v.problems, blockProblems(paths, obs)...)
 	}
 	return v

@@ -65,9 +65,8 @@ func newWatch(stuck, blocked time.Duration, sampled bool) *watch {
 
 // observed is what the watch knows as of one snapshot.
 type observed struct {
-	waits  []wait          // each task's, by index in the snapshot's Tasks
-	stuck  []tracking.Wait // the stuck tasks, longest first
-	blocks []shownBlock    // the blocked loops to show
+	waits  []wait       // each task's, by index in the snapshot's Tasks
+	blocks []shownBlock // the blocked loops to show
 }
 
 // shownBlock is a place where an event loop is blocked now, or was within blockShownFor.
@@ -114,7 +113,6 @@ func (w *watch) observe(s *snapshot.Snapshot, timers live.FrameReader) *observed
 		}
 		o.waits[i] = wait{d: tw.Age(), atLeast: tw.AtLeast(), stuck: tw.IsStuck(w.stuck), wakes: tw.Deadline}
 	}
-	o.stuck = w.tracker.Stuck(w.stuck)
 	if w.loops == nil {
 		return o
 	}

@@ -67,7 +67,7 @@ func TestStuckPlaces(t *testing.T) {
 	w.observe(snap(5, task(1, "a", here), task(2, "b", here), task(3, "c", here), task(4, "d", here), task(5, "e", here)), nil)
 	s := snap(16, task(1, "a", here), task(2, "b", here), task(3, "c", here), task(4, "d", here), task(5, "e", here))
 	o := w.observe(s, nil)
-	ps := stuckProblems(s, srcpath.New(0), o.stuck)
+	ps := stuckProblems(s, srcpath.New(0), o.waits)
 	if len(ps) != 1 || len(ps[0].at) != 1 {
 		t.Fatalf("problems: %+v", ps)
 	}
