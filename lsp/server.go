@@ -40,11 +40,7 @@ import (
 )
 
 // Target is a process the server reads. *inspector.Process is the real one.
-type Target interface {
-	PID() int
-	PythonVersion() string
-	Snapshot() (*snapshot.Snapshot, error)
-}
+type Target = serve.Target
 
 // ArgumentReader is what a Target offers when it can read the arguments of a task's frame as
 // they are now: hovers then show them. frame indexes the task's Frames, innermost first.
@@ -53,7 +49,7 @@ type ArgumentReader interface {
 }
 
 // AttachFunc opens a target, as inspector.Attach does.
-type AttachFunc func(pid int, opts inspector.Options) (Target, error)
+type AttachFunc = serve.AttachFunc
 
 // Config configures a Server. The zero value is ready to use.
 type Config struct {
@@ -78,17 +74,8 @@ type Server struct {
 
 // NewServer returns a server with the given configuration.
 func NewServer(cfg Config) *Server {
-	s := &Server{attach: cfg.Attach, log: cfg.Logger, maxBody: cfg.MaxMessageSize, version: cfg.Version}
-	if s.attach == nil {
-		s.attach = attachProcess
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.maxBody <= 0 {
-		s.maxBody = DefaultMaxMessageSize
-	}
-	return s
+	c := serve.Common{Attach: cfg.Attach, Logger: cfg.Logger, MaxMessageSize: cfg.MaxMessageSize}.Filled(attachProcess, DefaultMaxMessageSize)
+	return &Server{attach: c.Attach, log: c.Logger, maxBody: c.MaxMessageSize, version: cfg.Version}
 }
 
 // Serve runs one session over rwc: it returns when the client sends exit or closes its end, when
