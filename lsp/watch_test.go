@@ -116,3 +116,14 @@ func TestRenderText(t *testing.T) {
 		}
 	}
 }
+
+func TestThresholdOptions(t *testing.T) {
+	o, err := parseOptions([]byte(`{"stuckThreshold": 2500, "blockedThreshold": 0}`), "")
+	if err != nil || o.stuck != 2500*time.Millisecond || o.blocked != 0 {
+		t.Errorf("options %+v, %v", o, err)
+	}
+	o, err = parseOptions(nil, "")
+	if err != nil || o.stuck != DefaultStuckThreshold || o.blocked != 100*time.Millisecond {
+		t.Errorf("defaults %+v, %v", o, err)
+	}
+}
