@@ -136,22 +136,27 @@ func BenchmarkRefresh10k(b *testing.B) {
 // BenchmarkIdleCPU10k reports the CPU time a session uses, as a share of one core, while it
 // refreshes at the default interval with a document open: run with -benchtime=5x (10 s). The
 // target is many.py with 10,000 tasks, its loop idle; "loops-sampled" samples its threads for
-// blocked loops as the server does by default, "unsampled" has blockedThreshold 0.
+// blocked loops as the server does by default, "unsampled" has blockedThreshold 0; "busy-loop"
+// samples a small program whose loop is always busy.
 func BenchmarkIdleCPU10k(b *testing.B) {
 	for _, bc := range []struct {
-		name string
-		opts map[string]any
+		name     string
+		scenario []string
+		opts     map[string]any
 	}{
-		{"loops-sampled", map[string]any{}},
-		{"unsampled", map[string]any{"blockedThreshold": 0}},
+		{"loops-sampled", []string{"many.py", strconv.Itoa(benchTasks)}, map[string]any{}},
+		{"unsampled", []string{"many.py", strconv.Itoa(benchTasks)}, map[string]any{"blockedThreshold": 0}},
+		// health.py's loop is never idle (a task creates tasks every 2 ms): samples come at the
+		// busy rate all the time.
+		{"busy-loop", []string{"health.py", "1", ""}, map[string]any{}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			tg := testtarget.Start(b, "3.14", "many.py", strconv.Itoa(benchTasks))
+			tg := testtarget.Start(b, "3.14", bc.scenario[0], bc.scenario[1:]...)
 			c := startClient(b, NewServer(Config{}))
 			bc.opts["processId"] = tg.PID
 			c.initialize(bc.opts, nil)
-			uri := c.open(testtarget.ScenarioPath("many.py"))
-			c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) == 2 })
+			uri := c.open(testtarget.ScenarioPath(bc.scenario[0]))
+			c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) >= 2 })
 			start, cpu0 := time.Now(), cpuTime()
 			for i := 0; i < b.N; i++ {
 				time.Sleep(DefaultRefreshInterval)
