@@ -33,20 +33,14 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/internal/serve"
-	"github.com/aioscope/aioscope/snapshot"
 )
 
 // Target is a process the adapter reads. *inspector.Process is the real one.
-type Target interface {
-	PID() int
-	PythonVersion() string
-	Snapshot() (*snapshot.Snapshot, error)
-}
+type Target = serve.Target
 
 // AttachFunc opens a target, as inspector.Attach does.
-type AttachFunc func(pid int, opts inspector.Options) (Target, error)
+type AttachFunc = serve.AttachFunc
 
 // DefaultMaxThreads is how many threads a threads response lists unless the attach request or
 // Config says otherwise: enough for any program a person reads task by task, few enough for an
@@ -78,27 +72,13 @@ type Server struct {
 
 // NewServer returns a server with the given configuration.
 func NewServer(cfg Config) *Server {
-	s := &Server{attach: cfg.Attach, log: cfg.Logger, maxThreads: cfg.MaxThreads, maxMessage: cfg.MaxMessageSize}
-	if s.attach == nil {
-		s.attach = func(pid int, opts inspector.Options) (Target, error) {
-			p, err := inspector.Attach(pid, opts)
-			if err != nil {
-				return nil, err // a nil *Process must not become a non-nil Target
-			}
-			return p, nil
-		}
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	c := serve.Common{Attach: cfg.Attach, Logger: cfg.Logger, MaxMessageSize: cfg.MaxMessageSize}.Filled(serve.AttachProcess, DefaultMaxMessageSize)
+	s := &Server{attach: c.Attach, log: c.Logger, maxThreads: cfg.MaxThreads, maxMessage: c.MaxMessageSize}
 	switch {
 	case s.maxThreads == 0:
 		s.maxThreads = DefaultMaxThreads
 	case s.maxThreads < 0:
 		s.maxThreads = 0
-	}
-	if s.maxMessage <= 0 {
-		s.maxMessage = DefaultMaxMessageSize
 	}
 	return s
 }

@@ -10,15 +10,16 @@ import (
 	"github.com/aioscope/aioscope/internal/srcpath"
 	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/tracking"
 )
 
 const benchTasks = 10000
 
-// recompute is what the server does with a new snapshot before answering requests: the view,
-// the diagnostics, the lenses of an open document and their sum to tell whether they changed.
-func recompute(snap *snapshot.Snapshot, paths *srcpath.Resolver, waits WaitClock, doc string) int {
-	waits.Observe(snap)
-	v := buildView(snap, paths, waits, nil)
+// recompute is what the server does with a new snapshot before answering requests: tracking
+// it (waits, stuck tasks, blocked loops), the view, the diagnostics, the lenses of an open
+// document and their sum to tell whether they changed.
+func recompute(snap *snapshot.Snapshot, paths *srcpath.Resolver, w *watch, doc string) int {
+	v := buildView(snap, paths, w.observe(snap, nil))
 	r := renderer{}
 	r.diagnostics(v, true)
 	lensHash(v, map[string]string{fileURI(doc): doc})
@@ -39,7 +40,7 @@ func BenchmarkRecompute10k(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			paths, waits, doc := srcpath.New(tg.PID), newFirstSeen(), testtarget.ScenarioPath("many.py")
+			paths, waits, doc := srcpath.New(tg.PID), newWatch(DefaultStuckThreshold, tracking.DefaultBlockThreshold, true), testtarget.ScenarioPath("many.py")
 			if recompute(snap, paths, waits, doc) != 2 {
 				b.Fatal("no lens on many.py")
 			}
@@ -49,9 +50,32 @@ func BenchmarkRecompute10k(b *testing.B) {
 			}
 		})
 	}
+	b.Run("stuck", func(b *testing.B) {
+		// Every task stuck: 200 warnings, each naming a few of 50 tasks.
+		snap := spreadSnapshot(benchTasks)
+		for i := range snap.Tasks {
+			snap.Tasks[i].Frames = snap.Tasks[i].Frames[1:]
+		}
+		paths, w := srcpath.New(0), newWatch(time.Second, tracking.DefaultBlockThreshold, true)
+		at := snap.CapturedAt
+		next := func() *snapshot.Snapshot {
+			s := *snap
+			at = at.Add(DefaultRefreshInterval)
+			s.CapturedAt = at
+			return &s
+		}
+		recompute(next(), paths, w, "/srv/app/mod3.py")
+		if v := buildView(next(), paths, w.observe(next(), nil)); len(v.problems) != 201 {
+			b.Fatalf("%d problems, want 200 stuck places and a cycle", len(v.problems))
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			recompute(next(), paths, w, "/srv/app/mod3.py")
+		}
+	})
 	b.Run("spread", func(b *testing.B) {
 		snap := spreadSnapshot(benchTasks)
-		paths, waits := srcpath.New(0), newFirstSeen()
+		paths, waits := srcpath.New(0), newWatch(DefaultStuckThreshold, tracking.DefaultBlockThreshold, true)
 		if recompute(snap, paths, waits, "/srv/app/mod3.py") < 10 {
 			b.Fatal("no lenses")
 		}
@@ -110,20 +134,38 @@ func BenchmarkRefresh10k(b *testing.B) {
 }
 
 // BenchmarkIdleCPU10k reports the CPU time a session uses, as a share of one core, while it
-// refreshes at the default interval with a document open: run with -benchtime=5x (10 s).
+// refreshes at the default interval with a document open: run with -benchtime=5x (10 s). The
+// target is many.py with 10,000 tasks, its loop idle; "loops-sampled" samples its threads for
+// blocked loops as the server does by default, "unsampled" has blockedThreshold 0; "busy-loop"
+// samples a small program whose loop is always busy.
 func BenchmarkIdleCPU10k(b *testing.B) {
-	tg := testtarget.Start(b, "3.14", "many.py", strconv.Itoa(benchTasks))
-	c := startClient(b, NewServer(Config{}))
-	c.initialize(map[string]any{"processId": tg.PID}, nil)
-	uri := c.open(testtarget.ScenarioPath("many.py"))
-	c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) == 2 })
-	start, cpu0 := time.Now(), cpuTime()
-	for i := 0; i < b.N; i++ {
-		time.Sleep(DefaultRefreshInterval)
-		c.lenses(uri) // as an editor asks again after each refresh
+	for _, bc := range []struct {
+		name     string
+		scenario []string
+		opts     map[string]any
+	}{
+		{"loops-sampled", []string{"many.py", strconv.Itoa(benchTasks)}, map[string]any{}},
+		{"unsampled", []string{"many.py", strconv.Itoa(benchTasks)}, map[string]any{"blockedThreshold": 0}},
+		// health.py's loop is never idle (a task creates tasks every 2 ms): samples come at the
+		// busy rate all the time.
+		{"busy-loop", []string{"health.py", "1", ""}, map[string]any{}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			tg := testtarget.Start(b, "3.14", bc.scenario[0], bc.scenario[1:]...)
+			c := startClient(b, NewServer(Config{}))
+			bc.opts["processId"] = tg.PID
+			c.initialize(bc.opts, nil)
+			uri := c.open(testtarget.ScenarioPath(bc.scenario[0]))
+			c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) >= 2 })
+			start, cpu0 := time.Now(), cpuTime()
+			for i := 0; i < b.N; i++ {
+				time.Sleep(DefaultRefreshInterval)
+				c.lenses(uri) // as an editor asks again after each refresh
+			}
+			wall, cpu := time.Since(start), cpuTime()-cpu0
+			b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%cpu")
+		})
 	}
-	wall, cpu := time.Since(start), cpuTime()-cpu0
-	b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%cpu")
 }
 
 func cpuTime() time.Duration {

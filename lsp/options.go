@@ -11,6 +11,7 @@ import (
 
 	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/internal/srcpath"
+	"github.com/aioscope/aioscope/tracking"
 )
 
 // DefaultRefreshInterval is how often a snapshot is taken unless refreshInterval says otherwise.
@@ -34,6 +35,10 @@ const minRefreshInterval = 100 * time.Millisecond
 //	mainThreadOnly     read only the main thread's tasks, as CPython 3.14's own tool does
 //	inlayHints         true or false; by default inlay hints are offered only to clients
 //	                   without code lenses, which show the same
+//	stuckThreshold     milliseconds a leaf task must wait at one place, outside asyncio.sleep(),
+//	                   to be shown as stuck (default 30000)
+//	blockedThreshold   milliseconds a callback must run to be shown as blocking its event loop
+//	                   (default 100; 0: the loops are not sampled)
 //	advertiseCommands  false keeps the commands out of the capabilities, for clients that would
 //	                   otherwise register them under names they already use (they can still be
 //	                   executed)
@@ -44,6 +49,7 @@ type options struct {
 	inspect           inspector.Options
 	inlayHints        *bool
 	advertiseCommands bool
+	stuck, blocked    time.Duration
 }
 
 type rawOptions struct {
@@ -53,16 +59,19 @@ type rawOptions struct {
 		LocalRoot  string `json:"localRoot"`
 		RemoteRoot string `json:"remoteRoot"`
 	} `json:"pathMappings"`
-	Retries           *int  `json:"retries"`
-	MainThreadOnly    bool  `json:"mainThreadOnly"`
-	InlayHints        *bool `json:"inlayHints"`
-	AdvertiseCommands *bool `json:"advertiseCommands"`
+	Retries           *int     `json:"retries"`
+	MainThreadOnly    bool     `json:"mainThreadOnly"`
+	InlayHints        *bool    `json:"inlayHints"`
+	AdvertiseCommands *bool    `json:"advertiseCommands"`
+	StuckThreshold    *float64 `json:"stuckThreshold"`
+	BlockedThreshold  *float64 `json:"blockedThreshold"`
 }
 
 // parseOptions reads initializationOptions; root is the workspace's root directory ("" when
 // unknown), for relative local roots.
 func parseOptions(raw json.RawMessage, root string) (options, error) {
-	o := options{refresh: DefaultRefreshInterval, inspect: inspector.Options{Retries: inspector.DefaultRetries}, advertiseCommands: true}
+	o := options{refresh: DefaultRefreshInterval, inspect: inspector.Options{Retries: inspector.DefaultRetries}, advertiseCommands: true,
+		stuck: DefaultStuckThreshold, blocked: tracking.DefaultBlockThreshold}
 	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 		return o, nil
 	}
@@ -102,6 +111,20 @@ func parseOptions(raw json.RawMessage, root string) (options, error) {
 			return o, fmt.Errorf("invalid initializationOptions.retries %d: 0 to 1000", *r.Retries)
 		}
 		o.inspect.Retries = *r.Retries
+	}
+	if r.StuckThreshold != nil {
+		ms := *r.StuckThreshold
+		if !(ms >= 1 && ms <= float64(7*24*time.Hour/time.Millisecond)) {
+			return o, fmt.Errorf("invalid initializationOptions.stuckThreshold %v: milliseconds a task waits at one place before it is shown as stuck (at least 1)", ms)
+		}
+		o.stuck = time.Duration(ms * float64(time.Millisecond))
+	}
+	if r.BlockedThreshold != nil {
+		ms := *r.BlockedThreshold
+		if !(ms >= 0 && ms <= float64(time.Hour/time.Millisecond)) {
+			return o, fmt.Errorf("invalid initializationOptions.blockedThreshold %v: milliseconds a callback runs before its event loop is shown as blocked, 0 not to sample the loops", ms)
+		}
+		o.blocked = time.Duration(ms * float64(time.Millisecond))
 	}
 	o.inspect.MainThreadOnly = r.MainThreadOnly
 	o.inlayHints = r.InlayHints

@@ -2,21 +2,14 @@ package lsp
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/aioscope/aioscope/internal/srcpath"
+	"github.com/aioscope/aioscope/internal/waittext"
 	"github.com/aioscope/aioscope/snapshot"
 )
-
-// Finding is a problem found about the target over time — a task stuck at one await for long, an
-// event loop blocked — shown as a warning where it is. The server finds none by itself; a watcher
-// that follows tasks over time supplies them through Config.Findings.
-type Finding struct {
-	Frame   snapshot.Frame // where it is shown
-	Message string
-	Code    string // a short name of the kind of finding, e.g. "stuck-task"
-}
 
 // maxCycleMembers bounds the members of one cycle that are named in a message.
 const maxCycleMembers = 8
@@ -96,18 +89,125 @@ func cycleMessage(members []uint64, k int, name func(uint64) string) string {
 	return b.String()
 }
 
-// findingProblems places the findings supplied from outside.
-func findingProblems(findings []Finding, paths *srcpath.Resolver) []problem {
-	var out []problem
-	for _, f := range findings {
-		if !f.Frame.HasLine || f.Frame.Line <= 0 || !srcpath.IsFileName(f.Frame.File) || f.Message == "" {
+// stuckProblems turns the stuck tasks into warnings, one per line where they wait; waits are the
+// tasks' waits by index (nil: none known).
+func stuckProblems(snap *snapshot.Snapshot, paths *srcpath.Resolver, waits []wait) []problem {
+	type place struct {
+		file string
+		line int
+	}
+	var order []place
+	byPlace := map[place]*stuckPlace{}
+	// Tasks waiting in the same chain share its frames: each chain's place is found once.
+	type chainPlace struct {
+		f  snapshot.Frame
+		ok bool
+	}
+	chains := map[snapshot.FramesKey]chainPlace{}
+	for i := range waits {
+		if !waits[i].stuck {
 			continue
 		}
-		out = append(out, problem{severity: severityWarning, code: f.Code, at: []problemPlace{{
-			path: paths.Local(f.Frame.File), frame: f.Frame, message: f.Message,
+		t := &snap.Tasks[i]
+		k := snapshot.KeyOf(t.Frames)
+		cp, seen := chains[k]
+		if !seen {
+			cp.f, _, cp.ok = waitFrameOf(t.Frames)
+			chains[k] = cp
+		}
+		if !cp.ok {
+			continue
+		}
+		pk := place{cp.f.File, cp.f.Line}
+		sp := byPlace[pk]
+		if sp == nil {
+			sp = &stuckPlace{frame: cp.f}
+			byPlace[pk] = sp
+			order = append(order, pk)
+		}
+		sp.tasks = append(sp.tasks, i)
+	}
+	out := make([]problem, 0, len(order))
+	for _, k := range order {
+		sp := byPlace[k]
+		out = append(out, problem{severity: severityWarning, code: "stuck-task", at: []problemPlace{{
+			path: paths.Local(sp.frame.File), frame: sp.frame, message: sp.message(snap, waits),
 		}}})
 	}
 	return out
+}
+
+// stuckPlace is the stuck tasks waiting at one line.
+type stuckPlace struct {
+	frame snapshot.Frame
+	tasks []int // by index in the snapshot, in its order
+}
+
+// message names the tasks that have waited longest first.
+func (sp *stuckPlace) message(snap *snapshot.Snapshot, waits []wait) string {
+	// Only the first few are named: pick them rather than sort them all.
+	first := make([]int, 0, namesInLens)
+	for _, i := range sp.tasks {
+		k := len(first)
+		for k > 0 && waits[i].longer(waits[first[k-1]]) {
+			k--
+		}
+		if k < namesInLens {
+			first = slices.Insert(first, k, i)
+			first = first[:min(len(first), namesInLens)]
+		}
+	}
+	w := waits[first[0]]
+	age := waittext.Duration(w.d)
+	if w.atLeast {
+		age = "≥ " + age
+	}
+	if len(sp.tasks) == 1 {
+		return fmt.Sprintf("stuck: task %s has waited here for %s and awaits no other task", clipName(taskName(&snap.Tasks[first[0]])), age)
+	}
+	var names []string
+	for _, i := range first {
+		names = append(names, clipName(taskName(&snap.Tasks[i])))
+	}
+	if len(sp.tasks) > len(first) {
+		names = append(names, "…")
+	}
+	return fmt.Sprintf("stuck: %d tasks have waited here for up to %s and await no other task: %s", len(sp.tasks), age, strings.Join(names, ", "))
+}
+
+// blockProblems turns the blocked event loops into warnings where they block.
+func blockProblems(paths *srcpath.Resolver, obs *observed) []problem {
+	var out []problem
+	for i := range obs.blocks {
+		b := &obs.blocks[i]
+		f := b.Site
+		if !f.HasLine || f.Line <= 0 || !srcpath.IsFileName(f.File) {
+			continue
+		}
+		out = append(out, problem{severity: severityWarning, code: "loop-blocked", at: []problemPlace{{
+			path: paths.Local(f.File), frame: f, message: b.message(),
+		}}})
+	}
+	return out
+}
+
+func (b *shownBlock) message() string {
+	who := fmt.Sprintf("thread %d", b.TID)
+	switch {
+	case b.taskName != "":
+		who += ", task " + clipName(b.taskName)
+	case b.Task != 0:
+		who += ", task " + pyHex(b.Task)
+	}
+	d := waittext.Seconds(b.Duration.Seconds())
+	switch {
+	case b.ongoing:
+		return fmt.Sprintf("event loop blocked here for %s so far (%s): nothing else on this loop runs meanwhile", d, who)
+	case b.count <= 1:
+		return fmt.Sprintf("event loop blocked here for %s at %s (%s)", d, b.last.Local().Format("15:04:05"), who)
+	default:
+		return fmt.Sprintf("event loop blocked here %d times, for up to %s, the last at %s (thread %d)", b.count, d, b.last.Local().Format("15:04:05"), b.TID)
+	}
 }
 
 // pyHex formats an object id as Python's hex() does.

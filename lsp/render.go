@@ -5,8 +5,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"time"
 
+	"github.com/aioscope/aioscope/internal/waittext"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -67,29 +67,8 @@ func hintLabel(v *view, s *site) string {
 	return label
 }
 
-// waitText formats a wait, "" when it is too short to say.
-func waitText(w wait) string {
-	if w.d < time.Second {
-		return ""
-	}
-	prefix := ""
-	if w.atLeast {
-		prefix = "≥ "
-	}
-	return prefix + formatDuration(w.d)
-}
-
-func formatDuration(d time.Duration) string {
-	s := int64(d / time.Second)
-	switch {
-	case s < 60:
-		return fmt.Sprintf("%d s", s)
-	case s < 3600:
-		return fmt.Sprintf("%d min %d s", s/60, s%60)
-	default:
-		return fmt.Sprintf("%d h %d min", s/3600, s%3600/60)
-	}
-}
+// waitText formats a wait, "" when it is too short to say: "41 s", "≥ 41 s".
+func waitText(w wait) string { return waittext.Wait(w.d, w.atLeast) }
 
 func plural(n int, one, many string) string {
 	if n == 1 {
@@ -212,8 +191,15 @@ func (r renderer) hover(v *view, docPath string, line int, args ArgumentReader) 
 			b.WriteString(" — awaited by " + aw)
 		}
 		if v.waits != nil {
-			if w := waitText(v.waits[i]); w != "" {
-				b.WriteString(" — waiting " + w)
+			w := v.waits[i]
+			if txt := waitText(w); txt != "" {
+				b.WriteString(" — waiting " + txt)
+			}
+			if w.stuck {
+				b.WriteString(" — stuck")
+			}
+			if w.wakes.After(v.snap.CapturedAt) {
+				b.WriteString(" — wakes in " + waittext.Duration(w.wakes.Sub(v.snap.CapturedAt)))
 			}
 		}
 		b.WriteString("\n")

@@ -8,8 +8,11 @@
 //     waiting up to 41 s"), and inlay hints for clients without code lenses;
 //   - a hover on such a line: the tasks there, what they wait in, who awaits them, how long they
 //     have waited, and the arguments of the first few;
-//   - diagnostics: an await cycle as an error at each member's line, pointing at the others;
-//     findings supplied through Config.Findings as warnings; cleared when they go away;
+//   - diagnostics: an await cycle as an error at each member's line, pointing at the others; a
+//     stuck task (a leaf task waiting at one place for stuckThreshold) as a warning where it
+//     waits; an event loop blocked in one callback for blockedThreshold as a warning where it
+//     blocks, found by sampling the threads while snapshots are taken on a timer; each cleared
+//     when it goes away;
 //   - workspace/symbol: tasks by name, each where it waits;
 //   - the request aioscope/snapshot, answered with the `aioscope ps --json` document of a new
 //     snapshot.
@@ -37,11 +40,7 @@ import (
 )
 
 // Target is a process the server reads. *inspector.Process is the real one.
-type Target interface {
-	PID() int
-	PythonVersion() string
-	Snapshot() (*snapshot.Snapshot, error)
-}
+type Target = serve.Target
 
 // ArgumentReader is what a Target offers when it can read the arguments of a task's frame as
 // they are now: hovers then show them. frame indexes the task's Frames, innermost first.
@@ -50,7 +49,7 @@ type ArgumentReader interface {
 }
 
 // AttachFunc opens a target, as inspector.Attach does.
-type AttachFunc func(pid int, opts inspector.Options) (Target, error)
+type AttachFunc = serve.AttachFunc
 
 // Config configures a Server. The zero value is ready to use.
 type Config struct {
@@ -62,42 +61,21 @@ type Config struct {
 	MaxMessageSize int
 	// Version is the server's version, as initialize reports it.
 	Version string
-	// Waits makes the clock of how long tasks have waited, one per attachment; nil means the
-	// server's own, which knows only what its snapshots showed.
-	Waits func() WaitClock
-	// Findings returns the problems found about a snapshot beyond await cycles, shown as
-	// warnings; nil finds none.
-	Findings func(*snapshot.Snapshot) []Finding
 }
 
 // Server serves language server sessions. It holds only configuration, so one Server may serve
 // any number of sessions, one after another or at the same time.
 type Server struct {
-	attach   AttachFunc
-	log      *slog.Logger
-	maxBody  int
-	version  string
-	waits    func() WaitClock
-	findings func(*snapshot.Snapshot) []Finding
+	attach  AttachFunc
+	log     *slog.Logger
+	maxBody int
+	version string
 }
 
 // NewServer returns a server with the given configuration.
 func NewServer(cfg Config) *Server {
-	s := &Server{attach: cfg.Attach, log: cfg.Logger, maxBody: cfg.MaxMessageSize, version: cfg.Version,
-		waits: cfg.Waits, findings: cfg.Findings}
-	if s.attach == nil {
-		s.attach = attachProcess
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.maxBody <= 0 {
-		s.maxBody = DefaultMaxMessageSize
-	}
-	if s.waits == nil {
-		s.waits = newFirstSeen
-	}
-	return s
+	c := serve.Common{Attach: cfg.Attach, Logger: cfg.Logger, MaxMessageSize: cfg.MaxMessageSize}.Filled(attachProcess, DefaultMaxMessageSize)
+	return &Server{attach: c.Attach, log: c.Logger, maxBody: c.MaxMessageSize, version: cfg.Version}
 }
 
 // Serve runs one session over rwc: it returns when the client sends exit or closes its end, when
@@ -126,5 +104,5 @@ func attachProcess(pid int, opts inspector.Options) (Target, error) {
 	if err != nil {
 		return nil, err // a nil *Process must not become a non-nil Target
 	}
-	return liveProcess{p}, nil
+	return liveProcess{p, opts}, nil
 }

@@ -97,6 +97,10 @@ func TestBadInitializationOptions(t *testing.T) {
 		{"refreshInterval": "fast"},
 		{"pathMappings": []any{map[string]any{"localRoot": "/a", "remoteRoot": "app"}}},
 		{"retries": 100000},
+		{"stuckThreshold": 0},
+		{"stuckThreshold": "30s"},
+		{"blockedThreshold": -1},
+		{"blockedThreshold": 1e12},
 	} {
 		c := startClient(t, fakeServer(&fakeTarget{}))
 		var res any

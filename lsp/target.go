@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
 
 	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/internal/srcpath"
+	"github.com/aioscope/aioscope/tracking/live"
 )
 
 // Attaching to the target, taking snapshots of it (on a timer and on request), and publishing
@@ -22,7 +24,7 @@ import (
 type attachment struct {
 	target  Target
 	paths   *srcpath.Resolver
-	waits   WaitClock
+	watch   *watch
 	stop    context.CancelFunc // ends the refresh loop
 	done    chan struct{}      // closed when the refresh loop has ended
 	lastErr string             // the last failure of a refresh shown to the user
@@ -46,10 +48,19 @@ func (s *session) attach(pid int) (any, error) {
 		return nil, &jsonrpc2.Error{Code: codeRequestFailed, Message: "aioscope: " + inspector.Explain(err)}
 	}
 	ctx, stop := context.WithCancel(s.ctx)
+	// The event loops are sampled only while snapshots are taken on a timer: a session that reads
+	// only on request reads nothing in between.
+	var sampler live.ThreadSampler
+	if ts, ok := target.(threadSampler); ok && opts.refresh > 0 && opts.blocked > 0 {
+		if sampler, err = ts.newSampler(); err != nil {
+			s.log.Info("the event loops will not be sampled", "err", err)
+			sampler = nil
+		}
+	}
 	att := &attachment{
 		target: target,
 		paths:  srcpath.New(pid, opts.mappings...),
-		waits:  s.srv.waits(),
+		watch:  newWatch(opts.stuck, opts.blocked, sampler != nil),
 		stop:   stop,
 		done:   make(chan struct{}),
 	}
@@ -75,11 +86,21 @@ func (s *session) attach(pid int) (any, error) {
 		s.logMessage(fmt.Sprintf("aioscope: attached to process %d (Python %s): %d %s", pid, target.PythonVersion(), n, plural(n, "task", "tasks")))
 	}
 	if opts.refresh > 0 {
+		var sampling sync.WaitGroup
+		if sampler != nil {
+			sampling.Add(1)
+			go func() {
+				defer sampling.Done()
+				s.guard("sampling the event loops", func() { s.sampleLoops(ctx, att.watch, sampler) })
+			}()
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			defer close(att.done)
 			s.refreshLoop(ctx, att, opts.refresh)
+			stop() // the target is gone: sampling ends too
+			sampling.Wait()
 		}()
 	} else {
 		close(att.done)
@@ -143,12 +164,8 @@ func (s *session) refresh(att *attachment) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	att.waits.Observe(snap)
-	var findings []Finding
-	if s.srv.findings != nil {
-		findings = s.srv.findings(snap)
-	}
-	v := buildView(snap, att.paths, att.waits, findings)
+	timers, _ := att.target.(live.FrameReader)
+	v := buildView(snap, att.paths, att.watch.observe(snap, timers))
 	s.mu.Lock()
 	if s.att != att {
 		s.mu.Unlock()

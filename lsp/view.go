@@ -48,11 +48,14 @@ type site struct {
 	maxWait wait
 }
 
-// wait is how long a task has been seen waiting at its current place.
+// wait is how long a task has been seen waiting at its current place (tracking.Wait).
 type wait struct {
 	d time.Duration
-	// atLeast marks a lower bound: the task was already there when the watching began.
+	// atLeast marks a lower bound: the task was already there when the watching began, or the
+	// snapshots that bound the start are far apart.
 	atLeast bool
+	stuck   bool      // a leaf task waiting for stuckThreshold or longer, not in asyncio.sleep()
+	wakes   time.Time // when its asyncio.sleep() ends, zero when unknown
 }
 
 func (w wait) longer(o wait) bool { return w.d > o.d || w.d == o.d && w.atLeast && !o.atLeast }
@@ -82,22 +85,18 @@ type siteKey struct {
 	line int
 }
 
-// buildView arranges snap. waits gives each task's wait (nil: none known); findings are shown as
-// warnings. It reads no memory of the target, only the snapshot, and stats each file once.
-func buildView(snap *snapshot.Snapshot, paths *srcpath.Resolver, waits WaitClock, findings []Finding) *view {
+// buildView arranges snap with what the watch knew as of it (nil: nothing): the tasks' waits,
+// and the stuck tasks and blocked loops, shown as warnings. It reads no memory of the target,
+// only the snapshot, and stats each file once.
+func buildView(snap *snapshot.Snapshot, paths *srcpath.Resolver, obs *observed) *view {
 	v := &view{
 		snap:     snap,
 		paths:    paths,
 		byPath:   map[string][]*site{},
 		awaiters: snapshot.AwaiterIndex(snap.Tasks),
 	}
-	if waits != nil {
-		v.waits = make([]wait, len(snap.Tasks))
-		for i := range snap.Tasks {
-			if d, atLeast, ok := waits.Waited(snap.Tasks[i].ID); ok {
-				v.waits[i] = wait{d, atLeast}
-			}
-		}
+	if obs != nil && len(obs.waits) == len(snap.Tasks) {
+		v.waits = obs.waits
 	}
 	sites := map[siteKey]*site{}
 	// Tasks suspended at the same places share one frames list: each list's sites are found once.
@@ -150,7 +149,11 @@ func buildView(snap *snapshot.Snapshot, paths *srcpath.Resolver, waits WaitClock
 	for _, list := range v.byPath {
 		sort.Slice(list, func(i, j int) bool { return list[i].line < list[j].line })
 	}
-	v.problems = append(cycleProblems(snap, paths), findingProblems(findings, paths)...)
+	v.problems = cycleProblems(snap, paths)
+	if obs != nil {
+		v.problems = append(v.problems, stuckProblems(snap, paths, v.waits)...)
+		v.problems = append(v.problems, blockProblems(paths, obs)...)
+	}
 	return v
 }
 
@@ -213,9 +216,12 @@ func (v *view) siteAt(docPath string, line int) *site {
 // waitFrame returns the frame where a task is shown to wait: the innermost frame of the
 // program's own code, or the innermost frame in a file when all of them are the standard
 // library's asyncio. ok is false when no frame is in a file with a known line.
-func waitFrame(t *snapshot.Task) (snapshot.Frame, int, bool) {
+func waitFrame(t *snapshot.Task) (snapshot.Frame, int, bool) { return waitFrameOf(t.Frames) }
+
+// waitFrameOf is waitFrame for a coroutine chain.
+func waitFrameOf(frames []snapshot.Frame) (snapshot.Frame, int, bool) {
 	fallback := -1
-	for i, f := range t.Frames {
+	for i, f := range frames {
 		if !f.HasLine || f.Line <= 0 || !srcpath.IsFileName(f.File) {
 			continue
 		}
@@ -227,7 +233,7 @@ func waitFrame(t *snapshot.Task) (snapshot.Frame, int, bool) {
 		}
 	}
 	if fallback >= 0 {
-		return t.Frames[fallback], fallback, true
+		return frames[fallback], fallback, true
 	}
 	return snapshot.Frame{}, -1, false
 }

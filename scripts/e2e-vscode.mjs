@@ -19,6 +19,9 @@
 //   exit      blocked.py: the running task first, then the process killed: the last snapshot
 //   launch    "create a launch.json file" in a folder without one
 //   icon      the extension's icon in the Extensions view
+//   lenses    health.py through the attach command: the language server the extension starts
+//             shows how long tasks wait in code lenses, and the stuck task and the blocked event
+//             loop as warnings (in the editor and the Problems panel), gone with the session
 // Expected task names, files and lines come from `aioscope ps/pstree --json`.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -53,6 +56,7 @@ const targets = env('AIOSCOPE_E2E_TARGETS')
 const { chromium } = createRequire(path.join(env('AIOSCOPE_E2E_PLAYWRIGHT'), 'package.json'))('playwright-core');
 const python313 = process.env.AIOSCOPE_E2E_PYTHON313 ?? '';
 const allParts = ['tree', 'phases', 'cycle', 'values', 'refused', 'many', 'exit', 'launch', 'icon'];
+allParts.push('lenses');
 const parts = new Set((process.env.AIOSCOPE_E2E_PARTS ?? allParts.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
 
 const timeout = 30_000;
@@ -744,6 +748,7 @@ async function testVersion(browser, port, { version, python }) {
       ['many', partMany],
       ['exit', partExit],
       ['icon', partIcon],
+      ['lenses', partLenses],
     ]) {
       if (parts.has(name)) {
         log(`[${version}] part ${name}`);
@@ -1258,6 +1263,126 @@ async function partIcon({ version }) {
 }
 
 // "create a launch.json file" in a folder without one: a single configuration.
+// ---- the language server's time in the editor (part "lenses") ----
+
+/** The user settings of the workbench: the file main() writes, which VS Code watches. */
+function userSettingsFile() {
+  return path.join(work, 'user-data', 'User', 'settings.json');
+}
+
+/** Sets (or, with undefined, removes) user settings while the workbench runs. */
+function setUserSettings(values) {
+  const file = userSettingsFile();
+  const settings = JSON.parse(fs.readFileSync(file, 'utf8'));
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) {
+      delete settings[k];
+    } else {
+      settings[k] = v;
+    }
+  }
+  fs.writeFileSync(file, JSON.stringify(settings, null, 2));
+}
+
+/** The texts of the code lenses shown in the active editor. */
+async function codeLensTexts() {
+  return page
+    .locator('.editor-group-container.active .monaco-editor .codelens-decoration')
+    .allInnerTexts()
+    .catch(() => []);
+}
+
+/** Opens a file of the workspace with Quick Open. */
+async function quickOpen(name) {
+  await page.keyboard.press('Escape');
+  await page.mouse.click(1200, 400);
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(name);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await until(async () => (await editorState()).title === name, 10_000);
+}
+
+/** The rows of the Problems panel, opening it first. */
+async function problemRows() {
+  if ((await page.locator('.markers-panel').count()) === 0 || !(await page.locator('.markers-panel').first().isVisible())) {
+    await runCommand('View: Focus Problems (Errors, Warnings, Infos)');
+  }
+  return page.locator('.markers-panel .monaco-list-row').allInnerTexts();
+}
+
+// health.py through the attach command: the extension starts `aioscope lsp` for the session.
+// The stuck threshold is set down to 2 s so that the stuck task shows soon; the loop is blocked
+// for 400 ms every 2 s.
+async function partLenses({ version, start }) {
+  const health = await start('health.py', ['0.5', Array(60).fill(400).join(','), '2']);
+  setUserSettings({ 'aioscope.languageServer.stuckThreshold': 2000 });
+  try {
+    await page.waitForTimeout(1000); // the workbench reads the settings file again
+    await runCommand('aioscope: Attach to Python Process…');
+    await pickInPicker(health.pid);
+    await page.keyboard.press('Enter');
+    await until(async () => !(await welcomeText()).includes('No aioscope session is running'), 20_000);
+    // The first stop opens health.py at main's frame; Quick Open if it did not.
+    if ((await until(async () => (await editorState()).title === 'health.py', 15_000)) !== true) {
+      await quickOpen('health.py');
+    }
+    // The first stop shows main's line, at the end: Go to Line 30 brings lines 24 (stuck-forever)
+    // and 29 (sleeper) into view.
+    await page.waitForTimeout(500);
+    await pressInEditor('Control+G');
+    const goTo = page.locator('.quick-input-widget input');
+    await goTo.waitFor({ state: 'visible', timeout: 10_000 });
+    await goTo.fill(':30');
+    await page.keyboard.press('Enter');
+
+    const sleeping = Number(/SLEEPING ([\d.]+)/.exec(health.out)?.[1]);
+    const lenses = await until(async () => {
+      const ls = await codeLensTexts();
+      return ls.some((l) => /^⏸ 1 task · sleeper · waiting \d+ s$/.test(l)) && ls.some((l) => /^⏸ 1 task · stuck-forever · waiting (≥ )?\d+ s$/.test(l)) ? ls : undefined;
+    }, 30_000);
+    await check(`[${version}] code lenses say which tasks wait on health.py's lines and for how long`, lenses !== undefined, JSON.stringify(await codeLensTexts()));
+    const slept = Number(/sleeper · waiting (\d+) s/.exec((lenses ?? []).join('\n'))?.[1]);
+    const truth = Date.now() / 1000 - sleeping;
+    await check(`[${version}] the sleeper's lens says how long it has slept by the program's own clock`, slept <= truth + 1 && slept >= truth - 4, `lens ${slept} s, program ${truth.toFixed(1)} s`);
+
+    const squiggles = await until(async () => ((await page.locator('.editor-group-container.active .monaco-editor .squiggly-warning').count()) > 0 ? true : undefined), 30_000);
+    await check(`[${version}] warnings are underlined in the editor`, squiggles === true);
+    const problems = await until(async () => {
+      const rs = await problemRows();
+      return rs.some((r) => r.includes('stuck: task stuck-forever has waited here for')) && rs.some((r) => r.includes('event loop blocked here')) ? rs : undefined;
+    }, 30_000);
+    await check(`[${version}] the Problems panel lists the stuck task and the blocked event loop`, problems !== undefined, JSON.stringify(await problemRows()));
+    await screenshot(`${version}-lsp-lenses-problems`);
+
+    // The hover on the stuck task's line: the warning and the task, how long it has waited.
+    await page.mouse.move(10, 10);
+    // On the keyword, not on an expression, which the debug hover would take.
+    const pt = await editorTextPoint('await ev.wait()', 'await', 2);
+    let hover = '';
+    if (pt !== undefined) {
+      await page.mouse.move(pt.x - 2, pt.y);
+      await page.mouse.move(pt.x, pt.y, { steps: 3 });
+      hover = (await until(async () => {
+        const t = await hoverText(2000);
+        return t && t.includes('stuck-forever') && t.includes('waiting') ? t : undefined;
+      }, 10_000)) ?? '';
+    }
+    await check(`[${version}] hovering the stuck task's line shows the warning and how long it has waited`, /stuck: task stuck-forever/.test(hover) && /waiting (≥ )?\d+ s — stuck/.test(hover), hover);
+    await screenshot(`${version}-lsp-hover`);
+    await page.mouse.move(10, 10);
+
+    await disconnect(version, 'health.py');
+    const gone = await until(async () => ((await codeLensTexts()).some((l) => l.startsWith('⏸')) ? undefined : true), 15_000);
+    await check(`[${version}] the lenses go with the session`, gone === true, JSON.stringify(await codeLensTexts()));
+  } finally {
+    setUserSettings({ 'aioscope.languageServer.stuckThreshold': undefined });
+    health.child.kill();
+  }
+}
+
 async function partLaunch(browser, port, version) {
   const dir = path.join(work, `no-launch-${version}`);
   fs.rmSync(dir, { recursive: true, force: true });

@@ -5,6 +5,8 @@
 #   python3.11   an interpreter aioscope refuses by version (Debian 12's own python3; the 3.13-3.15
 #                interpreters come from scripts/provision-python.sh)
 #   nvim         a second editor's built-in LSP client against `aioscope lsp` (lsp TestNeovim*)
+#   emacs        eglot against `aioscope lsp` (lsp TestEmacsEglot; eglot is built in from Emacs 29,
+#                Debian 12's Emacs 28 has it as elpa-eglot)
 #
 # As root on a system with apt-get, what is missing is installed; otherwise what is missing is
 # listed, and the tests that need it fail under CI=1 and are skipped without it. AIOSCOPE_PYTHON311
@@ -28,6 +30,11 @@ command -v strace >/dev/null || missing+=(strace)
 command -v setpriv >/dev/null || missing+=(util-linux)
 python311_ok || missing+=(python3.11-minimal)
 command -v nvim >/dev/null || missing+=(neovim)
+if ! command -v emacs >/dev/null; then
+  missing+=(emacs-nox elpa-eglot)
+elif ! emacs --batch --no-init-file --eval "(require 'eglot)" >/dev/null 2>&1; then
+  missing+=(elpa-eglot)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +31,11 @@ type nvimResult struct {
 		Line  int    `json:"line"`
 		Value string `json:"value"`
 	} `json:"hovers"`
+	Diagnostics []struct {
+		Line     int    `json:"line"`
+		Severity int    `json:"severity"`
+		Message  string `json:"message"`
+	} `json:"diagnostics"`
 	EmptyHover any  `json:"empty_hover"`
 	Stopped    bool `json:"stopped"`
 }
@@ -42,7 +48,7 @@ func TestNeovimLensesAndHover(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "tree.py")
-			res := runNeovim(t, nvim, bin, tg.PID, testtarget.ScenarioPath("tree.py"), 5)
+			res := runNeovim(t, nvim, bin, tg.PID, testtarget.ScenarioPath("tree.py"), 5, nil)
 			if res.ServerName != "aioscope" {
 				t.Errorf("server name %q", res.ServerName)
 			}
@@ -99,6 +105,43 @@ func TestNeovimLensesAndHover(t *testing.T) {
 	}
 }
 
+// TestNeovimWarnings runs Neovim's client on health.py: the stuck task and the blocked event loop
+// are warnings on their lines, and the lenses say how long the tasks have waited.
+func TestNeovimWarnings(t *testing.T) {
+	nvim := neovim(t)
+	bin := aioscopeBinary(t)
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, "health.py", "0.2", strings.Repeat("300,", 20), "1")
+			res := runNeovim(t, nvim, bin, tg.PID, testtarget.ScenarioPath("health.py"), 4,
+				[]string{"AIOSCOPE_STUCK=1000", "AIOSCOPE_DIAGNOSTICS=stuck: task stuck-forever|event loop blocked here"})
+			// health.py: stuck-forever waits on line 24, the loop blocks on line 46.
+			lines := map[string]int{"stuck: task stuck-forever has waited here for": 23, "event loop blocked here": 45}
+			for prefix, line := range lines {
+				found := false
+				for _, d := range res.Diagnostics {
+					if strings.HasPrefix(d.Message, prefix) {
+						found = true
+						if d.Line != line || d.Severity != 2 {
+							t.Errorf("%q on line %d with severity %d, want a warning on line %d", d.Message, d.Line+1, d.Severity, line+1)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no diagnostic %q…: %+v", prefix, res.Diagnostics)
+				}
+			}
+			titles := map[int]string{}
+			for _, l := range res.Lenses {
+				titles[l.Line] = l.Title
+			}
+			if !regexp.MustCompile(`^⏸ 1 task · sleeper · waiting \d+ s$`).MatchString(titles[28]) {
+				t.Errorf("lens on the sleeper's line: %q", titles[28])
+			}
+		})
+	}
+}
+
 // waitless drops the waiting time from a lens title: it depends on when the lens was asked for.
 func waitless(title string) string {
 	if i := strings.Index(title, " · waiting"); i >= 0 {
@@ -108,7 +151,8 @@ func waitless(title string) string {
 }
 
 // runNeovim runs testdata/neovim.lua and returns what it saw; errors it met fail the test.
-func runNeovim(t *testing.T, nvim, bin string, pid int, file string, wantLenses int) nvimResult {
+// env adds to the script's environment (AIOSCOPE_STUCK, AIOSCOPE_DIAGNOSTICS).
+func runNeovim(t *testing.T, nvim, bin string, pid int, file string, wantLenses int, env []string) nvimResult {
 	t.Helper()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "result.json")
@@ -123,6 +167,7 @@ func runNeovim(t *testing.T, nvim, bin string, pid int, file string, wantLenses 
 		"HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_STATE_HOME="+dir, "XDG_CACHE_HOME="+dir,
 		"AIOSCOPE_BIN="+bin, "AIOSCOPE_PID="+strconv.Itoa(pid), "AIOSCOPE_FILE="+file, "AIOSCOPE_OUT="+out,
 		"AIOSCOPE_WANT="+strconv.Itoa(wantLenses))
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdin = nil
 	output, err := cmd.CombinedOutput()
 	if err != nil {

@@ -4,7 +4,8 @@ import { initOptions, parsePid } from './liveTasksOptions';
 
 /**
  * Live task state in the editor: `aioscope lsp`, started through vscode-languageclient for one
- * process at a time, shows code lenses where tasks wait and await cycles as problems. It starts
+ * process at a time, shows code lenses where tasks wait and for how long, and stuck tasks,
+ * blocked event loops and await cycles as problems. It starts
  * when an aioscope debug session attaches (same PID) or by command, and stops with the session.
  */
 export class LiveTasks implements vscode.Disposable {
@@ -44,7 +45,16 @@ export class LiveTasks implements vscode.Disposable {
     await this.stop();
     const settings = vscode.workspace.getConfiguration('aioscope.languageServer');
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const options = initOptions(pid, { refreshInterval: settings.get('refreshInterval'), pathMappings: settings.get('pathMappings') }, folder);
+    const options = initOptions(
+      pid,
+      {
+        refreshInterval: settings.get('refreshInterval'),
+        stuckThreshold: settings.get('stuckThreshold'),
+        blockedThreshold: settings.get('blockedThreshold'),
+        pathMappings: settings.get('pathMappings'),
+      },
+      folder,
+    );
     const command = this.binary();
     this.log.info(`starting language server: ${command} lsp, for process ${pid}`);
     const client = new LanguageClient(

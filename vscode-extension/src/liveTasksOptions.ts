@@ -11,6 +11,10 @@ export interface PathMapping {
 export interface LiveTasksInitOptions {
   processId: number;
   refreshInterval: number;
+  /** Milliseconds before a task waiting at one place is shown as stuck; absent: the server's default. */
+  stuckThreshold?: number;
+  /** Milliseconds a callback runs before its loop is shown as blocked (0: no sampling); absent: the server's default. */
+  blockedThreshold?: number;
   pathMappings: PathMapping[];
   /** The extension has a command named aioscope.attach already: the server's stay unregistered. */
   advertiseCommands: false;
@@ -19,6 +23,8 @@ export interface LiveTasksInitOptions {
 /** The settings under aioscope.languageServer.*, as read from the configuration. */
 export interface LiveTasksSettings {
   refreshInterval?: unknown;
+  stuckThreshold?: unknown;
+  blockedThreshold?: unknown;
   pathMappings?: unknown;
 }
 
@@ -50,5 +56,19 @@ export function initOptions(pid: number, settings: LiveTasksSettings, workspaceF
       pathMappings.push({ localRoot: localRoot.replace(/\$\{workspaceFolder\}/g, workspaceFolder ?? ''), remoteRoot });
     }
   }
-  return { processId: pid, refreshInterval, pathMappings, advertiseCommands: false };
+  const options: LiveTasksInitOptions = { processId: pid, refreshInterval, pathMappings, advertiseCommands: false };
+  const stuck = milliseconds(settings.stuckThreshold, 1);
+  if (stuck !== undefined) {
+    options.stuckThreshold = stuck;
+  }
+  const blocked = milliseconds(settings.blockedThreshold, 0);
+  if (blocked !== undefined) {
+    options.blockedThreshold = blocked;
+  }
+  return options;
+}
+
+/** A number of milliseconds of at least min, or undefined for anything else. */
+function milliseconds(v: unknown, min: number): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v >= min ? v : undefined;
 }

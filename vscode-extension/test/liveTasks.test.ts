@@ -33,6 +33,18 @@ describe('live tasks: the language server options', () => {
     assert.strictEqual(initOptions(7, { refreshInterval: 'fast' }).refreshInterval, 2000);
   });
 
+  it('passes the thresholds on when they are numbers the server takes, and leaves them to it otherwise', () => {
+    const o = initOptions(7, { stuckThreshold: 2000, blockedThreshold: 0 });
+    assert.strictEqual(o.stuckThreshold, 2000);
+    assert.strictEqual(o.blockedThreshold, 0);
+    for (const bad of [0, -1, 'soon', null, Infinity]) {
+      assert.ok(!('stuckThreshold' in initOptions(7, { stuckThreshold: bad })), String(bad));
+    }
+    for (const bad of [-1, '100', NaN]) {
+      assert.ok(!('blockedThreshold' in initOptions(7, { blockedThreshold: bad })), String(bad));
+    }
+  });
+
   it('has its commands and settings in package.json, and vscode-languageclient among the dependencies', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
     const commands = manifest.contributes.commands.map((c: { command: string }) => c.command);
@@ -43,6 +55,8 @@ describe('live tasks: the language server options', () => {
     assert.strictEqual(props['aioscope.languageServer.enabled'].default, true);
     assert.strictEqual(props['aioscope.languageServer.refreshInterval'].default, 2000);
     assert.deepStrictEqual(props['aioscope.languageServer.pathMappings'].default, []);
+    assert.strictEqual(props['aioscope.languageServer.stuckThreshold'].default, 30000);
+    assert.strictEqual(props['aioscope.languageServer.blockedThreshold'].default, 100);
     assert.ok(manifest.dependencies['vscode-languageclient']);
     // The server's own commands are executed by name, never registered: the extension already
     // has an aioscope.attach command.

@@ -5,6 +5,8 @@
 --   AIOSCOPE_BIN   the aioscope binary       AIOSCOPE_FILE  the source file to open
 --   AIOSCOPE_PID   the process to attach to  AIOSCOPE_OUT   where to write the results
 --   AIOSCOPE_WANT  how many lenses to wait for
+--   AIOSCOPE_STUCK stuckThreshold to start the server with (optional)
+--   AIOSCOPE_DIAGNOSTICS  message prefixes, separated by "|", of diagnostics to wait for (optional)
 local env = vim.env
 local out = {errors = {}}
 
@@ -22,7 +24,8 @@ local ok, err = xpcall(function()
     name = 'aioscope',
     cmd = {env.AIOSCOPE_BIN, 'lsp'},
     root_dir = vim.fn.fnamemodify(env.AIOSCOPE_FILE, ':h'),
-    init_options = {processId = tonumber(env.AIOSCOPE_PID), refreshInterval = 300},
+    init_options = {processId = tonumber(env.AIOSCOPE_PID), refreshInterval = 300,
+      stuckThreshold = env.AIOSCOPE_STUCK and tonumber(env.AIOSCOPE_STUCK) or nil},
     handlers = {
       ['window/showMessage'] = function(_, result)
         table.insert(out.errors, 'showMessage: ' .. result.message)
@@ -62,6 +65,31 @@ local ok, err = xpcall(function()
   end, 100) then
     error('fewer than ' .. want .. ' code lenses came: ' .. vim.inspect(vim.lsp.codelens.get(bufnr)))
   end
+  -- The diagnostics Neovim holds for the buffer, once every prefix wanted is among them.
+  local wanted = vim.split(env.AIOSCOPE_DIAGNOSTICS or '', '|', true)
+  local function all_there()
+    for _, prefix in ipairs(wanted) do
+      local found = prefix == ''
+      for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+        found = found or d.message:sub(1, #prefix) == prefix
+      end
+      if not found then
+        return false
+      end
+    end
+    return true
+  end
+  if not vim.wait(20000, all_there, 100) then
+    error('the diagnostics wanted did not come: ' .. vim.inspect(vim.diagnostic.get(bufnr)))
+  end
+  out.diagnostics = {}
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+    table.insert(out.diagnostics, {line = d.lnum, severity = d.severity, message = d.message})
+  end
+
+  -- The lenses as of now, after the diagnostics: their waits have grown.
+  vim.lsp.codelens.refresh()
+  vim.wait(1000, function() return false end, 50)
   out.lenses = {}
   for _, lens in ipairs(vim.lsp.codelens.get(bufnr)) do
     table.insert(out.lenses, {line = lens.range.start.line, title = lens.command and lens.command.title or ''})
