@@ -149,39 +149,55 @@ func TestCheckFindings(t *testing.T) {
 
 // TestCheckHealthy watches a loop that is busy but healthy: almost never in its selector, one
 // task that sample after sample finds at the same line (each time in another step), many short
-// callbacks. No block may be reported but those of the process itself waiting for a CPU, which
-// the target sees and prints (a busy test machine). The same target with a callback that blocks
-// it for 250 ms now and then must have every one of those reported, by check and by watch: a
-// block is reported when two samples of it are 100 ms apart, so 150 ms to spare lets the
-// sampler fall behind by that much on a busy machine.
+// callbacks. No block may be reported but those of the process itself waiting for a CPU (a busy
+// test machine): stalls the target sees in its own work and prints, or time its thread spent
+// waiting to run, read from the kernel. The same target with a callback that blocks it for 250 ms
+// now and then must have every one of those reported, by check and by watch: a block is reported
+// when two samples of it are 100 ms apart, so 150 ms to spare lets the sampler fall behind by that
+// much; only a sampler starved far below its rate may miss some.
 func TestCheckHealthy(t *testing.T) {
 	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "busy.py")
+			waits := testtarget.WatchRunDelay(t, tg.PID)
 			blocks, _ := watchBlocks(t, bin, tg, "20s")
 			stalls := testtarget.Printed(t, tg.Stdout(), "STALL")
+			starved := 0
 			for _, b := range blocks {
-				if !overlaps(b, stalls) {
-					t.Errorf("a healthy loop reported blocked: %+v (the process stalled: %v)", b, stalls)
+				switch {
+				case overlaps(b, stalls):
+				case waitedForCPU(waits, b):
+					starved++
+				default:
+					t.Errorf("a healthy loop reported blocked: %+v (its thread waited %v for a CPU meanwhile; the process saw stalls %v)",
+						b, waits.During(b.start, b.end), stalls)
 				}
 			}
-			t.Logf("20 s: %d blocks reported, %d stalls of the target itself", len(blocks), len(stalls))
+			t.Logf("20 s: %d blocks reported, %d stalls of the target itself, %d more blocks while it waited for a CPU", len(blocks), len(stalls), starved)
 
 			tg = testtarget.Start(t, version, "busy.py", "250", "1.5")
-			blocks, _ = watchBlocks(t, bin, tg, "6s")
+			waits = testtarget.WatchRunDelay(t, tg.PID)
+			blocks, lines := watchBlocks(t, bin, tg, "6s")
 			truth, stalls := testtarget.Printed(t, tg.Stdout(), "BLOCK"), testtarget.Printed(t, tg.Stdout(), "STALL")
 			found := 0
 			for _, b := range blocks {
 				switch {
 				case b.site == "blocking_call" && overlaps(b, truth):
 					found++
-				case !overlaps(b, stalls):
+				case !overlaps(b, stalls) && !waitedForCPU(waits, b):
 					t.Errorf("reported blocked: %+v (blocks %v, stalls %v)", b, truth, stalls)
 				}
 			}
-			if found != len(truth) || len(truth) < 3 {
-				t.Errorf("%d of %d blocks reported", found, len(truth))
+			rate := sampleRate(t, lines, 6*time.Second)
+			switch {
+			case len(truth) < 3:
+				t.Errorf("the target blocked only %d times", len(truth))
+			case found == len(truth):
+			case rate < 40 && found > 0:
+				t.Logf("%d of %d blocks reported by a sampler starved to %.0f samples a second", found, len(truth), rate)
+			default:
+				t.Errorf("%d of %d blocks reported (%.0f samples a second)", found, len(truth), rate)
 			}
 			stdout, stderr, code := runBounded(t, bin, "check", "--for", "3s", strconv.Itoa(tg.PID))
 			if code != exitError || !strings.Contains(string(stdout), " in blocking_call ") {
@@ -189,6 +205,33 @@ func TestCheckHealthy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitedForCPU reports whether the target's thread spent at least a third of a reported block
+// waiting for a CPU: a block of a busy machine, not of the program.
+func waitedForCPU(waits *testtarget.RunDelays, b reportedBlock) bool {
+	return waits.During(b.start, b.end) >= b.end.Sub(b.start)/3
+}
+
+// sampleRate is the samples a second that watch's lines say it took over d.
+func sampleRate(t *testing.T, lines []string, d time.Duration) float64 {
+	t.Helper()
+	samples := 0
+	for _, line := range lines {
+		var l struct {
+			Event string `json:"event"`
+			Reads struct {
+				Samples int `json:"samples"`
+			} `json:"reads"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		if l.Event == "snapshot" {
+			samples = l.Reads.Samples
+		}
+	}
+	return float64(samples) / d.Seconds()
 }
 
 // reportedBlock is a loop_blocked line of watch.
