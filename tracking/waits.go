@@ -60,6 +60,19 @@ func (w *Wait) Precision() time.Duration {
 	}
 }
 
+// AtLeast reports whether Age is best shown as a lower bound ("≥ 41 s"): the wait began before
+// tracking did, or the two snapshots that bound its start are far apart for its age (more than
+// 2 s and a tenth of it), as when snapshots are taken only now and then.
+func (w *Wait) AtLeast() bool {
+	p := w.Precision()
+	return p < 0 || p > max(2*time.Second, w.Age()/10)
+}
+
+// IsStuck reports whether the task is stuck for threshold, as Stuck defines it.
+func (w *Wait) IsStuck(threshold time.Duration) bool {
+	return w.Leaf && !w.Sleeping && w.Age() >= threshold
+}
+
 // Timer is what memory says about a sleeping task's timer.
 type Timer struct {
 	Started  time.Time // when the sleep began: its deadline minus its delay
@@ -130,6 +143,12 @@ func (t *Tracker) Ran(id uint64, at time.Time) {
 
 // Observe takes in the next snapshot.
 func (t *Tracker) Observe(s *snapshot.Snapshot) {
+	t.ObserveGroups(s, groups.Of(s))
+}
+
+// ObserveGroups is Observe for a caller that has grouped the snapshot's tasks already (gs is
+// groups.Of(s)): grouping is most of what Observe costs, and a front end needs the groups too.
+func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 	at := s.CapturedAt
 	prevAt := t.lastAt
 	t.gen++
@@ -148,9 +167,11 @@ func (t *Tracker) Observe(s *snapshot.Snapshot) {
 	}
 	index := snapshot.AwaiterIndex(s.Tasks)
 	groupIDs := make([]GroupID, len(s.Tasks))
-	for _, g := range groups.Of(s) {
+	for _, g := range gs {
 		for _, i := range g.Tasks {
-			groupIDs[i] = GroupID(g.Key)
+			if i >= 0 && i < len(groupIDs) {
+				groupIDs[i] = GroupID(g.Key)
+			}
 		}
 	}
 	for _, g := range t.groups {
@@ -307,7 +328,7 @@ func (t *Tracker) Longest(n int, keep func(*Wait) bool) []Wait {
 func (t *Tracker) Stuck(threshold time.Duration) []Wait {
 	var out []Wait
 	for _, w := range t.waits {
-		if w.Leaf && !w.Sleeping && w.Age() >= threshold {
+		if w.IsStuck(threshold) {
 			out = append(out, w.Wait)
 		}
 	}

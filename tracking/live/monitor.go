@@ -294,7 +294,7 @@ func (m *Monitor) readTimers(s *snapshot.Snapshot) {
 //
 // When snapshots carry the time until a sleeping task wakes, the deadline can come from there;
 // the delay, and so the start, is still the frame's.
-func ReadSleepTimer(p *inspector.Process, task *snapshot.Task) (tracking.Timer, bool) {
+func ReadSleepTimer(p FrameReader, task *snapshot.Task) (tracking.Timer, bool) {
 	if !tracking.Sleeping(task.Frames) {
 		return tracking.Timer{}, false
 	}
@@ -339,7 +339,11 @@ func (m *Monitor) sample(ctx context.Context, emit func(Event)) error {
 			return nil
 		case <-tick.C:
 		}
-		s, err := m.sampler.SampleThreads()
+		var (
+			at  time.Time
+			err error
+		)
+		at, threads, err = Sample(m.sampler, threads[:0])
 		if err != nil {
 			if transient(err) {
 				m.mu.Lock()
@@ -349,23 +353,12 @@ func (m *Monitor) sample(ctx context.Context, emit func(Event)) error {
 			}
 			return err
 		}
-		threads = threads[:0]
-		for i := range s.Threads {
-			th := &s.Threads[i]
-			ts := tracking.ThreadSample{TID: th.TID, HasLoop: th.HasLoop, Frames: th.Frames, RunningTask: th.RunningTask}
-			if th.HasLoop {
-				if ls := tracking.ReadLoopStack(th.Frames); ls.State == tracking.InCallback {
-					ts.Step, ts.StepEnded = ReadStep(m.sampler, th, ls.RunOnce)
-				}
-			}
-			threads = append(threads, ts)
-		}
 		m.mu.Lock()
 		m.stats.Samples++
-		for _, th := range s.Threads {
-			m.tracker.Ran(th.RunningTask, s.At)
+		for _, th := range threads {
+			m.tracker.Ran(th.RunningTask, at)
 		}
-		blocks := m.loops.Observe(s.At, threads)
+		blocks := m.loops.Observe(at, threads)
 		names := make([]string, len(blocks))
 		for i, b := range blocks {
 			names[i], _ = m.tracker.Name(b.Task)
@@ -377,11 +370,46 @@ func (m *Monitor) sample(ctx context.Context, emit func(Event)) error {
 	}
 }
 
+// FrameReader finds a frame of a snapshot again in the live process and reads its values, if it
+// is still there (see inspector.Process.InTaskFrame); *inspector.Process is one.
+type FrameReader interface {
+	InTaskFrame(task *snapshot.Task, i int, f func(r *values.Reader, frame uint64) error) error
+	InThreadFrame(thread *snapshot.Thread, i int, f func(r *values.Reader, frame uint64) error) error
+}
+
+// ThreadSampler samples a live process's threads; *inspector.Process is one.
+type ThreadSampler interface {
+	FrameReader
+	SampleThreads() (*inspector.ThreadsSample, error)
+}
+
+// Sample takes one sample of p's threads for a tracking.LoopDetector, as the Monitor does: each
+// thread's current frames and running task, and for a loop in a callback the step it runs
+// (ReadStep). The samples are appended to buf. Errors are those of SampleThreads: a
+// *inspector.TargetChangedError is worth no more than a skipped sample.
+func Sample(p ThreadSampler, buf []tracking.ThreadSample) (time.Time, []tracking.ThreadSample, error) {
+	s, err := p.SampleThreads()
+	if err != nil {
+		return time.Time{}, buf, err
+	}
+	for i := range s.Threads {
+		th := &s.Threads[i]
+		ts := tracking.ThreadSample{TID: th.TID, HasLoop: th.HasLoop, Frames: th.Frames, RunningTask: th.RunningTask}
+		if th.HasLoop {
+			if ls := tracking.ReadLoopStack(th.Frames); ls.State == tracking.InCallback {
+				ts.Step, ts.StepEnded = ReadStep(p, th, ls.RunOnce)
+			}
+		}
+		buf = append(buf, ts)
+	}
+	return s.At, buf, nil
+}
+
 // ReadStep reads what identifies the callback run a loop thread of a sample is in: the loop
 // iteration's end_time (a float of the loop's clock, new every iteration) and the index i of the
 // callback in it, variables of BaseEventLoop._run_once, the frame at runOnce. ended is true when
 // the loop had left the run by the time of the read.
-func ReadStep(p *inspector.Process, th *snapshot.Thread, runOnce int) (step string, ended bool) {
+func ReadStep(p FrameReader, th *snapshot.Thread, runOnce int) (step string, ended bool) {
 	err := p.InThreadFrame(th, runOnce, func(r *values.Reader, frame uint64) error {
 		end, err := r.Lookup(frame, "end_time")
 		if err != nil {
