@@ -67,6 +67,16 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 		}
 		j.Raw(`,"group":`)
 		j.Int(int64(groupOf[e.index]))
+		if w := v.waitOf(e.index); w.known {
+			j.Raw(`,"waitedMs":`)
+			j.Int(w.age.Milliseconds())
+			if w.atLeast {
+				j.Raw(`,"waitAtLeast":true`)
+			}
+			if w.stuck {
+				j.Raw(`,"stuck":true`)
+			}
+		}
 		j.Raw("}")
 	}
 	j.Raw(`],"cycles":[`)
@@ -106,8 +116,44 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 		j.Int(int64(v.taskThreadID(t.RunningTask)))
 		j.Raw("}")
 	}
-	j.Raw("]}")
+	j.Raw("]")
+	if v.loops != nil {
+		writeLoops(j, v, src)
+	}
+	j.Raw("}")
 	return j.Bytes()
+}
+
+// writeLoops writes the event loops' states from the samples taken while the session refreshes.
+func writeLoops(j *jsonenc.Writer, v *view, src *sourceResolver) {
+	j.Raw(`,"loops":[`)
+	for i, l := range v.loops {
+		if i > 0 {
+			j.Raw(",")
+		}
+		j.Raw(`{"tid":`)
+		j.Uint(l.TID)
+		j.Raw(`,"threadId":`)
+		id := 0
+		if k := v.osThreadIndex(l.TID); k >= 0 {
+			id = v.osDAP[k]
+		}
+		j.Int(int64(id))
+		j.Raw(`,"state":`)
+		j.Str(l.State.String())
+		j.Raw(`,"lagMs":`)
+		j.Int(l.Lag.Round(time.Millisecond).Milliseconds())
+		if b := l.Blocked; b != nil {
+			j.Raw(`,"blockedMs":`)
+			j.Int(b.Duration.Round(time.Millisecond).Milliseconds())
+			if b.Site != (snapshot.Frame{}) {
+				j.Raw(`,"blockedSite":`)
+				writeGraphFrame(j, &b.Site, src)
+			}
+		}
+		j.Raw("}")
+	}
+	j.Raw("]")
 }
 
 // formatCapturedAt is when v's snapshot was taken, as the bodies that name a snapshot say it.
@@ -130,28 +176,32 @@ func (v *view) taskThreadID(taskID uint64) int {
 func writeGraphFrames(j *jsonenc.Writer, frames []snapshot.Frame, src *sourceResolver) {
 	j.Raw("[")
 	for i := range frames {
-		f := &frames[i]
 		if i > 0 {
 			j.Raw(",")
 		}
-		j.Raw(`{"name":`)
-		j.Str(f.Function)
-		info := src.resolve(f.File)
-		j.Raw(`,"path":`)
-		j.RawBytes(info.graphPath)
-		j.Raw(`,"line":`)
-		line := 0
-		if f.HasLine && f.Line > 0 {
-			line = f.Line
-		}
-		j.Int(int64(line))
-		if info.stdlibAsyncio {
-			// Present only when true: most frames are the program's.
-			j.Raw(`,"internal":true`)
-		}
-		j.Raw("}")
+		writeGraphFrame(j, &frames[i], src)
 	}
 	j.Raw("]")
+}
+
+// writeGraphFrame writes one frame as the awaitGraph shows it.
+func writeGraphFrame(j *jsonenc.Writer, f *snapshot.Frame, src *sourceResolver) {
+	j.Raw(`{"name":`)
+	j.Str(f.Function)
+	info := src.resolve(f.File)
+	j.Raw(`,"path":`)
+	j.RawBytes(info.graphPath)
+	j.Raw(`,"line":`)
+	line := 0
+	if f.HasLine && f.Line > 0 {
+		line = f.Line
+	}
+	j.Int(int64(line))
+	if info.stdlibAsyncio {
+		// Present only when true: most frames are the program's.
+		j.Raw(`,"internal":true`)
+	}
+	j.Raw("}")
 }
 
 // appendCycles appends the aioscope/cycles body for v.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-dap"
 
+	"github.com/aioscope/aioscope/internal/waittext"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -297,7 +298,8 @@ func (s *session) onVariables(req request) (any, error) {
 	return dap.VariablesResponseBody{Variables: vars}, nil
 }
 
-// taskVariables are the facts of task ti. Callers hold s.mu.
+// taskVariables are the facts of task ti. Callers hold s.mu, which is let go of while the
+// target is read (wakeVariable).
 func (s *session) taskVariables(v *view, ti int) []dap.Variable {
 	t := &v.snap.Tasks[ti]
 	vars := []dap.Variable{{Name: "name", Value: t.Name, Type: "str"}}
@@ -306,7 +308,10 @@ func (s *session) taskVariables(v *view, ti int) []dap.Variable {
 		state = "running on " + osThreadName(&v.snap.Threads[ri])
 	}
 	vars = append(vars, dap.Variable{Name: "state", Value: state, Type: "str"})
-	if wake, ok := wakeVariable(t); ok {
+	if wait, ok := waitVariable(v, ti, waittext.Duration(s.args.StuckThreshold)); ok {
+		vars = append(vars, wait)
+	}
+	if wake, ok := s.wakeVariable(v, ti); ok {
 		vars = append(vars, wake)
 	}
 	thread := dap.Variable{Name: "thread", Type: "thread"}
@@ -350,14 +355,6 @@ func (s *session) taskVariables(v *view, ti int) []dap.Variable {
 	// The id asyncio's ps and pstree list the task by.
 	vars = append(vars, dap.Variable{Name: "id", Value: hexID(t.ID), Type: "int"})
 	return vars
-}
-
-// wakeVariable is when a sleeping task wakes, "wakes in": a hook for the snapshot's reading of
-// the timer a task sleeps on, which the snapshot does not carry yet (the Locals of asyncio's
-// sleep frame show the timer and its seconds left meanwhile). ok is false when there is
-// nothing to show.
-func wakeVariable(_ *snapshot.Task) (dap.Variable, bool) {
-	return dap.Variable{}, false
 }
 
 // summarize shows the first few of n names.
