@@ -52,10 +52,10 @@ func TestBuildArgs(t *testing.T) {
 	workerChain := []snapshot.Frame{fr("sleep", "tasks.py", 702), fr("worker", "app.py", 8)}
 	mainLocals := []snapshot.FrameLocals{args("self", "<TaskGroup>"), args("n", "2")}
 	tasks := []snapshot.Task{
-		{ID: 1, Name: "Task-1", Frames: mainChain, Locals: mainLocals},
-		{ID: 2, Name: "w1", Frames: workerChain, Locals: []snapshot.FrameLocals{args("delay", "5"), args("url", "'a'")},
+		{ID: 1, Name: "Task-1", Frames: mainChain, Values: &snapshot.TaskValues{Locals: mainLocals}},
+		{ID: 2, Name: "w1", Frames: workerChain, Values: &snapshot.TaskValues{Locals: []snapshot.FrameLocals{args("delay", "5"), args("url", "'a'")}},
 			AwaitedBy: []snapshot.Awaiter{{ID: 1, IsTask: true, Frames: mainChain}}},
-		{ID: 3, Name: "w2", Frames: workerChain, Locals: []snapshot.FrameLocals{args("delay", "5"), args("url", "'b'")},
+		{ID: 3, Name: "w2", Frames: workerChain, Values: &snapshot.TaskValues{Locals: []snapshot.FrameLocals{args("delay", "5"), args("url", "'b'")}},
 			AwaitedBy: []snapshot.Awaiter{{ID: 1, IsTask: true, Frames: mainChain}}},
 		// No locals: plain labels.
 		{ID: 4, Name: "w3", Frames: workerChain, AwaitedBy: []snapshot.Awaiter{{ID: 1, IsTask: true, Frames: mainChain}}},

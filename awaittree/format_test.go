@@ -93,6 +93,19 @@ func TestFormatTableWidths(t *testing.T) {
 	}
 }
 
+// checkRender builds the tree of tasks and checks that Render writes want.
+func checkRender(t *testing.T, tasks []snapshot.Task, want string) []*Node {
+	t.Helper()
+	roots, err := Build(tasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Render(roots); got != want {
+		t.Errorf("Render\n got %q\nwant %q", got, want)
+	}
+	return roots
+}
+
 func TestRenderShapes(t *testing.T) {
 	tg := []snapshot.Frame{fr("TaskGroup._aexit", "taskgroups.py", 121), fr("TaskGroup.__aexit__", "taskgroups.py", 72), fr("main", "app.py", 19)}
 	tasks := []snapshot.Task{
@@ -106,10 +119,6 @@ func TestRenderShapes(t *testing.T) {
 		{ID: 5, Name: "under-orphan", AwaitedBy: []snapshot.Awaiter{{ID: 4, IsTask: true}}},
 		{ID: 6, Name: "idle"},
 	}
-	roots, err := Build(tasks)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := "└── (T) Task-1\n" +
 		"    └──  main app.py:19\n" +
 		"        └──  TaskGroup.__aexit__ taskgroups.py:72\n" +
@@ -120,9 +129,7 @@ func TestRenderShapes(t *testing.T) {
 		"                └── (T) emoji-😀 " + strings.Repeat("長", 40) + "\n" +
 		"                    └──  worker app.py:8\n" +
 		"└── (T) idle\n"
-	if got := Render(roots); got != want {
-		t.Errorf("Render\n got %q\nwant %q", got, want)
-	}
+	roots := checkRender(t, tasks, want)
 	if len(roots) != 2 || roots[0].Kind != Task || roots[0].TaskID != 1 || roots[1].TaskID != 6 {
 		t.Errorf("roots %+v", roots)
 	}
@@ -145,10 +152,6 @@ func TestBuildSharedTask(t *testing.T) {
 		}},
 		{ID: 4, Name: "sibling", AwaitedBy: []snapshot.Awaiter{{ID: 1, IsTask: true, Frames: []snapshot.Frame{fr("f", "", 0)}}}},
 	}
-	roots, err := Build(tasks)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := "└── (T) a\n" +
 		"    └──  f\n" +
 		"        ├── (T) shared\n" +
@@ -158,9 +161,7 @@ func TestBuildSharedTask(t *testing.T) {
 		"    └──  g\n" +
 		"        └── (T) shared\n" +
 		"            └──  sleep\n"
-	if got := Render(roots); got != want {
-		t.Errorf("Render\n got %q\nwant %q", got, want)
-	}
+	roots := checkRender(t, tasks, want)
 	if roots[0].Children[0].Children[0] != roots[1].Children[0].Children[0] {
 		t.Error("the shared task should be one node")
 	}
@@ -210,6 +211,21 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// writeCounted builds the tree of tasks, which must have one root, and writes it to a
+// lineCounter.
+func writeCounted(t *testing.T, tasks []snapshot.Task) lineCounter {
+	t.Helper()
+	roots, err := Build(tasks)
+	if err != nil || len(roots) != 1 {
+		t.Fatalf("Build: %d roots, %v", len(roots), err)
+	}
+	var c lineCounter
+	if err := WriteTree(&c, roots); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestDeepChain checks that a 10,000-deep await chain (which makes CPython's tools raise
 // RecursionError) is handled without exhausting the stack.
 func TestDeepChain(t *testing.T) {
@@ -221,14 +237,7 @@ func TestDeepChain(t *testing.T) {
 			tasks[i].AwaitedBy = []snapshot.Awaiter{{ID: tasks[i-1].ID, IsTask: true}}
 		}
 	}
-	roots, err := Build(tasks)
-	if err != nil || len(roots) != 1 {
-		t.Fatalf("Build: %d roots, %v", len(roots), err)
-	}
-	var c lineCounter
-	if err := WriteTree(&c, roots); err != nil {
-		t.Fatal(err)
-	}
+	c := writeCounted(t, tasks)
 	if c.lines != depth || c.last != strings.Repeat(" ", 4*(depth-1))+"└── (T) t\n" {
 		t.Errorf("%d lines, last %q...", c.lines, c.last[len(c.last)-20:])
 	}
@@ -248,7 +257,7 @@ func TestDeepChain(t *testing.T) {
 	for i := range frames {
 		frames[i] = fr("f", "", 0)
 	}
-	roots, err = Build([]snapshot.Task{{ID: 1, Name: "deep", Frames: frames}})
+	roots, err := Build([]snapshot.Task{{ID: 1, Name: "deep", Frames: frames}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,14 +286,7 @@ func TestManyTasks(t *testing.T) {
 	if c := cycles.Find(tasks); c != nil {
 		t.Errorf("cycles %v", c)
 	}
-	roots, err := Build(tasks)
-	if err != nil || len(roots) != 1 {
-		t.Fatalf("Build: %d roots, %v", len(roots), err)
-	}
-	var c lineCounter
-	if err := WriteTree(&c, roots); err != nil {
-		t.Fatal(err)
-	}
+	c := writeCounted(t, tasks)
 	if want := 3 + 3*(n-1); c.lines != want {
 		t.Errorf("%d lines, want %d", c.lines, want)
 	}

@@ -217,7 +217,7 @@ func buildTree(tasks []snapshot.Task, id2name names, awaits []await, args bool) 
 	if args {
 		for i := range tasks {
 			if t := b.tasks[tasks[i].ID]; t != nil {
-				t.frames, t.locals = tasks[i].Frames, tasks[i].Locals
+				t.frames, t.locals = tasks[i].Frames, tasks[i].LocalsOf()
 			}
 		}
 	}
@@ -242,7 +242,7 @@ func buildTree(tasks []snapshot.Task, id2name names, awaits []await, args bool) 
 		t := b.tasks[tasks[i].ID]
 		t.frames = tasks[i].Frames
 		if args {
-			t.locals = tasks[i].Locals
+			t.locals = tasks[i].LocalsOf()
 		}
 	}
 	// Only tasks that await no other task show their own coroutine stack.

@@ -147,15 +147,9 @@ func AppendStrBody(dst []byte, p *Printable, quote byte, kind int, data []byte) 
 	n := len(data) / kind
 	for i := 0; i < n; i++ {
 		c := CodePoint(kind, data, i)
-		switch {
-		case c == rune(quote) || c == '\\':
-			dst = append(dst, '\\', byte(c))
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
+		switch e := shortEscape(c, quote); {
+		case e != 0:
+			dst = append(dst, '\\', e)
 		case c < 0x20 || c == 0x7F:
 			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
 		case c < 0x7F:
@@ -173,6 +167,22 @@ func AppendStrBody(dst []byte, p *Printable, quote byte, kind int, data []byte) 
 		}
 	}
 	return dst
+}
+
+// shortEscape is the letter str and bytes reprs alike write after a backslash for c inside the
+// given quote: the quote itself, the backslash, t, n and r; 0 when c is written otherwise.
+func shortEscape(c rune, quote byte) byte {
+	switch c {
+	case rune(quote), '\\':
+		return byte(c)
+	case '\t':
+		return 't'
+	case '\n':
+		return 'n'
+	case '\r':
+		return 'r'
+	}
+	return 0
 }
 
 // AppendStrRepr appends repr() of a whole str given by its data.
@@ -213,15 +223,9 @@ func BytesQuotes(data []byte) (single, double bool) {
 // 0x7F, the rest as ASCII.
 func AppendBytesBody(dst []byte, quote byte, data []byte) []byte {
 	for _, c := range data {
-		switch {
-		case c == quote || c == '\\':
-			dst = append(dst, '\\', c)
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
+		switch e := shortEscape(rune(c), quote); {
+		case e != 0:
+			dst = append(dst, '\\', e)
 		case c < 0x20 || c >= 0x7F:
 			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
 		default:

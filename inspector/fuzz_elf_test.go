@@ -107,45 +107,30 @@ func buildELF(spec elfSpec) []byte {
 	pad(8)
 	shoff := uint64(dataStart + data.Len())
 
-	out := make([]byte, dataStart, int(shoff)+64*len(shs))
-	copy(out, "\x7fELF")
-	out[elf.EI_CLASS], out[elf.EI_DATA], out[elf.EI_VERSION] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), 1
-	le.PutUint16(out[16:], uint16(spec.typ))
-	le.PutUint16(out[18:], uint16(elf.EM_X86_64))
-	le.PutUint32(out[20:], 1)
-	le.PutUint64(out[32:], 64) // e_phoff
-	le.PutUint64(out[40:], shoff)
-	le.PutUint16(out[52:], 64)
-	le.PutUint16(out[54:], 56)
-	le.PutUint16(out[56:], uint16(len(spec.progs)))
-	le.PutUint16(out[58:], 64)
-	le.PutUint16(out[60:], uint16(len(shs)))
-	le.PutUint16(out[62:], uint16(len(shs)-1))
-	for i, p := range spec.progs {
-		ph := out[64+56*i:]
-		le.PutUint32(ph[0:], uint32(p.Type))
-		le.PutUint32(ph[4:], uint32(p.Flags))
-		le.PutUint64(ph[8:], p.Off)
-		le.PutUint64(ph[16:], p.Vaddr)
-		le.PutUint64(ph[24:], p.Paddr)
-		le.PutUint64(ph[32:], p.Filesz)
-		le.PutUint64(ph[40:], p.Memsz)
-		le.PutUint64(ph[48:], p.Align)
+	// The headers in debug/elf's on-disk layouts: the file header, the program headers, the
+	// data (from dataStart), then the section headers.
+	appendLE := func(b []byte, v any) []byte {
+		b, err := binary.Append(b, le, v)
+		if err != nil {
+			panic(err) // only a type without a fixed size fails
+		}
+		return b
 	}
+	hdr := elf.Header64{Type: uint16(spec.typ), Machine: uint16(elf.EM_X86_64), Version: uint32(elf.EV_CURRENT),
+		Phoff: 64, Shoff: shoff, Ehsize: 64, Phentsize: 56, Phnum: uint16(len(spec.progs)),
+		Shentsize: 64, Shnum: uint16(len(shs)), Shstrndx: uint16(len(shs) - 1)}
+	copy(hdr.Ident[:], elf.ELFMAG)
+	hdr.Ident[elf.EI_CLASS], hdr.Ident[elf.EI_DATA], hdr.Ident[elf.EI_VERSION] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT)
+	out := appendLE(make([]byte, 0, int(shoff)+64*len(shs)), hdr)
+	for _, p := range spec.progs {
+		out = appendLE(out, elf.Prog64{Type: uint32(p.Type), Flags: uint32(p.Flags), Off: p.Off, Vaddr: p.Vaddr,
+			Paddr: p.Paddr, Filesz: p.Filesz, Memsz: p.Memsz, Align: p.Align})
+	}
+	out = append(out, make([]byte, dataStart-len(out))...)
 	out = append(out, data.Bytes()...)
 	for _, s := range shs {
-		var h [64]byte
-		le.PutUint32(h[0:], s.name)
-		le.PutUint32(h[4:], uint32(s.typ))
-		le.PutUint64(h[8:], uint64(s.flags))
-		le.PutUint64(h[16:], s.addr)
-		le.PutUint64(h[24:], s.off)
-		le.PutUint64(h[32:], s.size)
-		le.PutUint32(h[40:], s.link)
-		le.PutUint32(h[44:], s.info)
-		le.PutUint64(h[48:], s.align)
-		le.PutUint64(h[56:], s.entsize)
-		out = append(out, h[:]...)
+		out = appendLE(out, elf.Section64{Name: s.name, Type: uint32(s.typ), Flags: uint64(s.flags), Addr: s.addr,
+			Off: s.off, Size: s.size, Link: s.link, Info: s.info, Addralign: s.align, Entsize: s.entsize})
 	}
 	return out
 }

@@ -10,16 +10,19 @@ import (
 // and heads, taken together after all tasks were read. A task whose fields changed is read once
 // more; one that left its list is marked as not ok.
 func (w *walker) stillListed(listed []listedTask, lists []taskList, running map[uint64]bool) error {
-	spans := make([]snapmem.Span, 0, len(listed)+len(lists))
-	for i := range listed {
-		if listed[i].ok {
-			spans = append(spans, snapmem.Span{Addr: listed[i].node, N: 16})
+	spans := func(yield func(snapmem.Span) bool) {
+		for i := range listed {
+			if listed[i].ok && !yield(snapmem.Span{Addr: listed[i].node, N: 16}) {
+				return
+			}
+		}
+		for _, l := range lists {
+			if !yield(snapmem.Span{Addr: l.head, N: 16}) {
+				return
+			}
 		}
 	}
-	for _, l := range lists {
-		spans = append(spans, snapmem.Span{Addr: l.head, N: 16})
-	}
-	if err := w.mem.RefreshAll(spans); err != nil {
+	if err := w.mem.RefreshEach(spans); err != nil {
 		return err
 	}
 	var positions map[uint64]listPos // built if a node moved (see linkedInCache)

@@ -17,16 +17,31 @@ import (
 
 var versions = []string{"3.14", "3.15"}
 
-func snap(t *testing.T, pid int, opts inspector.Options) *snapshot.Snapshot {
+// attach attaches to the process pid, failing the test when it cannot.
+func attach(t *testing.T, pid int, opts inspector.Options) *inspector.Process {
 	t.Helper()
 	p, err := inspector.Attach(pid, opts)
 	if err != nil {
 		t.Fatalf("Attach(%d): %v", pid, err)
 	}
+	return p
+}
+
+// attachSnapshot attaches to the process pid and takes a snapshot, failing the test when either
+// fails.
+func attachSnapshot(t *testing.T, pid int, opts inspector.Options) (*inspector.Process, *snapshot.Snapshot) {
+	t.Helper()
+	p := attach(t, pid, opts)
 	s, err := p.Snapshot()
 	if err != nil {
 		t.Fatalf("Snapshot(%d): %v", pid, err)
 	}
+	return p, s
+}
+
+func snap(t *testing.T, pid int, opts inspector.Options) *snapshot.Snapshot {
+	t.Helper()
+	_, s := attachSnapshot(t, pid, opts)
 	return s
 }
 

@@ -83,15 +83,17 @@ func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFra
 		s.Threads[i].Locals, _ = l.frames(s.Threads[i].Frames, threads[i].frameAddrs, threadMarks[i], false)
 	}
 	chunks := (len(s.Tasks) + localsChunk - 1) / localsChunk
+	values := make([]snapshot.TaskValues, len(s.Tasks)) // the tasks' Values, in one allocation
 	var next atomic.Int64
 	var helper chan []int // the chunks the helper could not read
 	if len(s.Tasks) >= parallelTasks && runtime.GOMAXPROCS(0) > 1 {
 		helper = make(chan []int, 1)
-		go func() { helper <- w.helperLocals(s, taskFrames, taskMarks, clock, &next, chunks) }()
+		go func() { helper <- w.helperLocals(s, values, taskFrames, taskMarks, clock, &next, chunks) }()
 	}
 	readChunk := func(c int) {
 		for i := c * localsChunk; i < min((c+1)*localsChunk, len(s.Tasks)); i++ {
-			s.Tasks[i].Locals, s.Tasks[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], taskMarks[i], true)
+			values[i].Locals, values[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], taskMarks[i], true)
+			s.Tasks[i].Values = &values[i]
 		}
 	}
 	for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
@@ -153,9 +155,9 @@ func (w *walker) refreshFrames(mem *snapmem.Cache, footprint []uint64, frameAddr
 	return mem.Reader().Through(lowest), nil
 }
 
-// helperLocals reads the variables of the tasks of the chunks it takes (next), from copies of
-// its own, and returns the chunks it took but could not read.
-func (w *walker) helperLocals(s *snapshot.Snapshot, taskFrames [][]uint64, marks [][]frameMark, clock localsClock,
+// helperLocals reads the variables of the tasks of the chunks it takes (next), into values, from
+// copies of its own, and returns the chunks it took but could not read.
+func (w *walker) helperLocals(s *snapshot.Snapshot, values []snapshot.TaskValues, taskFrames [][]uint64, marks [][]frameMark, clock localsClock,
 	next *atomic.Int64, chunks int) []int {
 	mem := snapmem.New(w.p.mem)
 	defer mem.Release()
@@ -174,7 +176,8 @@ func (w *walker) helperLocals(s *snapshot.Snapshot, taskFrames [][]uint64, marks
 		}
 		l.vals = moment.On(floor, copies)
 		for i := lo; i < hi; i++ {
-			s.Tasks[i].Locals, s.Tasks[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], marks[i], true)
+			values[i].Locals, values[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], marks[i], true)
+			s.Tasks[i].Values = &values[i]
 		}
 	}
 	return failed

@@ -18,14 +18,7 @@ func TestLocals(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "locals.py")
-			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries, Locals: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := p.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
+			p, s := attachSnapshot(t, tg.PID, inspector.Options{Retries: inspector.DefaultRetries, Locals: true})
 			tasks := tasksByName(s)
 			want := map[string]map[string]string{
 				"fetch-a": {"url": "'https://example.com/a'", "attempt": "2", "timeout": "2.5",
@@ -41,22 +34,22 @@ func TestLocals(t *testing.T) {
 				if task == nil {
 					t.Fatalf("no task %s", name)
 				}
-				if len(task.Locals) != len(task.Frames) || len(task.Frames) < 2 {
-					t.Fatalf("task %s: %d frames, locals of %d", name, len(task.Frames), len(task.Locals))
+				if len(task.LocalsOf()) != len(task.Frames) || len(task.Frames) < 2 {
+					t.Fatalf("task %s: %d frames, locals of %d", name, len(task.Frames), len(task.LocalsOf()))
 				}
 				got := map[string]snapshot.Variable{}
-				for _, v := range task.Locals[1].Vars {
+				for _, v := range task.LocalsOf()[1].Vars {
 					got[v.Name] = v
 				}
-				if task.Locals[1].Err != "" {
-					t.Errorf("task %s: %s", name, task.Locals[1].Err)
+				if task.LocalsOf()[1].Err != "" {
+					t.Errorf("task %s: %s", name, task.LocalsOf()[1].Err)
 				}
 				for n, repr := range vars {
 					if v := got[n]; v.Repr != repr || v.Kind != kinds[n] || v.Err != "" {
 						t.Errorf("task %s, %s: %+v, want %s %s", name, n, v, kinds[n], repr)
 					}
 				}
-				if len(task.Locals[0].Vars) == 0 {
+				if len(task.LocalsOf()[0].Vars) == 0 {
 					t.Errorf("task %s: no variables in %s", name, task.Frames[0].Function)
 				}
 			}
@@ -68,6 +61,7 @@ func TestLocals(t *testing.T) {
 
 			// On demand: the same values, read now.
 			var url values.Variable
+			var err error
 			err = p.InTaskFrame(tasks["fetch-a"], 1, func(r *values.Reader, frame uint64) error {
 				url, err = r.Lookup(frame, "url")
 				return err
@@ -95,24 +89,17 @@ func TestLocalsMany(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "many.py", "3000")
-			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries, Locals: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := p.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := snap(t, tg.PID, inspector.Options{Retries: inspector.DefaultRetries, Locals: true})
 			if len(s.Tasks) != 3001 {
 				t.Fatalf("%d tasks", len(s.Tasks))
 			}
 			loops := map[string]bool{}
 			for _, task := range s.Tasks[1:] {
-				if len(task.Locals) != 2 || task.Locals[0].Err != "" || len(task.Locals[0].Vars) != 5 {
-					t.Fatalf("task %s: %+v", task.Name, task.Locals)
+				if len(task.LocalsOf()) != 2 || task.LocalsOf()[0].Err != "" || len(task.LocalsOf()[0].Vars) != 5 {
+					t.Fatalf("task %s: %+v", task.Name, task.LocalsOf())
 				}
 				vars := map[string]string{}
-				for _, v := range task.Locals[0].Vars {
+				for _, v := range task.LocalsOf()[0].Vars {
 					vars[v.Name] = v.Repr
 				}
 				if vars["delay"] != "10000" || vars["future"] != "<Future pending cb=[Task.task_wakeup()]>" ||
@@ -120,7 +107,7 @@ func TestLocalsMany(t *testing.T) {
 					t.Fatalf("task %s: %v", task.Name, vars)
 				}
 				loops[vars["loop"]] = true
-				if w := task.Wake; !w.Known || w.By != snapshot.WakeSleep || w.In < 9000 || w.In > 10000 {
+				if w := task.WakeOf(); !w.Known || w.By != snapshot.WakeSleep || w.In < 9000 || w.In > 10000 {
 					t.Fatalf("task %s: wake %+v", task.Name, w)
 				}
 			}

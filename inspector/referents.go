@@ -18,12 +18,13 @@ const (
 )
 
 // taskRoots returns the prefetch roots for a batch of listed tasks.
+// The slice is the walker's, used again for every batch.
 func (w *walker) taskRoots(batch []listedTask) []snapmem.Object {
-	roots := make([]snapmem.Object, len(batch))
+	w.roots = w.roots[:0]
 	for i := range batch {
-		roots[i] = snapmem.Object{Addr: batch[i].addr, Size: uint32(w.a.TaskObject.Size), Kind: taskObject}
+		w.roots = append(w.roots, snapmem.Object{Addr: batch[i].addr, Size: uint32(w.a.TaskObject.Size), Kind: taskObject})
 	}
-	return roots
+	return w.roots
 }
 
 // referents implements snapmem.Referents for the kinds above.

@@ -2,23 +2,24 @@ package inspector_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
 // TestSampleThreads samples the threads of a target whose threads never stop running Python code:
-// every sample has both threads, each with a whole stack.
+// every sample has both threads, each with a whole stack, and some sample catches a thread running a
+// task. The samples go on for a while rather than a count: on a busy machine a burst of samples can
+// all land while the target waits for a CPU, in one moment where neither thread runs a task.
 func TestSampleThreads(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "pipeline.py")
-			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := attach(t, tg.PID, inspector.Options{Retries: inspector.DefaultRetries})
 			running := 0
-			for i := 0; i < 200; i++ {
+			deadline := time.Now().Add(10 * time.Second)
+			for i := 0; i < 200 || running == 0 && time.Now().Before(deadline); i++ {
 				s, err := p.SampleThreads()
 				if err != nil {
 					t.Fatal(err)

@@ -20,10 +20,7 @@ func TestThreadStacksWhole(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "pipeline.py")
-			p, err := inspector.Attach(tg.PID, inspector.Options{Retries: inspector.DefaultRetries, ThreadNames: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := attach(t, tg.PID, inspector.Options{Retries: inspector.DefaultRetries, ThreadNames: true})
 			failed, running := 0, 0
 			for i := 0; i < snapshots; i++ {
 				s, err := p.Snapshot()

@@ -62,8 +62,10 @@ type listedTask struct {
 	prevNode   uint64 // the node before it when the list was read (the head for the first)
 	header     taskHeader
 	task       *snapshot.Task // where what was read goes
-	frameAddrs []uint64       // where the task's frames are, when the walk reads locals
-	ok         bool           // read, and still in its list when checked
+	// frameAddrs is where the task's frames are, when the walk reads locals: an element of
+	// the walk's own slice of them, which only such walks allocate.
+	frameAddrs *[]uint64
+	ok         bool // read, and still in its list when checked
 }
 
 // taskHeader is what a task's own fields said when it was read: the objects everything else
@@ -85,6 +87,12 @@ func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapsho
 	// the list walk copied whole (a fetch covers a pool of them), so it can run before any.
 	w.chains.reset(w.knownAwaiters(listed))
 	tasks := make([]snapshot.Task, len(listed))
+	if w.keepFrames {
+		addrs := make([][]uint64, len(listed))
+		for i := range listed {
+			listed[i].frameAddrs = &addrs[i]
+		}
+	}
 	size := max(w.p.batchSize, 1)
 	w.mem.Expect(copiedPerTask * min(len(listed), size))
 	for b := 0; b < len(listed); b += size {
@@ -111,7 +119,7 @@ func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapsho
 		if listed[i].ok {
 			kept = append(kept, tasks[i])
 			if w.keepFrames {
-				frameAddrs = append(frameAddrs, listed[i].frameAddrs)
+				frameAddrs = append(frameAddrs, *listed[i].frameAddrs)
 			}
 		} else {
 			left[listed[i].addr] = true
@@ -158,7 +166,7 @@ func (w *walker) stableTask(lt *listedTask, running map[uint64]bool) error {
 		read, err := w.task(lt.addr, lt.tid)
 		*lt.task, lt.header = read.task, read.header
 		if w.keepFrames && read.own != nil {
-			lt.frameAddrs = slices.Clone(read.own.frameAddrs)
+			*lt.frameAddrs = slices.Clone(read.own.frameAddrs)
 		}
 		if err == nil {
 			var finishing bool

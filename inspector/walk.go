@@ -38,12 +38,13 @@ type walker struct {
 	a   *cpython.AsyncioOffsets
 	l   cpython.Layout
 
-	types  typeCache      // type objects met, by address
-	codes  recentCodes    // code objects met, ahead of the Process's cache of them
-	chains chainCache     // coroutine chains read, by task or future
-	frames frameInterner  // one shared slice per distinct chain of frames
-	blocks blocks         // small slices carved from blocks
-	vals   *values.Reader // reads the values of frames and threads' names
+	types  typeCache        // type objects met, by address
+	codes  recentCodes      // code objects met, ahead of the Process's cache of them
+	chains chainCache       // coroutine chains read, by task or future
+	frames frameInterner    // one shared slice per distinct chain of frames
+	blocks blocks           // small slices carved from blocks
+	roots  []snapmem.Object // a batch's prefetch roots (taskRoots)
+	vals   *values.Reader   // reads the values of frames and threads' names
 	// keepFrames: the walk records where each task's frames are, to read their values.
 	keepFrames bool
 	// trustCodes: a code object the Process read before is taken as it was without reading its

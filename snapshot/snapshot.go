@@ -46,12 +46,35 @@ type Task struct {
 	// AwaitedBy lists the tasks and futures waiting for this task, in CPython's order (for a set
 	// of awaiters, hash-table slot order).
 	AwaitedBy []Awaiter
-	// Locals holds, when the snapshot was asked to read them, each frame's variables, in the
-	// order of Frames; nil otherwise.
+	// Values holds, when the snapshot was asked to read them, what the task's frames' variables
+	// tell; nil otherwise. (Behind a pointer: most snapshots have none, and a snapshot holds
+	// as many Tasks as the target has.)
+	Values *TaskValues
+}
+
+// TaskValues is what a task's frames' variables tell.
+type TaskValues struct {
+	// Locals holds each frame's variables, in the order of the task's Frames.
 	Locals []FrameLocals
-	// Wake is when the task is due to wake up by itself, found with its frames' variables
-	// (read only when Locals are).
+	// Wake is when the task is due to wake up by itself.
 	Wake Wake
+}
+
+// LocalsOf returns the variables of t's frames, in the order of Frames; nil when they were not
+// read.
+func (t *Task) LocalsOf() []FrameLocals {
+	if t.Values == nil {
+		return nil
+	}
+	return t.Values.Locals
+}
+
+// WakeOf returns when t is due to wake up by itself, as far as its variables were read.
+func (t *Task) WakeOf() Wake {
+	if t.Values == nil {
+		return Wake{}
+	}
+	return t.Values.Wake
 }
 
 // Wake is the deadline a task waits for: the timer of the asyncio.sleep it is in, or the expiry

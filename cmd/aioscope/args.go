@@ -27,6 +27,19 @@ func onePID(fs *flag.FlagSet) (pid int, msg string) {
 	return pid, ""
 }
 
+// parsePID parses args into fs and its one operand, a PID. When it returns ok false, the command
+// is over with the exit status code: help was printed, or a usage error.
+func (c commandLine) parsePID(fs *flag.FlagSet, args []string) (pid, code int, ok bool) {
+	if code, ok := c.parse(fs, args); !ok {
+		return 0, code, false
+	}
+	pid, msg := onePID(fs)
+	if msg != "" {
+		return 0, c.usageError("%s", msg), false
+	}
+	return pid, 0, true
+}
+
 // reorderFlagsOf moves flags before positional arguments, so that both `aioscope check --for 5s
 // PID` and `aioscope check PID --for 5s` work; fs says which flags take a value.
 func reorderFlagsOf(fs *flag.FlagSet, args []string) []string {

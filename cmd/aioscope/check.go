@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/snapshot"
 	"github.com/aioscope/aioscope/tracking"
 	"github.com/aioscope/aioscope/tracking/live"
@@ -56,12 +55,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	filter := fs.String("filter", "", "")
 	cl := commandLine{name: "check", usage: checkUsage, help: checkHelp, stdout: stdout, stderr: stderr}
 	usageErr := cl.usageError
-	if code, ok := cl.parse(fs, args); !ok {
+	pid, code, ok := cl.parsePID(fs, args)
+	if !ok {
 		return code
-	}
-	pid, msg := onePID(fs)
-	if msg != "" {
-		return usageErr("%s", msg)
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -91,8 +87,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 
 	m, err := live.Attach(pid, mf.config())
 	if err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	started := time.Now()
 	mostTasks := 0
@@ -116,13 +111,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), mf.watchFor)
 	defer cancel()
 	if err := m.Run(ctx, collect); err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	// One last look at the end of the watch, so that the waits are measured over all of it.
 	if err := m.SnapshotNow(collect); err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	watched := time.Since(started)
 

@@ -61,8 +61,7 @@ func runLocals(args []string, stdout, stderr io.Writer) int {
 
 	proc, err := inspector.Attach(pid, inspector.Options{Retries: *retries})
 	if err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	var found []target
 	// A task that moves on between the snapshot and the reading of its frames is looked at
@@ -70,8 +69,7 @@ func runLocals(args []string, stdout, stderr io.Writer) int {
 	for attempt := 0; ; attempt++ {
 		snap, err := proc.Snapshot()
 		if err != nil {
-			fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-			return exitError
+			return readFailed(stderr, err)
 		}
 		if tid != 0 {
 			found, err = findThread(snap, tid)
@@ -85,8 +83,7 @@ func runLocals(args []string, stdout, stderr io.Writer) int {
 		moved := false
 		for i := range found {
 			if err := found[i].read(proc); err != nil {
-				fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-				return exitError
+				return readFailed(stderr, err)
 			}
 			moved = moved || found[i].moved
 		}

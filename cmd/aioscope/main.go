@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/aioscope/aioscope/inspector"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -88,3 +90,10 @@ const (
 	exitError = 1
 	exitUsage = 2
 )
+
+// readFailed reports that the process cannot be read, in the one line inspector.Explain makes of
+// err, and returns the exit status that goes with it.
+func readFailed(stderr io.Writer, err error) int {
+	fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
+	return exitError
+}

@@ -67,13 +67,11 @@ func runTasks(cmd string, args []string, stdout, stderr io.Writer) int {
 	hugeheap.Prefer()
 	proc, err := inspector.Attach(pid, inspector.Options{Retries: *retries, MainThreadOnly: *mainOnly, Locals: locals || argsOn})
 	if err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	snap, err := proc.Snapshot()
 	if err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 
 	out := bufio.NewWriterSize(stdout, 64<<10)

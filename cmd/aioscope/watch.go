@@ -51,12 +51,9 @@ func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	mf.add(fs, 0)
 	cl := commandLine{name: "watch", usage: watchUsage, help: watchHelp, stdout: stdout, stderr: stderr}
 	usageErr := cl.usageError
-	if code, ok := cl.parse(fs, args); !ok {
+	pid, code, ok := cl.parsePID(fs, args)
+	if !ok {
 		return code
-	}
-	pid, msg := onePID(fs)
-	if msg != "" {
-		return usageErr("%s", msg)
 	}
 	if err := mf.check("1s or 100ms"); err != nil {
 		return usageErr("%v", err)
@@ -67,8 +64,7 @@ func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	m, err := live.Attach(pid, mf.config())
 	if err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -102,8 +98,7 @@ func watchLines(ctx context.Context, m *live.Monitor, stdout, stderr io.Writer) 
 		}
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(err))
-		return exitError
+		return readFailed(stderr, err)
 	}
 	return exitOK
 }
@@ -128,8 +123,7 @@ func watchTerminal(ctx context.Context, m *live.Monitor, pid int, stdin io.Reade
 		return exitError
 	}
 	if monErr != nil {
-		fmt.Fprintln(stderr, "aioscope: "+inspector.Explain(monErr))
-		return exitError
+		return readFailed(stderr, monErr)
 	}
 	return exitOK
 }

@@ -77,11 +77,7 @@ func (r *Reader) Attr(addr uint64, name string) (Value, error) {
 	if addr == 0 {
 		return Value{}, errTagged("attribute '" + name + "'")
 	}
-	q, err := r.newReq(addr)
-	if err != nil {
-		return Value{}, err
-	}
-	t, err := q.typeOf(addr)
+	q, t, err := r.objectReq(addr)
 	if err != nil {
 		return Value{}, err
 	}
@@ -301,11 +297,7 @@ func (r *Reader) Item(addr uint64, key Key) (Value, error) {
 	if addr == 0 {
 		return Value{}, errTagged("item " + key.repr())
 	}
-	q, err := r.newReq(addr)
-	if err != nil {
-		return Value{}, err
-	}
-	t, err := q.typeOf(addr)
+	q, t, err := r.objectReq(addr)
 	if err != nil {
 		return Value{}, err
 	}
@@ -561,11 +553,7 @@ func (r *Reader) Len(addr uint64) (int64, error) {
 	if addr == 0 {
 		return 0, &PyError{Type: "TypeError", Message: "object of type 'int' has no len()"}
 	}
-	q, err := r.newReq(addr)
-	if err != nil {
-		return 0, err
-	}
-	t, err := q.typeOf(addr)
+	q, t, err := r.objectReq(addr)
 	if err != nil {
 		return 0, err
 	}
@@ -628,11 +616,7 @@ func (r *Reader) ChildNaming(addr uint64) (Naming, error) {
 	if addr == 0 {
 		return NoChildren, nil
 	}
-	q, err := r.newReq(addr)
-	if err != nil {
-		return NoChildren, err
-	}
-	t, err := q.typeOf(addr)
+	q, t, err := r.objectReq(addr)
 	if err != nil {
 		return NoChildren, err
 	}

@@ -409,15 +409,8 @@ func (q *req) handleReprInfo(addr uint64, t *typeInfo, timer bool) (bool, error)
 		q.write(" cancelled")
 	}
 	if timer {
-		wt, err := q.typeOf(when)
-		if err != nil {
-			return false, err
-		}
-		if q.builtin(wt) != "float" {
-			return false, nil
-		}
-		x, err := q.float(when)
-		if err != nil {
+		x, ok, err := q.floatObject(when)
+		if err != nil || !ok {
 			return false, err
 		}
 		q.write(" when=")
@@ -580,30 +573,11 @@ func (q *req) functionSource(fn uint64) (bool, error) {
 // writeCfunctionQualname writes a built-in function's __qualname__: its name, prefixed with the
 // qualified name of the type of the object it is bound to (unless that is a module).
 func (q *req) writeCfunctionQualname(fn uint64) error {
-	cf := &q.r.v.CFunction
-	ml, err := q.ptr(fn + cf.Ml)
-	if err != nil {
-		return err
-	}
-	name, err := q.methodName(ml)
-	if err != nil {
-		return err
-	}
-	self, err := q.optPtr(fn + cf.Self)
+	name, self, st, err := q.cfunction(fn)
 	if err != nil {
 		return err
 	}
 	if self == 0 {
-		q.write(name)
-		return nil
-	}
-	st, err := q.typeOf(self)
-	if err != nil {
-		return err
-	}
-	if isMod, err := q.isModule(st); err != nil {
-		return err
-	} else if isMod {
 		q.write(name)
 		return nil
 	}
@@ -685,15 +659,8 @@ func (q *req) timeoutRepr(addr uint64) (bool, error) {
 		if when == q.k.none {
 			q.write("None")
 		} else {
-			wt, err := q.typeOf(when)
-			if err != nil {
-				return false, err
-			}
-			if q.builtin(wt) != "float" {
-				return false, nil
-			}
-			x, err := q.float(when)
-			if err != nil {
+			x, ok, err := q.floatObject(when)
+			if err != nil || !ok {
 				return false, err
 			}
 			q.writeFloat(cpython.RoundFloat(x, 3))

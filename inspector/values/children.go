@@ -337,16 +337,28 @@ func (r *Reader) Children(ref Ref, start, count int) ([]Child, error) {
 			}
 			add(strconv.Itoa(start+i), it)
 		}
-	case shapeDict:
-		it, err := q.dict(addr)
-		if err != nil {
-			return nil, err
+	case shapeDict, shapeSet:
+		// A dict's children are named by their keys, a set's by their positions.
+		var next func() (key, value uint64, ok bool, err error)
+		var skip func(n int64) error
+		if kind == shapeDict {
+			it, err := q.dict(addr)
+			if err != nil {
+				return nil, err
+			}
+			next, skip = it.next, it.skip
+		} else {
+			it, err := q.set(addr)
+			if err != nil {
+				return nil, err
+			}
+			next, skip = it.nextEntry, it.skip
 		}
-		if err := it.skip(int64(start)); err != nil {
+		if err := skip(int64(start)); err != nil {
 			return nil, err
 		}
 		for len(out) < count && !q.timeUp() {
-			k, v, ok, err := it.next()
+			k, v, ok, err := next()
 			if err != nil {
 				if errors.Is(err, errTimeUp) {
 					break
@@ -355,33 +367,16 @@ func (r *Reader) Children(ref Ref, start, count int) ([]Child, error) {
 			}
 			if !ok {
 				break
+			}
+			if kind == shapeSet {
+				add(strconv.Itoa(start+len(out)), k)
+				continue
 			}
 			name, err := q.keyText(k)
 			if err != nil {
 				return nil, err
 			}
 			add(name, v)
-		}
-	case shapeSet:
-		it, err := q.set(addr)
-		if err != nil {
-			return nil, err
-		}
-		if err := it.skip(int64(start)); err != nil {
-			return nil, err
-		}
-		for len(out) < count && !q.timeUp() {
-			k, ok, err := it.next()
-			if err != nil {
-				if errors.Is(err, errTimeUp) {
-					break
-				}
-				return nil, err
-			}
-			if !ok {
-				break
-			}
-			add(strconv.Itoa(start+len(out)), k)
 		}
 	case shapeFuture, shapeInstance:
 		var attrs []attribute

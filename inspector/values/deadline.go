@@ -36,15 +36,7 @@ func (q *req) whenDue(addr uint64, t *typeInfo) (float64, bool, error) {
 	if when == 0 || when == q.k.none {
 		return 0, false, nil
 	}
-	wt, err := q.typeOf(when)
-	if err != nil {
-		return 0, false, err
-	}
-	if q.builtin(wt) != "float" {
-		return 0, false, nil
-	}
-	x, err := q.float(when)
-	return x, err == nil, err
+	return q.floatObject(when)
 }
 
 // timeLeftChild is the synthetic child "seconds left" of a timer or timeout, when the reader

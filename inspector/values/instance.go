@@ -65,26 +65,19 @@ func (q *req) instAttrs(addr uint64, t *typeInfo, want map[string]*uint64) error
 	if err != nil || it == nil {
 		return err
 	}
-	left := len(want)
-	for left > 0 {
-		k, v, ok, err := it.next()
-		if err != nil || !ok {
-			return err
-		}
+	// Each key is compared in place, without making a string of it: reprs of locks, queues and
+	// enums walk an instance's dict every time.
+	return it.fill(want, func(k uint64) (*uint64, error) {
 		for name, dst := range want {
 			if *dst != 0 {
 				continue
 			}
-			if eq, err := q.strEquals(k, name); err != nil {
-				return err
-			} else if eq {
-				*dst = v
-				left--
-				break
+			if eq, err := q.strEquals(k, name); err != nil || eq {
+				return dst, err
 			}
 		}
-	}
-	return nil
+		return nil, nil
+	})
 }
 
 // slot is one __slots__ member of an object's class.

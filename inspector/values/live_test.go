@@ -124,6 +124,26 @@ func (c counts) String() string {
 	return strings.TrimSpace(b.String())
 }
 
+// checkReprs compares the reader's rendering of each value with the repr() and exactness the
+// target gave, and counts the values rendered as repr() does, per group.
+func checkReprs(t *testing.T, r *values.Reader, want []corpusEntry) counts {
+	t.Helper()
+	n := counts{}
+	for _, e := range want {
+		got, err := r.Value(e.ID)
+		if err != nil {
+			t.Errorf("%s %s: %v", e.Group, e.Repr, err)
+			continue
+		}
+		if got.Repr != e.Repr || got.Exact != e.Exact {
+			t.Errorf("%s value at %#x:\n got  %q (exact %v)\n want %q (exact %v)", e.Group, e.ID, got.Repr, got.Exact, e.Repr, e.Exact)
+			continue
+		}
+		n[e.Group]++
+	}
+	return n
+}
+
 func TestCorpusReprs(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
@@ -132,19 +152,7 @@ func TestCorpusReprs(t *testing.T) {
 			if len(c.Values) < 400 {
 				t.Fatalf("corpus of %d values", len(c.Values))
 			}
-			n := counts{}
-			for _, e := range c.Values {
-				got, err := tgt.reader.Value(e.ID)
-				if err != nil {
-					t.Errorf("%s %s: %v", e.Group, e.Repr, err)
-					continue
-				}
-				if got.Repr != e.Repr || got.Exact != e.Exact {
-					t.Errorf("%s value at %#x:\n got  %q (exact %v)\n want %q (exact %v)", e.Group, e.ID, got.Repr, got.Exact, e.Repr, e.Exact)
-					continue
-				}
-				n[e.Group]++
-			}
+			n := checkReprs(t, tgt.reader, c.Values)
 			t.Logf("Python %s: %d values rendered as repr() does: %v", v, len(c.Values), n)
 		})
 	}
@@ -249,19 +257,7 @@ func TestAsyncioReprs(t *testing.T) {
 		t.Run(v, func(t *testing.T) {
 			var doc asyncioDoc
 			tgt := startTarget(t, v, "values_asyncio.py", exactLimits(), &doc)
-			n := counts{}
-			for _, e := range doc.Values {
-				got, err := tgt.reader.Value(e.ID)
-				if err != nil {
-					t.Errorf("%s %s: %v", e.Group, e.Repr, err)
-					continue
-				}
-				if got.Repr != e.Repr || got.Exact != e.Exact {
-					t.Errorf("%s at %#x:\n got  %q (exact %v)\n want %q (exact %v)", e.Group, e.ID, got.Repr, got.Exact, e.Repr, e.Exact)
-					continue
-				}
-				n[e.Group]++
-			}
+			n := checkReprs(t, tgt.reader, doc.Values)
 			t.Logf("Python %s: %d asyncio objects rendered as repr() does: %v", v, len(doc.Values), n)
 		})
 	}

@@ -218,6 +218,20 @@ func (q *req) float(addr uint64) (float64, error) {
 	return math.Float64frombits(le64(b, off)), nil
 }
 
+// floatObject reads the float at addr. ok is false when the object's repr is not float's: it is
+// neither a float nor of a subclass that keeps float's repr.
+func (q *req) floatObject(addr uint64) (x float64, ok bool, err error) {
+	t, err := q.typeOf(addr)
+	if err != nil {
+		return 0, false, err
+	}
+	if q.builtin(t) != "float" {
+		return 0, false, nil
+	}
+	x, err = q.float(addr)
+	return x, err == nil, err
+}
+
 // maxIntReadDigits bounds the 30-bit digits read of one int (64 KiB, about 148,000 decimal
 // digits); a bigger int is described by its size in bits.
 const maxIntReadDigits = 1 << 14
@@ -616,6 +630,27 @@ func (k *kinds) putHint(h hintKey, ix int64) {
 	k.hints[h] = ix
 }
 
+// fill walks the dict until every pointer of want holds a value, or the dict ends. match says
+// for which of want's names a key is (nil: none); a name keeps the first value found for it.
+func (it *dictIter) fill(want map[string]*uint64, match func(key uint64) (*uint64, error)) error {
+	left := len(want)
+	for left > 0 {
+		k, v, ok, err := it.next()
+		if err != nil || !ok {
+			return err
+		}
+		dst, err := match(k)
+		if err != nil {
+			return err
+		}
+		if dst != nil && *dst == 0 {
+			*dst = v
+			left--
+		}
+	}
+	return nil
+}
+
 // setIter walks a set or frozenset in slot order (the order of its repr).
 type setIter struct {
 	q           *req
@@ -678,6 +713,13 @@ func (it *setIter) next() (uint64, bool, error) {
 		return 0, false, changed(it.addr, "set of %d items has %d", it.used, it.seen)
 	}
 	return 0, false, nil
+}
+
+// nextEntry is next in the form of dictIter.next, for the code that walks dicts and sets alike:
+// a set's entry has no value.
+func (it *setIter) nextEntry() (key, value uint64, ok bool, err error) {
+	key, ok, err = it.next()
+	return key, 0, ok, err
 }
 
 func (it *setIter) skip(n int64) error {

@@ -355,7 +355,7 @@ func (q *req) containerRepr(addr uint64, t *typeInfo, kind string, depth int) er
 			q.write("frozendict(")
 		}
 		q.writeByte('{')
-		if err := q.dictItems(it, depth); err != nil {
+		if err := q.entryItems(it.next, true, depth); err != nil {
 			return err
 		}
 		q.writeByte('}')
@@ -377,7 +377,7 @@ func (q *req) containerRepr(addr uint64, t *typeInfo, kind string, depth int) er
 			q.write(t.name + "(")
 		}
 		q.writeByte('{')
-		if err := q.setItems(it, depth); err != nil {
+		if err := q.entryItems(it.nextEntry, false, depth); err != nil {
 			return err
 		}
 		q.writeByte('}')
@@ -438,18 +438,10 @@ func (q *req) seqItems(owner uint64, s seqInfo, depth int) (int, error) {
 		if err != nil {
 			return written, err
 		}
-		for _, it := range items {
-			if q.stopItems() {
-				q.cut(written == 0)
-				return written, nil
-			}
-			if written > 0 {
-				q.write(", ")
-			}
-			if err := q.repr(it, depth+1); err != nil {
-				return written, q.stopErr(err, true)
-			}
-			written++
+		n, more, err := q.itemReprs(items, written, depth)
+		written += n
+		if !more {
+			return written, err
 		}
 	}
 	if s.n > shown {
@@ -458,43 +450,36 @@ func (q *req) seqItems(owner uint64, s seqInfo, depth int) (int, error) {
 	return written, nil
 }
 
-func (q *req) dictItems(it *dictIter, depth int) error {
-	for i := 0; ; i++ {
-		if i >= q.r.lim.MaxItems || q.stopItems() {
-			if _, _, ok, err := it.next(); err != nil || ok {
-				q.cut(i == 0)
-			}
-			return nil
+// itemReprs writes items of a container separated by ", ", after the written ones before them,
+// and returns how many it wrote. more is false when the repr stops there: it has reached
+// MaxReprLen or its time is up (the cut is written), or an item failed (err).
+func (q *req) itemReprs(items []uint64, written, depth int) (n int, more bool, err error) {
+	for i, it := range items {
+		if q.stopItems() {
+			q.cut(written+i == 0)
+			return i, false, nil
 		}
-		k, v, ok, err := it.next()
-		if err != nil {
-			return q.stopErr(err, i == 0)
-		}
-		if !ok {
-			return nil
-		}
-		if i > 0 {
+		if written+i > 0 {
 			q.write(", ")
 		}
-		if err := q.repr(k, depth+1); err != nil {
-			return q.stopErr(err, true)
-		}
-		q.write(": ")
-		if err := q.repr(v, depth+1); err != nil {
-			return q.stopErr(err, true)
+		if err := q.repr(it, depth+1); err != nil {
+			return i, false, q.stopErr(err, true)
 		}
 	}
+	return len(items), true, nil
 }
 
-func (q *req) setItems(it *setIter, depth int) error {
+// entryItems writes the entries of a dict ("key: value") or, without values, of a set ("key")
+// separated by ", ", at most MaxItems of them; next is the dict's or set's iterator.
+func (q *req) entryItems(next func() (key, value uint64, ok bool, err error), withValues bool, depth int) error {
 	for i := 0; ; i++ {
 		if i >= q.r.lim.MaxItems || q.stopItems() {
-			if _, ok, err := it.next(); err != nil || ok {
+			if _, _, ok, err := next(); err != nil || ok {
 				q.cut(i == 0)
 			}
 			return nil
 		}
-		k, ok, err := it.next()
+		k, v, ok, err := next()
 		if err != nil {
 			return q.stopErr(err, i == 0)
 		}
@@ -506,6 +491,12 @@ func (q *req) setItems(it *setIter, depth int) error {
 		}
 		if err := q.repr(k, depth+1); err != nil {
 			return q.stopErr(err, true)
+		}
+		if withValues {
+			q.write(": ")
+			if err := q.repr(v, depth+1); err != nil {
+				return q.stopErr(err, true)
+			}
 		}
 	}
 }
@@ -516,20 +507,12 @@ func (q *req) dequeItemsRepr(addr uint64, d dequeInfo, depth int) error {
 	if err != nil {
 		return q.stopErr(err, true)
 	}
-	for i, it := range items {
-		if q.stopItems() {
-			q.cut(i == 0)
-			return nil
-		}
-		if i > 0 {
-			q.write(", ")
-		}
-		if err := q.repr(it, depth+1); err != nil {
-			return q.stopErr(err, true)
-		}
+	n, more, err := q.itemReprs(items, 0, depth)
+	if !more {
+		return err
 	}
 	if d.n > shown {
-		q.cut(len(items) == 0)
+		q.cut(n == 0)
 	}
 	return nil
 }
@@ -653,16 +636,7 @@ func (q *req) genRepr(addr uint64, t *typeInfo) error {
 
 // cfunctionRepr: <built-in function name> or <built-in method name of Type object at 0x…>.
 func (q *req) cfunctionRepr(addr uint64) error {
-	cf := &q.r.v.CFunction
-	ml, err := q.ptr(addr + cf.Ml)
-	if err != nil {
-		return err
-	}
-	name, err := q.methodName(ml)
-	if err != nil {
-		return err
-	}
-	self, err := q.optPtr(addr + cf.Self)
+	name, self, st, err := q.cfunction(addr)
 	if err != nil {
 		return err
 	}
@@ -670,20 +644,34 @@ func (q *req) cfunctionRepr(addr uint64) error {
 		q.write("<built-in function " + name + ">")
 		return nil
 	}
-	st, err := q.typeOf(self)
-	if err != nil {
-		return err
-	}
-	if isMod, err := q.isModule(st); err != nil {
-		return err
-	} else if isMod {
-		q.write("<built-in function " + name + ">")
-		return nil
-	}
 	q.write("<built-in method " + name + " of " + st.name + " object at ")
 	q.writeAddr(self)
 	q.writeByte('>')
 	return nil
+}
+
+// cfunction reads a built-in function's name and the object it is bound to, with that object's
+// type; self is 0 for a function bound to nothing or to a module, which Python shows as a
+// function rather than a method.
+func (q *req) cfunction(fn uint64) (name string, self uint64, st *typeInfo, err error) {
+	cf := &q.r.v.CFunction
+	ml, err := q.ptr(fn + cf.Ml)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if name, err = q.methodName(ml); err != nil {
+		return "", 0, nil, err
+	}
+	if self, err = q.optPtr(fn + cf.Self); err != nil || self == 0 {
+		return name, 0, nil, err
+	}
+	if st, err = q.typeOf(self); err != nil {
+		return "", 0, nil, err
+	}
+	if isMod, err := q.isModule(st); err != nil || isMod {
+		return name, 0, nil, err
+	}
+	return name, self, st, nil
 }
 
 // isModule reports whether t is module or a subclass of it.

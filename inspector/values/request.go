@@ -88,6 +88,19 @@ func (r *Reader) newReq(root uint64) (*req, error) {
 	return q, nil
 }
 
+// objectReq starts a request about the object at addr (see newReq) and reads its type.
+func (r *Reader) objectReq(addr uint64) (*req, *typeInfo, error) {
+	q, err := r.newReq(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := q.typeOf(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, t, nil
+}
+
 // release ends a request; nothing it returned may refer to its buffers. Requests are reused:
 // a snapshot of thousands of frames makes one request each.
 func (q *req) release() {

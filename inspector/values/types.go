@@ -588,25 +588,17 @@ func (q *req) dictGetMany(dict uint64, want map[string]*uint64) error {
 	if err != nil {
 		return err
 	}
-	left := len(want)
-	for left > 0 {
-		k, v, ok, err := it.next()
-		if err != nil || !ok {
-			return err
-		}
+	// A key that is not a str, or cannot be read as a name, is passed over.
+	return it.fill(want, func(k uint64) (*uint64, error) {
 		if isStr, err := q.isStr(k); err != nil || !isStr {
-			continue
+			return nil, nil
 		}
 		s, err := q.strValue(k, maxName)
 		if err != nil {
-			continue
+			return nil, nil
 		}
-		if p, ok := want[s]; ok && *p == 0 {
-			*p = v
-			left--
-		}
-	}
-	return nil
+		return want[s], nil
+	})
 }
 
 // moduleDict returns md_dict of module m.

@@ -77,28 +77,22 @@ func DefaultLimits() Limits {
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = d.MaxDepth
-	}
-	if l.MaxItems <= 0 {
-		l.MaxItems = d.MaxItems
-	}
-	if l.MaxStrLen <= 0 {
-		l.MaxStrLen = d.MaxStrLen
-	}
-	if l.MaxReprLen <= 0 {
-		l.MaxReprLen = d.MaxReprLen
-	}
-	if l.MaxIntDigits <= 0 {
-		l.MaxIntDigits = d.MaxIntDigits
-	}
-	if l.MaxChildren <= 0 {
-		l.MaxChildren = d.MaxChildren
-	}
-	if l.Budget <= 0 {
-		l.Budget = d.Budget
-	}
+	l.MaxDepth = orDefault(l.MaxDepth, d.MaxDepth)
+	l.MaxItems = orDefault(l.MaxItems, d.MaxItems)
+	l.MaxStrLen = orDefault(l.MaxStrLen, d.MaxStrLen)
+	l.MaxReprLen = orDefault(l.MaxReprLen, d.MaxReprLen)
+	l.MaxIntDigits = orDefault(l.MaxIntDigits, d.MaxIntDigits)
+	l.MaxChildren = orDefault(l.MaxChildren, d.MaxChildren)
+	l.Budget = orDefault(l.Budget, d.Budget)
 	return l
+}
+
+// orDefault is v, or def when v is not set (zero or less).
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Config describes the target.

@@ -17,8 +17,8 @@ func withLocals(s *snapshot.Snapshot) *snapshot.Snapshot {
 	loop := "<asyncio.unix_events._UnixSelectorEventLoop object at 0x7f3a2c0e1b40>"
 	for i := range s.Tasks {
 		t := &s.Tasks[i]
-		t.Locals = make([]snapshot.FrameLocals, len(t.Frames))
-		t.Locals[0] = snapshot.FrameLocals{Vars: []snapshot.Variable{
+		t.Values = &snapshot.TaskValues{Locals: make([]snapshot.FrameLocals, len(t.Frames))}
+		t.Values.Locals[0] = snapshot.FrameLocals{Vars: []snapshot.Variable{
 			{Name: "delay", Kind: "argument", Type: "int", Repr: "10000"},
 			{Name: "result", Kind: "argument", Type: "NoneType", Repr: "None"},
 			{Name: "loop", Kind: "local", Type: "_UnixSelectorEventLoop", Repr: loop},
@@ -26,7 +26,7 @@ func withLocals(s *snapshot.Snapshot) *snapshot.Snapshot {
 			{Name: "h", Kind: "local", Type: "TimerHandle", Repr: "<TimerHandle when=13163.50" + strconv.Itoa(i) +
 				" _set_result_unless_cancelled() at /usr/lib/python3.14/asyncio/futures.py:319>"},
 		}}
-		t.Wake = snapshot.Wake{Known: true, In: 9999.5 + float64(i)/1e4, By: snapshot.WakeSleep}
+		t.Values.Wake = snapshot.Wake{Known: true, In: 9999.5 + float64(i)/1e4, By: snapshot.WakeSleep}
 	}
 	return s
 }
@@ -48,8 +48,9 @@ func sampleWithLocals() *snapshot.Snapshot {
 	s := sampleSnapshot()
 	s.Threads[0].Locals = []snapshot.FrameLocals{{Vars: []snapshot.Variable{
 		{Name: "loop", Kind: "local", Type: "_UnixSelectorEventLoop", Repr: "<asyncio.unix_events._UnixSelectorEventLoop object at 0x7f00>"}}}}
-	s.Tasks[0].Locals = []snapshot.FrameLocals{{Err: "the frame moved on to line 10 while the snapshot was taken"}}
-	s.Tasks[1].Locals = []snapshot.FrameLocals{
+	s.Tasks[0].Values = &snapshot.TaskValues{Locals: []snapshot.FrameLocals{{Err: "the frame moved on to line 10 while the snapshot was taken"}}}
+	s.Tasks[1].Values = &snapshot.TaskValues{}
+	s.Tasks[1].Values.Locals = []snapshot.FrameLocals{
 		{Vars: []snapshot.Variable{
 			{Name: "delay", Kind: "argument", Type: "int", Repr: "10000"},
 			{Name: "h", Kind: "local", Type: "TimerHandle", Repr: "<TimerHandle when=13163.5 _set_result_unless_cancelled() at /usr/lib/python3.15/asyncio/futures.py:319>"},
@@ -60,7 +61,7 @@ func sampleWithLocals() *snapshot.Snapshot {
 			{Name: "outer", Kind: "free", Type: "int", Repr: "1"},
 		}},
 	}
-	s.Tasks[1].Wake = snapshot.Wake{Known: true, In: 9999.12345, By: snapshot.WakeSleep}
+	s.Tasks[1].Values.Wake = snapshot.Wake{Known: true, In: 9999.12345, By: snapshot.WakeSleep}
 	return s
 }
 

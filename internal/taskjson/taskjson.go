@@ -360,11 +360,11 @@ func (tw *taskWriter) task(i int) {
 	j.Raw(`,"tid":`)
 	j.Uint(t.TID)
 	if tw.locals {
-		tw.scratch = writeWake(j, t.Wake, tw.scratch)
+		tw.scratch = writeWake(j, t.WakeOf(), tw.scratch)
 	}
 	j.Raw(`,"frames":`)
 	if tw.locals {
-		writeFramesLocals(j, t.Frames, t.Locals, &tw.texts)
+		writeFramesLocals(j, t.Frames, t.LocalsOf(), &tw.texts)
 	} else {
 		writeFrames(j, t.Frames)
 	}

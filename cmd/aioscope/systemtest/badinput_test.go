@@ -280,13 +280,7 @@ const readyThenSleep = "import os, signal, time; signal.alarm(600); print('READY
 func startRaw(t *testing.T, name string, args ...string) int {
 	t.Helper()
 	cmd := exec.Command(name, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	startForTest(t, cmd)
 	return cmd.Process.Pid
 }
 
@@ -298,13 +292,7 @@ func startRawReady(t *testing.T, name string, args ...string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	startForTest(t, cmd)
 	ready := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(out).ReadString('\n')

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,28 +29,9 @@ type dapClient struct {
 // killed, if still running, when the test ends.
 func startDAP(t *testing.T, argv ...string) *dapClient {
 	t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &dapClient{t: t, cmd: cmd, in: in, stderr: &bytes.Buffer{}}
-	cmd.Stderr = c.stderr
-	// Its own process group, so that cleanup also kills what a tracer started; and a bounded
-	// wait for the output pipes, which a surviving child would otherwise hold open for ever.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
+	stderr := &bytes.Buffer{}
+	cmd, in, out := startServer(t, stderr, argv...)
+	c := &dapClient{t: t, cmd: cmd, in: in, stderr: stderr}
 	c.Client = daptest.New(t, daptest.Stdio(in, out))
 	c.Timeout = dapRequestDeadline
 	c.Diagnose = func() string { return "stderr: " + c.stderr.String() }

@@ -2,16 +2,12 @@ package systemtest
 
 import (
 	"bytes"
-	"context"
-	"errors"
-	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aioscope/aioscope/internal/testtarget"
-	"github.com/aioscope/aioscope/schema"
 )
 
 // TestJSONSchemaLive: what `aioscope ps --json` and `pstree --json` print for live CPython 3.14
@@ -20,10 +16,7 @@ func TestJSONSchemaLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Python processes")
 	}
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	bin := testtarget.Binary(t)
 	cases := []struct {
 		scenario string
@@ -89,16 +82,6 @@ func runJSON(t *testing.T, bin string, tg *testtarget.Target, cmd string, flags 
 	if tg.Exited() {
 		t.Fatalf("target %d has exited; stderr:\n%s", tg.PID, tg.Stderr())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	args := append(append([]string{cmd}, flags...), strconv.Itoa(tg.PID))
-	c := exec.CommandContext(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
-	err := c.Run()
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("aioscope %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return stdout.Bytes(), c.ProcessState.ExitCode()
+	stdout, _, code := runWithin(t, slowRunDeadline, bin, slices.Concat([]string{cmd}, flags, []string{strconv.Itoa(tg.PID)})...)
+	return stdout, code
 }

@@ -7,17 +7,14 @@ package systemtest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -88,10 +85,7 @@ func TestPSJSONLocalsLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Python processes")
 	}
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	bin := testtarget.Binary(t)
 	wakesBy := map[string]string{"fetch-a": "asyncio.sleep", "fetch-b": "asyncio.sleep", "guarded": "asyncio.timeout",
 		"guarded-as": "asyncio.timeout", "wait-for": "asyncio.wait_for"}
@@ -197,10 +191,7 @@ func TestPSTreeArgsLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Python processes")
 	}
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
@@ -275,7 +266,7 @@ func TestLocalsCommand(t *testing.T) {
 					fetchA = task.ID
 				}
 			}
-			out, stderr, code := runCLI(t, bin, "locals", pid, "fetch-a")
+			out, stderr, code := runWithin(t, slowRunDeadline, bin, "locals", pid, "fetch-a")
 			if code != 0 {
 				t.Fatalf("locals fetch-a: exit %d: %s", code, stderr)
 			}
@@ -297,16 +288,16 @@ func TestLocalsCommand(t *testing.T) {
 					t.Errorf("locals fetch-a does not show\n%s\nin\n%s", want, text)
 				}
 			}
-			byID, _, code := runCLI(t, bin, "locals", pid, fmt.Sprintf("%#x", fetchA))
+			byID, _, code := runWithin(t, slowRunDeadline, bin, "locals", pid, fmt.Sprintf("%#x", fetchA))
 			if code != 0 || !strings.HasPrefix(string(byID), heading) {
 				t.Errorf("locals by id: exit %d\n%s", code, byID)
 			}
-			twins, _, code := runCLI(t, bin, "locals", pid, "twin")
+			twins, _, code := runWithin(t, slowRunDeadline, bin, "locals", pid, "twin")
 			if n := strings.Count(string(twins), "\"twin\" (thread "); code != 0 || n != 2 ||
 				!strings.Contains(string(twins), "            n: 1\n") || !strings.Contains(string(twins), "            n: 2\n") {
 				t.Errorf("locals twin: exit %d, %d tasks\n%s", code, n, twins)
 			}
-			thread, _, code := runCLI(t, bin, "locals", "--thread", pid, pid)
+			thread, _, code := runWithin(t, slowRunDeadline, bin, "locals", "--thread", pid, pid)
 			if code != 0 || !strings.HasPrefix(string(thread), "Thread "+pid+" (main") || !strings.Contains(string(thread), "run_forever (") {
 				t.Errorf("locals --thread: exit %d\n%s", code, thread)
 			}
@@ -326,7 +317,7 @@ func TestLocalsCommand(t *testing.T) {
 				{[]string{"locals", strconv.Itoa(os.Getpid()), "x"}, exitError, "aioscope: "},
 				{[]string{"ps", "--locals", pid}, exitUsage, "--locals needs --json"},
 			} {
-				out, stderr, code := runCLI(t, bin, c.args...)
+				out, stderr, code := runWithin(t, slowRunDeadline, bin, c.args...)
 				if code != c.code || len(out) != 0 || !strings.Contains(string(stderr), c.want) ||
 					strings.Count(string(stderr), "\n") != 1 {
 					t.Errorf("aioscope %s: exit %d, stdout %q, stderr %q; want exit %d and one line with %q",
@@ -335,19 +326,4 @@ func TestLocalsCommand(t *testing.T) {
 			}
 		})
 	}
-}
-
-// runCLI runs the binary with args and returns its output and exit code.
-func runCLI(t *testing.T, bin string, args ...string) (stdout, stderr []byte, code int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	_ = cmd.Run()
-	if cmd.ProcessState == nil {
-		t.Fatalf("aioscope %s did not run", strings.Join(args, " "))
-	}
-	return out.Bytes(), errb.Bytes(), cmd.ProcessState.ExitCode()
 }

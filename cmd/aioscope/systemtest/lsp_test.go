@@ -7,10 +7,8 @@ import (
 	"io"
 	"net"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,24 +31,7 @@ type lspClient struct {
 
 func startLSP(t *testing.T, argv ...string) *lspClient {
 	t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
+	cmd, in, out := startServer(t, nil, argv...)
 	c := &lspClient{t: t, cmd: cmd, requests: map[string]int{}}
 	rwc := struct {
 		io.Reader
@@ -100,8 +81,8 @@ func TestReadOnlyLSPSession(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "churn.py")
 			poller := testtarget.WatchStateClosely(t, tg.PID)
-			out := filepath.Join(t.TempDir(), "strace.txt")
-			c := startLSP(t, strace, "-f", "-qq", "-y", "-e", "trace="+strings.Join(tracedSyscalls, ","), "-o", out, bin, "lsp")
+			cmdline, out := underStrace(t, strace, bin, "lsp")
+			c := startLSP(t, cmdline...)
 			c.mustCall("initialize", map[string]any{
 				"capabilities": map[string]any{
 					"workspace":    map[string]any{"codeLens": map[string]any{"refreshSupport": true}},
@@ -187,13 +168,7 @@ func TestLSPCommandLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	startForTest(t, cmd)
 	line, err := bufio.NewReader(out).ReadString('\n')
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "aioscope lsp: listening on ")
 	if err != nil || !ok {

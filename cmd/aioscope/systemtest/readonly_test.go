@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,6 +32,14 @@ var tracedSyscalls = []string{
 	"kill", "tgkill", "tkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
 }
 
+// underStrace returns the command line that runs argv under strace, following its children and
+// logging the tracedSyscalls, with the files their descriptors name, to a new file: log, which
+// checkReadOnlyTrace reads.
+func underStrace(t *testing.T, strace string, argv ...string) (cmdline []string, log string) {
+	log = filepath.Join(t.TempDir(), "strace.txt")
+	return append([]string{strace, "-f", "-qq", "-y", "-e", "trace=" + strings.Join(tracedSyscalls, ","), "-o", log}, argv...), log
+}
+
 // straceLine is one line of `strace -f -y` output: "PID syscall(args...".
 var straceLine = regexp.MustCompile(`^(\d+)\s+([a-z0-9_]+)\((.*)$`)
 
@@ -44,10 +53,8 @@ func TestReadOnlyStrace(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "tree.py")
 			for _, args := range [][]string{{"ps"}, {"pstree"}, {"ps", "--json"}, {"pstree", "--json", "--main-thread-only"}} {
-				out := filepath.Join(t.TempDir(), "strace.txt")
-				cmdArgs := []string{"-f", "-qq", "-y", "-e", "trace=" + strings.Join(tracedSyscalls, ","), "-o", out, bin}
-				cmdArgs = append(cmdArgs, append(args, strconv.Itoa(tg.PID))...)
-				stdout, stderr, code := runBounded(t, strace, cmdArgs...)
+				cmdline, out := underStrace(t, strace, slices.Concat([]string{bin}, args, []string{strconv.Itoa(tg.PID)})...)
+				stdout, stderr, code := runBounded(t, cmdline[0], cmdline[1:]...)
 				if code != exitOK || len(stdout) == 0 {
 					t.Fatalf("strace aioscope %v: exit %d\nstderr: %s", args, code, stderr)
 				}
@@ -275,8 +282,8 @@ func TestReadOnlyDAPSession(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "churn.py")
 			watch := testtarget.WatchStateClosely(t, tg.PID)
-			out := filepath.Join(t.TempDir(), "strace.txt")
-			c := startDAP(t, strace, "-f", "-qq", "-y", "-e", "trace="+strings.Join(tracedSyscalls, ","), "-o", out, bin, "dap")
+			cmdline, out := underStrace(t, strace, bin, "dap")
+			c := startDAP(t, cmdline...)
 			c.attach(tg.PID, map[string]any{"refreshInterval": 10})
 			// The first stop's snapshot may have met the target mid-change (strace slows the
 			// reads down); pause takes another.

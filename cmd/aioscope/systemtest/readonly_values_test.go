@@ -3,8 +3,6 @@ package systemtest
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-dap"
@@ -25,8 +23,8 @@ func TestReadOnlyDAPValues(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "dapvalues.py")
 			poller := testtarget.WatchStateClosely(t, tg.PID)
-			out := filepath.Join(t.TempDir(), "strace.txt")
-			c := startDAP(t, strace, "-f", "-qq", "-y", "-e", "trace="+strings.Join(tracedSyscalls, ","), "-o", out, bin, "dap")
+			cmdline, out := underStrace(t, strace, bin, "dap")
+			c := startDAP(t, cmdline...)
 			c.attach(tg.PID, nil)
 			var threads dap.ThreadsResponseBody
 			decode(t, c.mustSucceed("threads", nil), &threads)

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aioscope/aioscope/internal/testtarget"
+	"github.com/aioscope/aioscope/schema"
 )
 
 func TestMain(m *testing.M) {
@@ -26,22 +29,83 @@ const (
 	exitUsage = 2
 )
 
+// startServer starts argv, a server of aioscope's on stdio (possibly under a tracer), with pipes
+// to its stdin and from its stdout; its stderr goes to stderr, or nowhere when that is nil. It
+// runs in a process group of its own, so that the cleanup at the test's end also kills what a
+// tracer started; and the wait for its pipes is bounded, as a surviving child would otherwise
+// hold them open for ever.
+func startServer(t *testing.T, stderr io.Writer, argv ...string) (cmd *exec.Cmd, stdin io.WriteCloser, stdout io.ReadCloser) {
+	t.Helper()
+	cmd = exec.Command(argv[0], argv[1:]...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err = cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	return cmd, stdin, stdout
+}
+
+// startForTest starts cmd, which is killed, if still running, and reaped when the test ends.
+func startForTest(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+}
+
+// loadSchemas loads the JSON schemas of aioscope's output.
+func loadSchemas(t *testing.T) *schema.Set {
+	t.Helper()
+	schemas, err := schema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return schemas
+}
+
 // runDeadline bounds one CLI run. A run takes milliseconds; the deadline only turns a hang into
 // a failure, so it is generous for a loaded machine.
 const runDeadline = 30 * time.Second
 
+// slowRunDeadline bounds a run that reads many tasks or values, on a machine that runs many
+// targets at once.
+const slowRunDeadline = 2 * time.Minute
+
 // runBounded runs the aioscope binary and returns its output and exit code; it fails the test if
-// the run does not end within runDeadline or cannot be started.
+// the run does not end within runDeadline, cannot be started or is killed by a signal.
 func runBounded(t *testing.T, bin string, args ...string) (stdout, stderr []byte, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runDeadline)
+	return runWithin(t, runDeadline, bin, args...)
+}
+
+// runWithin is runBounded with another deadline.
+func runWithin(t *testing.T, deadline time.Duration, bin string, args ...string) (stdout, stderr []byte, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		t.Fatalf("aioscope %s did not finish within %v", strings.Join(args, " "), runDeadline)
+		t.Fatalf("aioscope %s did not finish within %v", strings.Join(args, " "), deadline)
 	}
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {

@@ -161,10 +161,7 @@ func TestShapeOptions(t *testing.T) {
 		t.Skip("starts Python processes")
 	}
 	bin := testtarget.Binary(t)
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			testtarget.Python(t, version)

@@ -7,7 +7,7 @@ import (
 	"io"
 	"math"
 	"os/exec"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,33 +24,6 @@ import (
 // System tests of aioscope watch and aioscope check against real CPython 3.14 and 3.15 targets
 // whose own output says what happened and when: testdata/scenarios/health.py prints when its
 // task gets stuck, when its sleeper began and when each block of its loop started and ended.
-
-// printed returns the time.time() values a target printed on lines "<word> <float>...".
-func printed(t *testing.T, out, word string) [][]float64 {
-	t.Helper()
-	var all [][]float64
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != word {
-			continue
-		}
-		var v []float64
-		for _, s := range f[1:] {
-			x, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatalf("target printed %q: %v", line, err)
-			}
-			v = append(v, x)
-		}
-		all = append(all, v)
-	}
-	return all
-}
-
-func unixTime(f float64) time.Time {
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9))
-}
 
 func parseStamp(t *testing.T, s string) time.Time {
 	t.Helper()
@@ -95,10 +68,7 @@ type findingDoc struct {
 // longest of its blocks; text and JSON agree; the JSON matches its schema.
 func TestCheckFindings(t *testing.T) {
 	bin := testtarget.Binary(t)
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "1", "300,200", "1.5")
@@ -117,7 +87,7 @@ func TestCheckFindings(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := tg.Stdout()
-			stuckAt, blocks := printed(t, out, "STUCK"), printed(t, out, "BLOCK")
+			stuckAt, blocks := testtarget.Printed(t, out, "STUCK"), testtarget.Printed(t, out, "BLOCK")
 			if len(stuckAt) != 1 || len(blocks) != 2 {
 				t.Fatalf("the target printed STUCK %v, BLOCK %v", stuckAt, blocks)
 			}
@@ -136,10 +106,10 @@ func TestCheckFindings(t *testing.T) {
 					}
 					// The first snapshot that saw it there is at most one interval after it began.
 					since := parseStamp(t, f.Since)
-					if d := since.Sub(unixTime(stuckAt[0][0])); d < 0 || d > time.Second+50*time.Millisecond {
-						t.Errorf("stuck since %v, but it began at %v", since, unixTime(stuckAt[0][0]))
+					if d := since.Sub(testtarget.UnixTime(stuckAt[0][0])); d < 0 || d > time.Second+50*time.Millisecond {
+						t.Errorf("stuck since %v, but it began at %v", since, testtarget.UnixTime(stuckAt[0][0]))
 					}
-					truth := ended.Sub(unixTime(stuckAt[0][0])).Seconds()
+					truth := ended.Sub(testtarget.UnixTime(stuckAt[0][0])).Seconds()
 					if f.Seconds > truth || f.Seconds < truth-2.5 {
 						t.Errorf("stuck for %.3f s, truth at most %.3f s", f.Seconds, truth)
 					}
@@ -188,7 +158,7 @@ func TestCheckHealthy(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "busy.py")
 			blocks, _ := watchBlocks(t, bin, tg, "20s")
-			stalls := printed(t, tg.Stdout(), "STALL")
+			stalls := testtarget.Printed(t, tg.Stdout(), "STALL")
 			for _, b := range blocks {
 				if !overlaps(b, stalls) {
 					t.Errorf("a healthy loop reported blocked: %+v (the process stalled: %v)", b, stalls)
@@ -198,7 +168,7 @@ func TestCheckHealthy(t *testing.T) {
 
 			tg = testtarget.Start(t, version, "busy.py", "150", "1.5")
 			blocks, _ = watchBlocks(t, bin, tg, "6s")
-			truth, stalls := printed(t, tg.Stdout(), "BLOCK"), printed(t, tg.Stdout(), "STALL")
+			truth, stalls := testtarget.Printed(t, tg.Stdout(), "BLOCK"), testtarget.Printed(t, tg.Stdout(), "STALL")
 			found := 0
 			for _, b := range blocks {
 				switch {
@@ -228,7 +198,7 @@ type reportedBlock struct {
 // overlaps reports whether the block overlaps one of the intervals a target printed.
 func overlaps(b reportedBlock, intervals [][]float64) bool {
 	for _, iv := range intervals {
-		if b.start.Before(unixTime(iv[1]).Add(20*time.Millisecond)) && unixTime(iv[0]).Before(b.end.Add(20*time.Millisecond)) {
+		if b.start.Before(testtarget.UnixTime(iv[1]).Add(20*time.Millisecond)) && testtarget.UnixTime(iv[0]).Before(b.end.Add(20*time.Millisecond)) {
 			return true
 		}
 	}
@@ -294,10 +264,7 @@ type watchLine struct {
 // duration; the stuck task once; the sleeper's wait began exactly when it printed.
 func TestWatchLines(t *testing.T) {
 	bin := testtarget.Binary(t)
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "1", "300,150", "1.5")
@@ -325,7 +292,7 @@ func TestWatchLines(t *testing.T) {
 				t.Fatalf("watch: %v\n%s", err, stderr.String())
 			}
 			out := tg.Stdout()
-			blocks, slept := printed(t, out, "BLOCK"), printed(t, out, "SLEEPING")
+			blocks, slept := testtarget.Printed(t, out, "BLOCK"), testtarget.Printed(t, out, "SLEEPING")
 			var events []string
 			nb := 0
 			for _, r := range lines {
@@ -351,14 +318,14 @@ func TestWatchLines(t *testing.T) {
 					}
 					// Reported soon after it ended (the bound here is loose; the benchmark
 					// measures it).
-					if late := r.at.Sub(unixTime(b[1])); late > time.Second {
+					if late := r.at.Sub(testtarget.UnixTime(b[1])); late > time.Second {
 						t.Errorf("a block was reported %v after it ended", late)
 					}
 				case "snapshot":
 					for _, w := range l.Longest {
 						if w.Task.Name == "sleeper" && w.Exact {
-							if d := parseStamp(t, w.Since).Sub(unixTime(slept[0][0])); d.Abs() > 5*time.Millisecond {
-								t.Errorf("sleeper since %s, began at %v", w.Since, unixTime(slept[0][0]))
+							if d := parseStamp(t, w.Since).Sub(testtarget.UnixTime(slept[0][0])); d.Abs() > 5*time.Millisecond {
+								t.Errorf("sleeper since %s, began at %v", w.Since, testtarget.UnixTime(slept[0][0]))
 							}
 						}
 					}
@@ -497,10 +464,8 @@ func TestReadOnlyStraceWatchCheck(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "0.5", "200", "0.5")
 			for _, args := range [][]string{{"watch", "--for", "2s"}, {"check", "--for", "2s"}} {
-				out := filepath.Join(t.TempDir(), "strace.txt")
-				cmdArgs := []string{"-f", "-qq", "-y", "-e", "trace=" + strings.Join(tracedSyscalls, ","), "-o", out, bin}
-				cmdArgs = append(cmdArgs, append(args, strconv.Itoa(tg.PID))...)
-				stdout, stderr, code := runBounded(t, strace, cmdArgs...)
+				cmdline, out := underStrace(t, strace, slices.Concat([]string{bin}, args, []string{strconv.Itoa(tg.PID)})...)
+				stdout, stderr, code := runBounded(t, cmdline[0], cmdline[1:]...)
 				if code == exitUsage || len(stdout) == 0 || len(stderr) != 0 {
 					t.Fatalf("strace aioscope %v: exit %d\nstderr: %s", args, code, stderr)
 				}

@@ -1,6 +1,9 @@
 package snapmem
 
-import "slices"
+import (
+	"iter"
+	"slices"
+)
 
 // Fresh copies. A walk that finds what it read does not hang together — the target changed
 // between the copies it came from — takes fresh copies of what it read and reads it again. All of
@@ -25,8 +28,14 @@ type Span struct {
 // RefreshAll copies the pages holding every span again, together — in as few reads as their
 // number allows, one right after the other — and in place.
 func (c *Cache) RefreshAll(spans []Span) error {
+	return c.RefreshEach(slices.Values(spans))
+}
+
+// RefreshEach is RefreshAll for spans yielded one by one: a walk that refreshes the objects of
+// a whole target need not make a list of them first.
+func (c *Cache) RefreshEach(spans iter.Seq[Span]) error {
 	var pages []uint64
-	for _, s := range spans {
+	for s := range spans {
 		if s.N <= 0 || s.Addr+uint64(s.N) < s.Addr {
 			continue
 		}
