@@ -13,35 +13,9 @@ import (
 	"github.com/google/go-dap"
 
 	"github.com/aioscope/aioscope/internal/daptest"
+	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/schema"
 )
-
-// printed returns the times a target printed on lines "<word> <time.time()> ...", in order.
-func printed(t *testing.T, out, word string) [][]float64 {
-	t.Helper()
-	var all [][]float64
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != word {
-			continue
-		}
-		var v []float64
-		for _, s := range f[1:] {
-			x, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatalf("%q: %v", line, err)
-			}
-			v = append(v, x)
-		}
-		all = append(all, v)
-	}
-	return all
-}
-
-func unixTime(f float64) time.Time {
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9))
-}
 
 // loopBlocked is the body of the aioscope/loopBlocked event.
 type loopBlocked struct {
@@ -82,7 +56,7 @@ func TestLiveTime(t *testing.T) {
 			c.OK("continue", nil, nil)
 			msgs := c.Drain(5500 * time.Millisecond)
 			out := tg.Stdout()
-			stuckAt, sleeping, blocks := printed(t, out, "STUCK"), printed(t, out, "SLEEPING"), printed(t, out, "BLOCK")
+			stuckAt, sleeping, blocks := testtarget.Printed(t, out, "STUCK"), testtarget.Printed(t, out, "SLEEPING"), testtarget.Printed(t, out, "BLOCK")
 			if len(stuckAt) != 1 || len(sleeping) != 1 || len(blocks) != 2 {
 				t.Fatalf("the target printed STUCK %v, SLEEPING %v, BLOCK %v", stuckAt, sleeping, blocks)
 			}
@@ -110,7 +84,7 @@ func TestLiveTime(t *testing.T) {
 			if len(graphs) < 8 {
 				t.Fatalf("%d awaitGraph events in 5.5 s of refreshing every %v", len(graphs), refresh)
 			}
-			checkWaits(t, graphs, unixTime(stuckAt[0][0]), stuckAfter, refresh)
+			checkWaits(t, graphs, testtarget.UnixTime(stuckAt[0][0]), stuckAfter, refresh)
 			checkBlocks(t, events, graphs, blocks, tg.PID)
 
 			// Paused: the rows say how long tasks have waited, the stuck one marked.
@@ -166,7 +140,7 @@ func TestLiveTime(t *testing.T) {
 			if _, ok := stuckVars["wakes in"]; ok {
 				t.Errorf("stuck-forever, waiting on an Event, wakes in %q", stuckVars["wakes in"].Value)
 			}
-			wakeAt := unixTime(sleeping[0][0]).Add(time.Duration(sleeping[0][1] * float64(time.Second)))
+			wakeAt := testtarget.UnixTime(sleeping[0][0]).Add(time.Duration(sleeping[0][1] * float64(time.Second)))
 			wakes := taskScope("sleeper")["wakes in"].Value
 			want := time.Until(wakeAt).Seconds()
 			m := regexp.MustCompile(`^([0-9,]+) s \(asyncio\.sleep\)$`).FindStringSubmatch(wakes)
@@ -268,7 +242,7 @@ func checkBlocks(t *testing.T, events []loopBlocked, graphs []awaitGraph, truth 
 		}
 	}
 	for i, b := range final {
-		want := unixTime(truth[i][1]).Sub(unixTime(truth[i][0]))
+		want := testtarget.UnixTime(truth[i][1]).Sub(testtarget.UnixTime(truth[i][0]))
 		got := time.Duration(b.Milliseconds) * time.Millisecond
 		if d := got - want; d.Abs() > time.Duration(b.PrecisionMs)*time.Millisecond+25*time.Millisecond {
 			t.Errorf("block %d: %v ± %d ms, truth %v", i, got, b.PrecisionMs, want)
@@ -296,4 +270,78 @@ func checkBlocks(t *testing.T, events []loopBlocked, graphs []awaitGraph, truth 
 		enc, _ := json.Marshal(graphs[len(graphs)-1].Loops)
 		t.Errorf("no snapshot showed the loop's lag (%v) or its block (%v); the last: %s", lagged, blocked, enc)
 	}
+}
+
+// TestLiveBusyLoopNotBlocked refreshes busy.py, whose loop is almost never idle but runs no long
+// callback: no aioscope/loopBlocked event, while the awaitGraphs show the loop being sampled. A
+// stall of the process itself (waiting for a CPU on a busy machine) does block its loop: busy.py
+// prints them, and a block is accepted only if, without the stalls it overlaps, it would have
+// been shorter than the blocked threshold.
+func TestLiveBusyLoopNotBlocked(t *testing.T) {
+	schemas, err := schema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			tg, c := liveSession(t, version, "busy.py")
+			c.attachAndStop(map[string]any{"processId": tg.PID, "refreshInterval": 500})
+			c.Threads()
+			c.OK("continue", nil, nil)
+			msgs := c.Drain(3 * time.Second)
+			c.OK("disconnect", nil, nil)
+			time.Sleep(100 * time.Millisecond) // the stalls up to now are printed
+			stalls := testtarget.Printed(t, tg.Stdout(), "STALL")
+			sampled := 0
+			for _, m := range msgs {
+				switch {
+				case m.IsEvent("aioscope/awaitGraph"):
+					var g awaitGraph
+					daptest.Decode(t, m.Body, &g)
+					if len(g.Loops) == 1 && g.Loops[0].TID == uint64(tg.PID) {
+						sampled++
+					}
+				case m.IsEvent("aioscope/loopBlocked"):
+					if err := schemas.Validate(schema.LoopBlocked, m.Body); err != nil {
+						t.Error(err)
+					}
+					var b loopBlocked
+					daptest.Decode(t, m.Body, &b)
+					start, err := time.Parse(time.RFC3339Nano, b.StartedAt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					d := time.Duration(b.Milliseconds) * time.Millisecond
+					own := d - stalled(stalls, start, start.Add(d))
+					if own >= DefaultBlockedThreshold {
+						t.Errorf("a busy but healthy loop reported blocked for %v, %v of it not a stall of the process: %s", d, own, m.Body)
+					} else {
+						t.Logf("blocked while the process stalled: %s", m.Body)
+					}
+				}
+			}
+			if sampled < 3 {
+				t.Errorf("%d awaitGraphs with the loop sampled in 3 s of refreshing every 500 ms", sampled)
+			}
+		})
+	}
+}
+
+// stalled is how much of [from, to) the stalls a target printed cover.
+func stalled(stalls [][]float64, from, to time.Time) time.Duration {
+	var sum time.Duration
+	for _, s := range stalls {
+		a, b := testtarget.UnixTime(s[0]), testtarget.UnixTime(s[1])
+		if a.Before(from) {
+			a = from
+		}
+		if b.After(to) {
+			b = to
+		}
+		if b.After(a) {
+			sum += b.Sub(a)
+		}
+	}
+	return sum
 }
