@@ -3,7 +3,7 @@
 // thousands of tasks costs only what is on screen. No VS Code imports: the view maps the
 // `Presentation` of each node to a TreeItem.
 
-import { AwaitGraph, GraphFrame, GraphTask, formatCaptureTime, formatShort, formatWait } from './awaitGraph';
+import { AwaitGraph, GraphFrame, GraphTask, LoopBlocked, formatCaptureTime, formatShort, formatWait } from './awaitGraph';
 import { argumentsTooltip, callLabel, FrameArgs } from './frameArguments';
 
 export type FrameOrder = 'outermostFirst' | 'innermostFirst';
@@ -1092,4 +1092,15 @@ export function loopLag(g: AwaitGraph): string {
     return `⚠ loop blocked ${formatShort(worst.blockedMs)}${where}`;
   }
   return `loop lag ${formatShort(worst.lagMs)}`;
+}
+
+/**
+ * The frame a loopBlocked notification opens: where the loop was blocked, else the innermost of
+ * the callback's frames that is the program's and can be opened; undefined when none can.
+ */
+export function blockingFrame(b: LoopBlocked): GraphFrame | undefined {
+  if (b.site !== null && isOpenable(b.site)) {
+    return b.site;
+  }
+  return b.frames.find((f) => f.internal !== true && isOpenable(f));
 }

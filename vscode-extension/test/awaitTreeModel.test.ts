@@ -5,6 +5,7 @@ import {
   NodeIds,
   TaskNode,
   TreeNode,
+  blockingFrame,
   currentFrame,
   groupName,
   headerMessage,
@@ -561,6 +562,9 @@ describe('loopBlocked notifications', () => {
     );
     const ongoing = parseLoopBlocked({ ...body, ongoing: true, milliseconds: 350, task: { taskId: '0x10', threadId: 5, name: 'hog' }, site: null })!;
     assert.strictEqual(loopBlockedMessage(undefined, ongoing), 'aioscope: the event loop (thread 4242) has been blocked for 350 ms so far by a step of task hog: nothing else ran meanwhile.');
+    assert.deepStrictEqual(blockingFrame(b), body.site);
+    assert.deepStrictEqual(blockingFrame(ongoing), body.frames[0]);
+    assert.strictEqual(blockingFrame({ ...ongoing, frames: [{ name: 'run', path: '<string>', line: 1 }] }), undefined);
     assert.strictEqual(parseLoopBlocked({ tid: 1 }), undefined);
     assert.strictEqual(parseLoopBlocked(null), undefined);
   });
