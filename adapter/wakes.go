@@ -139,18 +139,10 @@ func (s *session) onWakes(req request) (any, error) {
 		return nil, userErrorf("aioscope/wakes reads at most %d tasks at a time, not %d", maxWakes, len(args.ThreadIDs))
 	}
 	s.mu.Lock()
-	v, err := s.currentView()
-	if err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	if s.published != nil {
-		v = s.published
-	}
-	vr, ok := s.valueSource()
+	v, vr, err := s.publishedValues()
 	s.mu.Unlock()
-	if !ok {
-		return nil, errNoValues
+	if err != nil {
+		return nil, err
 	}
 	body := wakesBody{CapturedAt: formatCapturedAt(v), Wakes: make([]taskWakes, 0, len(args.ThreadIDs))}
 	for _, id := range args.ThreadIDs {
