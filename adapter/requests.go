@@ -81,13 +81,10 @@ func (s *session) currentView() (*view, error) {
 	return s.view, nil
 }
 
-// staleError is the answer to a reference from an earlier snapshot.
-func staleError(what string, ref int) error {
-	return userErrorf("%s %d belongs to an earlier snapshot of the process: the views show a newer one now", what, ref)
-}
-
-func (s *session) onStackTrace(req request) (any, error) {
-	var args dap.StackTraceArguments
+// withView answers a request about the current snapshot: it decodes req's arguments and calls
+// f with the current view and them, holding s.mu.
+func withView[A any](s *session, req request, f func(v *view, args A) (any, error)) (any, error) {
+	var args A
 	if err := decodeArgs(req, &args); err != nil {
 		return nil, err
 	}
@@ -97,6 +94,17 @@ func (s *session) onStackTrace(req request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return f(v, args)
+}
+
+// staleError is the answer to a reference from an earlier snapshot.
+func staleError(what string, ref int) error {
+	return userErrorf("%s %d belongs to an earlier snapshot of the process: the views show a newer one now", what, ref)
+}
+
+func (s *session) onStackTrace(req request) (any, error) { return withView(s, req, s.stackTrace) }
+
+func (s *session) stackTrace(v *view, args dap.StackTraceArguments) (any, error) {
 	if args.ThreadId != 0 && args.ThreadId == s.moreID {
 		return s.moreRowStack(v), nil
 	}
@@ -203,17 +211,9 @@ func (s *session) clientColumn(path string, line, byteCol int) int {
 	return col
 }
 
-func (s *session) onScopes(req request) (any, error) {
-	var args dap.ScopesArguments
-	if err := decodeArgs(req, &args); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, err := s.currentView()
-	if err != nil {
-		return nil, err
-	}
+func (s *session) onScopes(req request) (any, error) { return withView(s, req, s.scopes) }
+
+func (s *session) scopes(v *view, args dap.ScopesArguments) (any, error) {
 	h, ok := s.frames.lookup(args.FrameId)
 	if ok && h.a == s.moreID {
 		return dap.ScopesResponseBody{Scopes: []dap.Scope{}}, nil
@@ -256,17 +256,9 @@ func (s *session) onScopes(req request) (any, error) {
 	return dap.ScopesResponseBody{Scopes: scopes}, nil
 }
 
-func (s *session) onVariables(req request) (any, error) {
-	var args dap.VariablesArguments
-	if err := decodeArgs(req, &args); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, err := s.currentView()
-	if err != nil {
-		return nil, err
-	}
+func (s *session) onVariables(req request) (any, error) { return withView(s, req, s.variables) }
+
+func (s *session) variables(v *view, args dap.VariablesArguments) (any, error) {
 	h, ok := v.lookup(args.VariablesReference)
 	if !ok {
 		return nil, staleError("variablesReference", args.VariablesReference)
