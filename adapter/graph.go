@@ -25,103 +25,97 @@ func appendAwaitGraph(b []byte, v *view, src *sourceResolver) []byte {
 	j.Str(s.PythonVersion)
 	j.Raw(`,"capturedAt":`)
 	j.Str(formatCapturedAt(v))
-	j.Raw(`,"tasks":[`)
-	groupOf := v.groupOfTask()
-	first := true
-	for _, e := range v.entries {
-		if e.kind != taskEntry {
-			continue
-		}
-		t := &s.Tasks[e.index]
-		if !first {
-			j.Raw(",")
-		}
-		first = false
-		j.Raw(`{"threadId":`)
-		j.Int(int64(e.id))
-		j.Raw(`,"taskId":`)
-		j.HexID(t.ID)
-		j.Raw(`,"name":`)
-		j.Str(t.Name)
-		j.Raw(`,"tid":`)
-		j.Uint(t.TID)
-		j.Raw(`,"awaitedBy":[`)
-		n := 0
-		for k := range t.AwaitedBy {
-			a := &t.AwaitedBy[k]
-			i, ok := v.taskIndex[a.ID]
-			if !a.IsTask || !ok {
-				continue
-			}
-			if n > 0 {
-				j.Raw(",")
-			}
-			n++
-			j.Int(int64(v.taskDAP[i]))
-		}
-		j.Raw(`],"frames":`)
-		if !j.ReuseFrames(t.Frames) {
-			start := j.Len()
-			writeGraphFrames(j, t.Frames, src)
-			j.RememberFrames(t.Frames, start)
-		}
-		j.Raw(`,"group":`)
-		j.Int(int64(groupOf[e.index]))
-		if w := v.waitOf(e.index); w.known {
-			j.Raw(`,"waitedMs":`)
-			j.Int(w.age.Milliseconds())
-			if w.atLeast {
-				j.Raw(`,"waitAtLeast":true`)
-			}
-			if w.stuck {
-				j.Raw(`,"stuck":true`)
-			}
-		}
-		j.Raw("}")
-	}
-	j.Raw(`],"cycles":[`)
-	for i, c := range s.Cycles {
-		if i > 0 {
-			j.Raw(",")
-		}
-		j.Raw("[")
-		for k, id := range c {
-			if k > 0 {
-				j.Raw(",")
-			}
-			j.Int(int64(v.taskThreadID(id)))
-		}
-		j.Raw("]")
-	}
-	j.Raw(`],"threads":[`)
-	first = true
-	for _, e := range v.entries {
-		if e.kind != osThreadEntry {
-			continue
-		}
-		t := &s.Threads[e.index]
-		if !first {
-			j.Raw(",")
-		}
-		first = false
-		j.Raw(`{"threadId":`)
-		j.Int(int64(e.id))
-		j.Raw(`,"tid":`)
-		j.Uint(t.TID)
-		j.Raw(`,"name":`)
-		j.Str(osThreadName(t))
-		j.Raw(`,"main":`)
-		j.Bool(t.Main)
-		j.Raw(`,"runningThreadId":`)
-		j.Int(int64(v.taskThreadID(t.RunningTask)))
-		j.Raw("}")
-	}
-	j.Raw("]")
+	j.Raw(`,"tasks":`)
+	writeEntries(j, v, taskEntry, v.groupOfTask(), src)
+	j.Raw(`,"cycles":`)
+	writeCycles(j, v, false)
+	j.Raw(`,"threads":`)
+	writeEntries(j, v, osThreadEntry, nil, src)
 	if v.loops != nil {
 		writeLoops(j, v, src)
 	}
 	j.Raw("}")
 	return j.Bytes()
+}
+
+// writeEntries writes the array of v's tasks or of its OS threads (kind), in the order of the
+// thread list. groupOf is each task's group, by index.
+func writeEntries(j *jsonenc.Writer, v *view, kind entryKind, groupOf []int, src *sourceResolver) {
+	j.Raw("[")
+	n := 0
+	for _, e := range v.entries {
+		if e.kind != kind {
+			continue
+		}
+		if n > 0 {
+			j.Raw(",")
+		}
+		n++
+		j.Raw(`{"threadId":`)
+		j.Int(int64(e.id))
+		if kind == taskEntry {
+			writeGraphTask(j, v, e.index, groupOf[e.index], src)
+		} else {
+			writeGraphThread(j, v, &v.snap.Threads[e.index])
+		}
+		j.Raw("}")
+	}
+	j.Raw("]")
+}
+
+// writeGraphTask writes the fields of task ti after its threadId.
+func writeGraphTask(j *jsonenc.Writer, v *view, ti, group int, src *sourceResolver) {
+	t := &v.snap.Tasks[ti]
+	j.Raw(`,"taskId":`)
+	j.HexID(t.ID)
+	j.Raw(`,"name":`)
+	j.Str(t.Name)
+	j.Raw(`,"tid":`)
+	j.Uint(t.TID)
+	j.Raw(`,"awaitedBy":[`)
+	n := 0
+	for k := range t.AwaitedBy {
+		a := &t.AwaitedBy[k]
+		i, ok := v.taskIndex[a.ID]
+		if !a.IsTask || !ok {
+			continue
+		}
+		if n > 0 {
+			j.Raw(",")
+		}
+		n++
+		j.Int(int64(v.taskDAP[i]))
+	}
+	j.Raw(`],"frames":`)
+	if !j.ReuseFrames(t.Frames) {
+		start := j.Len()
+		writeGraphFrames(j, t.Frames, src)
+		j.RememberFrames(t.Frames, start)
+	}
+	j.Raw(`,"group":`)
+	j.Int(int64(group))
+	if w := v.waitOf(ti); w.known {
+		j.Raw(`,"waitedMs":`)
+		j.Int(w.age.Milliseconds())
+		if w.atLeast {
+			j.Raw(`,"waitAtLeast":true`)
+		}
+		if w.stuck {
+			j.Raw(`,"stuck":true`)
+		}
+	}
+}
+
+// writeGraphThread writes the fields of OS thread t after its threadId.
+func writeGraphThread(j *jsonenc.Writer, v *view, t *snapshot.Thread) {
+	j.Raw(`,"tid":`)
+	j.Uint(t.TID)
+	j.Raw(`,"name":`)
+	j.Str(osThreadName(t))
+	j.Raw(`,"main":`)
+	j.Bool(t.Main)
+	j.Raw(`,"runningThreadId":`)
+	j.Int(int64(v.taskThreadID(t.RunningTask)))
 }
 
 // writeLoops writes the event loops' states from the samples taken while the session refreshes.
@@ -207,7 +201,16 @@ func writeGraphFrame(j *jsonenc.Writer, f *snapshot.Frame, src *sourceResolver) 
 // appendCycles appends the aioscope/cycles body for v.
 func appendCycles(b []byte, v *view) []byte {
 	j := jsonenc.NewBuffer(b)
-	j.Raw(`{"cycles":[`)
+	j.Raw(`{"cycles":`)
+	writeCycles(j, v, true)
+	j.Raw("}")
+	return j.Bytes()
+}
+
+// writeCycles writes v's await cycles as arrays of their tasks' thread ids, or with named, of
+// objects {"threadId", "name"}.
+func writeCycles(j *jsonenc.Writer, v *view, named bool) {
+	j.Raw("[")
 	for i, c := range v.snap.Cycles {
 		if i > 0 {
 			j.Raw(",")
@@ -216,6 +219,10 @@ func appendCycles(b []byte, v *view) []byte {
 		for k, id := range c {
 			if k > 0 {
 				j.Raw(",")
+			}
+			if !named {
+				j.Int(int64(v.taskThreadID(id)))
+				continue
 			}
 			j.Raw(`{"threadId":`)
 			j.Int(int64(v.taskThreadID(id)))
@@ -229,6 +236,5 @@ func appendCycles(b []byte, v *view) []byte {
 		}
 		j.Raw("]")
 	}
-	j.Raw("]}")
-	return j.Bytes()
+	j.Raw("]")
 }
