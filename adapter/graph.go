@@ -128,11 +128,7 @@ func writeLoops(j *jsonenc.Writer, v *view, src *sourceResolver) {
 		j.Raw(`{"tid":`)
 		j.Uint(l.TID)
 		j.Raw(`,"threadId":`)
-		id := 0
-		if k := v.osThreadIndex(l.TID); k >= 0 {
-			id = v.osDAP[k]
-		}
-		j.Int(int64(id))
+		j.Int(int64(v.osThreadID(l.TID)))
 		j.Raw(`,"state":`)
 		j.Str(l.State.String())
 		j.Raw(`,"lagMs":`)

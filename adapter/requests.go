@@ -378,6 +378,18 @@ func (v *view) osThreadIndex(tid uint64) int {
 	return -1
 }
 
+// osThreadID is the DAP thread id of the OS thread with kernel id tid, 0 if it is not in v (or
+// there is no view).
+func (v *view) osThreadID(tid uint64) int {
+	if v == nil {
+		return 0
+	}
+	if i := v.osThreadIndex(tid); i >= 0 {
+		return v.osDAP[i]
+	}
+	return 0
+}
+
 // page returns the bounds of the items [start, start+count) of n, all of them when count is 0.
 func page(n, start, count int) (int, int) {
 	start = min(max(start, 0), n)

@@ -238,13 +238,7 @@ func appendLoopBlocked(buf []byte, b tracking.Block, v *view, src *sourceResolve
 	j.Raw(`{"tid":`)
 	j.Uint(b.TID)
 	j.Raw(`,"threadId":`)
-	osThread := 0
-	if v != nil {
-		if i := v.osThreadIndex(b.TID); i >= 0 {
-			osThread = v.osDAP[i]
-		}
-	}
-	j.Int(int64(osThread))
+	j.Int(int64(v.osThreadID(b.TID)))
 	j.Raw(`,"milliseconds":`)
 	j.Int(b.Duration.Round(time.Millisecond).Milliseconds())
 	j.Raw(`,"precisionMs":`)
