@@ -30,7 +30,7 @@ test: pythons tools vet
 	CI=$${CI:-1} $(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz-smoke FUZZTIME=3s
 	@$(MAKE) --no-print-directory ext-test
-	@$(MAKE) --no-print-directory e2e
+	@AIOSCOPE_E2E_BUDGET_SCALE=$${AIOSCOPE_E2E_BUDGET_SCALE:-3} $(MAKE) --no-print-directory e2e
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

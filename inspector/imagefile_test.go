@@ -2,6 +2,7 @@ package inspector
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -61,9 +62,10 @@ func (m imageMemory) ReadAt(p []byte, addr uint64) error {
 // the first copy it gets, so the image holds exactly the bytes the walk used. Pages inherited from
 // base (the debug tables' pages, read at an earlier moment) are replaced by the walk's own copy.
 type recordingMemory struct {
-	live  Memory
-	pages map[uint64][]byte
-	fresh map[uint64]bool // pages copied through this recorder
+	live    Memory
+	pages   map[uint64][]byte
+	fresh   map[uint64]bool // pages copied through this recorder
+	changed bool            // a page read again differed from its first copy
 }
 
 func newRecordingMemory(live Memory, base map[uint64][]byte) *recordingMemory {
@@ -81,6 +83,12 @@ func (r *recordingMemory) ReadAt(p []byte, addr uint64) error {
 	end := addr + uint64(len(p))
 	for page := addr &^ (pageSize - 1); page < end; page += pageSize {
 		if r.fresh[page] {
+			// A walk that reads a page again uses the new copy: an image of a page that
+			// changed in between holds what the walk first saw, not what it went on with.
+			lo, hi := max(page, addr), min(page+pageSize, end)
+			if !bytes.Equal(r.pages[page][lo-page:hi-page], p[lo-addr:hi-addr]) {
+				r.changed = true
+			}
 			continue
 		}
 		r.fresh[page] = true
@@ -127,6 +135,12 @@ func (p *Process) SnapshotImage() (*snapshot.Snapshot, *Image, error) {
 		p.mem = rec
 		p.codes = codeCache{}
 		s, _, err := p.walk(nil)
+		if err == nil && rec.changed {
+			// The target changed during the walk (a program still settling, a busy machine):
+			// the image would not be one state of it. Take it again.
+			last = fmt.Errorf("process %d: memory changed while the image was recorded", p.pid)
+			continue
+		}
 		if err == nil {
 			img := &Image{
 				PID:            p.pid,

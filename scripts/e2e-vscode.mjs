@@ -1265,8 +1265,13 @@ async function partMany({ version, names, start }) {
     return t;
   };
   // A machine busy with other work can slow an attach down: a slow one is timed again, up to
-  // three times in all, and the best times count.
-  const fast = (t) => t.callStackMs !== undefined && t.callStackMs <= 1500 && t.treeMs !== undefined && t.treeMs <= 2000;
+  // three times in all, and the best times count. The budgets (1.5 s and 2 s) are for a quiet
+  // machine of the kind the performance notes are measured on: AIOSCOPE_E2E_BUDGET_SCALE scales
+  // them for a slower or shared one (a CI runner: make test sets 3).
+  const scale = Number(process.env.AIOSCOPE_E2E_BUDGET_SCALE ?? '1') || 1;
+  const callStackBudget = 1500 * scale;
+  const treeBudget = 2000 * scale;
+  const fast = (t) => t.callStackMs !== undefined && t.callStackMs <= callStackBudget && t.treeMs !== undefined && t.treeMs <= treeBudget;
   const tries = [await attach()];
   while (!fast(tries[tries.length - 1]) && tries.length < 3) {
     await pressInEditor('Shift+F5');
@@ -1274,8 +1279,8 @@ async function partMany({ version, names, start }) {
     tries.push(await attach());
   }
   const best = (key) => Math.min(...tries.map((x) => x[key] ?? Infinity));
-  await check(`[${version}] ${total} tasks: the CALL STACK shows within 1.5 s (${tries.map((x) => x.callStackMs).join(' ms, ')} ms)`, best('callStackMs') <= 1500);
-  await check(`[${version}] ${total} tasks: the Await Tree shows within 2 s (${tries.map((x) => x.treeMs).join(' ms, ')} ms)`, best('treeMs') <= 2000);
+  await check(`[${version}] ${total} tasks: the CALL STACK shows within ${callStackBudget / 1000} s (${tries.map((x) => x.callStackMs).join(' ms, ')} ms)`, best('callStackMs') <= callStackBudget);
+  await check(`[${version}] ${total} tasks: the Await Tree shows within ${treeBudget / 1000} s (${tries.map((x) => x.treeMs).join(' ms, ')} ms)`, best('treeMs') <= treeBudget);
 
   const all = await allThreadRows();
   const missing = ['producer', 'stage-0', 'stage-1', 'stage-2', 'consumer'].filter((n) => !all.some(taskRow(n)));

@@ -11,6 +11,8 @@
 #   AIOSCOPE_E2E_PYTHONS   versions to test (default "3.14 3.15")
 #   AIOSCOPE_E2E_CACHE     tool cache (default vscode-extension/.e2e-cache)
 #   AIOSCOPE_E2E_ARTIFACTS screenshots and logs (default vscode-extension/.e2e-artifacts)
+#   AIOSCOPE_E2E_BUDGET_SCALE  scales the time budgets of the 10,000-task attach (default 1: 1.5 s
+#                          to the first CALL STACK row, 2 s to the Await Tree, on a quiet machine)
 #   AIOSCOPE_E2E_PARTS     the parts of the scenario to run, comma-separated (default: all; see
 #                          scripts/e2e-vscode.mjs)
 #
