@@ -24,10 +24,7 @@ import (
 // hold control characters, non-ASCII names and files, frames without a line or file, futures
 // among the awaiters, a task awaiting itself, a cycle through a task outside the snapshot.
 func TestAwaitGraphSchema(t *testing.T) {
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	weird := []string{"nul\x00name", "bad\xffutf8", "quote\"back\\slash", "line\u2028sep", "tab\tnl\n", "下载任务", "emoji-😀", ""}
 	var tasks []snapshot.Task
 	for i, name := range weird {
@@ -82,10 +79,7 @@ func TestAwaitGraphSchemaLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Python processes")
 	}
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	cases := []struct {
 		scenario string
 		args     []string
@@ -146,10 +140,7 @@ const extensionFixtures = "../vscode-extension/test/fixtures"
 // and build their tree from them. The files must be what the adapter writes today: after a
 // change of the bodies, go test ./adapter -run TestAwaitGraphFixture -update-fixtures.
 func TestAwaitGraphFixture(t *testing.T) {
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	const (
 		taskgroups = "/usr/lib/python3.14/asyncio/taskgroups.py"
 		tasksPy    = "/usr/lib/python3.14/asyncio/tasks.py"

@@ -17,6 +17,29 @@ import (
 	"github.com/aioscope/aioscope/schema"
 )
 
+// loadSchemas loads the JSON Schemas of the adapter's bodies.
+func loadSchemas(t testing.TB) *schema.Set {
+	t.Helper()
+	schemas, err := schema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return schemas
+}
+
+// followRefreshing starts scenario with args, attaches to it with attach (and its processId),
+// continues, and returns what the session sent in d of refreshing, with the first stop's
+// awaitGraph.
+func followRefreshing(t *testing.T, version, scenario string, attach map[string]any, d time.Duration, args ...string) (*testtarget.Target, *client, awaitGraph, []*daptest.Message) {
+	t.Helper()
+	tg, c := liveSession(t, version, scenario, args...)
+	attach["processId"] = tg.PID
+	_, first := c.attachAndStop(attach)
+	c.Threads()
+	c.OK("continue", nil, nil)
+	return tg, c, first, c.Drain(d)
+}
+
 // loopBlocked is the body of the aioscope/loopBlocked event.
 type loopBlocked struct {
 	TID          uint64 `json:"tid"`
@@ -40,21 +63,15 @@ type loopBlocked struct {
 // goes on, the loop's lag, and after a pause, when the sleeper wakes (its Task scope and
 // aioscope/wakes), within a tolerance.
 func TestLiveTime(t *testing.T) {
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	for _, version := range versions {
 		t.Run(version, func(t *testing.T) {
 			t.Parallel()
 			// Stuck after 1 s; blocks of 300 and 1,300 ms, 1.5 s apart.
-			tg, c := liveSession(t, version, "health.py", "1", "300,1300", "1.5")
 			const refresh, stuckAfter = 500 * time.Millisecond, 2 * time.Second
-			_, first := c.attachAndStop(map[string]any{"processId": tg.PID, "refreshInterval": refresh.Milliseconds(),
-				"stuckThreshold": stuckAfter.Milliseconds()})
-			c.Threads()
-			c.OK("continue", nil, nil)
-			msgs := c.Drain(5500 * time.Millisecond)
+			tg, c, first, msgs := followRefreshing(t, version, "health.py",
+				map[string]any{"refreshInterval": refresh.Milliseconds(), "stuckThreshold": stuckAfter.Milliseconds()},
+				5500*time.Millisecond, "1", "300,1300", "1.5")
 			out := tg.Stdout()
 			stuckAt, sleeping, blocks := testtarget.Printed(t, out, "STUCK"), testtarget.Printed(t, out, "SLEEPING"), testtarget.Printed(t, out, "BLOCK")
 			if len(stuckAt) != 1 || len(sleeping) != 1 || len(blocks) != 2 {
@@ -266,18 +283,11 @@ func checkBlocks(t *testing.T, events []loopBlocked, graphs []awaitGraph, truth 
 // prints them, and a block is accepted only if, without the stalls it overlaps, it would have
 // been shorter than the blocked threshold.
 func TestLiveBusyLoopNotBlocked(t *testing.T) {
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	for _, version := range versions {
 		t.Run(version, func(t *testing.T) {
 			t.Parallel()
-			tg, c := liveSession(t, version, "busy.py")
-			c.attachAndStop(map[string]any{"processId": tg.PID, "refreshInterval": 500})
-			c.Threads()
-			c.OK("continue", nil, nil)
-			msgs := c.Drain(3 * time.Second)
+			tg, c, _, msgs := followRefreshing(t, version, "busy.py", map[string]any{"refreshInterval": 500}, 3*time.Second)
 			c.OK("disconnect", nil, nil)
 			time.Sleep(100 * time.Millisecond) // the stalls up to now are printed
 			stalls := testtarget.Printed(t, tg.Stdout(), "STALL")
