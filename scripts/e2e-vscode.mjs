@@ -1191,6 +1191,8 @@ async function partTime({ version, health, names }) {
     15_000,
   );
   await check(`[${version}] the CALL STACK's row of stuck-forever is marked ⏳ and says how long`, stuckRow !== undefined, JSON.stringify((await allThreadRows()).map((r) => r.aria).slice(0, 8)));
+  await page.mouse.move(1200, 600); // no row's hover over the lists
+  await page.waitForTimeout(300);
   await screenshot(`${version}-time-waits`);
 
   // The notification's button opens the frame where the loop was blocked, highlighted.
