@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/tracking"
 )
 
 // AttachArguments are the arguments of the attach request that aioscope understands; any other
@@ -29,7 +30,24 @@ type AttachArguments struct {
 	// MainThreadOnly reads only the main thread's tasks and those of exited threads, as
 	// CPython 3.14's own tool does ("mainThreadOnly").
 	MainThreadOnly bool
+	// StuckThreshold is how long a task that awaits no other task must wait at one place to be
+	// shown as stuck ("stuckThreshold", in milliseconds; default 30 s).
+	StuckThreshold time.Duration
+	// BlockedThreshold is how long one callback must run for its event loop to be reported
+	// blocked while a refresh runs ("blockedThreshold", in milliseconds; default asyncio's
+	// slow_callback_duration, 100 ms).
+	BlockedThreshold time.Duration
 }
+
+// Defaults of the thresholds.
+const (
+	DefaultStuckThreshold   = 30 * time.Second
+	DefaultBlockedThreshold = tracking.DefaultBlockThreshold
+)
+
+// minBlockedThreshold keeps the blocked threshold above what samples, a few milliseconds apart,
+// can tell.
+const minBlockedThreshold = 20 * time.Millisecond
 
 // minRefreshInterval keeps a tiny refreshInterval from turning the adapter into a busy loop.
 const minRefreshInterval = 10 * time.Millisecond
@@ -44,12 +62,15 @@ type attachJSON struct {
 	Retries         jsonArg[integer] `json:"retries"`
 	MaxThreads      jsonArg[integer] `json:"maxThreads"`
 	MainThreadOnly  jsonArg[bool]    `json:"mainThreadOnly"`
+	StuckThreshold  jsonArg[integer] `json:"stuckThreshold"`
+	Blocked         jsonArg[integer] `json:"blockedThreshold"`
 }
 
 // parseAttachArguments validates the raw arguments of an attach request. Its errors are the
 // one-line messages shown to the user.
 func parseAttachArguments(raw json.RawMessage, defaultMaxThreads int) (AttachArguments, error) {
-	args := AttachArguments{Retries: inspector.DefaultRetries, MaxThreads: defaultMaxThreads}
+	args := AttachArguments{Retries: inspector.DefaultRetries, MaxThreads: defaultMaxThreads,
+		StuckThreshold: DefaultStuckThreshold, BlockedThreshold: DefaultBlockedThreshold}
 	var in attachJSON
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
@@ -95,6 +116,21 @@ func parseAttachArguments(raw json.RawMessage, defaultMaxThreads int) (AttachArg
 			return args, fmt.Errorf("invalid mainThreadOnly %s: expected true or false", in.MainThreadOnly.quote())
 		}
 		args.MainThreadOnly = in.MainThreadOnly.value
+	}
+	day := int64(24 * time.Hour / time.Millisecond)
+	if in.StuckThreshold.set {
+		ms, ok := intIn(in.StuckThreshold, 1, day)
+		if !ok {
+			return args, fmt.Errorf("invalid stuckThreshold %s: expected milliseconds, more than 0", in.StuckThreshold.quote())
+		}
+		args.StuckThreshold = time.Duration(ms) * time.Millisecond
+	}
+	if in.Blocked.set {
+		ms, ok := intIn(in.Blocked, 1, day)
+		if !ok {
+			return args, fmt.Errorf("invalid blockedThreshold %s: expected milliseconds, more than 0", in.Blocked.quote())
+		}
+		args.BlockedThreshold = max(time.Duration(ms)*time.Millisecond, minBlockedThreshold)
 	}
 	return args, nil
 }

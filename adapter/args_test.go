@@ -11,12 +11,27 @@ import (
 // for what it does not.
 func TestAttachArguments(t *testing.T) {
 	const noPID = "attach needs a processId: the PID of a running Python 3.14 or 3.15 process"
+	// th sets the default thresholds of a, which every answer has unless the request sets them.
+	th := func(a AttachArguments) AttachArguments {
+		if a.StuckThreshold == 0 {
+			a.StuckThreshold = DefaultStuckThreshold
+		}
+		if a.BlockedThreshold == 0 {
+			a.BlockedThreshold = DefaultBlockedThreshold
+		}
+		return a
+	}
 	for _, tc := range []struct {
 		in   string
 		want AttachArguments
 		err  string
 	}{
 		{in: `{"processId":4242}`, want: AttachArguments{ProcessID: 4242, Retries: 3, MaxThreads: 1000}},
+		{in: `{"processId":4242,"stuckThreshold":5000,"blockedThreshold":250}`,
+			want: AttachArguments{ProcessID: 4242, Retries: 3, MaxThreads: 1000, StuckThreshold: 5 * time.Second, BlockedThreshold: 250 * time.Millisecond}},
+		{in: `{"processId":4242,"blockedThreshold":1}`, want: AttachArguments{ProcessID: 4242, Retries: 3, MaxThreads: 1000, BlockedThreshold: minBlockedThreshold}},
+		{in: `{"processId":7,"stuckThreshold":0}`, err: `invalid stuckThreshold 0: expected milliseconds, more than 0`},
+		{in: `{"processId":7,"blockedThreshold":"100"}`, err: `invalid blockedThreshold "100": expected milliseconds, more than 0`},
 		{in: `{"processId":4242.0,"refreshInterval":250,"retries":0,"maxThreads":0,"mainThreadOnly":true,"type":"aioscope","__sessionId":"x"}`,
 			want: AttachArguments{ProcessID: 4242, RefreshInterval: 250 * time.Millisecond, MaxThreads: 0, MainThreadOnly: true}},
 		{in: `{"processId":1e3,"refreshInterval":1}`, want: AttachArguments{ProcessID: 1000, RefreshInterval: minRefreshInterval, Retries: 3, MaxThreads: 1000}},
@@ -52,7 +67,7 @@ func TestAttachArguments(t *testing.T) {
 			if err == nil || err.Error() != tc.err {
 				t.Errorf("%s: %+v, %v; want the error %q", tc.in, got, err, tc.err)
 			}
-		case err != nil || got != tc.want:
+		case err != nil || got != th(tc.want):
 			t.Errorf("%s: %+v, %v; want %+v", tc.in, got, err, tc.want)
 		}
 	}

@@ -139,6 +139,7 @@ func benchSession(b *testing.B, tg *testtarget.Target) (*session, *countingWrite
 		io.Writer
 	}{nil, out})
 	s.target, s.src = proc, newSourceResolver(tg.PID)
+	s.watch = newWatch(DefaultStuckThreshold, DefaultBlockedThreshold)
 	s.state.phase = running
 	return s, out
 }

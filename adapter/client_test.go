@@ -86,6 +86,9 @@ type awaitGraph struct {
 		TID       uint64 `json:"tid"`
 		AwaitedBy []int  `json:"awaitedBy"`
 		Group     *int   `json:"group"`
+		WaitedMs  *int64 `json:"waitedMs"`
+		AtLeast   bool   `json:"waitAtLeast"`
+		Stuck     bool   `json:"stuck"`
 		Frames    []struct {
 			Name string `json:"name"`
 			Path string `json:"path"`
@@ -100,4 +103,20 @@ type awaitGraph struct {
 		Main            bool   `json:"main"`
 		RunningThreadID int    `json:"runningThreadId"`
 	} `json:"threads"`
+	Loops []struct {
+		TID         uint64      `json:"tid"`
+		ThreadID    int         `json:"threadId"`
+		State       string      `json:"state"`
+		LagMs       int64       `json:"lagMs"`
+		BlockedMs   *int64      `json:"blockedMs"`
+		BlockedSite *graphFrame `json:"blockedSite"`
+	} `json:"loops"`
+}
+
+// graphFrame is a frame as the awaitGraph and aioscope/loopBlocked show it.
+type graphFrame struct {
+	Name     string `json:"name"`
+	Path     string `json:"path"`
+	Line     int    `json:"line"`
+	Internal bool   `json:"internal"`
 }

@@ -161,6 +161,8 @@ func (s *session) dispatch(req request) (body any, err error) {
 		return s.onEvaluate(req)
 	case "aioscope/frameArguments":
 		return s.onFrameArguments(req)
+	case "aioscope/wakes":
+		return s.onWakes(req)
 	case "setVariable", "setExpression":
 		return nil, userErrorf("aioscope never changes the process it reads: values are shown, not set")
 	case "completions":

@@ -120,6 +120,23 @@ type argumentValue struct {
 	Type  string `json:"type"`
 }
 
+// publishedValues is the view whose thread ids the client has — the awaitGraph last published,
+// else the current view — and the reader of the values of its frames. Callers hold s.mu.
+func (s *session) publishedValues() (*view, ValueReader, error) {
+	v, err := s.currentView()
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.published != nil {
+		v = s.published
+	}
+	vr, ok := s.valueSource()
+	if !ok {
+		return nil, nil, errNoValues
+	}
+	return v, vr, nil
+}
+
 func (s *session) onFrameArguments(req request) (any, error) {
 	var args struct {
 		ThreadID int `json:"threadId"`
@@ -128,19 +145,10 @@ func (s *session) onFrameArguments(req request) (any, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	v, err := s.currentView()
+	v, vr, err := s.publishedValues()
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
-	}
-	if s.published != nil {
-		// The thread ids are those of the awaitGraph the client has, the last one published.
-		v = s.published
-	}
-	vr, ok := s.valueSource()
-	if !ok {
-		s.mu.Unlock()
-		return nil, errNoValues
 	}
 	i, ok := v.byID[args.ThreadID]
 	if !ok {

@@ -23,10 +23,7 @@ func TestFrameArgumentsFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	if err := schemas.Validate(schema.FrameArguments, encoded); err != nil {
 		t.Error(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/schema"
 	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/tracking"
 )
 
 // TestAwaitGraphSchema: the awaitGraph and cycles bodies of edge-case snapshots match
@@ -23,10 +24,7 @@ import (
 // hold control characters, non-ASCII names and files, frames without a line or file, futures
 // among the awaiters, a task awaiting itself, a cycle through a task outside the snapshot.
 func TestAwaitGraphSchema(t *testing.T) {
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	weird := []string{"nul\x00name", "bad\xffutf8", "quote\"back\\slash", "line\u2028sep", "tab\tnl\n", "下载任务", "emoji-😀", ""}
 	var tasks []snapshot.Task
 	for i, name := range weird {
@@ -81,10 +79,7 @@ func TestAwaitGraphSchemaLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Python processes")
 	}
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	cases := []struct {
 		scenario string
 		args     []string
@@ -135,7 +130,7 @@ func TestAwaitGraphSchemaLive(t *testing.T) {
 }
 
 var updateFixtures = flag.Bool("update-fixtures", false,
-	"rewrite the VS Code extension's fixtures of the awaitGraph and cycles bodies (vscode-extension/test/fixtures/adapter-*.json)")
+	"rewrite the VS Code extension's fixtures of the awaitGraph, cycles and loopBlocked bodies (vscode-extension/test/fixtures/adapter-*.json)")
 
 // extensionFixtures is where the extension's unit tests find bodies written by the adapter.
 const extensionFixtures = "../vscode-extension/test/fixtures"
@@ -145,10 +140,7 @@ const extensionFixtures = "../vscode-extension/test/fixtures"
 // and build their tree from them. The files must be what the adapter writes today: after a
 // change of the bodies, go test ./adapter -run TestAwaitGraphFixture -update-fixtures.
 func TestAwaitGraphFixture(t *testing.T) {
-	schemas, err := schema.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schemas := loadSchemas(t)
 	const (
 		taskgroups = "/usr/lib/python3.14/asyncio/taskgroups.py"
 		tasksPy    = "/usr/lib/python3.14/asyncio/tasks.py"
@@ -180,6 +172,17 @@ func TestAwaitGraphFixture(t *testing.T) {
 		{TID: 4250, ThreadID: 140673200000000, HasLoop: false},
 	}
 	v := newView(snap, &idAllocator{})
+	// Waits as a refreshing session knows them: Task-1's seen beginning, request-17's a lower
+	// bound, the one waiting on an Event stuck; the loop blocked in request-17's step.
+	v.waits = make([]taskWait, len(tasks))
+	v.waits[0] = taskWait{known: true, age: 41250 * time.Millisecond}
+	v.waits[1] = taskWait{known: true, age: 3 * time.Second, atLeast: true}
+	v.waits[2] = taskWait{known: true, age: 125 * time.Second, stuck: true}
+	block := tracking.Block{TID: 4242, Start: snap.CapturedAt.Add(-2300 * time.Millisecond), End: snap.CapturedAt,
+		Duration: 2300 * time.Millisecond, Precision: 5 * time.Millisecond, Ongoing: true, Samples: 200, Task: 0x7f5a1c2b3d40,
+		Frames: []snapshot.Frame{fr("blocking_call", service, 46, 4), fr("Handle._run", "/usr/lib/python3.14/asyncio/events.py", 94, 8)},
+		Site:   fr("blocking_call", service, 46, 4)}
+	v.loops = []tracking.LoopInfo{{TID: 4242, State: tracking.InCallback, Busy: 1, Lag: 2300 * time.Millisecond, Blocked: &block}}
 	src := newSourceResolver(os.Getpid())
 	for _, f := range []struct {
 		name, schema string
@@ -187,6 +190,7 @@ func TestAwaitGraphFixture(t *testing.T) {
 	}{
 		{"adapter-awaitgraph.json", schema.AwaitGraph, appendAwaitGraph(nil, v, src)},
 		{"adapter-cycles.json", schema.Cycles, appendCycles(nil, v)},
+		{"adapter-loopblocked.json", schema.LoopBlocked, appendLoopBlocked(nil, block, v, src)},
 	} {
 		if err := schemas.Validate(f.schema, f.body); err != nil {
 			t.Errorf("%s: %v", f.name, err)

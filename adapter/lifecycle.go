@@ -79,6 +79,7 @@ func (s *session) onAttach(req request) (any, error) {
 	s.target = target
 	s.args = args
 	s.src = newSourceResolver(args.ProcessID)
+	s.watch = newWatch(args.StuckThreshold, args.BlockedThreshold)
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err

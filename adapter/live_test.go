@@ -3,6 +3,7 @@ package adapter
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -51,11 +52,15 @@ func threadsByName(t *testing.T, threads []dap.Thread) map[string]int {
 	return m
 }
 
-// rowName is the name a thread row starts with: a task's name without its marks and where it
-// waits ("⚠ A · a cycle.py:8" is "A"), "Thread TID" for an OS thread.
+// rowName is the name a thread row starts with: a task's name without its marks, where it waits
+// and for how long ("⚠ A · a cycle.py:8 · waiting 3 s" is "A"), "Thread TID" for an OS thread.
 func rowName(row string) string {
 	row = strings.TrimPrefix(row, cycleMark)
 	row = strings.TrimPrefix(row, runningMark)
+	row = strings.TrimPrefix(row, stuckMark)
+	if m := waitSuffix.FindStringIndex(row); m != nil {
+		row = row[:m[0]]
+	}
 	if strings.HasPrefix(row, "Thread ") {
 		if i := strings.IndexAny(row[len("Thread "):], " "); i >= 0 {
 			return row[:len("Thread ")+i]
@@ -67,6 +72,9 @@ func rowName(row string) string {
 	}
 	return row
 }
+
+// waitSuffix is the end of a task's row that says how long it has waited.
+var waitSuffix = regexp.MustCompile(` · (waiting|stuck) (≥ )?[0-9]+ (s|min [0-9]+ s|h [0-9]+ min)$`)
 
 // mainThreadRow is the name of the main thread's row in a scenario.
 func mainThreadRow(pid int) string {

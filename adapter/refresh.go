@@ -25,7 +25,15 @@ func (s *session) startRefresh(interval time.Duration) {
 	go func() {
 		defer s.wg.Done()
 		defer close(done)
+		// The event loops are sampled while the refresh runs, and only then.
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			s.guard("sampling the event loops", func() { s.sampleLoop(ctx.Done()) })
+		}()
 		s.refreshLoop(ctx, interval)
+		cancel()
+		<-sampled
 	}()
 }
 

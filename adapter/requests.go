@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-dap"
 
+	"github.com/aioscope/aioscope/internal/waittext"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -80,13 +81,10 @@ func (s *session) currentView() (*view, error) {
 	return s.view, nil
 }
 
-// staleError is the answer to a reference from an earlier snapshot.
-func staleError(what string, ref int) error {
-	return userErrorf("%s %d belongs to an earlier snapshot of the process: the views show a newer one now", what, ref)
-}
-
-func (s *session) onStackTrace(req request) (any, error) {
-	var args dap.StackTraceArguments
+// withView answers a request about the current snapshot: it decodes req's arguments and calls
+// f with the current view and them, holding s.mu.
+func withView[A any](s *session, req request, f func(v *view, args A) (any, error)) (any, error) {
+	var args A
 	if err := decodeArgs(req, &args); err != nil {
 		return nil, err
 	}
@@ -96,6 +94,17 @@ func (s *session) onStackTrace(req request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return f(v, args)
+}
+
+// staleError is the answer to a reference from an earlier snapshot.
+func staleError(what string, ref int) error {
+	return userErrorf("%s %d belongs to an earlier snapshot of the process: the views show a newer one now", what, ref)
+}
+
+func (s *session) onStackTrace(req request) (any, error) { return withView(s, req, s.stackTrace) }
+
+func (s *session) stackTrace(v *view, args dap.StackTraceArguments) (any, error) {
 	if args.ThreadId != 0 && args.ThreadId == s.moreID {
 		return s.moreRowStack(v), nil
 	}
@@ -202,17 +211,9 @@ func (s *session) clientColumn(path string, line, byteCol int) int {
 	return col
 }
 
-func (s *session) onScopes(req request) (any, error) {
-	var args dap.ScopesArguments
-	if err := decodeArgs(req, &args); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, err := s.currentView()
-	if err != nil {
-		return nil, err
-	}
+func (s *session) onScopes(req request) (any, error) { return withView(s, req, s.scopes) }
+
+func (s *session) scopes(v *view, args dap.ScopesArguments) (any, error) {
 	h, ok := s.frames.lookup(args.FrameId)
 	if ok && h.a == s.moreID {
 		return dap.ScopesResponseBody{Scopes: []dap.Scope{}}, nil
@@ -255,17 +256,9 @@ func (s *session) onScopes(req request) (any, error) {
 	return dap.ScopesResponseBody{Scopes: scopes}, nil
 }
 
-func (s *session) onVariables(req request) (any, error) {
-	var args dap.VariablesArguments
-	if err := decodeArgs(req, &args); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, err := s.currentView()
-	if err != nil {
-		return nil, err
-	}
+func (s *session) onVariables(req request) (any, error) { return withView(s, req, s.variables) }
+
+func (s *session) variables(v *view, args dap.VariablesArguments) (any, error) {
 	h, ok := v.lookup(args.VariablesReference)
 	if !ok {
 		return nil, staleError("variablesReference", args.VariablesReference)
@@ -297,7 +290,8 @@ func (s *session) onVariables(req request) (any, error) {
 	return dap.VariablesResponseBody{Variables: vars}, nil
 }
 
-// taskVariables are the facts of task ti. Callers hold s.mu.
+// taskVariables are the facts of task ti. Callers hold s.mu, which is let go of while the
+// target is read (wakeVariable).
 func (s *session) taskVariables(v *view, ti int) []dap.Variable {
 	t := &v.snap.Tasks[ti]
 	vars := []dap.Variable{{Name: "name", Value: t.Name, Type: "str"}}
@@ -306,7 +300,10 @@ func (s *session) taskVariables(v *view, ti int) []dap.Variable {
 		state = "running on " + osThreadName(&v.snap.Threads[ri])
 	}
 	vars = append(vars, dap.Variable{Name: "state", Value: state, Type: "str"})
-	if wake, ok := wakeVariable(t); ok {
+	if wait, ok := waitVariable(v, ti, waittext.Duration(s.args.StuckThreshold)); ok {
+		vars = append(vars, wait)
+	}
+	if wake, ok := s.wakeVariable(v, ti); ok {
 		vars = append(vars, wake)
 	}
 	thread := dap.Variable{Name: "thread", Type: "thread"}
@@ -352,14 +349,6 @@ func (s *session) taskVariables(v *view, ti int) []dap.Variable {
 	return vars
 }
 
-// wakeVariable is when a sleeping task wakes, "wakes in": a hook for the snapshot's reading of
-// the timer a task sleeps on, which the snapshot does not carry yet (the Locals of asyncio's
-// sleep frame show the timer and its seconds left meanwhile). ok is false when there is
-// nothing to show.
-func wakeVariable(_ *snapshot.Task) (dap.Variable, bool) {
-	return dap.Variable{}, false
-}
-
 // summarize shows the first few of n names.
 func summarize(names []string, n int) string {
 	s := strings.Join(names, ", ")
@@ -387,6 +376,18 @@ func (v *view) osThreadIndex(tid uint64) int {
 		}
 	}
 	return -1
+}
+
+// osThreadID is the DAP thread id of the OS thread with kernel id tid, 0 if it is not in v (or
+// there is no view).
+func (v *view) osThreadID(tid uint64) int {
+	if v == nil {
+		return 0
+	}
+	if i := v.osThreadIndex(tid); i >= 0 {
+		return v.osDAP[i]
+	}
+	return 0
 }
 
 // page returns the bounds of the items [start, start+count) of n, all of them when count is 0.

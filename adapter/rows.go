@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aioscope/aioscope/internal/waittext"
 	"github.com/aioscope/aioscope/snapshot"
 	"github.com/aioscope/aioscope/snapshot/groups"
 )
@@ -16,6 +17,7 @@ import (
 const (
 	cycleMark   = "⚠ " // the task is on an await cycle: it can never finish
 	runningMark = "▶ " // an event loop is running the task right now
+	stuckMark   = "⏳ " // the task is stuck: it awaits no other task and has not moved for long
 )
 
 // threadName is the name a DAP thread is listed under.
@@ -42,23 +44,45 @@ func osThreadName(t *snapshot.Thread) string {
 	return s
 }
 
-// taskRowName is a task's row: its marks, its name and where it waits, so that tasks asyncio
-// named Task-2 … Task-7 can be told apart at a glance: `▶ Task-2 · fetch_url crawler.py:6`.
+// taskRowName is a task's row: its marks, its name, where it waits and for how long, so that
+// tasks asyncio named Task-2 … Task-7 can be told apart at a glance:
+// `Task-2 · fetch_url crawler.py:6 · waiting 41 s`, `⏳ Task-3 · get crawler.py:9 · stuck 2 min 5 s`.
 func (v *view) taskRowName(ti int) string {
 	t := &v.snap.Tasks[ti]
 	var b strings.Builder
 	if v.onCycle(t.ID) {
 		b.WriteString(cycleMark)
 	}
-	if _, ok := v.running[t.ID]; ok {
+	_, running := v.running[t.ID]
+	if running {
 		b.WriteString(runningMark)
+	}
+	w := v.waitOf(ti)
+	if w.stuck && !running {
+		b.WriteString(stuckMark)
 	}
 	b.WriteString(taskName(t))
 	if f := currentFrame(t.Frames); f != nil {
 		b.WriteString(" · ")
 		b.WriteString(frameLocation(f))
 	}
+	if text := waittext.Wait(w.age, w.atLeast); text != "" && !running {
+		if w.stuck {
+			b.WriteString(" · stuck ")
+		} else {
+			b.WriteString(" · waiting ")
+		}
+		b.WriteString(text)
+	}
 	return b.String()
+}
+
+// waitOf is task ti's wait, the zero taskWait when it is not known.
+func (v *view) waitOf(ti int) taskWait {
+	if ti < 0 || ti >= len(v.waits) {
+		return taskWait{}
+	}
+	return v.waits[ti]
 }
 
 // currentFrame is the frame that best says where a task is: the innermost one outside asyncio's
@@ -282,24 +306,4 @@ func plural(n int, one, many string) string {
 }
 
 // thousands formats n with thousands separators: 9,758.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	pre := len(s) % 3
-	if pre > 0 {
-		b.WriteString(s[:pre])
-	}
-	for i := pre; i < len(s); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
-}
+func thousands(n int) string { return waittext.Thousands(int64(n)) }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+
+	"github.com/aioscope/aioscope/tracking/live"
 )
 
 // session is one client connection. Requests are handled one at a time on the goroutine running
@@ -56,6 +58,10 @@ type session struct {
 	capNoticeSent bool
 	refreshStop   context.CancelFunc
 	refreshDone   chan struct{}
+	// watch follows the target over time, from attach on; sampler is the second reader of the
+	// target that samples its threads while a refresh runs, attached on first use.
+	watch   *watch
+	sampler live.ThreadSampler
 
 	// Only touched by the request goroutine.
 	after []func() // run after the current response has been sent

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-dap"
 
 	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/snapshot/groups"
 )
 
 // Taking snapshots of the target, showing them as stops, and publishing them as events.
@@ -18,7 +19,7 @@ func (s *session) takeSnapshot() (*view, error) {
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
 	s.mu.Lock()
-	target := s.target
+	target, w := s.target, s.watch
 	_, err := s.transitionLocked(snapshotDue)
 	s.mu.Unlock()
 	switch {
@@ -31,9 +32,14 @@ func (s *session) takeSnapshot() (*view, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Grouping is done here, without the session's lock: the tracker and the view need it.
+	gs := groups.Of(snap)
+	waits, loops := w.observe(snap, gs)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return newView(snap, &s.alloc), nil
+	v := newView(snap, &s.alloc)
+	v.groups, v.waits, v.loops = gs, waits, loops
+	return v, nil
 }
 
 // stopReport is how a stop is reported: on which thread, and whether the client is to keep what

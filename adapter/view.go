@@ -5,6 +5,7 @@ import (
 
 	"github.com/aioscope/aioscope/snapshot"
 	"github.com/aioscope/aioscope/snapshot/groups"
+	"github.com/aioscope/aioscope/tracking"
 )
 
 // threadKey identifies what a DAP thread stands for: an asyncio task or an OS thread.
@@ -102,8 +103,13 @@ type view struct {
 
 	awaiting [][]int // task index -> indices of the tasks it awaits; built on first use
 	groups   []groups.Group
-	groupOf  []int           // task index -> index in groups
-	inCycle  map[uint64]bool // tasks on an await cycle; built on first use
+	// waits is each task's wait, by index, as the session's tracker knew it at this snapshot
+	// (nil for a view made otherwise); loops is the event loops' states from the samples up to
+	// it, nil when no sampling went on.
+	waits   []taskWait
+	loops   []tracking.LoopInfo
+	groupOf []int           // task index -> index in groups
+	inCycle map[uint64]bool // tasks on an await cycle; built on first use
 	// telling is the thread a first stop shows (tellingThread), once tellingKnown.
 	telling      int
 	tellingKnown bool

@@ -2,7 +2,8 @@
 // (ps.schema.json), pstree --json (pstree.schema.json), the debug adapter's awaitGraph
 // (awaitgraph.schema.json) and cycles (cycles.schema.json) bodies and its aioscope/frameArguments
 // response (frameargs.schema.json), the lines of watch --json (watch.schema.json) and check --json
-// (check.schema.json) — and checks documents
+// (check.schema.json), the adapter's aioscope/loopBlocked event (loopblocked.schema.json) and
+// aioscope/wakes response (wakes.schema.json) — and checks documents
 // against them. The schema files are where each document's shape is defined; the writers and
 // the VS Code extension's types are tested against them.
 package schema
@@ -30,6 +31,10 @@ const (
 	Check      = "check"
 	// FrameArguments is the body of the debug adapter's aioscope/frameArguments response.
 	FrameArguments = "frameargs"
+	// LoopBlocked is the body of the debug adapter's aioscope/loopBlocked event.
+	LoopBlocked = "loopblocked"
+	// Wakes is the body of the debug adapter's aioscope/wakes response.
+	Wakes = "wakes"
 )
 
 // Set is the compiled schemas.
@@ -62,7 +67,7 @@ func Load() (*Set, error) {
 		}
 	}
 	s := &Set{schemas: map[string]*jsonschema.Schema{}}
-	for _, name := range []string{PS, PSTree, AwaitGraph, Cycles, WatchLine, Check, FrameArguments} {
+	for _, name := range []string{PS, PSTree, AwaitGraph, Cycles, WatchLine, Check, FrameArguments, LoopBlocked, Wakes} {
 		sch, err := c.Compile(name + ".schema.json")
 		if err != nil {
 			return nil, fmt.Errorf("compiling schema %s: %w", name, err)

@@ -22,6 +22,9 @@
 //   lenses    health.py through the attach command: the language server the extension starts
 //             shows how long tasks wait in code lenses, and the stuck task and the blocked event
 //             loop as warnings (in the editor and the Problems panel), gone with the session
+//   time      health.py followed with a refresh interval: how long tasks have waited in the CALL
+//             STACK and the Await Tree, the stuck task marked, the loop lag in the tree's header,
+//             and the blocked loop's notification, whose button opens the blocking frame
 // Expected task names, files and lines come from `aioscope ps/pstree --json`.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -55,8 +58,7 @@ const targets = env('AIOSCOPE_E2E_TARGETS')
   });
 const { chromium } = createRequire(path.join(env('AIOSCOPE_E2E_PLAYWRIGHT'), 'package.json'))('playwright-core');
 const python313 = process.env.AIOSCOPE_E2E_PYTHON313 ?? '';
-const allParts = ['tree', 'phases', 'cycle', 'values', 'refused', 'many', 'exit', 'launch', 'icon'];
-allParts.push('lenses');
+const allParts = ['tree', 'phases', 'cycle', 'values', 'refused', 'many', 'exit', 'launch', 'icon', 'lenses', 'time'];
 const parts = new Set((process.env.AIOSCOPE_E2E_PARTS ?? allParts.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
 
 const timeout = 30_000;
@@ -360,7 +362,7 @@ async function cursorLineHighlighted() {
 
 /** A CALL STACK row of a task: its name, marks before it, where it waits after it. */
 function taskRow(name) {
-  return (r) => ['', '▶ ', '⚠ '].some((mark) => r.aria.startsWith(`Thread ${mark}${name} · `) || r.aria.startsWith(`Thread ${mark}${name} Paused`));
+  return (r) => ['', '▶ ', '⚠ ', '⏳ '].some((mark) => r.aria.startsWith(`Thread ${mark}${name} · `) || r.aria.startsWith(`Thread ${mark}${name} Paused`));
 }
 
 /** The thread rows of the CALL STACK (every one, scrolling through the list). */
@@ -704,13 +706,14 @@ async function testVersion(browser, port, { version, python }) {
   if (values) {
     configurations.push({ type: 'aioscope', request: 'attach', name: names.values, processId: values.pid });
   }
+  const health = parts.has('time') ? await timeTarget(start, version, names, configurations) : undefined;
   fs.writeFileSync(wsFile, JSON.stringify({ folders: [{ path: scenarios }], launch: { version: '0.2.0', configurations } }, null, 2));
 
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   page = await context.newPage();
   const consoleLog = fs.createWriteStream(path.join(artifacts, `browser-console-${version}.log`));
   page.on('console', (m) => consoleLog.write(`${m.type()}: ${m.text()}\n`));
-  const ctx = { version, python, tree, phases, blocked, values, names, start };
+  const ctx = { version, python, tree, phases, blocked, values, health, names, start };
   try {
     const t0 = Date.now();
     await page.goto(`http://127.0.0.1:${port}/?workspace=${encodeURIComponent(wsFile)}`);
@@ -749,6 +752,7 @@ async function testVersion(browser, port, { version, python }) {
       ['exit', partExit],
       ['icon', partIcon],
       ['lenses', partLenses],
+      ['time', partTime],
     ]) {
       if (parts.has(name)) {
         log(`[${version}] part ${name}`);
@@ -1104,6 +1108,108 @@ async function partCycle({ version, start }) {
   }
   await screenshot(`${version}-cycle-tree`);
   await disconnect(version, 'cycle.py');
+}
+
+// health.py: a task stuck on an Event from 1 s on, a sleeper, and a callback that blocks the loop
+// for 400 ms every 5 s; followed with a snapshot every second and a stuck threshold of 3 s.
+const timeStuckThresholdMs = 3000;
+
+async function timeTarget(start, version, names, configurations) {
+  const health = await start('health.py', ['1', Array(60).fill('400').join(','), '5']);
+  names.time = `Follow health.py (Python ${version})`;
+  configurations.push({
+    type: 'aioscope',
+    request: 'attach',
+    name: names.time,
+    processId: health.pid,
+    refreshInterval: 1000,
+    stuckThreshold: timeStuckThresholdMs,
+  });
+  log(`health.py pid ${health.pid}`);
+  return health;
+}
+
+async function partTime({ version, health, names }) {
+  const file = path.join(scenarios, 'health.py');
+  const source = fs.readFileSync(file, 'utf8').split('\n');
+  const sleepLine = source.findIndex((l) => l.includes('time.sleep(ms / 1000)')) + 1;
+  const waitLine = source.findIndex((l) => l.includes('await ev.wait()')) + 1;
+  const attachedAt = Date.now();
+  await startConfig(names.time);
+  const stuckPaused = (r) => taskRow('stuck-forever')(r) && / (Paused|snapshot \d\d:\d\d:\d\d)$/.test(r.aria);
+  const stopped = await until(async () => (await findRow('Call Stack', stuckPaused)) !== undefined, 20_000);
+  await check(`[${version}] health.py: the first stop lists stuck-forever`, stopped === true);
+  // Continued, refreshing every second (F5 again if the first press came too early).
+  const continuedAt = Date.now();
+  const running = await until(async () => {
+    if ((await findRow('Call Stack', (r) => taskRow('stuck-forever')(r) && / Running$/.test(r.aria))) !== undefined) {
+      return true;
+    }
+    await pressInEditor('F5');
+    await page.waitForTimeout(1500);
+    return false;
+  }, 15_000, 0);
+  await check(`[${version}] health.py: continued`, running === true, JSON.stringify((await allThreadRows()).map((r) => r.aria).slice(0, 4)));
+  await arrangePanes(['Call Stack', 'Await Tree']);
+
+  // The blocked loop's notification: which function, where, and a button to go there.
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'event loop' }).first();
+  const toastText = await toast.innerText({ timeout: 20_000 }).catch(() => '');
+  await check(
+    `[${version}] a blocked loop shows a notification naming the blocking function and its line`,
+    toastText.includes(`process ${health.pid}`) && toastText.includes(`blocking_call (health.py:${sleepLine})`) && /blocked for (3|4|5)\d\d ms/.test(toastText),
+    toastText,
+  );
+  await screenshot(`${version}-time-loop-blocked`);
+
+  // Waits in the Await Tree and the CALL STACK; stuck-forever marked once it has waited 3 s
+  // since the session first saw it there (a lower bound, ≥: it was there before the attach).
+  const stuckDesc = /· ⏳ stuck (≥ )?(\d+) s$/;
+  const stuckTree = await until(() => findRow('Await Tree', (r) => r.name === 'stuck-forever' && stuckDesc.test(r.description)), 20_000);
+  const sleeperTree = await findRow('Await Tree', (r) => r.name === 'sleeper');
+  const described = (await rows('Await Tree')).map((r) => [r.name, r.description]);
+  await check(`[${version}] the Await Tree marks stuck-forever stuck and says for how long`, stuckTree !== undefined, JSON.stringify(described));
+  await check(`[${version}] ... and how long the sleeper has waited`, /· waiting ≥ \d+ s$/.test(sleeperTree?.description ?? ''), sleeperTree?.description);
+  const stuckIcon = await pane('Await Tree')
+    .locator('.monaco-list-row', { hasText: 'stuck-forever' })
+    .first()
+    .locator('.codicon-watch')
+    .count()
+    .catch(() => 0);
+  await check(`[${version}] ... with the stuck icon`, stuckIcon > 0);
+  const others = (await rows('Await Tree')).filter((r) => r.name !== 'stuck-forever' && r.description.includes('stuck'));
+  await check(`[${version}] ... and no other task stuck`, others.length === 0, JSON.stringify(others.map((r) => [r.name, r.description])));
+  const waitedSecs = Number(stuckDesc.exec(stuckTree?.description ?? '')?.[2] ?? -1);
+  await check(
+    `[${version}] ... for at least the threshold and no longer than the session has watched it`,
+    waitedSecs >= timeStuckThresholdMs / 1000 && waitedSecs <= (Date.now() - attachedAt) / 1000 + 1,
+    `${waitedSecs} s`,
+  );
+  const header = await until(async () => {
+    const m = await treeMessage();
+    return /· (loop lag \d+(\.\d)? (ms|s)|⚠ loop blocked [\d.]+ (ms|s) in blocking_call health\.py:\d+)$/.test(m) && m.includes('⏳ 1 stuck') ? m : undefined;
+  }, 10_000);
+  await check(`[${version}] the Await Tree's header shows the loop lag and the stuck task`, header !== undefined, await treeMessage());
+  const stuckRow = await until(
+    () => findRow('Call Stack', (r) => new RegExp(`^Thread ⏳ stuck-forever · wait_forever health\\.py:${waitLine} · stuck (≥ )?\\d+ s `).test(r.aria)),
+    15_000,
+  );
+  await check(`[${version}] the CALL STACK's row of stuck-forever is marked ⏳ and says how long`, stuckRow !== undefined, JSON.stringify((await allThreadRows()).map((r) => r.aria).slice(0, 8)));
+  await page.mouse.move(1200, 600); // no row's hover over the lists
+  await page.waitForTimeout(300);
+  await screenshot(`${version}-time-waits`);
+
+  // The notification's button opens the frame where the loop was blocked, highlighted.
+  const open = toast.locator('.monaco-button', { hasText: 'Open Blocking Frame' });
+  const canOpen = (await open.count().catch(() => 0)) > 0;
+  await check(`[${version}] the notification offers "Open Blocking Frame"`, canOpen);
+  if (canOpen) {
+    await open.click();
+    await expectEditorAt(`[${version}] "Open Blocking Frame"`, file, sleepLine);
+    await check(`[${version}] ... and highlights the blocking line`, (await until(cursorLineHighlighted, 5000)) === true);
+    await screenshot(`${version}-time-blocking-frame`);
+  }
+  await disconnect(version, 'health.py');
 }
 
 // A CPython 3.13 process, which aioscope cannot read, through the attach command.

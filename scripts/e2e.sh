@@ -50,9 +50,10 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || { log "Node.js $(node --version) is too old: code-server $code_server_version needs 20"; exit 1; }
 
 # --- system packages: Chromium to drive, libkrb5-dev for code-server's native modules, ripgrep
-# --- to seed @vscode/ripgrep (which would otherwise download from GitHub).
+# --- to seed @vscode/ripgrep (which would otherwise download from GitHub), an emoji font for the
+# --- marks the views use (⏳) and the scenarios' names, as a desktop has one.
 missing=()
-for pkg in chromium libkrb5-dev ripgrep; do
+for pkg in chromium libkrb5-dev ripgrep fonts-noto-color-emoji; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -35,6 +35,33 @@ export interface GraphTask {
    * not send it.
    */
   group?: number;
+  /**
+   * How long the task has waited at its current suspension point, in milliseconds, as of the
+   * snapshot: from the first of the session's snapshots that saw it there. Absent when unknown
+   * (older adapters, a task seen for the first time).
+   */
+  waitedMs?: number;
+  /** Present when waitedMs is only a lower bound (shown as "≥ 41 s"). */
+  waitAtLeast?: true;
+  /**
+   * Present when the task is stuck: it awaits no other task, does not sleep, and has waited at
+   * one place for the session's stuckThreshold or longer.
+   */
+  stuck?: true;
+}
+
+/** What an event loop did, from samples of its thread taken while the session refreshes. */
+export interface GraphLoop {
+  tid: number;
+  /** DAP thread id of the loop's OS thread, 0 when it is not in the snapshot. */
+  threadId: number;
+  state: 'idle' | 'callback' | 'loop' | 'no loop';
+  /** The longest run of one callback that ended in the last second or goes on. */
+  lagMs: number;
+  /** Present while the loop is blocked: how long the callback running now has run. */
+  blockedMs?: number;
+  /** Where the loop is blocked. */
+  blockedSite?: GraphFrame;
 }
 
 export interface GraphThread {
@@ -55,6 +82,28 @@ export interface AwaitGraph {
   /** Await cycles as lists of thread ids (the first may be repeated at the end). */
   cycles: number[][];
   threads: GraphThread[];
+  /** The event loops, while the session refreshes (absent otherwise, and from older adapters). */
+  loops?: GraphLoop[];
+}
+
+/**
+ * The body of the aioscope/loopBlocked event: an event loop kept from everything else by one
+ * callback for the session's blockedThreshold or longer (schema/loopblocked.schema.json).
+ */
+export interface LoopBlocked {
+  tid: number;
+  threadId: number;
+  milliseconds: number;
+  precisionMs: number;
+  startedAt: string;
+  /** The block still went on when it was reported; a later event reports its end. */
+  ongoing: boolean;
+  /** The task whose step blocked the loop, null for a plain callback. */
+  task: { taskId: string; threadId: number; name: string } | null;
+  /** Where the loop was blocked: the innermost frame of the program itself. */
+  site: GraphFrame | null;
+  /** The callback's frames, innermost first. */
+  frames: GraphFrame[];
 }
 
 export interface CycleMember {
@@ -91,6 +140,14 @@ function numbers(v: unknown): number[] {
   return out;
 }
 
+function parseFrame(f: Record<string, unknown>): GraphFrame {
+  const frame: GraphFrame = { name: str(f.name, '<unknown>'), path: str(f.path), line: Math.max(0, Math.trunc(num(f.line))) };
+  if (f.internal === true) {
+    frame.internal = true;
+  }
+  return frame;
+}
+
 function parseFrames(v: unknown): GraphFrame[] {
   if (!Array.isArray(v)) {
     return [];
@@ -99,15 +156,90 @@ function parseFrames(v: unknown): GraphFrame[] {
   let n = 0;
   for (const f of v) {
     if (isObject(f)) {
-      const frame: GraphFrame = { name: str(f.name, '<unknown>'), path: str(f.path), line: Math.max(0, Math.trunc(num(f.line))) };
-      if (f.internal === true) {
-        frame.internal = true;
-      }
-      out[n++] = frame;
+      out[n++] = parseFrame(f);
     }
   }
   out.length = n;
   return out;
+}
+
+function nonNegative(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
+const loopStates: readonly GraphLoop['state'][] = ['idle', 'callback', 'loop', 'no loop'];
+
+function parseLoops(v: unknown): GraphLoop[] {
+  const out: GraphLoop[] = [];
+  for (const l of Array.isArray(v) ? v : []) {
+    if (!isObject(l) || typeof l.tid !== 'number') {
+      continue;
+    }
+    const state = loopStates.find((s) => s === l.state) ?? 'no loop';
+    const loop: GraphLoop = { tid: l.tid, threadId: num(l.threadId), state, lagMs: Math.max(0, num(l.lagMs)) };
+    if (nonNegative(l.blockedMs)) {
+      loop.blockedMs = l.blockedMs;
+      if (isObject(l.blockedSite)) {
+        loop.blockedSite = parseFrame(l.blockedSite);
+      }
+    }
+    out.push(loop);
+  }
+  return out;
+}
+
+/** Validates an aioscope/loopBlocked body; undefined when it is not one. */
+export function parseLoopBlocked(body: unknown): LoopBlocked | undefined {
+  if (!isObject(body) || typeof body.tid !== 'number' || !nonNegative(body.milliseconds)) {
+    return undefined;
+  }
+  const t = body.task;
+  return {
+    tid: body.tid,
+    threadId: num(body.threadId),
+    milliseconds: body.milliseconds,
+    precisionMs: Math.max(0, num(body.precisionMs)),
+    startedAt: str(body.startedAt),
+    ongoing: body.ongoing === true,
+    task: isObject(t) ? { taskId: str(t.taskId), threadId: num(t.threadId), name: str(t.name) } : null,
+    site: isObject(body.site) ? parseFrame(body.site) : null,
+    frames: parseFrames(body.frames),
+  };
+}
+
+/**
+ * How long something lasted, as the adapter's rows say it: "41 s", "3 min 5 s", "2 h 4 min";
+ * "" under a second.
+ */
+export function formatWait(ms: number, atLeast = false): string {
+  const s = Math.floor(ms / 1000);
+  if (!(s >= 1)) {
+    return '';
+  }
+  const text = s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return atLeast ? `≥ ${text}` : text;
+}
+
+/** A duration under a minute or so to a tenth of a second: "1.3 s", "350 ms". */
+export function formatShort(ms: number): string {
+  if (ms < 1000) {
+    return `${Math.round(ms)} ms`;
+  }
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : formatWait(ms);
+}
+
+/** The notification for a blocked event loop. */
+export function loopBlockedMessage(pid: number | undefined, b: LoopBlocked): string {
+  const where = pid ? ` of process ${pid}` : '';
+  const how = b.ongoing ? `has been blocked for ${formatShort(b.milliseconds)} so far` : `was blocked for ${formatShort(b.milliseconds)}`;
+  const by = b.task !== null && b.task.name !== '' ? ` by a step of task ${b.task.name}` : ' by a callback';
+  const site = b.site !== null ? ` in ${b.site.name} (${baseFileName(b.site.path)}${b.site.line > 0 ? `:${b.site.line}` : ''})` : '';
+  return `aioscope: the event loop${where} (thread ${b.tid}) ${how}${by}${site}: nothing else ran meanwhile.`;
+}
+
+function baseFileName(path: string): string {
+  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return i >= 0 ? path.slice(i + 1) : path;
 }
 
 /**
@@ -136,6 +268,15 @@ export function parseAwaitGraph(body: unknown): AwaitGraph | undefined {
     if (typeof t.group === 'number' && Number.isInteger(t.group) && t.group >= 0) {
       task.group = t.group;
     }
+    if (nonNegative(t.waitedMs)) {
+      task.waitedMs = t.waitedMs;
+      if (t.waitAtLeast === true) {
+        task.waitAtLeast = true;
+      }
+    }
+    if (t.stuck === true) {
+      task.stuck = true;
+    }
     tasks.push(task);
   }
   const cycles: number[][] = [];
@@ -161,7 +302,7 @@ export function parseAwaitGraph(body: unknown): AwaitGraph | undefined {
       }
     }
   }
-  return {
+  const graph: AwaitGraph = {
     pid: num(body.pid),
     pythonVersion: str(body.pythonVersion),
     capturedAt: str(body.capturedAt),
@@ -169,6 +310,10 @@ export function parseAwaitGraph(body: unknown): AwaitGraph | undefined {
     cycles,
     threads,
   };
+  if (Array.isArray(body.loops)) {
+    graph.loops = parseLoops(body.loops);
+  }
+  return graph;
 }
 
 /** Validates an aioscope/cycles body; undefined when it is not one. */

@@ -3,7 +3,7 @@
 // thousands of tasks costs only what is on screen. No VS Code imports: the view maps the
 // `Presentation` of each node to a TreeItem.
 
-import { AwaitGraph, GraphFrame, GraphTask, formatCaptureTime } from './awaitGraph';
+import { AwaitGraph, GraphFrame, GraphTask, LoopBlocked, formatCaptureTime, formatShort, formatWait } from './awaitGraph';
 import { argumentsTooltip, callLabel, FrameArgs } from './frameArguments';
 
 export type FrameOrder = 'outermostFirst' | 'innermostFirst';
@@ -804,21 +804,41 @@ export class AwaitTreeModel {
     const cur = currentFrame(first);
     const where = cur === undefined ? '' : `${cur.name} ${frameLocation(cur)}`;
     const count = n.toLocaleString('en-US');
+    // The longest wait among the tasks, and how many are stuck.
+    let longest: GraphTask | undefined;
+    let stuck = 0;
+    for (const id of node.ids) {
+      const t = this.tasks.get(id)!;
+      if (t.waitedMs !== undefined && (longest === undefined || t.waitedMs > longest.waitedMs!)) {
+        longest = t;
+      }
+      if (t.stuck === true) {
+        stuck++;
+      }
+    }
+    const longestWait = longest === undefined ? '' : formatWait(longest.waitedMs!, longest.waitAtLeast);
+    const waitParts = [stuck > 0 ? `${stuck.toLocaleString('en-US')} stuck` : '', longestWait !== '' ? `longest waiting ${longestWait}` : ''].filter((x) => x !== '');
     const p: Presentation = {
       label: `×${count} ${name}`,
-      description: `${cyclic ? '⚠ await cycle · ' : ''}${where}`,
+      description: [cyclic ? '⚠ await cycle' : '', where, ...waitParts].filter((x) => x !== '').join(' · '),
       tooltip: [
         `${count} tasks that wait at the same place — the same coroutine frames, awaited by the same tasks:`,
         this.namesOf(node.ids, 10),
         cur !== undefined ? `waiting in ${cur.name} at ${cur.path}${cur.line > 0 ? `:${cur.line}` : ''}` : 'no coroutine frames',
-      ].join('\n'),
+        stuck > 0 ? `${stuck.toLocaleString('en-US')} of them stuck: they await no other task and have not moved for long.` : '',
+        longestWait !== '' ? `The longest has waited ${longestWait}.` : '',
+      ]
+        .filter((x) => x !== '')
+        .join('\n'),
       collapsible: 'collapsed',
-      icon: cyclic ? 'warning' : 'layers',
-      contextValue: 'group',
-      accessibility: `${count} tasks ${name}${where === '' ? '' : `, waiting in ${where}`}`,
+      icon: cyclic ? 'warning' : stuck > 0 ? 'watch' : 'layers',
+      contextValue: stuck > 0 && !cyclic ? 'group.stuck' : 'group',
+      accessibility: `${count} tasks ${name}${where === '' ? '' : `, waiting in ${where}`}${waitParts.length > 0 ? `, ${waitParts.join(', ')}` : ''}`,
     };
     if (cyclic) {
       p.iconColor = 'list.warningForeground';
+    } else if (stuck > 0) {
+      p.iconColor = stuckColor;
     }
     return p;
   }
@@ -847,6 +867,12 @@ export class AwaitTreeModel {
     if (cur !== undefined) {
       parts.push(`${cur.name} ${frameLocation(cur)}`);
     }
+    // A running task does not wait: what it waited before does not say anything now.
+    const wait = running === undefined ? taskWait(t) : '';
+    const stuck = running === undefined && t.stuck === true;
+    if (wait !== '') {
+      parts.push(wait);
+    }
     const awaiters = this.awaitersOf(id);
     if (awaiters.length > 1) {
       parts.push(`awaited by ${awaiters.length}`);
@@ -857,6 +883,11 @@ export class AwaitTreeModel {
       `${t.name}  (task ${t.taskId}${t.tid ? `, thread ${t.tid}` : ''})`,
       cyclic ? 'Part of an await cycle: it can never finish.' : '',
       running !== undefined ? `Running now on ${running}.` : '',
+      stuck
+        ? `Stuck: it awaits no other task and has not moved for ${formatWait(t.waitedMs ?? 0, t.waitAtLeast)}.`
+        : wait !== ''
+          ? `Waiting where it is for ${formatWait(t.waitedMs ?? 0, t.waitAtLeast)}${t.waitAtLeast ? ' (it was there before the session could tell when it began)' : ''}.`
+          : '',
       `awaited by: ${names(awaiters)}`,
       `awaits ${awaited} task${awaited === 1 ? '' : 's'}`,
       cur !== undefined ? `waiting in ${cur.name} at ${cur.path}${cur.line > 0 ? `:${cur.line}` : ''}` : 'no coroutine frames',
@@ -881,12 +912,14 @@ export class AwaitTreeModel {
       description: parts.join(' · '),
       tooltip,
       collapsible,
-      icon: node.backEdge ? 'sync' : cyclic ? 'warning' : running !== undefined ? 'play-circle' : 'tasklist',
-      contextValue: cyclic ? 'task.cycle' : 'task',
+      icon: node.backEdge ? 'sync' : cyclic ? 'warning' : running !== undefined ? 'play-circle' : stuck ? 'watch' : 'tasklist',
+      contextValue: cyclic ? 'task.cycle' : stuck ? 'task.stuck' : 'task',
       accessibility: `task ${t.name}${parts.length > 0 ? `, ${parts.join(', ')}` : ''}`,
     };
     if (cyclic) {
       p.iconColor = 'list.warningForeground';
+    } else if (stuck) {
+      p.iconColor = stuckColor;
     }
     if (this.filterText !== '') {
       const at = t.name.toLocaleLowerCase().indexOf(this.filterText.toLocaleLowerCase());
@@ -896,6 +929,21 @@ export class AwaitTreeModel {
     }
     return p;
   }
+}
+
+/** The theme color of stuck tasks' icons. */
+export const stuckColor = 'list.errorForeground';
+
+/**
+ * How long a task has waited where it is, as its row says it: "waiting 41 s", "stuck 2 min 5 s",
+ * "waiting ≥ 41 s" for a lower bound; "" when not known or under a second.
+ */
+export function taskWait(t: GraphTask): string {
+  const text = formatWait(t.waitedMs ?? 0, t.waitAtLeast);
+  if (text === '') {
+    return '';
+  }
+  return `${t.stuck === true ? '⏳ stuck' : 'waiting'} ${text}`;
 }
 
 /** The task whose children a list belongs to (through range and group nodes), if any. */
@@ -1002,7 +1050,18 @@ export function headerMessage(m: AwaitTreeModel, filter: string, exitedAt?: Date
     message = `No pending asyncio tasks in pid ${g.pid} (Python ${g.pythonVersion}) · snapshot taken at ${when}`;
   } else {
     const cycles = g.cycles.length > 0 ? ` · ⚠ ${g.cycles.length} await cycle${g.cycles.length === 1 ? '' : 's'}` : '';
-    message = `Python ${g.pythonVersion} · pid ${g.pid} · ${tasks}${cycles} · snapshot taken at ${when}`;
+    let stuck = 0;
+    for (const t of g.tasks) {
+      if (t.stuck === true) {
+        stuck++;
+      }
+    }
+    const stuckText = stuck > 0 ? ` · ⏳ ${stuck.toLocaleString('en-US')} stuck` : '';
+    message = `Python ${g.pythonVersion} · pid ${g.pid} · ${tasks}${cycles}${stuckText} · snapshot taken at ${when}`;
+  }
+  const lag = loopLag(g);
+  if (lag !== '' && exitedAt === undefined) {
+    message += ` · ${lag}`;
   }
   if (exitedAt !== undefined) {
     message = `Process ${g.pid} exited at ${formatCaptureTime(exitedAt.toISOString(), now)} — its last snapshot: ${message}`;
@@ -1010,3 +1069,38 @@ export function headerMessage(m: AwaitTreeModel, filter: string, exitedAt?: Date
   return message;
 }
 
+
+/**
+ * How late the event loops run, from the samples taken while the session refreshes: "loop lag
+ * 12 ms", the longest of the loops'; "⚠ loop blocked 2.3 s in blocking_call app.py:46" while one
+ * is blocked; "" when nothing samples the loops.
+ */
+export function loopLag(g: AwaitGraph): string {
+  const loops = (g.loops ?? []).filter((l) => l.state !== 'no loop');
+  if (loops.length === 0) {
+    return '';
+  }
+  let worst = loops[0];
+  for (const l of loops) {
+    if ((l.blockedMs ?? -1) > (worst.blockedMs ?? -1) || (worst.blockedMs === undefined && l.lagMs > worst.lagMs)) {
+      worst = l;
+    }
+  }
+  if (worst.blockedMs !== undefined) {
+    const site = worst.blockedSite;
+    const where = site !== undefined ? ` in ${site.name} ${frameLocation(site)}` : '';
+    return `⚠ loop blocked ${formatShort(worst.blockedMs)}${where}`;
+  }
+  return `loop lag ${formatShort(worst.lagMs)}`;
+}
+
+/**
+ * The frame a loopBlocked notification opens: where the loop was blocked, else the innermost of
+ * the callback's frames that is the program's and can be opened; undefined when none can.
+ */
+export function blockingFrame(b: LoopBlocked): GraphFrame | undefined {
+  if (b.site !== null && isOpenable(b.site)) {
+    return b.site;
+  }
+  return b.frames.find((f) => f.internal !== true && isOpenable(f));
+}

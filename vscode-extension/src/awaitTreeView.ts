@@ -2,8 +2,8 @@
 // active session's snapshot through AwaitTreeModel.
 
 import * as vscode from 'vscode';
-import { AwaitGraph, cycleKey, cycleWarning, formatCaptureTime, parseAwaitGraph, parseCycles } from './awaitGraph';
-import { AwaitTreeModel, FrameOrder, NodeIds, TaskNode, TreeNode, defaultFoldMin, headerMessage } from './awaitTreeModel';
+import { AwaitGraph, cycleKey, cycleWarning, formatCaptureTime, loopBlockedMessage, parseAwaitGraph, parseCycles, parseLoopBlocked } from './awaitGraph';
+import { AwaitTreeModel, FrameOrder, NodeIds, TaskNode, TreeNode, blockingFrame, defaultFoldMin, headerMessage } from './awaitTreeModel';
 import { debugType } from './debugConfig';
 import { FrameArgs, parseFrameArguments } from './frameArguments';
 
@@ -24,7 +24,14 @@ interface SessionState {
   asked: Set<number>;
   /** The node VS Code last asked for the children of, per task: what to refresh. */
   shown: Map<number, TaskNode>;
+  /** Blocks of the event loops already notified ("tid startedAt"): an ongoing one is told once. */
+  blocks: Set<string>;
+  /** When a blocked loop was last notified: a loop that blocks often is told once in a while. */
+  lastBlockNotice: number;
 }
+
+/** Blocks of a session's loops within this many milliseconds of the last notified only go to the log. */
+const blockNoticeInterval = 30_000;
 
 function setContext(key: string, value: boolean): void {
   void vscode.commands.executeCommand('setContext', key, value);
@@ -154,7 +161,7 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
     if (s.type !== debugType || this.sessions.has(s.id)) {
       return;
     }
-    const state: SessionState = { session: s, notified: new Set(), ids: new NodeIds(), args: new Map(), asked: new Set(), shown: new Map() };
+    const state: SessionState = { session: s, notified: new Set(), ids: new NodeIds(), args: new Map(), asked: new Set(), shown: new Map(), blocks: new Set(), lastBlockNotice: -Infinity };
     this.sessions.set(s.id, state);
     const shownEnded = this.current !== undefined && !this.sessions.has(this.current.session.id);
     if (this.current === undefined || shownEnded || vscode.debug.activeDebugSession?.id === s.id) {
@@ -230,7 +237,40 @@ export class AwaitTreeView implements vscode.TreeDataProvider<TreeNode>, vscode.
       this.accept(state, e.body);
     } else if (e.event === 'aioscope/cycles') {
       this.cycles(state, e.body);
+    } else if (e.event === 'aioscope/loopBlocked') {
+      this.loopBlocked(state, e.body);
     }
+  }
+
+  /**
+   * A blocked event loop: a warning whose button opens the frame where it was blocked. Each block
+   * is told once (an ongoing one is not told again when it ends), and a session's loops not more
+   * often than blockNoticeInterval; every block goes to the log.
+   */
+  private loopBlocked(state: SessionState, body: unknown): void {
+    const b = parseLoopBlocked(body);
+    if (b === undefined) {
+      this.log.warn('ignored a malformed aioscope/loopBlocked body');
+      return;
+    }
+    const pid = state.graph?.pid ?? processIdOf(state.session);
+    const message = loopBlockedMessage(pid, b);
+    this.log.warn(message);
+    const key = `${b.tid} ${b.startedAt}`;
+    const now = Date.now();
+    if (state.blocks.has(key) || now - state.lastBlockNotice < blockNoticeInterval) {
+      return;
+    }
+    state.blocks.add(key);
+    state.lastBlockNotice = now;
+    const frame = blockingFrame(b);
+    const open = 'Open Blocking Frame';
+    const choices = frame !== undefined ? [open] : [];
+    void vscode.window.showWarningMessage(message, ...choices).then((choice) => {
+      if (choice === open && frame !== undefined) {
+        void vscode.commands.executeCommand('aioscope.openFrame', frame.path, frame.line);
+      }
+    });
   }
 
   private accept(state: SessionState, body: unknown): void {

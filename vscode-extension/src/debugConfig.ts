@@ -28,6 +28,27 @@ export function withDefaults<T extends AttachConfig>(config: T): T {
   return c as T;
 }
 
+/** The settings an attach configuration takes its defaults from. */
+export interface AttachSettings {
+  /** aioscope.stuckThreshold, in seconds. */
+  stuckThresholdSeconds: number;
+}
+
+export const defaultStuckThresholdSeconds = 30;
+
+/**
+ * Passes the settings on as attach arguments (stuckThreshold, in milliseconds, as the adapter
+ * takes it) unless the configuration sets them itself.
+ */
+export function withSettings<T extends AttachConfig>(config: T, settings: AttachSettings): T {
+  const c: AttachConfig = { ...config };
+  const s = settings.stuckThresholdSeconds;
+  if (c.stuckThreshold === undefined && typeof s === 'number' && Number.isFinite(s) && s > 0) {
+    c.stuckThreshold = Math.max(1, Math.round(s * 1000));
+  }
+  return c as T;
+}
+
 /** A PID from a configuration value: an integer, or a string holding one (what pickProcess returns). */
 export function parseProcessId(v: unknown): number | undefined {
   if (typeof v === 'number') {
@@ -54,7 +75,7 @@ export function checkResolved<T extends AttachConfig>(config: T): Checked<T> {
     };
   }
   const out: AttachConfig = { ...config, processId: pid };
-  for (const key of ['refreshInterval', 'retries'] as const) {
+  for (const key of ['refreshInterval', 'retries', 'stuckThreshold', 'blockedThreshold'] as const) {
     const v = out[key];
     if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) {
       out[key] = Number(v.trim());

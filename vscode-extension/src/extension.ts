@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { AwaitTreeView } from './awaitTreeView';
-import { checkResolved, debugType, withDefaults } from './debugConfig';
+import { checkResolved, debugType, defaultStuckThresholdSeconds, withDefaults, withSettings } from './debugConfig';
 import { registerHoverExpressions } from './hover';
 import { LiveTasks } from './liveTasks';
 import { listPythonProcesses, pickItem } from './procscan';
@@ -114,7 +114,8 @@ class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
  */
 class ConfigurationProvider implements vscode.DebugConfigurationProvider {
   resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration {
-    return withDefaults(config);
+    const stuckThresholdSeconds = vscode.workspace.getConfiguration('aioscope').get<number>('stuckThreshold', defaultStuckThresholdSeconds);
+    return withSettings(withDefaults(config), { stuckThresholdSeconds });
   }
 
   resolveDebugConfigurationWithSubstitutedVariables(

@@ -1,6 +1,20 @@
 import * as assert from 'assert';
-import { AwaitTreeModel, GroupNode, NodeIds, TaskNode, TreeNode, currentFrame, groupName, headerMessage } from '../src/awaitTreeModel';
+import {
+  AwaitTreeModel,
+  GroupNode,
+  NodeIds,
+  TaskNode,
+  TreeNode,
+  blockingFrame,
+  currentFrame,
+  groupName,
+  headerMessage,
+  loopLag,
+  stuckColor,
+  taskWait,
+} from '../src/awaitTreeModel';
 import { graph, loadGraph, render, task } from './helpers';
+import { GraphTask, loopBlockedMessage, parseLoopBlocked } from '../src/awaitGraph';
 
 function childTaskNames(model: AwaitTreeModel, node: TreeNode | undefined): string[] {
   return model.getChildren(node).filter((n): n is TaskNode => n.kind === 'task').map((n) => n.task.name);
@@ -148,11 +162,13 @@ describe('AwaitTreeModel: nesting (TaskGroup tree of tree.py)', () => {
     // adapter-awaitgraph.json is written by the adapter itself (go test ./adapter).
     const m = new AwaitTreeModel(loadGraph('adapter-awaitgraph.json'));
     const root = findTask(m, m.getRoots(), 'Task-1');
-    assert.strictEqual(m.present(root).description, 'main service.py:40');
+    assert.strictEqual(m.present(root).description, 'main service.py:40 · waiting 41 s');
+    // Running: what it waited before says nothing now.
     const req = findTask(m, m.getRoots(), 'request-17');
     assert.strictEqual(m.present(req).description, 'running · Pool.query pool.py:14');
     const uni = findTask(m, m.getRoots(), 'tâche-ünïcode 下载 😀');
-    assert.strictEqual(m.present(uni).description, '😀.attendre módulo.py:3');
+    assert.strictEqual(m.present(uni).description, '😀.attendre módulo.py:3 · ⏳ stuck 2 min 5 s');
+    assert.strictEqual(m.present(uni).icon, 'watch');
     assert.deepStrictEqual([...m.inCycle].sort(), [7, 8]);
   });
 });
@@ -436,5 +452,120 @@ describe('AwaitTreeModel: 10,000 tasks', function () {
     const m = new AwaitTreeModel(graph([task(1, 'r'), task(2, 'a', [1, 4]), task(3, 'b', [2]), task(4, 'c', [3]), task(5, 'd', [4])]));
     assert.deepStrictEqual([...m.inCycle].sort(), [2, 3, 4]);
     assert.strictEqual(render(m, { frames: false }), ['r', '  a', '    b', '      c', '        a ↻', '        d'].join('\n'));
+  });
+});
+
+describe('AwaitTreeModel: waits, stuck tasks and loop lag', () => {
+  const waiting = (t: GraphTask, waitedMs: number, extra: Partial<GraphTask> = {}): GraphTask => ({ ...t, waitedMs, ...extra });
+
+  it('says how long each task has waited, and marks the stuck ones', () => {
+    const m = new AwaitTreeModel(
+      graph([
+        waiting(task(1, 'main'), 95_000),
+        waiting(task(2, 'fetch', [1]), 41_900),
+        waiting(task(3, 'stuck-forever', [1]), 125_000, { stuck: true }),
+        waiting(task(4, 'old', [1]), 7_260_000, { waitAtLeast: true }),
+        waiting(task(5, 'fresh', [1]), 400),
+        task(6, 'unknown', [1]),
+      ]),
+    );
+    const d = (name: string): string => m.present(findTask(m, m.getChildren(m.getRoots()[0]), name)).description;
+    assert.strictEqual(m.present(m.getRoots()[0]).description, 'f0 mod0.py:10 · waiting 1 min 35 s');
+    assert.strictEqual(d('fetch'), 'f0 mod0.py:10 · waiting 41 s');
+    assert.strictEqual(d('stuck-forever'), 'f0 mod0.py:10 · ⏳ stuck 2 min 5 s');
+    assert.strictEqual(d('old'), 'f0 mod0.py:10 · waiting ≥ 2 h 1 min');
+    assert.strictEqual(d('fresh'), 'f0 mod0.py:10');
+    assert.strictEqual(d('unknown'), 'f0 mod0.py:10');
+    const stuck = m.present(m.nodeFor(3)!);
+    assert.strictEqual(stuck.icon, 'watch');
+    assert.strictEqual(stuck.iconColor, stuckColor);
+    assert.strictEqual(stuck.contextValue, 'task.stuck');
+    assert.match(stuck.tooltip, /Stuck: it awaits no other task and has not moved for 2 min 5 s\./);
+    assert.match(m.present(m.nodeFor(4)!).tooltip, /Waiting where it is for ≥ 2 h 1 min \(it was there before/);
+    const plain = m.present(m.nodeFor(2)!);
+    assert.strictEqual(plain.icon, 'tasklist');
+    assert.strictEqual(plain.iconColor, undefined);
+    assert.strictEqual(plain.contextValue, 'task');
+  });
+
+  it('writes waits as the adapter\'s rows do', () => {
+    assert.strictEqual(taskWait(waiting(task(1, 'a'), 999)), '');
+    assert.strictEqual(taskWait(waiting(task(1, 'a'), 1000)), 'waiting 1 s');
+    assert.strictEqual(taskWait(waiting(task(1, 'a'), 3_599_999)), 'waiting 59 min 59 s');
+    assert.strictEqual(taskWait(waiting(task(1, 'a'), 3_600_000, { stuck: true })), '⏳ stuck 1 h 0 min');
+    assert.strictEqual(taskWait(waiting(task(1, 'a'), 41_000, { waitAtLeast: true })), 'waiting ≥ 41 s');
+  });
+
+  it('keeps a cycle\'s mark over a stuck one', () => {
+    const m = new AwaitTreeModel(graph([waiting(task(1, 'A', [2]), 60_000, { stuck: true }), task(2, 'B', [1])], [[1, 2, 1]]));
+    const p = m.present(m.getRoots()[0]);
+    assert.strictEqual(p.icon, 'warning');
+    assert.strictEqual(p.iconColor, 'list.warningForeground');
+  });
+
+  it('says how many of a group are stuck and the longest wait', () => {
+    const tasks = [task(1, 'main')];
+    for (let i = 2; i <= 8; i++) {
+      tasks.push(waiting(task(i, `Task-${i}`, [1]), i * 10_000, { stuck: i > 5 ? true : undefined }));
+    }
+    for (const t of tasks) {
+      if (t.stuck === undefined) {
+        delete t.stuck;
+      }
+    }
+    const m = new AwaitTreeModel(graph(tasks));
+    const group = m.getChildren(m.getRoots()[0]).find((n): n is GroupNode => n.kind === 'group')!;
+    const p = m.present(group);
+    assert.strictEqual(p.description, 'f0 mod0.py:10 · 3 stuck · longest waiting 1 min 20 s');
+    assert.strictEqual(p.icon, 'watch');
+    assert.strictEqual(p.iconColor, stuckColor);
+    assert.match(p.tooltip, /3 of them stuck/);
+  });
+
+  it('shows the loop lag, a blocked loop and the stuck count in the header', () => {
+    const now = new Date('2026-11-21T14:10:00Z');
+    const g = { ...graph([waiting(task(1, 'a'), 60_000, { stuck: true }), task(2, 'b')]) };
+    assert.strictEqual(loopLag(g), '');
+    g.loops = [{ tid: 100, threadId: 1, state: 'idle', lagMs: 12 }];
+    assert.strictEqual(loopLag(g), 'loop lag 12 ms');
+    assert.match(headerMessage(new AwaitTreeModel(g), '', undefined, now), /^Python 3\.14\.10 · pid 100 · 2 tasks · ⏳ 1 stuck · snapshot taken at .* · loop lag 12 ms$/);
+    g.loops = [
+      { tid: 100, threadId: 1, state: 'idle', lagMs: 1_300 },
+      { tid: 101, threadId: 2, state: 'callback', lagMs: 2_300, blockedMs: 2_300, blockedSite: { name: 'blocking_call', path: '/srv/app.py', line: 46 } },
+    ];
+    assert.strictEqual(loopLag(g), '⚠ loop blocked 2.3 s in blocking_call app.py:46');
+    g.loops = [{ tid: 100, threadId: 1, state: 'no loop', lagMs: 0 }];
+    assert.strictEqual(loopLag(g), '');
+    // An exited process's loop has no lag.
+    g.loops = [{ tid: 100, threadId: 1, state: 'idle', lagMs: 12 }];
+    assert.ok(!headerMessage(new AwaitTreeModel(g), '', new Date(now.getTime() - 1000), now).includes('loop lag'));
+  });
+});
+
+describe('loopBlocked notifications', () => {
+  it('says which loop, how long, in what and where', () => {
+    const body = {
+      tid: 4242,
+      threadId: 1,
+      milliseconds: 1320,
+      precisionMs: 6,
+      startedAt: '2026-11-21T14:09:53.5Z',
+      ongoing: false,
+      task: null,
+      site: { name: 'blocking_call', path: '/srv/app/health.py', line: 46 },
+      frames: [{ name: 'blocking_call', path: '/srv/app/health.py', line: 46 }],
+    };
+    const b = parseLoopBlocked(body)!;
+    assert.strictEqual(
+      loopBlockedMessage(4242, b),
+      'aioscope: the event loop of process 4242 (thread 4242) was blocked for 1.3 s by a callback in blocking_call (health.py:46): nothing else ran meanwhile.',
+    );
+    const ongoing = parseLoopBlocked({ ...body, ongoing: true, milliseconds: 350, task: { taskId: '0x10', threadId: 5, name: 'hog' }, site: null })!;
+    assert.strictEqual(loopBlockedMessage(undefined, ongoing), 'aioscope: the event loop (thread 4242) has been blocked for 350 ms so far by a step of task hog: nothing else ran meanwhile.');
+    assert.deepStrictEqual(blockingFrame(b), body.site);
+    assert.deepStrictEqual(blockingFrame(ongoing), body.frames[0]);
+    assert.strictEqual(blockingFrame({ ...ongoing, frames: [{ name: 'run', path: '<string>', line: 1 }] }), undefined);
+    assert.strictEqual(parseLoopBlocked({ tid: 1 }), undefined);
+    assert.strictEqual(parseLoopBlocked(null), undefined);
   });
 });

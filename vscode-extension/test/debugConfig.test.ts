@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { checkResolved, parseProcessId, withDefaults } from '../src/debugConfig';
+import { AttachConfig, checkResolved, parseProcessId, withDefaults, withSettings } from '../src/debugConfig';
 
 describe('attach configurations', () => {
   it('turns an empty configuration into attach-with-picker', () => {
@@ -26,5 +26,17 @@ describe('attach configurations', () => {
     assert.ok(!bad.ok && bad.message.includes('invalid processId "abc"'));
     const launch = checkResolved({ request: 'launch', processId: 1 });
     assert.ok(!launch.ok && launch.message.includes('"request": "attach"'));
+  });
+
+  it('passes aioscope.stuckThreshold on in milliseconds unless the configuration sets it', () => {
+    const c = (config: AttachConfig, seconds: number): unknown => withSettings(config, { stuckThresholdSeconds: seconds }).stuckThreshold;
+    assert.strictEqual(c({ processId: 1 }, 30), 30000);
+    assert.strictEqual(c({ processId: 1 }, 0.5), 500);
+    assert.strictEqual(c({ processId: 1, stuckThreshold: 2000 }, 30), 2000);
+    assert.strictEqual(c({ processId: 1 }, 0), undefined);
+    const ok = checkResolved<AttachConfig>({ processId: 4242, stuckThreshold: '5000', blockedThreshold: '250' });
+    assert.ok(ok.ok);
+    assert.strictEqual(ok.ok && ok.config.stuckThreshold, 5000);
+    assert.strictEqual(ok.ok && ok.config.blockedThreshold, 250);
   });
 });

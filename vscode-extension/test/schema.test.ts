@@ -7,7 +7,19 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { AwaitGraph, CycleMember, CyclesBody, GraphFrame, GraphTask, GraphThread, parseAwaitGraph, parseCycles } from '../src/awaitGraph';
+import {
+  AwaitGraph,
+  CycleMember,
+  CyclesBody,
+  GraphFrame,
+  GraphLoop,
+  GraphTask,
+  GraphThread,
+  LoopBlocked,
+  parseAwaitGraph,
+  parseCycles,
+  parseLoopBlocked,
+} from '../src/awaitGraph';
 import { FrameArgs, FrameArgument, FrameArgumentsBody, parseFrameArguments } from '../src/frameArguments';
 import { fixtures } from './helpers';
 
@@ -20,6 +32,7 @@ type Schema = {
   properties?: Record<string, Schema>;
   items?: Schema;
   $defs?: Record<string, Schema>;
+  oneOf?: Schema[];
 };
 
 function readJSON(file: string): unknown {
@@ -29,10 +42,13 @@ function readJSON(file: string): unknown {
 const awaitGraphSchema = readJSON(path.join(schemaDir, 'awaitgraph.schema.json')) as Schema;
 const cyclesSchema = readJSON(path.join(schemaDir, 'cycles.schema.json')) as Schema;
 const frameArgsSchema = readJSON(path.join(schemaDir, 'frameargs.schema.json')) as Schema;
+const loopBlockedSchema = readJSON(path.join(schemaDir, 'loopblocked.schema.json')) as Schema;
 
 function compile(schema: Schema) {
   const ajv = new Ajv2020({ strict: true, allErrors: true });
   addFormats(ajv);
+  // loopblocked.schema.json refers to the awaitGraph's frame.
+  ajv.addSchema(awaitGraphSchema, 'awaitgraph.schema.json');
   return ajv.compile(schema);
 }
 
@@ -59,6 +75,26 @@ const graphShape: Shape<AwaitGraph> = {
   tasks: ['required', 'array'],
   cycles: ['required', 'array'],
   threads: ['required', 'array'],
+  loops: ['optional', 'array'],
+};
+const loopShape: Shape<GraphLoop> = {
+  tid: ['required', 'integer'],
+  threadId: ['required', 'integer'],
+  state: ['required', 'string'],
+  lagMs: ['required', 'integer'],
+  blockedMs: ['optional', 'integer'],
+  blockedSite: ['optional', 'object'],
+};
+const loopBlockedShape: Shape<LoopBlocked> = {
+  tid: ['required', 'integer'],
+  threadId: ['required', 'integer'],
+  milliseconds: ['required', 'integer'],
+  precisionMs: ['required', 'integer'],
+  startedAt: ['required', 'string'],
+  ongoing: ['required', 'boolean'],
+  task: ['required', 'object'],
+  site: ['required', 'object'],
+  frames: ['required', 'array'],
 };
 const taskShape: Shape<GraphTask> = {
   threadId: ['required', 'integer'],
@@ -68,6 +104,9 @@ const taskShape: Shape<GraphTask> = {
   awaitedBy: ['required', 'array'],
   frames: ['required', 'array'],
   group: ['optional', 'integer'],
+  waitedMs: ['optional', 'integer'],
+  waitAtLeast: ['optional', 'boolean'],
+  stuck: ['optional', 'boolean'],
 };
 const frameShape: Shape<GraphFrame> = {
   name: ['required', 'string'],
@@ -107,7 +146,11 @@ function schemaShape(root: Schema, s: Schema): Record<string, [string, string]> 
   const out: Record<string, [string, string]> = {};
   for (const [key, prop] of Object.entries(obj.properties ?? {})) {
     const p = deref(root, prop);
-    out[key] = [(obj.required ?? []).includes(key) ? 'required' : 'optional', p.type ?? '(none)'];
+    // "null or an object" (oneOf) is written as an object that may be null; a reference to
+    // another file's definition is one of its objects.
+    const other = p.oneOf?.find((o) => o.type !== 'null');
+    const type = p.type ?? (other !== undefined ? (other.type ?? (other.$ref !== undefined ? 'object' : '(none)')) : p.$ref !== undefined ? 'object' : '(none)');
+    out[key] = [(obj.required ?? []).includes(key) ? 'required' : 'optional', type];
   }
   return out;
 }
@@ -121,6 +164,8 @@ describe('the adapter\'s bodies and their JSON Schemas', () => {
       ['GraphTask', taskShape, schemaShape(g, defs.task)],
       ['GraphFrame', frameShape, schemaShape(g, defs.frame)],
       ['GraphThread', threadShape, schemaShape(g, defs.thread)],
+      ['GraphLoop', loopShape, schemaShape(g, defs.loop)],
+      ['LoopBlocked', loopBlockedShape, schemaShape(loopBlockedSchema, loopBlockedSchema)],
       ['CyclesBody', cyclesShape, schemaShape(cyclesSchema, cyclesSchema)],
       ['CycleMember', memberShape, schemaShape(cyclesSchema, cyclesSchema.properties!.cycles.items!.items!)],
       ['FrameArgumentsBody', frameArgsBodyShape, schemaShape(frameArgsSchema, frameArgsSchema)],
@@ -160,6 +205,16 @@ describe('the adapter\'s bodies and their JSON Schemas', () => {
     assert.deepStrictEqual(parseFrameArguments(doc), doc);
   });
 
+  it('validates and parses the adapter\'s loopBlocked body whole', () => {
+    const validate = compile(loopBlockedSchema);
+    const doc = readJSON(path.join(fixtures, 'adapter-loopblocked.json')) as LoopBlocked;
+    assert.ok(validate(doc), JSON.stringify(validate.errors, null, 1));
+    assert.deepStrictEqual(parseLoopBlocked(doc), doc);
+    const plain: LoopBlocked = { ...doc, task: null, site: null, frames: [] };
+    assert.ok(validate(plain), JSON.stringify(validate.errors, null, 1));
+    assert.deepStrictEqual(parseLoopBlocked(plain), plain);
+  });
+
   it('rejects documents the adapter does not send', () => {
     const validate = compile(awaitGraphSchema);
     const doc = readJSON(path.join(fixtures, 'adapter-awaitgraph.json')) as AwaitGraph;
@@ -178,6 +233,15 @@ describe('the adapter\'s bodies and their JSON Schemas', () => {
       },
       (g) => {
         g.tasks[0].taskId = '140025234';
+      },
+      (g) => {
+        (g.tasks[0] as unknown as Record<string, unknown>).stuck = false;
+      },
+      (g) => {
+        g.tasks[0].waitedMs = -1;
+      },
+      (g) => {
+        (g.loops![0] as unknown as Record<string, unknown>).state = 'busy';
       },
     ];
     for (const change of variants) {
