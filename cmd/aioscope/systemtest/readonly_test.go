@@ -309,18 +309,27 @@ func TestReadOnlyDAPSession(t *testing.T) {
 			}
 			eventsBefore := len(c.events)
 			c.mustSucceed("continue", map[string]any{"threadId": threads.Threads[0].ID})
-			time.Sleep(500 * time.Millisecond) // refreshes every 10 ms
+			// The refreshes run, under the trace: each one publishes the await graph. They
+			// are asked for every 10 ms; a slow machine may take a while for the first.
+			published := func() int {
+				n := 0
+				for _, e := range c.events[eventsBefore:] {
+					if e.Event == "aioscope/awaitGraph" {
+						n++
+					}
+				}
+				return n
+			}
+			time.Sleep(500 * time.Millisecond)
+			for deadline := time.Now().Add(20 * time.Second); published() < 3 && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Millisecond)
+				c.mustSucceed("threads", nil) // reads the events that came meanwhile
+			}
 			// pause takes a snapshot, which a target this busy may fail like any other.
 			if m := c.request("pause", map[string]any{"threadId": threads.Threads[0].ID}); !m.Success && !strings.Contains(m.Message, "changed too fast") {
 				t.Fatalf("pause: %s", m.Message)
 			}
-			// The refreshes did run, under the trace: each one publishes the await graph.
-			refreshes := 0
-			for _, e := range c.events[eventsBefore:] {
-				if e.Event == "aioscope/awaitGraph" {
-					refreshes++
-				}
-			}
+			refreshes := published()
 			t.Logf("%d refreshes published while running", refreshes)
 			if refreshes == 0 {
 				t.Error("no refresh published an await graph between continue and pause")
