@@ -73,7 +73,7 @@ func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFra
 	for _, th := range threads {
 		frameAddrs = append(frameAddrs, th.frameAddrs)
 	}
-	floor, err := w.refreshFrames(w.mem, footprint, append(frameAddrs, taskFrames...))
+	floor, err := w.refreshFrames(w.mem, footprint, append(frameAddrs, taskFrames...), localsChunk)
 	if err != nil {
 		return err
 	}
@@ -91,6 +91,10 @@ func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFra
 		go func() { helper <- w.helperLocals(s, values, taskFrames, taskMarks, clock, &next, chunks) }()
 	}
 	readChunk := func(c int) {
+		// What a chunk's values lead to is copied for that chunk alone: the copies are dropped
+		// after it, and the next chunk's go into the same memory (the refreshed frames stay).
+		w.mem.BeginBatch()
+		defer w.mem.EndBatch()
 		for i := c * localsChunk; i < min((c+1)*localsChunk, len(s.Tasks)); i++ {
 			values[i].Locals, values[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], taskMarks[i], true)
 			s.Tasks[i].Values = &values[i]
@@ -125,8 +129,9 @@ type localsClock struct {
 // returns a Reader of its copies no older than the refresh. The values of frames are mostly
 // objects the walk has read too (tasks, the futures they wait for): copying those pages again
 // with the frames, in a few big reads, spares copying them one at a time when a value leads
-// there.
-func (w *walker) refreshFrames(mem *snapmem.Cache, footprint []uint64, frameAddrs [][]uint64) (snapmem.Reader, error) {
+// there. The frames of chunkTasks tasks have their values read between two drops of copies
+// (see readLocals): what their values make copied is prepared ahead.
+func (w *walker) refreshFrames(mem *snapmem.Cache, footprint []uint64, frameAddrs [][]uint64, chunkTasks int) (snapmem.Reader, error) {
 	frames := 0
 	for _, addrs := range frameAddrs {
 		frames += len(addrs)
@@ -146,7 +151,9 @@ func (w *walker) refreshFrames(mem *snapmem.Cache, footprint []uint64, frameAddr
 	// The values lead to objects the walk did not read (the futures and timers of sleeping
 	// tasks, the callbacks they hold): their copies take about this much fresh memory, which
 	// is made ready meanwhile.
-	mem.Expect(copiedPerFrame * frames)
+	if len(frameAddrs) > 0 {
+		mem.Expect(copiedPerFrame * frames * min(chunkTasks, len(frameAddrs)) / len(frameAddrs))
+	}
 	if err := mem.RefreshAll(spans); err != nil {
 		return snapmem.Reader{}, err
 	}
@@ -168,9 +175,12 @@ func (w *walker) helperLocals(s *snapshot.Snapshot, values []snapshot.TaskValues
 	for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
 		lo, hi := c*localsChunk, min((c+1)*localsChunk, len(s.Tasks))
 		// Its copies start empty: the pages its values need are copied as they are met, and no
-		// older than the frames.
-		floor, err := w.refreshFrames(mem, nil, taskFrames[lo:hi])
+		// older than the frames. They are dropped after the chunk, and the next chunk's go into
+		// the same memory.
+		mem.BeginBatch()
+		floor, err := w.refreshFrames(mem, nil, taskFrames[lo:hi], hi-lo)
 		if err != nil {
+			mem.EndBatch()
 			failed = append(failed, c)
 			continue
 		}
@@ -179,6 +189,7 @@ func (w *walker) helperLocals(s *snapshot.Snapshot, values []snapshot.TaskValues
 			values[i].Locals, values[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], marks[i], true)
 			s.Tasks[i].Values = &values[i]
 		}
+		mem.EndBatch()
 	}
 	return failed
 }
