@@ -46,23 +46,19 @@ func (noMemory) Read(addr uint64, n int) ([]byte, error) {
 // the walk saw it — at the same instruction of the same code — has its values read from copies
 // no older than that refresh (classes, code and other objects that live as long as the program
 // from any copy). A frame that has moved on meanwhile says so instead. threads and taskFrames
-// say where the frames of s.Threads and s.Tasks are. Each task's Wake is found with its
-// variables.
+// say where the frames of s.Threads and s.Tasks are, and taskMarks where the walk saw the
+// tasks' frames. Each task's Wake is found with its variables.
 //
 // The tasks of a big snapshot are read in chunks, by this goroutine and a helper that takes
 // chunks as long as there are some left, each refreshing the frames of a chunk in copies of its
 // own: on a busy machine where the helper gets no processor, this goroutine reads them all.
-func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFrames [][]uint64) error {
+func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFrames [][]uint64, taskMarks [][]frameMark) error {
 	footprint := w.mem.Footprint()
-	// Where each frame was when the walk read it, from the walk's copies, before they are
-	// copied again.
+	// Where each thread's frame was when the walk read it, from the walk's copies, before they
+	// are copied again.
 	threadMarks := make([][]frameMark, len(threads))
 	for i, th := range threads {
 		threadMarks[i] = w.frameMarks(th.frameAddrs)
-	}
-	taskMarks := make([][]frameMark, len(taskFrames))
-	for i, addrs := range taskFrames {
-		taskMarks[i] = w.frameMarks(addrs)
 	}
 	clock := localsClock{}
 	if now, err := w.vals.LoopTime(); err == nil {
@@ -220,17 +216,21 @@ type frameMark struct {
 
 // frameMarks reads where the frames at addrs are, from the walk's copies.
 func (w *walker) frameMarks(addrs []uint64) []frameMark {
+	return w.appendFrameMarks(make([]frameMark, 0, len(addrs)), addrs)
+}
+
+// appendFrameMarks is frameMarks appending to dst.
+func (w *walker) appendFrameMarks(dst []frameMark, addrs []uint64) []frameMark {
 	o := &w.o.InterpreterFrame
-	out := make([]frameMark, len(addrs))
-	for i, addr := range addrs {
+	for _, addr := range addrs {
 		fb, err := w.any.Read(addr, int(o.Size))
 		if err != nil {
-			out[i].err = err
+			dst = append(dst, frameMark{err: err})
 			continue
 		}
-		out[i].executable, out[i].instr = le64(fb, o.Executable), le64(fb, o.InstrPtr)
+		dst = append(dst, frameMark{executable: le64(fb, o.Executable), instr: le64(fb, o.InstrPtr)})
 	}
-	return out
+	return dst
 }
 
 // check returns why the frame at addr, as l's copies have it, is not where mark says the walk
