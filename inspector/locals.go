@@ -285,17 +285,23 @@ func (l *localsReader) frames(frames []snapshot.Frame, addrs []uint64, marks []f
 		}
 		in := d.When - l.clock.atCapture
 		if !soonest.Known || in < soonest.In {
-			soonest = snapshot.Wake{Known: true, In: in, By: wakeKinds[d.Kind]}
+			soonest = snapshot.Wake{Known: true, In: in, By: WakeBy(d.Kind)}
 		}
 	}
 	return out, soonest
 }
 
-// wakeKinds names the kinds of values.Deadline as the snapshot does.
-var wakeKinds = map[string]string{
-	values.DeadlineSleep:   snapshot.WakeSleep,
-	values.DeadlineTimeout: snapshot.WakeTimeout,
-	values.DeadlineWaitFor: snapshot.WakeWaitFor,
+// WakeBy names a kind of values.Deadline as the snapshot does (snapshot.Wake.By).
+func WakeBy(kind string) string {
+	switch kind {
+	case values.DeadlineSleep:
+		return snapshot.WakeSleep
+	case values.DeadlineTimeout:
+		return snapshot.WakeTimeout
+	case values.DeadlineWaitFor:
+		return snapshot.WakeWaitFor
+	}
+	return ""
 }
 
 // plainLocals turns the values of a frame's variables, or the error reading them, into the
