@@ -343,6 +343,11 @@ type taskWriter struct {
 	texts    frameTexts
 	scratch  []byte
 	written  int // tasks written so far
+	// The awaited_by array written last, and the awaiters it was written for: thousands of
+	// tasks are often awaited by the same, one after the other.
+	lastAwaiters []snapshot.Awaiter
+	awaitedText  []byte
+	haveAwaited  bool
 }
 
 // task writes task i, after a comma unless it is the first written.
@@ -368,8 +373,24 @@ func (tw *taskWriter) task(i int) {
 	} else {
 		writeFrames(j, t.Frames)
 	}
-	j.Raw(`,"awaited_by":[`)
-	for k, a := range t.AwaitedBy {
+	j.Raw(`,"awaited_by":`)
+	if tw.haveAwaited && sameAwaiters(t.AwaitedBy, tw.lastAwaiters) {
+		j.RawBytes(tw.awaitedText)
+	} else {
+		start := j.Len()
+		tw.awaitedBy(t.AwaitedBy)
+		tw.awaitedText = append(tw.awaitedText[:0], j.Bytes()[start:]...)
+		tw.lastAwaiters, tw.haveAwaited = t.AwaitedBy, true
+	}
+	j.Raw("}")
+}
+
+// awaitedBy writes a task's awaited_by array: each awaiter's id, name (null for a future or
+// a task the snapshot does not have) and whether it is a task.
+func (tw *taskWriter) awaitedBy(awaiters []snapshot.Awaiter) {
+	j := tw.j
+	j.Raw("[")
+	for k, a := range awaiters {
 		if k > 0 {
 			j.Raw(",")
 		}
@@ -385,7 +406,20 @@ func (tw *taskWriter) task(i int) {
 		j.Bool(a.IsTask)
 		j.Raw("}")
 	}
-	j.Raw("]}")
+	j.Raw("]")
+}
+
+// sameAwaiters reports whether a and b list the same awaiters, which awaitedBy writes alike.
+func sameAwaiters(a, b []snapshot.Awaiter) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].IsTask != b[i].IsTask {
+			return false
+		}
+	}
+	return true
 }
 
 // writeShaped writes the fields of a task node that --group and --depth add: "count" and
