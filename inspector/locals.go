@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aioscope/aioscope/cpython"
 	"github.com/aioscope/aioscope/inspector/internal/snapmem"
 	"github.com/aioscope/aioscope/inspector/values"
 	"github.com/aioscope/aioscope/snapshot"
@@ -121,6 +122,11 @@ func (w *walker) readChunk(mem *snapmem.Cache, l *localsReader, moment *values.R
 	if err != nil {
 		return err
 	}
+	// What the frames' variables and value stacks hold, in one vectored read: the values read
+	// those objects first, each from a fetch of its own otherwise.
+	if err := mem.Prefetch(l.slotObjects(t.frames[lo:hi]), leavesOnly); err != nil {
+		return err
+	}
 	l.vals = moment.On(floor, l.any)
 	for i := lo; i < hi; i++ {
 		t.values[i].Locals, t.values[i].Wake = l.frames(t.s.Tasks[i].Frames, t.frames[i], t.marks[i], true)
@@ -188,6 +194,49 @@ func (w *walker) helperLocals(t *localsTasks, clock localsClock, next *atomic.In
 	return failed
 }
 
+// slotObjects returns, as prefetch roots, the objects the fast locals and value stacks of the
+// frames at frameAddrs refer to, as l's copies have the frames: up to maxPrefetchSlots slots a
+// frame, the head of each object (what the values read first of it). The slice is l's, used
+// again for every chunk.
+func (l *localsReader) slotObjects(frameAddrs [][]uint64) []snapmem.Object {
+	o, tags := &l.w.o.InterpreterFrame, l.w.l.TagBits
+	l.roots = l.roots[:0]
+	for _, addrs := range frameAddrs {
+		for _, addr := range addrs {
+			fb, err := l.any.Read(addr, int(o.Size))
+			if err != nil {
+				continue
+			}
+			first, sp := addr+o.LocalsPlus, le64(fb, o.StackPointer)&^tags
+			if sp <= first {
+				continue
+			}
+			n := min((sp-first)/8, maxPrefetchSlots)
+			slots, err := l.any.Read(first, int(8*n))
+			if err != nil {
+				continue
+			}
+			for i := range n {
+				kind, obj, _ := cpython.DecodeStackRef(le64(slots, 8*i))
+				if kind == cpython.StackRefObject && obj != 0 && obj%8 == 0 {
+					l.roots = append(l.roots, snapmem.Object{Addr: obj, Size: slotObjectSpan, Kind: snapmem.Leaf})
+				}
+			}
+		}
+	}
+	return l.roots
+}
+
+// leavesOnly is the Referents of a prefetch whose roots are all leaves: it is never asked.
+func leavesOnly(refs []snapmem.Object, _ snapmem.Object, _ []byte) []snapmem.Object { return refs }
+
+// maxPrefetchSlots bounds the slots of one frame slotObjects looks at, and slotObjectSpan is
+// how much of each object it prefetches: a header, and the whole of most small objects.
+const (
+	maxPrefetchSlots = 64
+	slotObjectSpan   = 128
+)
+
 // copiedPerFrame is about how much a frame's values make the locals pass copy that the walk
 // did not: a sleeping task's Future, TimerHandle and the float and method they hold, on the
 // blocks of pages fetched around them.
@@ -203,6 +252,7 @@ type localsReader struct {
 	clock   localsClock
 	vars    []snapshot.Variable // the rest of a block that frames' variables are cut from
 	scratch []values.Variable   // what FrameWithDeadline returned last, for the next
+	roots   []snapmem.Object    // slotObjects's, for the next
 }
 
 // frameMark is where a frame was when the walk read it: the code it ran and the instruction it
