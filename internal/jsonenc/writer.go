@@ -79,19 +79,20 @@ func (w *Writer) HexID(v uint64) {
 	// Written here rather than by strconv.AppendUint, whose general loop over any base costs
 	// several times as much: a 10,000-task document has 20,000 ids.
 	const digits = "0123456789abcdef"
-	n := 1 // hex digits, at least one (0x0)
-	for x := v >> 4; x != 0; x >>= 4 {
-		n++
-	}
-	w.b = append(w.b, '"', '0', 'x')
-	start := len(w.b)
-	w.b = append(w.b, "0000000000000000"[:n]...)
-	b := w.b[start:]
-	for i := n - 1; i >= 0; i-- {
-		b[i] = digits[v&0xf]
+	var buf [20]byte // "0x", 16 digits at most, and the quotes
+	i := len(buf) - 1
+	buf[i] = '"'
+	for {
+		i--
+		buf[i] = digits[v&0xf]
 		v >>= 4
+		if v == 0 {
+			break
+		}
 	}
-	w.b = append(w.b, '"')
+	i -= 3
+	buf[i], buf[i+1], buf[i+2] = '"', '0', 'x'
+	w.b = append(w.b, buf[i:]...)
 }
 
 // ReuseFrames appends the JSON array of a frame list when it can do without the caller: "[]"

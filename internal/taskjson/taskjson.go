@@ -342,7 +342,9 @@ type taskWriter struct {
 	locals   bool
 	texts    frameTexts
 	scratch  []byte
-	written  int // tasks written so far
+	written  int    // tasks written so far
+	tid      uint64 // the thread whose tid field tidText holds
+	tidText  []byte
 	// The awaited_by array written last, and the awaiters it was written for: thousands of
 	// tasks are often awaited by the same, one after the other.
 	lastAwaiters []snapshot.Awaiter
@@ -362,8 +364,11 @@ func (tw *taskWriter) task(i int) {
 	j.HexID(t.ID)
 	j.Raw(`,"name":`)
 	j.Str(t.Name)
-	j.Raw(`,"tid":`)
-	j.Uint(t.TID)
+	if len(tw.tidText) == 0 || t.TID != tw.tid {
+		// Tasks come thread by thread: the field's text is made once a thread.
+		tw.tid, tw.tidText = t.TID, strconv.AppendUint(append(tw.tidText[:0], `,"tid":`...), t.TID, 10)
+	}
+	j.RawBytes(tw.tidText)
 	if tw.locals {
 		tw.scratch = writeWake(j, t.WakeOf(), tw.scratch)
 	}
