@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aioscope/aioscope/cpython"
 	"github.com/aioscope/aioscope/inspector/internal/snapmem"
 	"github.com/aioscope/aioscope/inspector/values"
 	"github.com/aioscope/aioscope/snapshot"
@@ -42,67 +43,94 @@ func (noMemory) Read(addr uint64, n int) ([]byte, error) {
 }
 
 // readLocals reads the variables of every frame of s, in a pass of its own after the walk: the
-// frames are copied again, together with everything the walk read, and each frame still where
-// the walk saw it — at the same instruction of the same code — has its values read from copies
-// no older than that refresh (classes, code and other objects that live as long as the program
+// frames are copied again, and each frame still where the walk saw it — at the same instruction
+// of the same code — has its values read from copies no older than that refresh (classes, code and other objects that live as long as the program
 // from any copy). A frame that has moved on meanwhile says so instead. threads and taskFrames
-// say where the frames of s.Threads and s.Tasks are. Each task's Wake is found with its
-// variables.
+// say where the frames of s.Threads and s.Tasks are, and taskMarks where the walk saw the
+// tasks' frames. Each task's Wake is found with its variables.
 //
 // The tasks of a big snapshot are read in chunks, by this goroutine and a helper that takes
-// chunks as long as there are some left, each refreshing the frames of a chunk in copies of its
-// own: on a busy machine where the helper gets no processor, this goroutine reads them all.
-func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFrames [][]uint64) error {
-	footprint := w.mem.Footprint()
-	// Where each frame was when the walk read it, from the walk's copies, before they are
-	// copied again.
+// chunks as long as there are some left, each in copies of its own (readChunk): on a busy
+// machine where the helper gets no processor, this goroutine reads them all.
+func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFrames [][]uint64, taskMarks [][]frameMark) error {
+	// Where each thread's frame was when the walk read it, from the walk's copies, before they
+	// are copied again.
 	threadMarks := make([][]frameMark, len(threads))
 	for i, th := range threads {
 		threadMarks[i] = w.frameMarks(th.frameAddrs)
-	}
-	taskMarks := make([][]frameMark, len(taskFrames))
-	for i, addrs := range taskFrames {
-		taskMarks[i] = w.frameMarks(addrs)
 	}
 	clock := localsClock{}
 	if now, err := w.vals.LoopTime(); err == nil {
 		// The target's event-loop clock when the snapshot started: deadlines count from there.
 		clock = localsClock{atCapture: now - time.Since(s.CapturedAt).Seconds(), known: true}
 	}
-	frameAddrs := make([][]uint64, 0, len(threads)+len(taskFrames))
+	threadFrames := make([][]uint64, 0, len(threads))
 	for _, th := range threads {
-		frameAddrs = append(frameAddrs, th.frameAddrs)
+		threadFrames = append(threadFrames, th.frameAddrs)
 	}
-	floor, err := w.refreshFrames(w.mem, footprint, append(frameAddrs, taskFrames...))
+	floor, err := w.refreshFrames(w.mem, threadFrames)
 	if err != nil {
 		return err
 	}
 	// One moment: the classes the values belong to are read once for the whole pass.
-	l := &localsReader{w: w, any: w.any, vals: w.vals.Moment().On(floor, w.any), clock: clock}
+	moment := w.vals.Moment()
+	l := &localsReader{w: w, any: w.any, vals: moment.On(floor, w.any), clock: clock}
 	for i := range s.Threads {
 		s.Threads[i].Locals, _ = l.frames(s.Threads[i].Frames, threads[i].frameAddrs, threadMarks[i], false)
 	}
+	t := localsTasks{s: s, values: make([]snapshot.TaskValues, len(s.Tasks)), frames: taskFrames, marks: taskMarks}
 	chunks := (len(s.Tasks) + localsChunk - 1) / localsChunk
-	values := make([]snapshot.TaskValues, len(s.Tasks)) // the tasks' Values, in one allocation
 	var next atomic.Int64
 	var helper chan []int // the chunks the helper could not read
 	if len(s.Tasks) >= parallelTasks && runtime.GOMAXPROCS(0) > 1 {
 		helper = make(chan []int, 1)
-		go func() { helper <- w.helperLocals(s, values, taskFrames, taskMarks, clock, &next, chunks) }()
-	}
-	readChunk := func(c int) {
-		for i := c * localsChunk; i < min((c+1)*localsChunk, len(s.Tasks)); i++ {
-			values[i].Locals, values[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], taskMarks[i], true)
-			s.Tasks[i].Values = &values[i]
-		}
+		go func() { helper <- w.helperLocals(&t, clock, &next, chunks) }()
 	}
 	for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
-		readChunk(c)
+		if err := w.readChunk(w.mem, l, moment, &t, c); err != nil {
+			return err
+		}
 	}
 	if helper != nil {
 		for _, c := range <-helper {
-			readChunk(c) // its frames are refreshed here too
+			if err := w.readChunk(w.mem, l, moment, &t, c); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+// localsTasks is what the goroutines of readLocals share: the snapshot's tasks, their Values
+// (in one allocation), and where their frames are and were.
+type localsTasks struct {
+	s      *snapshot.Snapshot
+	values []snapshot.TaskValues
+	frames [][]uint64
+	marks  [][]frameMark
+}
+
+// readChunk reads the variables of the tasks of chunk c, with l, in mem: it copies their frames
+// again and reads the values from copies no older than that. What the values lead to is copied
+// for the chunk alone: every copy made for it is dropped afterwards, and the next chunk's go
+// into the same memory. moment is the reader of values l's are made from.
+func (w *walker) readChunk(mem *snapmem.Cache, l *localsReader, moment *values.Reader, t *localsTasks, c int) error {
+	lo, hi := c*localsChunk, min((c+1)*localsChunk, len(t.s.Tasks))
+	mem.BeginBatch()
+	defer mem.EndBatch()
+	floor, err := w.refreshFrames(mem, t.frames[lo:hi])
+	if err != nil {
+		return err
+	}
+	// What the frames' variables and value stacks hold, in one vectored read: the values read
+	// those objects first, each from a fetch of its own otherwise.
+	if err := mem.Prefetch(l.slotObjects(t.frames[lo:hi]), leavesOnly); err != nil {
+		return err
+	}
+	l.vals = moment.On(floor, l.any)
+	for i := lo; i < hi; i++ {
+		t.values[i].Locals, t.values[i].Wake = l.frames(t.s.Tasks[i].Frames, t.frames[i], t.marks[i], true)
+		t.s.Tasks[i].Values = &t.values[i]
 	}
 	return nil
 }
@@ -121,22 +149,17 @@ type localsClock struct {
 	known     bool
 }
 
-// refreshFrames copies again, in mem, the frames at frameAddrs and the pages of footprint, and
-// returns a Reader of its copies no older than the refresh. The values of frames are mostly
-// objects the walk has read too (tasks, the futures they wait for): copying those pages again
-// with the frames, in a few big reads, spares copying them one at a time when a value leads
-// there.
-func (w *walker) refreshFrames(mem *snapmem.Cache, footprint []uint64, frameAddrs [][]uint64) (snapmem.Reader, error) {
+// refreshFrames copies again, in mem, the frames at frameAddrs, and returns a Reader of its
+// copies no older than the refresh. The objects the frames' values lead to are copied as the
+// values are read, in blocks around each: those of the tasks of a chunk lie mostly together.
+// (Copying again every page the walk read, with the frames, cost more than it spared.)
+func (w *walker) refreshFrames(mem *snapmem.Cache, frameAddrs [][]uint64) (snapmem.Reader, error) {
 	frames := 0
 	for _, addrs := range frameAddrs {
 		frames += len(addrs)
 	}
-	spans := make([]snapmem.Span, 0, len(footprint)+frames)
+	spans := make([]snapmem.Span, 0, frames)
 	lowest := ^uint64(0)
-	for _, p := range footprint {
-		spans = append(spans, snapmem.Span{Addr: p, N: snapmem.PageSize})
-		lowest = min(lowest, p)
-	}
 	for _, addrs := range frameAddrs {
 		for _, a := range addrs {
 			spans = append(spans, snapmem.Span{Addr: a, N: int(w.o.InterpreterFrame.Size)})
@@ -155,33 +178,64 @@ func (w *walker) refreshFrames(mem *snapmem.Cache, footprint []uint64, frameAddr
 	return mem.Reader().Through(lowest), nil
 }
 
-// helperLocals reads the variables of the tasks of the chunks it takes (next), into values, from
-// copies of its own, and returns the chunks it took but could not read.
-func (w *walker) helperLocals(s *snapshot.Snapshot, values []snapshot.TaskValues, taskFrames [][]uint64, marks [][]frameMark, clock localsClock,
-	next *atomic.Int64, chunks int) []int {
+// helperLocals reads the variables of the tasks of the chunks it takes (next), from copies of
+// its own, and returns the chunks it took but could not read.
+func (w *walker) helperLocals(t *localsTasks, clock localsClock, next *atomic.Int64, chunks int) []int {
 	mem := snapmem.New(w.p.mem)
 	defer mem.Release()
-	copies := mem.Reader()
-	l := &localsReader{w: w, any: copies, helper: true, clock: clock}
+	l := &localsReader{w: w, any: mem.Reader(), helper: true, clock: clock}
 	moment := w.vals.Moment()
 	var failed []int
 	for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
-		lo, hi := c*localsChunk, min((c+1)*localsChunk, len(s.Tasks))
-		// Its copies start empty: the pages its values need are copied as they are met, and no
-		// older than the frames.
-		floor, err := w.refreshFrames(mem, nil, taskFrames[lo:hi])
-		if err != nil {
+		if err := w.readChunk(mem, l, moment, t, c); err != nil {
 			failed = append(failed, c)
-			continue
-		}
-		l.vals = moment.On(floor, copies)
-		for i := lo; i < hi; i++ {
-			values[i].Locals, values[i].Wake = l.frames(s.Tasks[i].Frames, taskFrames[i], marks[i], true)
-			s.Tasks[i].Values = &values[i]
 		}
 	}
 	return failed
 }
+
+// slotObjects returns, as prefetch roots, the objects the fast locals and value stacks of the
+// frames at frameAddrs refer to, as l's copies have the frames: up to maxPrefetchSlots slots a
+// frame, the head of each object (what the values read first of it). The slice is l's, used
+// again for every chunk.
+func (l *localsReader) slotObjects(frameAddrs [][]uint64) []snapmem.Object {
+	o, tags := &l.w.o.InterpreterFrame, l.w.l.TagBits
+	l.roots = l.roots[:0]
+	for _, addrs := range frameAddrs {
+		for _, addr := range addrs {
+			fb, err := l.any.Read(addr, int(o.Size))
+			if err != nil {
+				continue
+			}
+			first, sp := addr+o.LocalsPlus, le64(fb, o.StackPointer)&^tags
+			if sp <= first {
+				continue
+			}
+			n := min((sp-first)/8, maxPrefetchSlots)
+			slots, err := l.any.Read(first, int(8*n))
+			if err != nil {
+				continue
+			}
+			for i := range n {
+				kind, obj, _ := cpython.DecodeStackRef(le64(slots, 8*i))
+				if kind == cpython.StackRefObject && obj != 0 && obj%8 == 0 {
+					l.roots = append(l.roots, snapmem.Object{Addr: obj, Size: slotObjectSpan, Kind: snapmem.Leaf})
+				}
+			}
+		}
+	}
+	return l.roots
+}
+
+// leavesOnly is the Referents of a prefetch whose roots are all leaves: it is never asked.
+func leavesOnly(refs []snapmem.Object, _ snapmem.Object, _ []byte) []snapmem.Object { return refs }
+
+// maxPrefetchSlots bounds the slots of one frame slotObjects looks at, and slotObjectSpan is
+// how much of each object it prefetches: a header, and the whole of most small objects.
+const (
+	maxPrefetchSlots = 64
+	slotObjectSpan   = 128
+)
 
 // copiedPerFrame is about how much a frame's values make the locals pass copy that the walk
 // did not: a sleeping task's Future, TimerHandle and the float and method they hold, on the
@@ -198,6 +252,7 @@ type localsReader struct {
 	clock   localsClock
 	vars    []snapshot.Variable // the rest of a block that frames' variables are cut from
 	scratch []values.Variable   // what FrameWithDeadline returned last, for the next
+	roots   []snapmem.Object    // slotObjects's, for the next
 }
 
 // frameMark is where a frame was when the walk read it: the code it ran and the instruction it
@@ -209,17 +264,21 @@ type frameMark struct {
 
 // frameMarks reads where the frames at addrs are, from the walk's copies.
 func (w *walker) frameMarks(addrs []uint64) []frameMark {
+	return w.appendFrameMarks(make([]frameMark, 0, len(addrs)), addrs)
+}
+
+// appendFrameMarks is frameMarks appending to dst.
+func (w *walker) appendFrameMarks(dst []frameMark, addrs []uint64) []frameMark {
 	o := &w.o.InterpreterFrame
-	out := make([]frameMark, len(addrs))
-	for i, addr := range addrs {
+	for _, addr := range addrs {
 		fb, err := w.any.Read(addr, int(o.Size))
 		if err != nil {
-			out[i].err = err
+			dst = append(dst, frameMark{err: err})
 			continue
 		}
-		out[i].executable, out[i].instr = le64(fb, o.Executable), le64(fb, o.InstrPtr)
+		dst = append(dst, frameMark{executable: le64(fb, o.Executable), instr: le64(fb, o.InstrPtr)})
 	}
-	return out
+	return dst
 }
 
 // check returns why the frame at addr, as l's copies have it, is not where mark says the walk
@@ -276,17 +335,23 @@ func (l *localsReader) frames(frames []snapshot.Frame, addrs []uint64, marks []f
 		}
 		in := d.When - l.clock.atCapture
 		if !soonest.Known || in < soonest.In {
-			soonest = snapshot.Wake{Known: true, In: in, By: wakeKinds[d.Kind]}
+			soonest = snapshot.Wake{Known: true, In: in, By: WakeBy(d.Kind)}
 		}
 	}
 	return out, soonest
 }
 
-// wakeKinds names the kinds of values.Deadline as the snapshot does.
-var wakeKinds = map[string]string{
-	values.DeadlineSleep:   snapshot.WakeSleep,
-	values.DeadlineTimeout: snapshot.WakeTimeout,
-	values.DeadlineWaitFor: snapshot.WakeWaitFor,
+// WakeBy names a kind of values.Deadline as the snapshot does (snapshot.Wake.By).
+func WakeBy(kind string) string {
+	switch kind {
+	case values.DeadlineSleep:
+		return snapshot.WakeSleep
+	case values.DeadlineTimeout:
+		return snapshot.WakeTimeout
+	case values.DeadlineWaitFor:
+		return snapshot.WakeWaitFor
+	}
+	return ""
 }
 
 // plainLocals turns the values of a frame's variables, or the error reading them, into the

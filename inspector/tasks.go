@@ -76,22 +76,24 @@ type taskHeader struct {
 }
 
 // readTasks reads every task of the lists and returns those that were pending throughout, in
-// list order, and, when the walk reads locals, where their frames are. running holds the tasks
-// the threads run right now.
-func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapshot.Task, [][]uint64, error) {
+// list order, and, when the walk reads locals, where their frames are and what the walk saw of
+// each (frameMarks). running holds the tasks the threads run right now.
+func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapshot.Task, [][]uint64, [][]frameMark, error) {
 	listed, err := w.listTasks(lists)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// Every batch must know every awaiter. knownAwaiters only looks at the task objects, which
 	// the list walk copied whole (a fetch covers a pool of them), so it can run before any.
 	w.chains.reset(w.knownAwaiters(listed))
 	tasks := make([]snapshot.Task, len(listed))
+	var marks [][]frameMark
 	if w.keepFrames {
 		addrs := make([][]uint64, len(listed))
 		for i := range listed {
 			listed[i].frameAddrs = &addrs[i]
 		}
+		marks = make([][]frameMark, len(listed))
 	}
 	size := max(w.p.batchSize, 1)
 	w.mem.Expect(copiedPerTask * min(len(listed), size))
@@ -99,27 +101,43 @@ func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapsho
 		batch := listed[b:min(b+size, len(listed))]
 		w.mem.BeginBatch()
 		if err := w.mem.Prefetch(w.taskRoots(batch), w.referents); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		for i := range batch {
 			batch[i].task = &tasks[b+i]
 			if err := w.stableTask(&batch[i], running); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
+			}
+		}
+		if w.keepFrames {
+			// Where the frames were, from the copies the tasks were read from, before they are
+			// dropped; the batch's marks in one allocation.
+			n := 0
+			for i := range batch {
+				n += len(*batch[i].frameAddrs)
+			}
+			block := make([]frameMark, 0, n)
+			for i := range batch {
+				start := len(block)
+				block = w.appendFrameMarks(block, *batch[i].frameAddrs)
+				marks[b+i] = block[start:len(block):len(block)]
 			}
 		}
 		w.mem.EndBatch()
 	}
 	if err := w.stillListed(listed, lists, running); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	left := map[uint64]bool{} // tasks that finished while the snapshot was taken
 	kept := tasks[:0]
 	var frameAddrs [][]uint64
+	var frameMarks [][]frameMark
 	for i := range listed {
 		if listed[i].ok {
 			kept = append(kept, tasks[i])
 			if w.keepFrames {
 				frameAddrs = append(frameAddrs, *listed[i].frameAddrs)
+				frameMarks = append(frameMarks, marks[i])
 			}
 		} else {
 			left[listed[i].addr] = true
@@ -130,7 +148,7 @@ func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapsho
 	if w.chains.mixed {
 		sameAwaiterFrames(kept)
 	}
-	return kept, frameAddrs, nil
+	return kept, frameAddrs, frameMarks, nil
 }
 
 // knownAwaiters returns the tasks and futures that listed tasks are awaited by, as far as the

@@ -126,12 +126,13 @@ func (w *walker) run(s *snapshot.Snapshot) error {
 		running[t.RunningTask] = true
 	}
 	var taskFrames [][]uint64
-	if s.Tasks, taskFrames, err = w.readTasks(lists, running); err != nil {
+	var taskMarks [][]frameMark
+	if s.Tasks, taskFrames, taskMarks, err = w.readTasks(lists, running); err != nil {
 		return err
 	}
 	forgetFinishedRunning(s)
 	if w.p.opts.Locals {
-		return w.readLocals(s, threads, taskFrames)
+		return w.readLocals(s, threads, taskFrames, taskMarks)
 	}
 	return nil
 }

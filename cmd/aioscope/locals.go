@@ -186,7 +186,7 @@ func (t *target) write(w *bufio.Writer) {
 		fmt.Fprintf(w, "Task %s %s (thread %d)", hexID(t.task.ID), strconv.Quote(t.task.Name), t.task.TID)
 		if t.hasWake {
 			fmt.Fprintf(w, ", wakes in %s s (%s)", strconv.FormatFloat(math.Round(t.wakeIn*1000)/1000, 'f', -1, 64),
-				wakeNames[t.wake.Kind])
+				inspector.WakeBy(t.wake.Kind))
 		}
 	} else {
 		fmt.Fprintf(w, "Thread %d", t.thread.TID)
@@ -235,13 +235,6 @@ func (t *target) write(w *bufio.Writer) {
 			}
 		}
 	}
-}
-
-// wakeNames are the Deadline kinds as the snapshot names them.
-var wakeNames = map[string]string{
-	values.DeadlineSleep:   snapshot.WakeSleep,
-	values.DeadlineTimeout: snapshot.WakeTimeout,
-	values.DeadlineWaitFor: snapshot.WakeWaitFor,
 }
 
 // location is "file:line", or the file alone when the line is unknown.

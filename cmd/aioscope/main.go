@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/aioscope/aioscope/inspector"
+	_ "github.com/aioscope/aioscope/internal/termquiet" // before Bubble Tea's initialisation
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

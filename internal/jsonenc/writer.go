@@ -76,9 +76,23 @@ func (w *Writer) OptInt(v int, ok bool) {
 // HexID appends an object id as a string in Python's hex() form, "0x7f3a2c0e1b40": a string,
 // because JavaScript numbers cannot hold every 64-bit address.
 func (w *Writer) HexID(v uint64) {
-	w.b = append(w.b, `"0x`...)
-	w.b = strconv.AppendUint(w.b, v, 16)
-	w.b = append(w.b, '"')
+	// Written here rather than by strconv.AppendUint, whose general loop over any base costs
+	// several times as much: a 10,000-task document has 20,000 ids.
+	const digits = "0123456789abcdef"
+	var buf [20]byte // "0x", 16 digits at most, and the quotes
+	i := len(buf) - 1
+	buf[i] = '"'
+	for {
+		i--
+		buf[i] = digits[v&0xf]
+		v >>= 4
+		if v == 0 {
+			break
+		}
+	}
+	i -= 3
+	buf[i], buf[i+1], buf[i+2] = '"', '0', 'x'
+	w.b = append(w.b, buf[i:]...)
 }
 
 // ReuseFrames appends the JSON array of a frame list when it can do without the caller: "[]"

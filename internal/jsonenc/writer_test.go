@@ -167,3 +167,14 @@ func TestWriterDocument(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestHexID: every id is written as Python's hex() writes it, for ids of every length.
+func TestHexID(t *testing.T) {
+	for _, v := range []uint64{0, 1, 0xf, 0x10, 0xff, 0x7f3a2c0e1b40, 0x8000000000000000, 1<<64 - 1} {
+		j := NewBuffer(nil)
+		j.HexID(v)
+		if want := `"0x` + strconv.FormatUint(v, 16) + `"`; string(j.Bytes()) != want {
+			t.Errorf("HexID(%d) = %s, want %s", v, j.Bytes(), want)
+		}
+	}
+}

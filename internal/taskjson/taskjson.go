@@ -342,7 +342,14 @@ type taskWriter struct {
 	locals   bool
 	texts    frameTexts
 	scratch  []byte
-	written  int // tasks written so far
+	written  int    // tasks written so far
+	tid      uint64 // the thread whose tid field tidText holds
+	tidText  []byte
+	// The awaited_by array written last, and the awaiters it was written for: thousands of
+	// tasks are often awaited by the same, one after the other.
+	lastAwaiters []snapshot.Awaiter
+	awaitedText  []byte
+	haveAwaited  bool
 }
 
 // task writes task i, after a comma unless it is the first written.
@@ -357,8 +364,11 @@ func (tw *taskWriter) task(i int) {
 	j.HexID(t.ID)
 	j.Raw(`,"name":`)
 	j.Str(t.Name)
-	j.Raw(`,"tid":`)
-	j.Uint(t.TID)
+	if len(tw.tidText) == 0 || t.TID != tw.tid {
+		// Tasks come thread by thread: the field's text is made once a thread.
+		tw.tid, tw.tidText = t.TID, strconv.AppendUint(append(tw.tidText[:0], `,"tid":`...), t.TID, 10)
+	}
+	j.RawBytes(tw.tidText)
 	if tw.locals {
 		tw.scratch = writeWake(j, t.WakeOf(), tw.scratch)
 	}
@@ -368,8 +378,24 @@ func (tw *taskWriter) task(i int) {
 	} else {
 		writeFrames(j, t.Frames)
 	}
-	j.Raw(`,"awaited_by":[`)
-	for k, a := range t.AwaitedBy {
+	j.Raw(`,"awaited_by":`)
+	if tw.haveAwaited && sameAwaiters(t.AwaitedBy, tw.lastAwaiters) {
+		j.RawBytes(tw.awaitedText)
+	} else {
+		start := j.Len()
+		tw.awaitedBy(t.AwaitedBy)
+		tw.awaitedText = append(tw.awaitedText[:0], j.Bytes()[start:]...)
+		tw.lastAwaiters, tw.haveAwaited = t.AwaitedBy, true
+	}
+	j.Raw("}")
+}
+
+// awaitedBy writes a task's awaited_by array: each awaiter's id, name (null for a future or
+// a task the snapshot does not have) and whether it is a task.
+func (tw *taskWriter) awaitedBy(awaiters []snapshot.Awaiter) {
+	j := tw.j
+	j.Raw("[")
+	for k, a := range awaiters {
 		if k > 0 {
 			j.Raw(",")
 		}
@@ -385,7 +411,20 @@ func (tw *taskWriter) task(i int) {
 		j.Bool(a.IsTask)
 		j.Raw("}")
 	}
-	j.Raw("]}")
+	j.Raw("]")
+}
+
+// sameAwaiters reports whether a and b list the same awaiters, which awaitedBy writes alike.
+func sameAwaiters(a, b []snapshot.Awaiter) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].IsTask != b[i].IsTask {
+			return false
+		}
+	}
+	return true
 }
 
 // writeShaped writes the fields of a task node that --group and --depth add: "count" and
