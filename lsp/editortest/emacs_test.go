@@ -46,6 +46,7 @@ func TestEmacsEglot(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "0.2", strings.Repeat("300,", 20), "1")
+			waits := testtarget.WatchRunDelay(t, tg.PID)
 			dir := t.TempDir()
 			out := filepath.Join(dir, "result.json")
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -71,18 +72,23 @@ func TestEmacsEglot(t *testing.T) {
 				t.Fatalf("emacs: %s\n%s", e, output)
 			}
 			// health.py: stuck-forever waits on line 24, the loop blocks on line 46.
-			for prefix, line := range map[string]int{"stuck: task stuck-forever has waited here for": 24, "event loop blocked here": 46} {
+			for prefix, line := range map[string]int{"stuck: task stuck-forever has waited here for": 24, blockedPrefix: 46} {
 				found := false
 				for _, d := range res.Diagnostics {
-					if strings.Contains(d.Text, prefix) {
+					if !strings.Contains(d.Text, prefix) {
+						continue
+					}
+					switch {
+					case d.Line == line && d.Type == "eglot-warning":
 						found = true
-						if d.Line != line || d.Type != "eglot-warning" {
-							t.Errorf("%q on line %d as %s, want a warning on line %d", d.Text, d.Line, d.Type, line)
-						}
+					case d.Type == "eglot-warning" && prefix == blockedPrefix && starvedLoop(waits):
+						t.Logf("%q on line %d: the target waited for a CPU", d.Text, d.Line)
+					default:
+						t.Errorf("%q on line %d as %s, want a warning on line %d", d.Text, d.Line, d.Type, line)
 					}
 				}
 				if !found {
-					t.Errorf("flymake has no %q…: %+v", prefix, res.Diagnostics)
+					t.Errorf("flymake has no warning %q… on line %d: %+v", prefix, line, res.Diagnostics)
 				}
 			}
 			titles := map[int]string{}

@@ -113,22 +113,28 @@ func TestNeovimWarnings(t *testing.T) {
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "0.2", strings.Repeat("300,", 20), "1")
+			waits := testtarget.WatchRunDelay(t, tg.PID)
 			res := runNeovim(t, nvim, bin, tg.PID, testtarget.ScenarioPath("health.py"), 4,
 				[]string{"AIOSCOPE_STUCK=1000", "AIOSCOPE_DIAGNOSTICS=stuck: task stuck-forever|event loop blocked here"})
 			// health.py: stuck-forever waits on line 24, the loop blocks on line 46.
-			lines := map[string]int{"stuck: task stuck-forever has waited here for": 23, "event loop blocked here": 45}
+			lines := map[string]int{"stuck: task stuck-forever has waited here for": 23, blockedPrefix: 45}
 			for prefix, line := range lines {
 				found := false
 				for _, d := range res.Diagnostics {
-					if strings.HasPrefix(d.Message, prefix) {
+					if !strings.HasPrefix(d.Message, prefix) {
+						continue
+					}
+					switch {
+					case d.Line == line && d.Severity == 2:
 						found = true
-						if d.Line != line || d.Severity != 2 {
-							t.Errorf("%q on line %d with severity %d, want a warning on line %d", d.Message, d.Line+1, d.Severity, line+1)
-						}
+					case d.Severity == 2 && prefix == blockedPrefix && starvedLoop(waits):
+						t.Logf("%q on line %d: the target waited for a CPU", d.Message, d.Line+1)
+					default:
+						t.Errorf("%q on line %d with severity %d, want a warning on line %d", d.Message, d.Line+1, d.Severity, line+1)
 					}
 				}
 				if !found {
-					t.Errorf("no diagnostic %q…: %+v", prefix, res.Diagnostics)
+					t.Errorf("no warning %q… on line %d: %+v", prefix, line+1, res.Diagnostics)
 				}
 			}
 			titles := map[int]string{}
@@ -140,6 +146,16 @@ func TestNeovimWarnings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// blockedPrefix starts the message of a blocked event loop's warning.
+const blockedPrefix = "event loop blocked here"
+
+// starvedLoop reports whether the target's thread waited for a CPU, since it started, for as
+// long as a block takes (the 100 ms threshold): on a machine that busy, the callback running when
+// the loop was not given a CPU is reported blocked too, wherever it is.
+func starvedLoop(waits *testtarget.RunDelays) bool {
+	return waits.During(time.Time{}, time.Now()) >= 100*time.Millisecond
 }
 
 // waitless drops the waiting time from a lens title: it depends on when the lens was asked for.
