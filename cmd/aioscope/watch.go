@@ -62,7 +62,12 @@ func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageErr("--for and --retries must not be negative")
 	}
 
-	m, err := live.Attach(pid, mf.config())
+	asLines := mf.asJSON || !isTerminal(stdout)
+	cfg := mf.config()
+	if asLines {
+		cfg.SummaryWaits = live.LinesTop // all a line shows
+	}
+	m, err := live.Attach(pid, cfg)
 	if err != nil {
 		return readFailed(stderr, err)
 	}
@@ -73,7 +78,7 @@ func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, mf.watchFor)
 		defer cancel()
 	}
-	if mf.asJSON || !isTerminal(stdout) {
+	if asLines {
 		return watchLines(ctx, m, stdout, stderr)
 	}
 	return watchTerminal(ctx, m, pid, stdin, stdout, stderr)
