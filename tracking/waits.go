@@ -112,6 +112,8 @@ type Tracker struct {
 	// one snapshot to the next, so keeping the order costs a merge, not a sort, per snapshot.
 	order, spare []*wait
 	moved        []*wait
+
+	groupIDs []GroupID // by task index, for one snapshot; kept for its memory
 }
 
 type wait struct {
@@ -173,7 +175,9 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 		}
 	}
 	index := snapshot.AwaiterIndex(s.Tasks)
-	groupIDs := make([]GroupID, len(s.Tasks))
+	groupIDs := slices.Grow(t.groupIDs[:0], len(s.Tasks))[:len(s.Tasks)]
+	clear(groupIDs)
+	t.groupIDs = groupIDs
 	for _, g := range gs {
 		for _, i := range g.Tasks {
 			if i >= 0 && i < len(groupIDs) {
