@@ -101,16 +101,26 @@ type Tracker struct {
 	lastAt    time.Time
 	snapshots int
 	tasks     int
-	waits     map[TaskKey]*wait
-	byID      map[uint64]TaskKey
-	groups    map[GroupID]*group
-	ran       map[uint64]time.Time // tasks seen running by thread samples since the last snapshot
+	// waits holds the wait of every task of the latest snapshot by task id; a task id is unique
+	// within one snapshot, and a wait whose name differs is another task's.
+	waits  map[uint64]*wait
+	groups map[GroupID]*group
+	ran    map[uint64]time.Time // tasks seen running by thread samples since the last snapshot
+
+	// order is the waits longest first (compareWaits) as of the last call of ordered; moved are
+	// the waits whose start changed since, or that are new. Most waits keep their start from
+	// one snapshot to the next, so keeping the order costs a merge, not a sort, per snapshot.
+	order, spare []*wait
+	moved        []*wait
+
+	groupIDs []GroupID // by task index, for one snapshot; kept for its memory
 }
 
 type wait struct {
 	Wait
-	hash uint64 // of Frames
-	gen  uint64 // the snapshot that saw it last
+	hash  uint64 // of Frames
+	gen   uint64 // the snapshot that saw it last; 0 once replaced
+	moved bool   // in Tracker.moved
 }
 
 // NewTracker returns an empty Tracker.
@@ -121,8 +131,7 @@ func NewTracker(opts Options) *Tracker {
 	return &Tracker{
 		opts:   opts,
 		seed:   maphash.MakeSeed(),
-		waits:  map[TaskKey]*wait{},
-		byID:   map[uint64]TaskKey{},
+		waits:  map[uint64]*wait{},
 		groups: map[GroupID]*group{},
 		ran:    map[uint64]time.Time{},
 	}
@@ -166,7 +175,9 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 		}
 	}
 	index := snapshot.AwaiterIndex(s.Tasks)
-	groupIDs := make([]GroupID, len(s.Tasks))
+	groupIDs := slices.Grow(t.groupIDs[:0], len(s.Tasks))[:len(s.Tasks)]
+	clear(groupIDs)
+	t.groupIDs = groupIDs
 	for _, g := range gs {
 		for _, i := range g.Tasks {
 			if i >= 0 && i < len(groupIDs) {
@@ -177,24 +188,29 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 	for _, g := range t.groups {
 		g.count, g.members = 0, g.members[:0]
 	}
-	clear(t.byID)
 
 	for i := range s.Tasks {
 		task := &s.Tasks[i]
 		key := TaskKey{ID: task.ID, Name: task.Name}
 		h := hasher.hash(task.Frames)
-		w := t.waits[key]
+		w := t.waits[task.ID]
+		if w != nil && w.Task.Name != task.Name {
+			// Another task at the same address (the old one was freed): a new wait.
+			w.gen = 0
+			w = nil
+		}
 		ranAt, ran := t.ran[task.ID]
 		if w == nil || w.hash != h || !slices.Equal(w.Frames, task.Frames) || (ran && ranAt.After(w.Since)) {
 			if w == nil {
 				w = &wait{}
-				t.waits[key] = w
+				t.waits[task.ID] = w
 			}
 			w.Wait = Wait{Task: key, Frames: task.Frames, Since: at, Earliest: prevAt}
 			if ran && ranAt.After(prevAt) && ranAt.Before(at) {
 				w.Earliest = ranAt
 			}
 			w.hash = h
+			t.move(w)
 		}
 		if w.Exact && at.After(w.Deadline) {
 			// The sleep should be over: the task sleeps again at the same place, or the loop
@@ -208,10 +224,11 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 		w.Sleeping = hasher.isSleeping(task.Frames)
 		if t.opts.Timer != nil && w.Sleeping {
 			if tm, ok := t.opts.Timer(task, at); ok {
-				w.setTimer(tm)
+				if since := w.Since; w.setTimer(tm) && !w.Since.Equal(since) {
+					t.move(w)
+				}
 			}
 		}
-		t.byID[task.ID] = key
 
 		gid := groupIDs[i]
 		w.Group = gid
@@ -223,9 +240,9 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 		g.count++
 		g.members = append(g.members, key)
 	}
-	for k, w := range t.waits {
+	for id, w := range t.waits {
 		if w.gen != t.gen {
-			delete(t.waits, k)
+			delete(t.waits, id)
 		}
 	}
 	for id, g := range t.groups {
@@ -243,20 +260,72 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 // snapshot: the wait began when the sleep did. A timer with a new deadline is a new sleep, even
 // at the same place. It reports whether the task was known.
 func (t *Tracker) SetTimer(key TaskKey, tm Timer) bool {
-	w := t.waits[key]
-	if w == nil || !w.Sleeping {
+	w := t.waits[key.ID]
+	if w == nil || w.Task != key || !w.Sleeping {
 		return false
 	}
-	w.setTimer(tm)
+	if since := w.Since; w.setTimer(tm) && !w.Since.Equal(since) {
+		t.move(w)
+	}
 	return true
 }
 
-func (w *wait) setTimer(tm Timer) {
+// move notes that w is new or its start changed: its place in the order is to be found again.
+func (t *Tracker) move(w *wait) {
+	if !w.moved {
+		w.moved = true
+		t.moved = append(t.moved, w)
+	}
+}
+
+// ordered returns the waits of the latest snapshot longest first. The slice is the Tracker's,
+// valid until the next Observe or SetTimer.
+func (t *Tracker) ordered() []*wait {
+	cmpWaits := func(a, b *wait) int { return compareWaits(&a.Wait, &b.Wait) }
+	if len(t.moved) == 0 && len(t.order) == len(t.waits) {
+		return t.order
+	}
+	// The waits still in place keep their order; the moved ones are sorted and merged in.
+	moved := t.moved[:0]
+	for _, w := range t.moved {
+		if w.gen == t.gen {
+			moved = append(moved, w)
+		} else {
+			w.moved = false
+		}
+	}
+	slices.SortFunc(moved, cmpWaits)
+	out := t.spare[:0]
+	k := 0
+	for _, w := range t.order {
+		if w.gen != t.gen || w.moved {
+			continue
+		}
+		for k < len(moved) && cmpWaits(moved[k], w) < 0 {
+			out = append(out, moved[k])
+			k++
+		}
+		out = append(out, w)
+	}
+	out = append(out, moved[k:]...)
+	for _, w := range moved {
+		w.moved = false
+	}
+	clear(t.order)
+	t.spare, t.order = t.order[:0], out
+	clear(moved)
+	t.moved = moved[:0]
+	return t.order
+}
+
+// setTimer reports whether it took the timer.
+func (w *wait) setTimer(tm Timer) bool {
 	// A start after the snapshot that saw the sleep is not a start this sleep can have had.
 	if tm.Started.IsZero() || tm.Started.After(w.LastSeen) {
-		return
+		return false
 	}
 	w.Since, w.Earliest, w.Exact, w.Deadline = tm.Started, tm.Started, true, tm.Deadline
+	return true
 }
 
 // Snapshots is how many snapshots were observed.
@@ -270,17 +339,20 @@ func (t *Tracker) LastAt() time.Time { return t.lastAt }
 
 // Wait returns the wait of the task with this id in the latest snapshot.
 func (t *Tracker) Wait(id uint64) (Wait, bool) {
-	key, ok := t.byID[id]
+	w, ok := t.waits[id]
 	if !ok {
 		return Wait{}, false
 	}
-	return t.waits[key].Wait, true
+	return w.Wait, true
 }
 
 // Name returns the name of the task with this id in the latest snapshot.
 func (t *Tracker) Name(id uint64) (string, bool) {
-	key, ok := t.byID[id]
-	return key.Name, ok
+	w, ok := t.waits[id]
+	if !ok {
+		return "", false
+	}
+	return w.Task.Name, true
 }
 
 // Waits returns the wait of every task of the latest snapshot, longest first.
@@ -291,32 +363,23 @@ func (t *Tracker) Waits() []Wait {
 // Longest returns up to n waits, longest first, of tasks for which keep returns true (all when
 // keep is nil).
 func (t *Tracker) Longest(n int, keep func(*Wait) bool) []Wait {
-	// Sort pointers, then copy: a Wait is large, and there may be hundreds of thousands.
-	var ws []*wait
-	for _, w := range t.waits {
-		if keep == nil || keep(&w.Wait) {
-			ws = append(ws, w)
+	ws := t.ordered()
+	if keep == nil {
+		ws = ws[:max(min(n, len(ws)), 0)]
+		out := make([]Wait, len(ws))
+		for i, w := range ws {
+			out[i] = w.Wait
 		}
+		return out
 	}
-	cmpWaits := func(a, b *wait) int { return compareWaits(&a.Wait, &b.Wait) }
-	if n < len(ws)/8 {
-		// A few of many: keep the n longest in order as they come.
-		var top []*wait
-		for _, w := range ws {
-			i, _ := slices.BinarySearchFunc(top, w, cmpWaits)
-			if i < n {
-				top = slices.Insert(top, i, w)
-				top = top[:min(len(top), n)]
-			}
+	var out []Wait
+	for _, w := range ws {
+		if len(out) >= n {
+			break
 		}
-		ws = top
-	} else {
-		slices.SortFunc(ws, cmpWaits)
-		ws = ws[:min(n, len(ws))]
-	}
-	out := make([]Wait, len(ws))
-	for i, w := range ws {
-		out[i] = w.Wait
+		if keep(&w.Wait) {
+			out = append(out, w.Wait)
+		}
 	}
 	return out
 }
@@ -327,17 +390,12 @@ func (t *Tracker) Longest(n int, keep func(*Wait) bool) []Wait {
 // leaves are.
 func (t *Tracker) Stuck(threshold time.Duration) []Wait {
 	var out []Wait
-	for _, w := range t.waits {
+	for _, w := range t.ordered() {
 		if w.IsStuck(threshold) {
 			out = append(out, w.Wait)
 		}
 	}
-	sortLongestFirst(out)
 	return out
-}
-
-func sortLongestFirst(ws []Wait) {
-	slices.SortFunc(ws, func(a, b Wait) int { return compareWaits(&a, &b) })
 }
 
 // compareWaits orders waits longest first, then by name and id.

@@ -1,6 +1,8 @@
 package tracking
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -187,6 +189,71 @@ func TestTrend(t *testing.T) {
 		g := tr.Groups()[0]
 		if g.Trend.Growing != tc.growing {
 			t.Errorf("%s: growing %v (trend %+v), want %v", tc.name, g.Trend.Growing, g.Trend, tc.growing)
+		}
+	}
+}
+
+// TestOrderKept: the order the Tracker keeps from one snapshot to the next (longest first) is the
+// order a sort of every wait gives, through tasks that come, go, move on, are renamed, reuse an
+// id and get their timers read.
+func TestOrderKept(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	chains := [][]snapshot.Frame{eventWait, queueGet, sleeping}
+	names := []string{"a", "b", "c"}
+	tr := NewTracker(Options{})
+	type state struct {
+		name   string
+		frames []snapshot.Frame
+	}
+	live := map[uint64]state{}
+	for step := range 200 {
+		for range 8 {
+			id := uint64(1 + rng.IntN(60))
+			switch rng.IntN(4) {
+			case 0:
+				delete(live, id)
+			case 1:
+				live[id] = state{names[rng.IntN(len(names))], chains[rng.IntN(len(chains))]}
+			case 2:
+				if st, ok := live[id]; ok {
+					st.frames = chains[rng.IntN(len(chains))]
+					live[id] = st
+				}
+			}
+		}
+		var tasks []snapshot.Task
+		for id, st := range live {
+			tasks = append(tasks, task(id, st.name, st.frames))
+		}
+		at := time.Duration(step) * time.Second
+		tr.Observe(snap(at, tasks...))
+		for range 3 {
+			if len(tasks) == 0 {
+				break
+			}
+			tk := tasks[rng.IntN(len(tasks))]
+			started := t0.Add(at - time.Duration(rng.IntN(100))*time.Second)
+			tr.SetTimer(TaskKey{tk.ID, tk.Name}, Timer{Started: started, Deadline: started.Add(time.Hour)})
+		}
+		if rng.IntN(3) == 0 {
+			continue // several snapshots may pass before the order is asked for
+		}
+		var want []Wait
+		for _, task := range tasks {
+			want = append(want, mustWait(t, tr, task.ID))
+		}
+		slices.SortFunc(want, func(a, b Wait) int { return compareWaits(&a, &b) })
+		got := tr.Waits()
+		if len(got) != len(want) {
+			t.Fatalf("step %d: %d waits, want %d", step, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Task != want[i].Task || !got[i].Since.Equal(want[i].Since) {
+				t.Fatalf("step %d: wait %d is %v since %v, want %v since %v", step, i, got[i].Task, got[i].Since, want[i].Task, want[i].Since)
+			}
+		}
+		if top := tr.Longest(5, func(w *Wait) bool { return w.Sleeping }); len(top) > 5 {
+			t.Fatalf("step %d: Longest(5) gave %d", step, len(top))
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"runtime/debug"
 	"time"
 
 	"github.com/aioscope/aioscope/snapshot"
@@ -45,9 +44,9 @@ Exit status: 0 healthy, 1 findings (one line each on stdout) or the process cann
 // runCheck implements `aioscope check`: watch a process for a while and exit 0 when it is
 // healthy, 1 with one line per finding when it is not.
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	// A watch runs for long: the collector's default target keeps its memory flat, where the
-	// one-shot commands trade memory for speed.
-	debug.SetGCPercent(100)
+	// A watch runs for long: the collector's target follows the live heap, so memory stays flat,
+	// where the one-shot commands trade memory for speed.
+	gc := newGCPacer()
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	var mf monitorFlags
 	mf.add(fs, 5*time.Second)
@@ -95,6 +94,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	collect := func(e live.Event) {
 		switch e.Kind {
 		case live.SnapshotTaken:
+			gc.update()
 			n := 0
 			for i := range e.Summary.Waits {
 				if match == nil || match.MatchString(e.Summary.Waits[i].Task.Name) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -43,9 +42,9 @@ line with an "event" field ("snapshot", "stuck", "loop_blocked"), for log shippe
 // runWatch implements `aioscope watch`: a live view of a process's tasks and event loops, or,
 // when stdout is not a terminal or with --json, the same events as JSON Lines.
 func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	// A watch runs for long: the collector's default target keeps its memory flat, where the
-	// one-shot commands trade memory for speed.
-	debug.SetGCPercent(100)
+	// A watch runs for long: the collector's target follows the live heap, so memory stays flat,
+	// where the one-shot commands trade memory for speed.
+	gc := newGCPacer()
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
 	var mf monitorFlags
 	mf.add(fs, 0)
@@ -62,7 +61,12 @@ func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageErr("--for and --retries must not be negative")
 	}
 
-	m, err := live.Attach(pid, mf.config())
+	asLines := mf.asJSON || !isTerminal(stdout)
+	cfg := mf.config()
+	if asLines {
+		cfg.SummaryWaits = live.LinesTop // all a line shows
+	}
+	m, err := live.Attach(pid, cfg)
 	if err != nil {
 		return readFailed(stderr, err)
 	}
@@ -73,17 +77,20 @@ func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, mf.watchFor)
 		defer cancel()
 	}
-	if mf.asJSON || !isTerminal(stdout) {
-		return watchLines(ctx, m, stdout, stderr)
+	if asLines {
+		return watchLines(ctx, m, gc, stdout, stderr)
 	}
-	return watchTerminal(ctx, m, pid, stdin, stdout, stderr)
+	return watchTerminal(ctx, m, gc, pid, stdin, stdout, stderr)
 }
 
 // watchLines writes the events as JSON Lines until ctx is done or the process cannot be read.
-func watchLines(ctx context.Context, m *live.Monitor, stdout, stderr io.Writer) int {
+func watchLines(ctx context.Context, m *live.Monitor, gc *gcPacer, stdout, stderr io.Writer) int {
 	lines := live.NewLines(stdout)
 	var writeErr error
 	err := m.Run(ctx, func(e live.Event) {
+		if e.Kind == live.SnapshotTaken {
+			gc.update()
+		}
 		if writeErr == nil {
 			writeErr = lines.Write(e)
 		}
@@ -103,15 +110,26 @@ func watchLines(ctx context.Context, m *live.Monitor, stdout, stderr io.Writer) 
 	return exitOK
 }
 
+// watchFPS is how often the terminal view looks for a new frame to draw: often enough that a
+// key's effect shows at once (within 50 ms).
+const watchFPS = 20
+
 // watchTerminal runs the terminal view until the user quits.
-func watchTerminal(ctx context.Context, m *live.Monitor, pid int, stdin io.Reader, stdout, stderr io.Writer) int {
+func watchTerminal(ctx context.Context, m *live.Monitor, gc *gcPacer, pid int, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The view changes once a snapshot and when a key is pressed: the renderer wakes watchFPS
+	// times a second to see whether it did, rather than the 60 times of Bubble Tea's default.
 	prog := tea.NewProgram(watchui.New(pid, inspector.Explain), tea.WithAltScreen(), tea.WithContext(ctx),
-		tea.WithInput(stdin), tea.WithOutput(stdout))
+		tea.WithInput(stdin), tea.WithOutput(stdout), tea.WithFPS(watchFPS))
 	done := make(chan error, 1)
 	go func() {
-		err := m.Run(ctx, func(e live.Event) { prog.Send(watchui.EventMsg(e)) })
+		err := m.Run(ctx, func(e live.Event) {
+			if e.Kind == live.SnapshotTaken {
+				gc.update()
+			}
+			prog.Send(watchui.EventMsg(e))
+		})
 		prog.Send(watchui.EndMsg{Err: err})
 		done <- err
 	}()

@@ -29,6 +29,10 @@ type Config struct {
 	TimerReads int
 	// NoSummary leaves Event.Summary nil: for consumers that only want stuck tasks and blocks.
 	NoSummary bool
+	// SummaryWaits is how many of the longest waits Summary.Waits holds (0: every task's), for
+	// consumers that show only the first few: copying every wait each snapshot is most of what
+	// a summary of many tasks costs.
+	SummaryWaits int
 }
 
 // Defaults.
@@ -88,7 +92,7 @@ type Summary struct {
 	Threads       int
 	Loops         []tracking.LoopInfo
 	Groups        []tracking.Group // largest first
-	Waits         []tracking.Wait  // every task's, longest first
+	Waits         []tracking.Wait  // every task's (or Config.SummaryWaits), longest first
 	Sites         []tracking.SiteStats
 	Names         map[uint64]string // names of the tasks of Loops' ongoing blocks
 	Stats         Stats
@@ -440,8 +444,13 @@ func (m *Monitor) summaryLocked() *Summary {
 	s := &Summary{
 		At: m.tracker.LastAt(), PID: m.pid, PythonVersion: m.version,
 		Tasks: m.tracker.Tasks(), Threads: m.threads,
-		Loops: m.loops.Loops(), Groups: m.tracker.Groups(), Waits: m.tracker.Waits(),
+		Loops: m.loops.Loops(), Groups: m.tracker.Groups(),
 		Sites: m.loops.Sites(), Stats: m.stats, Names: map[uint64]string{},
+	}
+	if m.cfg.SummaryWaits > 0 {
+		s.Waits = m.tracker.Longest(m.cfg.SummaryWaits, nil)
+	} else {
+		s.Waits = m.tracker.Waits()
 	}
 	for _, l := range s.Loops {
 		if l.Blocked != nil && l.Blocked.Task != 0 {

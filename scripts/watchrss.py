@@ -1,0 +1,66 @@
+"""Resident memory of `aioscope watch` over a long watch of a churning target.
+
+Usage: watchrss.py [--seconds S] PYTHON BIN [BIN...]
+
+Starts testdata/scenarios/churn.py (thousands of tasks a second created and finished) with
+PYTHON, runs `BIN watch --json --for S PID > /dev/null` for every BIN side by side on it, and
+reads each watch's VmRSS every 5 s. Prints, per binary, the first and last readings and the
+least and most after the first 30 s: a watch whose memory is flat keeps those within a few
+per cent of each other however long it runs.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCENARIO = os.path.join(ROOT, "testdata", "scenarios", "churn.py")
+
+
+def rss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=int, default=300)
+    ap.add_argument("python")
+    ap.add_argument("bins", nargs="+")
+    opts = ap.parse_args()
+    target = subprocess.Popen([opts.python, "-B", "-E", "-s", SCENARIO], stdout=subprocess.PIPE, text=True)
+    if not target.stdout.readline().startswith("READY"):
+        target.kill()
+        raise SystemExit("watchrss: the target did not start")
+    devnull = open(os.devnull, "w")
+    watches = [subprocess.Popen([os.path.abspath(b), "watch", "--json", "--for", f"{opts.seconds}s", str(target.pid)],
+                                stdout=devnull) for b in opts.bins]
+    readings = {b: [] for b in opts.bins}
+    t0 = time.time()
+    try:
+        while any(w.poll() is None for w in watches):
+            time.sleep(5)
+            for b, w in zip(opts.bins, watches):
+                r = rss_mib(w.pid)
+                if r is not None:
+                    readings[b].append((time.time() - t0, r))
+    finally:
+        target.kill()
+        target.wait()
+    print(f"{opts.seconds} s of churn.py, load {os.getloadavg()[0]:.2f}")
+    for b in opts.bins:
+        rs = readings[b]
+        later = [r for t, r in rs if t >= 30] or [r for _, r in rs]
+        print(f"  {b}: VmRSS first {rs[0][1]:.1f} MiB, last {rs[-1][1]:.1f} MiB; after 30 s min {min(later):.1f}, "
+              f"max {max(later):.1f} MiB ({len(rs)} readings)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
