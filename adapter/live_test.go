@@ -52,6 +52,17 @@ func threadsByName(t *testing.T, threads []dap.Thread) map[string]int {
 	return m
 }
 
+// shortNames keeps the entries of a threadsByName map that are names alone (rowName).
+func shortNames(byName map[string]int) map[string]int {
+	m := map[string]int{}
+	for name, id := range byName {
+		if rowName(name) == name {
+			m[name] = id
+		}
+	}
+	return m
+}
+
 // rowName is the name a thread row starts with: a task's name without its marks, where it waits
 // and for how long ("⚠ A · a cycle.py:8 · waiting 3 s" is "A"), "Thread TID" for an OS thread.
 func rowName(row string) string {

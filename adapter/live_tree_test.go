@@ -96,8 +96,10 @@ func TestLiveTree(t *testing.T) {
 			if stopped.ThreadId != byName["Task-A"] || !stopped.PreserveFocusHint {
 				t.Errorf("second stop %+v: want Task-A (%d), the task looked at, with preserveFocusHint", stopped, byName["Task-A"])
 			}
-			if again := threadsByName(t, c.Threads()); fmt.Sprint(again) != fmt.Sprint(byName) {
-				t.Errorf("thread ids changed between snapshots:\nbefore %v\nafter  %v", byName, again)
+			// (By name only: a row's text also says how long the task has waited, which a
+			// slow machine can make grow between the two snapshots.)
+			if before, again := shortNames(byName), shortNames(threadsByName(t, c.Threads())); fmt.Sprint(again) != fmt.Sprint(before) {
+				t.Errorf("thread ids changed between snapshots:\nbefore %v\nafter  %v", before, again)
 			}
 			if scopes := c.Scopes(old); varsByName(c.Variables(scopeNamed(t, scopes, "Task").VariablesReference))["name"].Value != "Task-A" {
 				t.Errorf("scopes of Task-A's frame id after a new snapshot: %+v, want Task-A's", scopes)
