@@ -1,8 +1,6 @@
 package editortest
 
 import (
-	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,39 +152,13 @@ func waitless(title string) string {
 // env adds to the script's environment (AIOSCOPE_STUCK, AIOSCOPE_DIAGNOSTICS).
 func runNeovim(t *testing.T, nvim, bin string, pid int, file string, wantLenses int, env []string) nvimResult {
 	t.Helper()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "result.json")
-	script, err := filepath.Abs(filepath.Join("testdata", "neovim.lua"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, nvim, "--headless", "--clean", "-n", "-i", "NONE", "-c", "luafile "+script)
-	cmd.Env = append(os.Environ(),
-		"HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_STATE_HOME="+dir, "XDG_CACHE_HOME="+dir,
-		"AIOSCOPE_BIN="+bin, "AIOSCOPE_PID="+strconv.Itoa(pid), "AIOSCOPE_FILE="+file, "AIOSCOPE_OUT="+out,
-		"AIOSCOPE_WANT="+strconv.Itoa(wantLenses))
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdin = nil
-	output, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("nvim: %v\n%s", err, output)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatalf("nvim wrote no result: %v\n%s", err, output)
-	}
 	var res nvimResult
-	if err := json.Unmarshal(data, &res); err != nil {
-		t.Fatalf("result %s: %v", data, err)
-	}
-	for _, e := range res.Errors {
-		t.Errorf("neovim: %s", e)
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+	editorScript{
+		argv:    []string{nvim, "--headless", "--clean", "-n", "-i", "NONE", "-c", "luafile " + testdataScript(t, "neovim.lua")},
+		timeout: 2 * time.Minute,
+		bin:     bin, pid: pid, file: file,
+		env: append([]string{"AIOSCOPE_WANT=" + strconv.Itoa(wantLenses)}, env...),
+	}.run(t, &res)
 	return res
 }
 
