@@ -1,7 +1,6 @@
 package systemtest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -31,7 +30,7 @@ type lspClient struct {
 
 func startLSP(t *testing.T, argv ...string) *lspClient {
 	t.Helper()
-	cmd, in, out := startServer(t, nil, argv...)
+	cmd, in, out := testtarget.StartServer(t, nil, argv...)
 	c := &lspClient{t: t, cmd: cmd, requests: map[string]int{}}
 	rwc := struct {
 		io.Reader
@@ -169,11 +168,7 @@ func TestLSPCommandLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	startForTest(t, cmd)
-	line, err := bufio.NewReader(out).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "aioscope lsp: listening on ")
-	if err != nil || !ok {
-		t.Fatalf("first line %q: %v", line, err)
-	}
+	addr := testtarget.ListenAddress(t, out, "lsp", nil)
 	for i := 0; i < 2; i++ { // one session after another
 		nc, err := net.Dial("tcp", addr)
 		if err != nil {
