@@ -18,11 +18,7 @@ import (
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testtarget.RemoveBinary()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testtarget.Main(m) }
 
 // runCLI runs the aioscope binary and returns its combined output.
 func runCLI(t testing.TB, stdin io.Reader, args ...string) (string, error) {

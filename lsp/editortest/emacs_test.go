@@ -33,7 +33,7 @@ type eglotResult struct {
 // workspace/symbol (xref-find-apropos) lists the tasks.
 func TestEmacsEglot(t *testing.T) {
 	emacs := emacsWithEglot(t)
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	script := testdataScript(t, "eglot.el")
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {

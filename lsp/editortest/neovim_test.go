@@ -1,9 +1,7 @@
 package editortest
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -42,7 +40,7 @@ type nvimResult struct {
 // real CPython runs it, and checks the code lenses Neovim draws and the hovers it gets.
 func TestNeovimLensesAndHover(t *testing.T) {
 	nvim := neovim(t)
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "tree.py")
@@ -107,7 +105,7 @@ func TestNeovimLensesAndHover(t *testing.T) {
 // are warnings on their lines, and the lenses say how long the tasks have waited.
 func TestNeovimWarnings(t *testing.T) {
 	nvim := neovim(t)
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "0.2", strings.Repeat("300,", 20), "1")
@@ -170,22 +168,4 @@ func neovim(t *testing.T) string {
 		testtarget.Unavailable(t, "nvim is needed to test the language server in Neovim: run make tools (apt-get install neovim)")
 	}
 	return path
-}
-
-// aioscopeBinary builds the aioscope command, or returns $AIOSCOPE_BIN.
-func aioscopeBinary(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv("AIOSCOPE_BIN"); bin != "" {
-		abs, err := filepath.Abs(bin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return abs
-	}
-	bin := filepath.Join(t.TempDir(), "aioscope")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/aioscope/aioscope/cmd/aioscope")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -14,11 +13,7 @@ import (
 	"github.com/aioscope/aioscope/schema"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testtarget.RemoveBinary()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testtarget.Main(m) }
 
 // aioscope's exit statuses, as its usage text documents them.
 const (
