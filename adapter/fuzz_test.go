@@ -3,7 +3,6 @@ package adapter
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 
@@ -48,15 +47,8 @@ func runFuzzInput(t *testing.T, input []byte) {
 	}
 	h := &fuzzcheck.ErrorLog{}
 	srv := fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot(tasks...)}}, Config{Logger: slog.New(h)})
-	pr, pw := io.Pipe()
-	go func() {
-		_, _ = pw.Write(input)
-		pw.Close()
-	}()
-	_ = srv.Serve(context.Background(), struct {
-		io.Reader
-		io.Writer
-	}{pr, io.Discard})
-	pr.Close()
+	conn := fuzzcheck.ClientSending(input)
+	_ = srv.Serve(context.Background(), conn)
+	conn.Close()
 	h.Report(t)
 }

@@ -3,7 +3,6 @@ package lsp
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 
@@ -75,15 +74,6 @@ func runFuzzInput(t *testing.T, input []byte) {
 	h := &fuzzcheck.ErrorLog{}
 	target := &fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot(tasks...)}}
 	srv := NewServer(Config{Logger: slog.New(h), Attach: func(int, inspector.Options) (Target, error) { return target, nil }})
-	pr, pw := io.Pipe()
-	go func() {
-		_, _ = pw.Write(input)
-		pw.Close()
-	}()
-	_ = srv.Serve(context.Background(), struct {
-		io.Reader
-		io.Writer
-		io.Closer
-	}{pr, io.Discard, pr})
+	_ = srv.Serve(context.Background(), fuzzcheck.ClientSending(input))
 	h.Report(t)
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -173,6 +174,22 @@ func CheckCorpora(t *testing.T, targets map[string]func(*testing.F), seeds map[s
 			t.Errorf("%s: no seed corpus in %s (%v)", name, dir, err)
 		}
 	}
+}
+
+// ClientSending returns a connection for a server to serve whose client sends input, then closes
+// its end, and reads nothing: a session on it ends when the input ends. Closing the connection
+// ends a write of input still pending.
+func ClientSending(input []byte) io.ReadWriteCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write(input)
+		pw.Close()
+	}()
+	return struct {
+		io.Reader
+		io.Writer
+		io.Closer
+	}{pr, io.Discard, pr}
 }
 
 // ErrorLog is a slog.Handler that keeps the messages of error-level records. A server logs a
