@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aioscope/aioscope/internal/daptest"
+	"github.com/aioscope/aioscope/internal/faketarget"
 	"github.com/aioscope/aioscope/internal/fuzzcheck"
 	"github.com/aioscope/aioscope/snapshot"
 )
@@ -46,7 +47,7 @@ func runFuzzInput(t *testing.T, input []byte) {
 		task(0x30, "b", []snapshot.Frame{fr("b", "<string>", 1, 0)}, awaiter(0x20, true), awaiter(0x77, false)),
 	}
 	h := &fuzzcheck.ErrorLog{}
-	srv := fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot(tasks...)}}, Config{Logger: slog.New(h)})
+	srv := fakeServer(faketarget.New(fakeSnapshot(tasks...)), Config{Logger: slog.New(h)})
 	conn := fuzzcheck.ClientSending(input)
 	_ = srv.Serve(context.Background(), conn)
 	conn.Close()

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/faketarget"
 	"github.com/aioscope/aioscope/internal/fuzzcheck"
 	"github.com/aioscope/aioscope/snapshot"
 )
@@ -72,8 +72,8 @@ func runFuzzInput(t *testing.T, input []byte) {
 		task(0x30, "b", []snapshot.Frame{fr("b", "<string>", 1, 0, 4)}, awaitedBy(0x20), snapshot.Awaiter{ID: 0x77}),
 	}
 	h := &fuzzcheck.ErrorLog{}
-	target := &fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot(tasks...)}}
-	srv := NewServer(Config{Logger: slog.New(h), Attach: func(int, inspector.Options) (Target, error) { return target, nil }})
+	target := faketarget.New(fakeSnapshot(tasks...))
+	srv := NewServer(Config{Logger: slog.New(h), Attach: target.Attach})
 	_ = srv.Serve(context.Background(), fuzzcheck.ClientSending(input))
 	h.Report(t)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aioscope/aioscope/internal/faketarget"
 )
 
 // rawClient writes bytes to a session and reads what it sends back, message by message.
@@ -70,7 +72,7 @@ func (c *rawClient) next() map[string]any {
 }
 
 func TestMalformedMessages(t *testing.T) {
-	c := startRaw(t, fakeServer(&fakeTarget{}))
+	c := startRaw(t, fakeServer(faketarget.New()))
 	c.write(frame(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}`))
 	if m := c.next(); m["id"] != 1.0 || m["result"] == nil {
 		t.Fatalf("initialize: %v", m)

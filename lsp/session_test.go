@@ -11,11 +11,11 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 
 	"github.com/aioscope/aioscope/inspector"
-	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/internal/faketarget"
 )
 
 func TestLifecycle(t *testing.T) {
-	c := startClient(t, fakeServer(&fakeTarget{}))
+	c := startClient(t, fakeServer(faketarget.New()))
 	if e := c.callError("textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": "file:///x.py"}}); e.Code != codeServerNotInitialized {
 		t.Errorf("a request before initialize: %v", e)
 	}
@@ -102,7 +102,7 @@ func TestBadInitializationOptions(t *testing.T) {
 		{"blockedThreshold": -1},
 		{"blockedThreshold": 1e12},
 	} {
-		c := startClient(t, fakeServer(&fakeTarget{}))
+		c := startClient(t, fakeServer(faketarget.New()))
 		var res any
 		err := c.call("initialize", map[string]any{"capabilities": map[string]any{}, "initializationOptions": opts}, &res)
 		if e, ok := err.(*jsonrpc2.Error); !ok || e.Code != jsonrpc2.CodeInvalidParams || !strings.Contains(e.Message, "initializationOptions") {
@@ -137,7 +137,7 @@ func TestAttachRealProcesses(t *testing.T) {
 
 func TestLensesHoverSymbols(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{workers(file, 4)}}
+	f := faketarget.New(workers(file, 4))
 	c := startClient(t, fakeServer(f))
 	c.initialize(map[string]any{"processId": "1", "refreshInterval": 0}, nil)
 	uri := c.open(file)
@@ -162,7 +162,7 @@ func TestLensesHoverSymbols(t *testing.T) {
 		t.Errorf("symbols: %+v", syms)
 	}
 	// A refresh on request updates the lenses, and clients that support it are told to ask again.
-	f.set(nil, workers(file, 7))
+	f.Set(nil, workers(file, 7))
 	var res attachResult
 	c.mustCall("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, &res)
 	if res.Tasks == nil || *res.Tasks != 8 || res.PID != os.Getpid() {
@@ -198,7 +198,7 @@ func TestLensesHoverSymbols(t *testing.T) {
 
 func TestInlayHintsAndUTF8(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{cycleSnapshot(file)}}
+	f := faketarget.New(cycleSnapshot(file))
 	c := startClient(t, fakeServer(f))
 	// A client without code lenses that counts in bytes, like Helix.
 	res := c.initialize(map[string]any{"processId": 5, "refreshInterval": 0}, map[string]any{
@@ -232,7 +232,7 @@ func TestInlayHintsAndUTF8(t *testing.T) {
 
 func TestCycleDiagnostics(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{cycleSnapshot(file)}}
+	f := faketarget.New(cycleSnapshot(file))
 	c := startClient(t, fakeServer(f))
 	c.initialize(map[string]any{"processId": 5, "refreshInterval": 0}, nil)
 	uri := fileURI(file)
@@ -259,7 +259,7 @@ func TestCycleDiagnostics(t *testing.T) {
 		t.Errorf("both members have the same message: %s", ds[0].Message)
 	}
 	// The cycle goes away: the diagnostics are taken back.
-	f.set(nil, workers(file, 1))
+	f.Set(nil, workers(file, 1))
 	c.mustCall("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil)
 	c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return ds != nil && len(ds) == 0 })
 }
@@ -268,13 +268,13 @@ func TestCycleDiagnostics(t *testing.T) {
 // once, and takes back the diagnostics.
 func TestTargetExits(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{cycleSnapshot(file)}}
+	f := faketarget.New(cycleSnapshot(file))
 	c := startClient(t, fakeServer(f))
 	c.initialize(map[string]any{"processId": 5, "refreshInterval": 100}, nil)
 	uri := c.open(file)
 	c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return len(ds) > 0 })
 	c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) > 0 })
-	f.set(&inspector.ProcessGoneError{PID: 5})
+	f.Set(&inspector.ProcessGoneError{PID: 5})
 	c.waitNote("window/showMessage", func(raw json.RawMessage) bool { return strings.Contains(string(raw), "has exited") })
 	c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return ds != nil && len(ds) == 0 })
 	if ls := c.lenses(uri); len(ls) != 0 {
@@ -298,12 +298,12 @@ func TestTargetExits(t *testing.T) {
 // TestRefreshFailures: a target that changes too fast is reported once, not at every refresh.
 func TestRefreshFailures(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{workers(file, 1)}}
+	f := faketarget.New(workers(file, 1))
 	c := startClient(t, fakeServer(f))
 	c.initialize(map[string]any{"processId": 5, "refreshInterval": 100}, nil)
 	uri := c.open(file)
 	c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) > 0 })
-	f.set(&inspector.TargetChangedError{Attempts: 4})
+	f.Set(&inspector.TargetChangedError{Attempts: 4})
 	time.Sleep(600 * time.Millisecond)
 	msgs := c.showMessages()
 	if len(msgs) != 1 || !strings.Contains(msgs[0], "changed too fast") {
@@ -318,14 +318,12 @@ func TestRefreshFailures(t *testing.T) {
 // TestCancelRequest cancels a snapshot request while the target is being read.
 func TestCancelRequest(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{workers(file, 1)}}
+	f := faketarget.New(workers(file, 1))
 	c := startClient(t, fakeServer(f))
 	c.initialize(map[string]any{"processId": 5, "refreshInterval": 0}, nil)
 	c.waitNote("window/logMessage", nil) // attached
 	block := make(chan struct{})
-	f.mu.Lock()
-	f.block = block
-	f.mu.Unlock()
+	f.Block(block)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	w, err := c.conn.DispatchCall(ctx, "aioscope/snapshot", nil, jsonrpc2.PickID(jsonrpc2.ID{Num: 4242}))
