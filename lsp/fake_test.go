@@ -16,6 +16,16 @@ func fakeServer(f *faketarget.Target) *Server {
 	return NewServer(Config{Attach: f.Attach})
 }
 
+// fakeSession starts a client of a fakeServer whose target serves snap, initialized to attach to
+// it and refresh every refreshMs milliseconds (0: only when asked).
+func fakeSession(t *testing.T, snap *snapshot.Snapshot, refreshMs int) (*faketarget.Target, *testClient) {
+	t.Helper()
+	f := faketarget.New(snap)
+	c := startClient(t, fakeServer(f))
+	c.initialize(map[string]any{"processId": 5, "refreshInterval": refreshMs}, nil)
+	return f, c
+}
+
 func fr(function, file string, line, col, endCol int) snapshot.Frame {
 	return snapshot.Frame{Function: function, File: file, Line: line, HasLine: line != 0, EndLine: line, Column: col, EndColumn: endCol}
 }

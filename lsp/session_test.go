@@ -232,9 +232,7 @@ func TestInlayHintsAndUTF8(t *testing.T) {
 
 func TestCycleDiagnostics(t *testing.T) {
 	file := sourceFile(t)
-	f := faketarget.New(cycleSnapshot(file))
-	c := startClient(t, fakeServer(f))
-	c.initialize(map[string]any{"processId": 5, "refreshInterval": 0}, nil)
+	f, c := fakeSession(t, cycleSnapshot(file), 0)
 	uri := fileURI(file)
 	ds := c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return len(ds) > 0 })
 	if len(ds) != 2 {
@@ -268,9 +266,7 @@ func TestCycleDiagnostics(t *testing.T) {
 // once, and takes back the diagnostics.
 func TestTargetExits(t *testing.T) {
 	file := sourceFile(t)
-	f := faketarget.New(cycleSnapshot(file))
-	c := startClient(t, fakeServer(f))
-	c.initialize(map[string]any{"processId": 5, "refreshInterval": 100}, nil)
+	f, c := fakeSession(t, cycleSnapshot(file), 100)
 	uri := c.open(file)
 	c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return len(ds) > 0 })
 	c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) > 0 })
@@ -298,9 +294,7 @@ func TestTargetExits(t *testing.T) {
 // TestRefreshFailures: a target that changes too fast is reported once, not at every refresh.
 func TestRefreshFailures(t *testing.T) {
 	file := sourceFile(t)
-	f := faketarget.New(workers(file, 1))
-	c := startClient(t, fakeServer(f))
-	c.initialize(map[string]any{"processId": 5, "refreshInterval": 100}, nil)
+	f, c := fakeSession(t, workers(file, 1), 100)
 	uri := c.open(file)
 	c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) > 0 })
 	f.Set(&inspector.TargetChangedError{Attempts: 4})
@@ -318,9 +312,7 @@ func TestRefreshFailures(t *testing.T) {
 // TestCancelRequest cancels a snapshot request while the target is being read.
 func TestCancelRequest(t *testing.T) {
 	file := sourceFile(t)
-	f := faketarget.New(workers(file, 1))
-	c := startClient(t, fakeServer(f))
-	c.initialize(map[string]any{"processId": 5, "refreshInterval": 0}, nil)
+	f, c := fakeSession(t, workers(file, 1), 0)
 	c.waitNote("window/logMessage", nil) // attached
 	block := make(chan struct{})
 	f.Block(block)
