@@ -23,7 +23,7 @@ func TestStuckWarnings(t *testing.T) {
 	uri := c.open(file)
 	c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) == 2 })
 	time.Sleep(1100 * time.Millisecond)
-	if err := c.call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
+	if err := c.Call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ds := c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return len(ds) == 3 })
@@ -45,7 +45,7 @@ func TestStuckWarnings(t *testing.T) {
 		t.Errorf("hover: %+v", h)
 	}
 	f.Set(nil, moved)
-	if err := c.call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
+	if err := c.Call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ds := c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return len(ds) == 0 }); len(ds) != 0 {
