@@ -129,7 +129,7 @@ func TestMalformedMessages(t *testing.T) {
 	}
 	// A header block that cannot be followed ends the connection, after saying so.
 	c.write("Content-Length: twelve\r\n\r\n{}")
-	if m := c.next(); m["method"] != "window/showMessage" || !strings.Contains(fmt.Sprint(m["params"]), "invalid Content-Length") {
+	if m := c.next(); m["method"] != "window/showMessage" || !strings.Contains(fmt.Sprint(m["params"]), "Content-Length \"twelve\" is not a number") {
 		t.Errorf("broken framing: %v", m)
 	}
 	select {
