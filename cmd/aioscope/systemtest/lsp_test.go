@@ -32,73 +32,65 @@ func startLSP(t *testing.T, argv ...string) (*lsptest.Client, *exec.Cmd) {
 // snapshot requests — with `aioscope lsp` under strace, while polling the target's state. The
 // trace must show only reads, and the target must never be stopped or traced.
 func TestReadOnlyLSPSession(t *testing.T) {
-	strace := straceBinary(t)
-	bin := testtarget.Binary(t)
-	for _, version := range []string{"3.14", "3.15"} {
-		t.Run(version, func(t *testing.T) {
-			tg := testtarget.Start(t, version, "churn.py")
-			poller := testtarget.WatchStateClosely(t, tg.PID)
-			cmdline, out := underStrace(t, strace, bin, "lsp")
-			c, cmd := startLSP(t, cmdline...)
-			c.MustCall("initialize", map[string]any{
-				"capabilities": map[string]any{
-					"workspace":    map[string]any{"codeLens": map[string]any{"refreshSupport": true}},
-					"textDocument": map[string]any{"codeLens": map[string]any{}, "hover": map[string]any{"contentFormat": []string{"markdown"}}},
-				},
-				"initializationOptions": map[string]any{"processId": tg.PID, "refreshInterval": 100},
-			}, nil)
-			c.Notify("initialized", map[string]any{})
-			file := testtarget.ScenarioPath("churn.py")
-			uri := "file://" + file
-			c.Notify("textDocument/didOpen", map[string]any{
-				"textDocument": map[string]any{"uri": uri, "languageId": "python", "version": 1, "text": ""}})
-			// Lenses come once a snapshot has succeeded (strace slows the reads down, and this
-			// target changes fast).
-			var lenses []struct {
-				Range struct {
-					Start struct{ Line int } `json:"start"`
-				} `json:"range"`
+	readOnlyServerSession(t, "churn.py", "lsp", func(t *testing.T, tg *testtarget.Target, cmdline []string) string {
+		c, cmd := startLSP(t, cmdline...)
+		c.MustCall("initialize", map[string]any{
+			"capabilities": map[string]any{
+				"workspace":    map[string]any{"codeLens": map[string]any{"refreshSupport": true}},
+				"textDocument": map[string]any{"codeLens": map[string]any{}, "hover": map[string]any{"contentFormat": []string{"markdown"}}},
+			},
+			"initializationOptions": map[string]any{"processId": tg.PID, "refreshInterval": 100},
+		}, nil)
+		c.Notify("initialized", map[string]any{})
+		file := testtarget.ScenarioPath("churn.py")
+		uri := "file://" + file
+		c.Notify("textDocument/didOpen", map[string]any{
+			"textDocument": map[string]any{"uri": uri, "languageId": "python", "version": 1, "text": ""}})
+		// Lenses come once a snapshot has succeeded (strace slows the reads down, and this
+		// target changes fast).
+		var lenses []struct {
+			Range struct {
+				Start struct{ Line int } `json:"start"`
+			} `json:"range"`
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for len(lenses) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no code lenses for churn.py; messages: %v", c.ShowMessages())
 			}
-			deadline := time.Now().Add(30 * time.Second)
-			for len(lenses) == 0 {
-				if time.Now().After(deadline) {
-					t.Fatalf("no code lenses for churn.py; messages: %v", c.ShowMessages())
-				}
-				time.Sleep(50 * time.Millisecond)
-				c.MustCall("textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": uri}}, &lenses)
+			time.Sleep(50 * time.Millisecond)
+			c.MustCall("textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": uri}}, &lenses)
+		}
+		for _, l := range lenses {
+			c.MustCall("textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": uri},
+				"position": map[string]any{"line": l.Range.Start.Line, "character": 0}}, nil)
+		}
+		c.MustCall("workspace/symbol", map[string]any{"query": ""}, nil)
+		time.Sleep(time.Second) // refreshes every 100 ms
+		ok := 0
+		for i := 0; i < 200; i++ {
+			if err := c.Call("aioscope/snapshot", nil, nil); err == nil {
+				ok++
+			} else if !strings.Contains(err.Error(), "changed too fast") {
+				t.Fatalf("snapshot %d: %v", i, err)
 			}
-			for _, l := range lenses {
-				c.MustCall("textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": uri},
-					"position": map[string]any{"line": l.Range.Start.Line, "character": 0}}, nil)
-			}
-			c.MustCall("workspace/symbol", map[string]any{"query": ""}, nil)
-			time.Sleep(time.Second) // refreshes every 100 ms
-			ok := 0
-			for i := 0; i < 200; i++ {
-				if err := c.Call("aioscope/snapshot", nil, nil); err == nil {
-					ok++
-				} else if !strings.Contains(err.Error(), "changed too fast") {
-					t.Fatalf("snapshot %d: %v", i, err)
-				}
-			}
-			refreshes := c.Requests("workspace/codeLens/refresh")
-			t.Logf("%d lenses, %d/200 snapshots, %d lens refreshes", len(lenses), ok, refreshes)
-			if refreshes < 5 {
-				t.Errorf("only %d workspace/codeLens/refresh requests: the refreshes did not run", refreshes)
-			}
-			c.MustCall("shutdown", nil, nil)
-			_ = c.Conn.Notify(context.Background(), "exit", nil)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case <-done:
-			case <-time.After(dapRequestDeadline):
-				t.Fatal("aioscope lsp did not exit after exit")
-			}
-			checkNeverStopped(t, poller, fmt.Sprintf("an LSP session with %d/200 snapshots", ok))
-			checkReadOnlyTrace(t, out, tg.PID, "aioscope lsp")
-		})
-	}
+		}
+		refreshes := c.Requests("workspace/codeLens/refresh")
+		t.Logf("%d lenses, %d/200 snapshots, %d lens refreshes", len(lenses), ok, refreshes)
+		if refreshes < 5 {
+			t.Errorf("only %d workspace/codeLens/refresh requests: the refreshes did not run", refreshes)
+		}
+		c.MustCall("shutdown", nil, nil)
+		_ = c.Conn.Notify(context.Background(), "exit", nil)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(dapRequestDeadline):
+			t.Fatal("aioscope lsp did not exit after exit")
+		}
+		return fmt.Sprintf("an LSP session with %d/200 snapshots", ok)
+	})
 }
 
 // TestLSPCommandLine: usage errors, and a session over --listen.
