@@ -50,6 +50,17 @@ var (
 	rootErr  error
 )
 
+// Program returns the path of the program name, looked up in PATH. Without it the test is
+// Unavailable, with need saying what the program is needed for and how to install it.
+func Program(t testing.TB, name, need string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		Unavailable(t, "%s is needed %s (%v)", name, need, err)
+	}
+	return path
+}
+
 func repoRoot() (string, error) {
 	rootOnce.Do(func() {
 		var starts []string

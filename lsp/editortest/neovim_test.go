@@ -1,7 +1,6 @@
 package editortest
 
 import (
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -163,9 +162,5 @@ func runNeovim(t *testing.T, nvim, bin string, pid int, file string, wantLenses 
 // neovim finds nvim, which `make tools` installs when missing (Debian's neovim package).
 func neovim(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("nvim")
-	if err != nil {
-		testtarget.Unavailable(t, "nvim is needed to test the language server in Neovim: run make tools (apt-get install neovim)")
-	}
-	return path
+	return testtarget.Program(t, "nvim", "to test the language server in Neovim: run make tools (apt-get install neovim)")
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -222,11 +221,7 @@ func firstArg(args string) string {
 // skipped, and fails under CI.
 func straceBinary(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("strace")
-	if err != nil {
-		testtarget.Unavailable(t, "strace is needed to prove that aioscope only reads: run make tools (apt-get install strace)")
-	}
-	return path
+	return testtarget.Program(t, "strace", "to prove that aioscope only reads: run make tools (apt-get install strace)")
 }
 
 // TestReadOnlyNeverStops polls the target's state while aioscope takes 200 snapshots of it: a
