@@ -44,12 +44,6 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	t.Skip(msg)
 }
 
-var (
-	rootOnce sync.Once
-	rootDir  string
-	rootErr  error
-)
-
 // Program returns the path of the program name, looked up in PATH. Without it the test is
 // Unavailable, with need saying what the program is needed for and how to install it.
 func Program(t testing.TB, name, need string) string {
@@ -60,6 +54,12 @@ func Program(t testing.TB, name, need string) string {
 	}
 	return path
 }
+
+var (
+	rootOnce sync.Once
+	rootDir  string
+	rootErr  error
+)
 
 func repoRoot() (string, error) {
 	rootOnce.Do(func() {
