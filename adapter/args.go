@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/baseproto"
 	"github.com/aioscope/aioscope/tracking"
 )
 
@@ -77,7 +78,7 @@ func parseAttachArguments(raw json.RawMessage, defaultMaxThreads int) (AttachArg
 		return args, errNoProcessID
 	}
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return args, fmt.Errorf("attach arguments must be a JSON object with a processId, not %s", truncate(string(raw), 60))
+		return args, fmt.Errorf("attach arguments must be a JSON object with a processId, not %s", baseproto.Truncate(string(raw), 60))
 	}
 	if !in.ProcessID.set {
 		return args, errNoProcessID
@@ -155,7 +156,7 @@ func (a *jsonArg[T]) UnmarshalJSON(b []byte) error {
 }
 
 // quote is the argument's JSON text for an error message.
-func (a *jsonArg[T]) quote() string { return truncate(a.text, 60) }
+func (a *jsonArg[T]) quote() string { return baseproto.Truncate(a.text, 60) }
 
 // intIn returns the value of an integer argument when it is one from lo to hi.
 func intIn(a jsonArg[integer], lo, hi int64) (int64, bool) {

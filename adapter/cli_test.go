@@ -1,7 +1,6 @@
 package adapter
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -19,11 +18,7 @@ import (
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testtarget.RemoveBinary()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testtarget.Main(m) }
 
 // runCLI runs the aioscope binary and returns its combined output.
 func runCLI(t testing.TB, stdin io.Reader, args ...string) (string, error) {
@@ -68,27 +63,12 @@ func startCLI(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser, io.ReadC
 	return startCommand(t, append([]string{testtarget.Binary(t)}, args...)...)
 }
 
-// startCommand starts argv and returns it with pipes to its stdin and stdout.
+// startCommand starts argv (see testtarget.StartServer) and returns it with pipes to its stdin
+// and stdout, and what it writes to stderr.
 func startCommand(t *testing.T, argv ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	cmd, stdin, stdout := testtarget.StartServer(t, &stderr, argv...)
 	return cmd, stdin, stdout, &stderr
 }
 
@@ -150,14 +130,7 @@ func TestCLIListen(t *testing.T) {
 	tg := testtarget.Start(t, "3.14", "tree.py")
 	testtarget.WatchState(t, tg.PID)
 	cmd, _, stdout, stderr := startCLI(t, "dap", "--listen", "127.0.0.1:0")
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the listening line: %v; stderr: %s", err, stderr)
-	}
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "aioscope dap: listening on ")
-	if !ok {
-		t.Fatalf("first line %q", line)
-	}
+	addr := testtarget.ListenAddress(t, stdout, "dap", func() string { return "stderr: " + stderr.String() })
 	// A client that connects and says nothing keeps nobody out.
 	idle, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -239,14 +212,7 @@ func TestCLIListenAddresses(t *testing.T) {
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			cmd, _, stdout, stderr := startCLI(t, append([]string{"dap"}, args...)...)
-			line, err := bufio.NewReader(stdout).ReadString('\n')
-			if err != nil {
-				t.Fatalf("reading the listening line: %v; stderr: %s", err, stderr)
-			}
-			addr, ok := strings.CutPrefix(strings.TrimSpace(line), "aioscope dap: listening on ")
-			if !ok {
-				t.Fatalf("first line %q", line)
-			}
+			addr := testtarget.ListenAddress(t, stdout, "dap", func() string { return "stderr: " + stderr.String() })
 			host, port, err := net.SplitHostPort(addr)
 			if err != nil {
 				t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/internal/faketarget"
 )
 
 // TestConfigurationSequences: the first stop comes after configurationDone; a client that sends
@@ -14,7 +14,7 @@ import (
 func TestConfigurationSequences(t *testing.T) {
 	snap := fakeSnapshot(task(0x1, "a", nil))
 	start := func(t *testing.T) *client {
-		c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{snap}}, Config{}))
+		c := startSession(t, fakeServer(faketarget.New(snap), Config{}))
 		c.Initialize()
 		return c
 	}

@@ -19,10 +19,7 @@ import (
 // node and npm are prerequisites like the interpreters: missing, the test fails under CI and is
 // skipped elsewhere.
 func TestDebugClientJS(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		testtarget.Unavailable(t, "node is not installed: %v", err)
-	}
+	node := testtarget.Program(t, "node", "to run the JavaScript debug client")
 	dir := filepath.Join(testtarget.RepoRoot(t), "adapter", "dapclient-js")
 	installDebugClient(t, dir)
 
@@ -63,10 +60,7 @@ func installDebugClient(t *testing.T, dir string) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@vscode", "debugadapter-testsupport", "package.json")); err == nil {
 		return
 	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		testtarget.Unavailable(t, "npm is not installed: %v", err)
-	}
+	npm := testtarget.Program(t, "npm", "to install the JavaScript debug client")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")

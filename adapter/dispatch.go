@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-dap"
 
 	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/baseproto"
 )
 
 // request is a decoded request envelope.
@@ -49,7 +50,7 @@ func (s *session) handleMessage(body []byte) {
 		Arguments json.RawMessage `json:"arguments"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		s.conn.output("stderr", fmt.Sprintf("aioscope: ignored a message that is not a JSON object (%v): %s\n", err, truncate(string(body), 120)))
+		s.conn.output("stderr", fmt.Sprintf("aioscope: ignored a message that is not a JSON object (%v): %s\n", err, baseproto.Truncate(string(body), 120)))
 		return
 	}
 	var typ string
@@ -57,7 +58,7 @@ func (s *session) handleMessage(body []byte) {
 		if typ == "" {
 			typ = string(env.Type)
 		}
-		s.conn.output("stderr", fmt.Sprintf("aioscope: ignored a message of type %s from the client: only requests are expected\n", truncate(typ, 40)))
+		s.conn.output("stderr", fmt.Sprintf("aioscope: ignored a message of type %s from the client: only requests are expected\n", baseproto.Truncate(typ, 40)))
 		return
 	}
 	req := request{args: env.Arguments}
@@ -68,7 +69,7 @@ func (s *session) handleMessage(body []byte) {
 		s.fail(req, userErrorf("request has no command"))
 		return
 	case seqErr != nil:
-		s.fail(req, userErrorf("request %q has no valid seq", truncate(req.command, 60)))
+		s.fail(req, userErrorf("request %q has no valid seq", baseproto.Truncate(req.command, 60)))
 		return
 	}
 	s.log.Debug("request", "seq", req.seq, "command", req.command)
@@ -168,7 +169,7 @@ func (s *session) dispatch(req request) (body any, err error) {
 	case "completions":
 		return nil, userErrorf("aioscope does not complete expressions")
 	default:
-		return nil, userErrorf("aioscope does not support the %q request", truncate(req.command, 60))
+		return nil, userErrorf("aioscope does not support the %q request", baseproto.Truncate(req.command, 60))
 	}
 }
 

@@ -3,14 +3,12 @@ package adapter
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"runtime"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aioscope/aioscope/internal/daptest"
+	"github.com/aioscope/aioscope/internal/faketarget"
+	"github.com/aioscope/aioscope/internal/fuzzcheck"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -34,7 +32,11 @@ func FuzzSession(f *testing.F) {
 	f.Add([]byte(session + req(11, "evaluate", `{"expression":"a.b['c'][-1]","frameId":1,"context":"hover"}`) +
 		req(12, "evaluate", `{"expression":"len(x","frameId":1}`) + req(13, "aioscope/frameArguments", `{"threadId":2}`)))
 
-	f.Fuzz(runFuzzInput)
+	// What a session keeps is bounded by what it is sent (one message at most of the size
+	// limit) and by the snapshot it shows: never by numbers found in the input.
+	f.Fuzz(func(t *testing.T, input []byte) {
+		fuzzcheck.Bounded(t, "a session", 64<<20+64*uint64(len(input)), func() { runFuzzInput(t, input) })
+	})
 }
 
 // runFuzzInput serves one session whose client sends input and then closes its end.
@@ -44,55 +46,10 @@ func runFuzzInput(t *testing.T, input []byte) {
 		task(0x20, "a", []snapshot.Frame{fr("a", appMain, 4, 1)}, awaiter(0x10, true, fr("main", appMain, 3, 0)), awaiter(0x30, true)),
 		task(0x30, "b", []snapshot.Frame{fr("b", "<string>", 1, 0)}, awaiter(0x20, true), awaiter(0x77, false)),
 	}
-	h := &recordingHandler{}
-	srv := fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot(tasks...)}}, Config{Logger: slog.New(h)})
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	done := make(chan error, 1)
-	pr, pw := io.Pipe()
-	go func() {
-		done <- srv.Serve(context.Background(), struct {
-			io.Reader
-			io.Writer
-		}{pr, io.Discard})
-	}()
-	go func() {
-		_, _ = pw.Write(input)
-		pw.Close()
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the session did not end after its input did")
-	}
-	pr.Close()
-	runtime.ReadMemStats(&after)
-	// What a session keeps is bounded by what it is sent (one message at most of the size
-	// limit) and by the snapshot it shows: never by numbers found in the input.
-	if alloc, limit := after.TotalAlloc-before.TotalAlloc, uint64(64<<20+64*len(input)); alloc > limit {
-		t.Errorf("a session over %d bytes of input allocated %d MiB", len(input), alloc>>20)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, e := range h.errs {
-		t.Errorf("logged: %s", e)
-	}
+	h := &fuzzcheck.ErrorLog{}
+	srv := fakeServer(faketarget.New(fakeSnapshot(tasks...)), Config{Logger: slog.New(h)})
+	conn := fuzzcheck.ClientSending(input)
+	_ = srv.Serve(context.Background(), conn)
+	conn.Close()
+	h.Report(t)
 }
-
-// recordingHandler keeps the messages of error-level log records.
-type recordingHandler struct {
-	mu   sync.Mutex
-	errs []string
-}
-
-func (h *recordingHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
-func (h *recordingHandler) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	msg := r.Message
-	r.Attrs(func(a slog.Attr) bool { msg += " " + a.String(); return true })
-	h.errs = append(h.errs, msg)
-	return nil
-}
-func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *recordingHandler) WithGroup(string) slog.Handler      { return h }

@@ -47,9 +47,7 @@ func writeEntries(j *jsonenc.Writer, v *view, kind entryKind, groupOf []int, src
 		if e.kind != kind {
 			continue
 		}
-		if n > 0 {
-			j.Raw(",")
-		}
+		j.Comma(n)
 		n++
 		j.Raw(`{"threadId":`)
 		j.Int(int64(e.id))
@@ -80,9 +78,7 @@ func writeGraphTask(j *jsonenc.Writer, v *view, ti, group int, src *sourceResolv
 		if !a.IsTask || !ok {
 			continue
 		}
-		if n > 0 {
-			j.Raw(",")
-		}
+		j.Comma(n)
 		n++
 		j.Int(int64(v.taskDAP[i]))
 	}
@@ -122,9 +118,7 @@ func writeGraphThread(j *jsonenc.Writer, v *view, t *snapshot.Thread) {
 func writeLoops(j *jsonenc.Writer, v *view, src *sourceResolver) {
 	j.Raw(`,"loops":[`)
 	for i, l := range v.loops {
-		if i > 0 {
-			j.Raw(",")
-		}
+		j.Comma(i)
 		j.Raw(`{"tid":`)
 		j.Uint(l.TID)
 		j.Raw(`,"threadId":`)
@@ -166,9 +160,7 @@ func (v *view) taskThreadID(taskID uint64) int {
 func writeGraphFrames(j *jsonenc.Writer, frames []snapshot.Frame, src *sourceResolver) {
 	j.Raw("[")
 	for i := range frames {
-		if i > 0 {
-			j.Raw(",")
-		}
+		j.Comma(i)
 		writeGraphFrame(j, &frames[i], src)
 	}
 	j.Raw("]")
@@ -208,14 +200,10 @@ func appendCycles(b []byte, v *view) []byte {
 func writeCycles(j *jsonenc.Writer, v *view, named bool) {
 	j.Raw("[")
 	for i, c := range v.snap.Cycles {
-		if i > 0 {
-			j.Raw(",")
-		}
+		j.Comma(i)
 		j.Raw("[")
 		for k, id := range c {
-			if k > 0 {
-				j.Raw(",")
-			}
+			j.Comma(k)
 			if !named {
 				j.Int(int64(v.taskThreadID(id)))
 				continue

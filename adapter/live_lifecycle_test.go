@@ -16,67 +16,63 @@ import (
 )
 
 func TestLivePauseContinueRefresh(t *testing.T) {
-	for _, version := range versions {
-		t.Run(version, func(t *testing.T) {
-			t.Parallel()
-			tg, c := liveSession(t, version, "tree.py")
-			c.attachAndStop(map[string]any{"processId": tg.PID, "refreshInterval": 100})
-			var cont dap.ContinueResponseBody
-			c.OK("continue", map[string]any{"threadId": 1}, &cont)
-			if !cont.AllThreadsContinued {
-				t.Errorf("continue response %+v", cont)
+	liveTest(t, "tree.py", nil, func(t *testing.T, tg *testtarget.Target, c *client) {
+		c.attachAndStop(map[string]any{"processId": tg.PID, "refreshInterval": 100})
+		var cont dap.ContinueResponseBody
+		c.OK("continue", map[string]any{"threadId": 1}, &cont)
+		if !cont.AllThreadsContinued {
+			t.Errorf("continue response %+v", cont)
+		}
+		c.Event("continued")
+		msgs := c.Drain(time.Second)
+		graphs := 0
+		for _, m := range msgs {
+			if m.Type == "event" && m.Event == "stopped" {
+				t.Errorf("stopped event while continued: %s", m.Raw)
 			}
-			c.Event("continued")
-			msgs := c.Drain(time.Second)
-			graphs := 0
-			for _, m := range msgs {
-				if m.Type == "event" && m.Event == "stopped" {
-					t.Errorf("stopped event while continued: %s", m.Raw)
-				}
-				if m.Type == "event" && m.Event == "aioscope/awaitGraph" {
-					graphs++
-				}
+			if m.Type == "event" && m.Event == "aioscope/awaitGraph" {
+				graphs++
 			}
-			if graphs < 2 {
-				t.Errorf("%d awaitGraph events in 1s with refreshInterval 100ms, want at least 2", graphs)
+		}
+		if graphs < 2 {
+			t.Errorf("%d awaitGraph events in 1s with refreshInterval 100ms, want at least 2", graphs)
+		}
+		// The thread list follows the refreshes while continued.
+		if n := len(c.Threads()); n != 14 {
+			t.Errorf("%d threads while continued", n)
+		}
+		// Broken messages while refresh events are being written: answered, and the session
+		// goes on.
+		c.SendRaw(daptest.Frame([]byte(`{"seq":1000,"type":"request","command":"threads"`)))
+		c.WaitOutput("not a JSON object")
+		if msg := c.Fail("frobnicate", map[string]any{}); !strings.Contains(msg, "frobnicate") {
+			t.Errorf("unknown request: %q", msg)
+		}
+		if msg := c.Fail("stackTrace", map[string]any{"threadId": "main"}); !strings.Contains(msg, "invalid arguments") {
+			t.Errorf("stackTrace with a bad threadId: %q", msg)
+		}
+		c.OK("pause", map[string]any{"threadId": 1}, nil)
+		c.Event("stopped")
+		// Refresh events sent before the pause may still be in the backlog; whatever comes
+		// after stopped would be a refresh that did not stop.
+		c.DiscardBacklog()
+		for _, m := range c.Drain(400 * time.Millisecond) {
+			if m.Type == "event" && m.Event == "aioscope/awaitGraph" {
+				t.Errorf("awaitGraph event after pause: refreshing did not stop")
 			}
-			// The thread list follows the refreshes while continued.
-			if n := len(c.Threads()); n != 14 {
-				t.Errorf("%d threads while continued", n)
-			}
-			// Broken messages while refresh events are being written: answered, and the session
-			// goes on.
-			c.SendRaw(daptest.Frame([]byte(`{"seq":1000,"type":"request","command":"threads"`)))
-			c.WaitOutput("not a JSON object")
-			if msg := c.Fail("frobnicate", map[string]any{}); !strings.Contains(msg, "frobnicate") {
-				t.Errorf("unknown request: %q", msg)
-			}
-			if msg := c.Fail("stackTrace", map[string]any{"threadId": "main"}); !strings.Contains(msg, "invalid arguments") {
-				t.Errorf("stackTrace with a bad threadId: %q", msg)
-			}
-			c.OK("pause", map[string]any{"threadId": 1}, nil)
-			c.Event("stopped")
-			// Refresh events sent before the pause may still be in the backlog; whatever comes
-			// after stopped would be a refresh that did not stop.
-			c.DiscardBacklog()
-			for _, m := range c.Drain(400 * time.Millisecond) {
-				if m.Type == "event" && m.Event == "aioscope/awaitGraph" {
-					t.Errorf("awaitGraph event after pause: refreshing did not stop")
-				}
-			}
-			// Without refreshInterval, continue publishes nothing.
-			c.OK("continue", map[string]any{"threadId": 1}, nil)
-			c.Event("continued")
-			c.OK("pause", nil, nil)
-			c.awaitGraphEvent()
-			c.Event("stopped")
-			c.OK("disconnect", nil, nil)
-			if err := c.waitServed(); err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-			testtarget.ExpectRunning(t, tg.PID)
-		})
-	}
+		}
+		// Without refreshInterval, continue publishes nothing.
+		c.OK("continue", map[string]any{"threadId": 1}, nil)
+		c.Event("continued")
+		c.OK("pause", nil, nil)
+		c.awaitGraphEvent()
+		c.Event("stopped")
+		c.OK("disconnect", nil, nil)
+		if err := c.waitServed(); err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		testtarget.ExpectRunning(t, tg.PID)
+	})
 }
 
 func TestLiveTargetExits(t *testing.T) {

@@ -164,61 +164,57 @@ func TestLiveOtherMountNamespace(t *testing.T) {
 }
 
 func TestLiveCycle(t *testing.T) {
-	for _, version := range versions {
-		t.Run(version, func(t *testing.T) {
-			t.Parallel()
-			tg, c := liveSession(t, version, "cycle.py")
-			c.Initialize()
-			c.OK("attach", map[string]any{"processId": tg.PID}, nil)
-			c.OK("configurationDone", nil, nil)
-			g := c.awaitGraphEvent()
-			var cycles struct {
-				Cycles [][]struct {
-					ThreadID int    `json:"threadId"`
-					Name     string `json:"name"`
-				} `json:"cycles"`
-			}
-			daptest.Decode(t, c.Event("aioscope/cycles").Body, &cycles)
-			c.Event("stopped")
+	liveTest(t, "cycle.py", nil, func(t *testing.T, tg *testtarget.Target, c *client) {
+		c.Initialize()
+		c.OK("attach", map[string]any{"processId": tg.PID}, nil)
+		c.OK("configurationDone", nil, nil)
+		g := c.awaitGraphEvent()
+		var cycles struct {
+			Cycles [][]struct {
+				ThreadID int    `json:"threadId"`
+				Name     string `json:"name"`
+			} `json:"cycles"`
+		}
+		daptest.Decode(t, c.Event("aioscope/cycles").Body, &cycles)
+		c.Event("stopped")
 
-			// CPython's pstree refuses the graph and names the cycles.
-			_, stderr, code := tg.AsyncioTool(t, "pstree")
-			if code != 1 {
-				t.Fatalf("pstree exited with %d, want 1 (cycle): %s", code, stderr)
+		// CPython's pstree refuses the graph and names the cycles.
+		_, stderr, code := tg.AsyncioTool(t, "pstree")
+		if code != 1 {
+			t.Fatalf("pstree exited with %d, want 1 (cycle): %s", code, stderr)
+		}
+		var want [][]string
+		for _, line := range strings.Split(string(stderr), "\n") {
+			if rest, ok := strings.CutPrefix(line, "cycle: "); ok {
+				want = append(want, strings.Split(rest, " → "))
 			}
-			var want [][]string
-			for _, line := range strings.Split(string(stderr), "\n") {
-				if rest, ok := strings.CutPrefix(line, "cycle: "); ok {
-					want = append(want, strings.Split(rest, " → "))
-				}
-			}
-			var got [][]string
-			for i, cyc := range cycles.Cycles {
-				var names []string
-				for k, m := range cyc {
-					names = append(names, m.Name)
-					if i < len(g.Cycles) && k < len(g.Cycles[i]) && g.Cycles[i][k] != m.ThreadID {
-						t.Errorf("cycle %d member %d: threadId %d in cycles, %d in awaitGraph", i, k, m.ThreadID, g.Cycles[i][k])
-					}
-				}
-				got = append(got, names)
-			}
-			if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Errorf("cycles %v, CPython's pstree reports %v", got, want)
-			}
-
-			byName := threadsByName(t, c.Threads())
-			st := c.StackTrace(byName["A"], 0, 0).StackFrames
+		}
+		var got [][]string
+		for i, cyc := range cycles.Cycles {
 			var names []string
-			for _, f := range st {
-				names = append(names, f.Name)
+			for k, m := range cyc {
+				names = append(names, m.Name)
+				if i < len(g.Cycles) && k < len(g.Cycles[i]) && g.Cycles[i][k] != m.ThreadID {
+					t.Errorf("cycle %d member %d: threadId %d in cycles, %d in awaitGraph", i, k, m.ThreadID, g.Cycles[i][k])
+				}
 			}
-			wantNames := "[main.<locals>.a awaited by B main.<locals>.b awaited by A (await cycle)]"
-			if fmt.Sprint(names) != wantNames {
-				t.Errorf("stack of A: %v, want %s", names, wantNames)
-			}
-			c.OK("disconnect", nil, nil)
-			testtarget.ExpectRunning(t, tg.PID)
-		})
-	}
+			got = append(got, names)
+		}
+		if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("cycles %v, CPython's pstree reports %v", got, want)
+		}
+
+		byName := threadsByName(t, c.Threads())
+		st := c.StackTrace(byName["A"], 0, 0).StackFrames
+		var names []string
+		for _, f := range st {
+			names = append(names, f.Name)
+		}
+		wantNames := "[main.<locals>.a awaited by B main.<locals>.b awaited by A (await cycle)]"
+		if fmt.Sprint(names) != wantNames {
+			t.Errorf("stack of A: %v, want %s", names, wantNames)
+		}
+		c.OK("disconnect", nil, nil)
+		testtarget.ExpectRunning(t, tg.PID)
+	})
 }

@@ -30,6 +30,18 @@ func liveSession(t *testing.T, version, scenario string, args ...string) (*testt
 	return tg, startSession(t, NewServer(Config{}))
 }
 
+// liveTest runs test on every CPython version in parallel, each with its own target running
+// scenario with args and its own session (see liveSession).
+func liveTest(t *testing.T, scenario string, args []string, test func(t *testing.T, tg *testtarget.Target, c *client)) {
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			tg, c := liveSession(t, version, scenario, args...)
+			test(t, tg, c)
+		})
+	}
+}
+
 // threadsByName maps thread names to ids, failing on a name listed twice. A task's row is also
 // found by the task's name alone (see rowName), an OS thread's by "Thread TID".
 func threadsByName(t *testing.T, threads []dap.Thread) map[string]int {

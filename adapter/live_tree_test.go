@@ -15,112 +15,108 @@ import (
 )
 
 func TestLiveTree(t *testing.T) {
-	for _, version := range versions {
-		t.Run(version, func(t *testing.T) {
-			t.Parallel()
-			tg, c := liveSession(t, version, "tree.py")
-			caps := c.Initialize()
-			if !caps.SupportsConfigurationDoneRequest || caps.SupportsStepBack || caps.SupportsSetVariable ||
-				caps.SupportsSetExpression || caps.SupportsTerminateRequest || caps.SupportTerminateDebuggee ||
-				caps.SupportsFunctionBreakpoints || caps.SupportsConditionalBreakpoints || len(caps.ExceptionBreakpointFilters) > 0 {
-				t.Errorf("capabilities claim more than a read-only viewer can do: %+v", caps)
-			}
-			c.OK("attach", map[string]any{"processId": tg.PID}, nil)
-			c.Event("initialized")
-			// Generic clients send these; they must be answered, with no breakpoints.
-			var bps dap.SetBreakpointsResponseBody
-			c.OK("setBreakpoints", map[string]any{"source": map[string]any{"path": testtarget.ScenarioPath("tree.py")},
-				"breakpoints": []map[string]any{{"line": 7}}}, &bps)
-			if len(bps.Breakpoints) != 0 {
-				t.Errorf("setBreakpoints answered %+v, want no breakpoints", bps.Breakpoints)
-			}
-			c.OK("configurationDone", nil, nil)
-			g := c.awaitGraphEvent()
-			var stopped dap.StoppedEventBody
-			daptest.Decode(t, c.Event("stopped").Body, &stopped)
-			if stopped.Reason != "snapshot" || !stopped.AllThreadsStopped || !strings.HasPrefix(stopped.Description, "snapshot ") ||
-				len(stopped.Description) > len("snapshot 15:04:05") || !strings.Contains(stopped.Text, "of 13 tasks") ||
-				!strings.Contains(stopped.Text, "keeps running") || stopped.PreserveFocusHint {
-				t.Errorf("stopped event %+v: want reason snapshot, allThreadsStopped, a short description, a text saying the process keeps running", stopped)
-			}
+	liveTest(t, "tree.py", nil, func(t *testing.T, tg *testtarget.Target, c *client) {
+		caps := c.Initialize()
+		if !caps.SupportsConfigurationDoneRequest || caps.SupportsStepBack || caps.SupportsSetVariable ||
+			caps.SupportsSetExpression || caps.SupportsTerminateRequest || caps.SupportTerminateDebuggee ||
+			caps.SupportsFunctionBreakpoints || caps.SupportsConditionalBreakpoints || len(caps.ExceptionBreakpointFilters) > 0 {
+			t.Errorf("capabilities claim more than a read-only viewer can do: %+v", caps)
+		}
+		c.OK("attach", map[string]any{"processId": tg.PID}, nil)
+		c.Event("initialized")
+		// Generic clients send these; they must be answered, with no breakpoints.
+		var bps dap.SetBreakpointsResponseBody
+		c.OK("setBreakpoints", map[string]any{"source": map[string]any{"path": testtarget.ScenarioPath("tree.py")},
+			"breakpoints": []map[string]any{{"line": 7}}}, &bps)
+		if len(bps.Breakpoints) != 0 {
+			t.Errorf("setBreakpoints answered %+v, want no breakpoints", bps.Breakpoints)
+		}
+		c.OK("configurationDone", nil, nil)
+		g := c.awaitGraphEvent()
+		var stopped dap.StoppedEventBody
+		daptest.Decode(t, c.Event("stopped").Body, &stopped)
+		if stopped.Reason != "snapshot" || !stopped.AllThreadsStopped || !strings.HasPrefix(stopped.Description, "snapshot ") ||
+			len(stopped.Description) > len("snapshot 15:04:05") || !strings.Contains(stopped.Text, "of 13 tasks") ||
+			!strings.Contains(stopped.Text, "keeps running") || stopped.PreserveFocusHint {
+			t.Errorf("stopped event %+v: want reason snapshot, allThreadsStopped, a short description, a text saying the process keeps running", stopped)
+		}
 
-			threads := c.Threads()
-			byName := threadsByName(t, threads)
-			mainName := mainThreadRow(tg.PID)
-			mainID, ok := byName[mainName]
-			if !ok {
-				t.Fatalf("no thread %q in %v", mainName, threads)
+		threads := c.Threads()
+		byName := threadsByName(t, threads)
+		mainName := mainThreadRow(tg.PID)
+		mainID, ok := byName[mainName]
+		if !ok {
+			t.Fatalf("no thread %q in %v", mainName, threads)
+		}
+		// Nothing runs and the tasks wait in asyncio's code, except gatherer, which waits in
+		// gather_part: the first stop shows it.
+		if stopped.ThreadId != byName["gatherer"] {
+			t.Errorf("stopped on thread %d, want gatherer %d, the first task waiting in the program's code", stopped.ThreadId, byName["gatherer"])
+		}
+		for _, name := range []string{"Task-1", "Task-A", "Task-B", "A-leaf-1", "A-leaf-2", "B-leaf-1", "B-leaf-2",
+			"gatherer", "tâche-ünïcode", "emoji-😀", "Task-2", "Task-3", "Task-4"} {
+			if _, ok := byName[name]; !ok {
+				t.Errorf("no thread named %q", name)
 			}
-			// Nothing runs and the tasks wait in asyncio's code, except gatherer, which waits in
-			// gather_part: the first stop shows it.
-			if stopped.ThreadId != byName["gatherer"] {
-				t.Errorf("stopped on thread %d, want gatherer %d, the first task waiting in the program's code", stopped.ThreadId, byName["gatherer"])
+		}
+		if len(threads) != 14 {
+			t.Errorf("%d threads, want 13 tasks and the main thread: %v", len(threads), threads)
+		}
+		for _, th := range threads {
+			if th.Id <= 0 || th.Id > 100 {
+				t.Errorf("thread %q has id %d, want a small positive integer", th.Name, th.Id)
 			}
-			for _, name := range []string{"Task-1", "Task-A", "Task-B", "A-leaf-1", "A-leaf-2", "B-leaf-1", "B-leaf-2",
-				"gatherer", "tâche-ünïcode", "emoji-😀", "Task-2", "Task-3", "Task-4"} {
-				if _, ok := byName[name]; !ok {
-					t.Errorf("no thread named %q", name)
-				}
-			}
-			if len(threads) != 14 {
-				t.Errorf("%d threads, want 13 tasks and the main thread: %v", len(threads), threads)
-			}
-			for _, th := range threads {
-				if th.Id <= 0 || th.Id > 100 {
-					t.Errorf("thread %q has id %d, want a small positive integer", th.Name, th.Id)
-				}
-			}
+		}
 
-			if n := checkStacksAgainstPSTree(t, c, tg, byName, nil); n < 11 {
-				t.Errorf("compared the stacks of %d tasks with pstree, want at least 11", n)
-			}
+		if n := checkStacksAgainstPSTree(t, c, tg, byName, nil); n < 11 {
+			t.Errorf("compared the stacks of %d tasks with pstree, want at least 11", n)
+		}
 
-			checkGraph(t, g, tg, byName)
-			checkPaging(t, c, byName["A-leaf-1"])
-			checkScopes(t, c, tg, byName)
-			checkMainThread(t, c, tg, mainID)
-			if n := checkTaskFramesAgainstUnwinder(t, c, tg, g); n != 13 {
-				t.Errorf("compared the frames of %d tasks with CPython's get_all_awaited_by, want 13", n)
-			}
+		checkGraph(t, g, tg, byName)
+		checkPaging(t, c, byName["A-leaf-1"])
+		checkScopes(t, c, tg, byName)
+		checkMainThread(t, c, tg, mainID)
+		if n := checkTaskFramesAgainstUnwinder(t, c, tg, g); n != 13 {
+			t.Errorf("compared the frames of %d tasks with CPython's get_all_awaited_by, want 13", n)
+		}
 
-			// A new snapshot while stopped: ids stay with their tasks, the stop keeps the task
-			// looked at last, and its frame ids stand for the same place in the new snapshot;
-			// variables references of the old one are stale.
-			old := c.StackTrace(byName["Task-A"], 0, 1).StackFrames[0].Id
-			oldVars := scopeNamed(t, c.Scopes(old), "Task").VariablesReference
-			c.OK("pause", map[string]any{"threadId": mainID}, nil)
-			if again := c.awaitGraphEvent(); !capturedAt(t, again).After(capturedAt(t, g)) {
-				t.Errorf("pause: snapshot captured at %s, the first one at %s: want a new snapshot", again.CapturedAt, g.CapturedAt)
-			}
-			daptest.Decode(t, c.Event("stopped").Body, &stopped)
-			if stopped.ThreadId != byName["Task-A"] || !stopped.PreserveFocusHint {
-				t.Errorf("second stop %+v: want Task-A (%d), the task looked at, with preserveFocusHint", stopped, byName["Task-A"])
-			}
-			// (By name only: a row's text also says how long the task has waited, which a
-			// slow machine can make grow between the two snapshots.)
-			if before, again := shortNames(byName), shortNames(threadsByName(t, c.Threads())); fmt.Sprint(again) != fmt.Sprint(before) {
-				t.Errorf("thread ids changed between snapshots:\nbefore %v\nafter  %v", before, again)
-			}
-			if scopes := c.Scopes(old); varsByName(c.Variables(scopeNamed(t, scopes, "Task").VariablesReference))["name"].Value != "Task-A" {
-				t.Errorf("scopes of Task-A's frame id after a new snapshot: %+v, want Task-A's", scopes)
-			}
-			if msg := c.Fail("variables", map[string]any{"variablesReference": oldVars}); !strings.Contains(msg, "earlier snapshot") {
-				t.Errorf("variables of an earlier snapshot: %q, want an error saying so", msg)
-			}
+		// A new snapshot while stopped: ids stay with their tasks, the stop keeps the task
+		// looked at last, and its frame ids stand for the same place in the new snapshot;
+		// variables references of the old one are stale.
+		old := c.StackTrace(byName["Task-A"], 0, 1).StackFrames[0].Id
+		oldVars := scopeNamed(t, c.Scopes(old), "Task").VariablesReference
+		c.OK("pause", map[string]any{"threadId": mainID}, nil)
+		if again := c.awaitGraphEvent(); !capturedAt(t, again).After(capturedAt(t, g)) {
+			t.Errorf("pause: snapshot captured at %s, the first one at %s: want a new snapshot", again.CapturedAt, g.CapturedAt)
+		}
+		daptest.Decode(t, c.Event("stopped").Body, &stopped)
+		if stopped.ThreadId != byName["Task-A"] || !stopped.PreserveFocusHint {
+			t.Errorf("second stop %+v: want Task-A (%d), the task looked at, with preserveFocusHint", stopped, byName["Task-A"])
+		}
+		// (By name only: a row's text also says how long the task has waited, which a slow
+		// machine can make grow between the two snapshots.)
+		if before, again := shortNames(byName), shortNames(threadsByName(t, c.Threads())); fmt.Sprint(again) != fmt.Sprint(before) {
+			t.Errorf("thread ids changed between snapshots:\nbefore %v\nafter  %v", before, again)
+		}
+		if scopes := c.Scopes(old); varsByName(c.Variables(scopeNamed(t, scopes, "Task").VariablesReference))["name"].Value != "Task-A" {
+			t.Errorf("scopes of Task-A's frame id after a new snapshot: %+v, want Task-A's", scopes)
+		}
+		if msg := c.Fail("variables", map[string]any{"variablesReference": oldVars}); !strings.Contains(msg, "earlier snapshot") {
+			t.Errorf("variables of an earlier snapshot: %q, want an error saying so", msg)
+		}
 
-			// The custom request answers with a new awaitGraph and publishes it too.
-			var snap awaitGraph
-			c.OK("aioscope/snapshot", nil, &snap)
-			checkGraph(t, snap, tg, byName)
-			checkGraph(t, c.awaitGraphEvent(), tg, byName)
+		// The custom request answers with a new awaitGraph and publishes it too.
+		var snap awaitGraph
+		c.OK("aioscope/snapshot", nil, &snap)
+		checkGraph(t, snap, tg, byName)
+		checkGraph(t, c.awaitGraphEvent(), tg, byName)
 
-			c.OK("disconnect", map[string]any{"terminateDebuggee": false}, nil)
-			if err := c.waitServed(); err != nil {
-				t.Errorf("Serve after disconnect: %v", err)
-			}
-			testtarget.ExpectRunning(t, tg.PID)
-		})
-	}
+		c.OK("disconnect", map[string]any{"terminateDebuggee": false}, nil)
+		if err := c.waitServed(); err != nil {
+			t.Errorf("Serve after disconnect: %v", err)
+		}
+		testtarget.ExpectRunning(t, tg.PID)
+	})
 }
 
 // checkGraph checks an awaitGraph body of tree.py against the thread list.

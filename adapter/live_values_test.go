@@ -14,9 +14,9 @@ import (
 	"github.com/google/go-dap"
 
 	"github.com/aioscope/aioscope/internal/daptest"
+	"github.com/aioscope/aioscope/internal/faketarget"
 	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/schema"
-	"github.com/aioscope/aioscope/snapshot"
 )
 
 // The values of frames through the protocol, against a target (dapvalues.py) that writes what
@@ -547,7 +547,7 @@ func checkFrameLeft(t *testing.T, c *client, vt *valuesTarget, byName map[string
 // TestValuesCapabilities: VS Code evaluates hovers and copies values through evaluate only
 // when the adapter says it can.
 func TestValuesCapabilities(t *testing.T) {
-	c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot()}}, Config{}))
+	c := startSession(t, fakeServer(faketarget.New(fakeSnapshot()), Config{}))
 	caps := c.Initialize()
 	if !caps.SupportsEvaluateForHovers || !caps.SupportsClipboardContext {
 		t.Errorf("capabilities %+v: want supportsEvaluateForHovers and supportsClipboardContext", caps)

@@ -209,21 +209,29 @@ type unwoundThread struct {
 // unwindThreads returns CPython's view of the target's thread stacks.
 func unwindThreads(t testing.TB, tg *testtarget.Target) []unwoundThread {
 	t.Helper()
+	var threads []unwoundThread
+	readWithCPython(t, tg, "RemoteUnwinder", unwinderScript, &threads)
+	return threads
+}
+
+// readWithCPython runs script with the target's interpreter: it reads the target, whose PID is
+// its argument, with CPython's _remote_debugging module and prints JSON, which is decoded into v.
+// what names the reading in failure messages.
+func readWithCPython(t testing.TB, tg *testtarget.Target, what, script string, v any) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, tg.Python, "-I", "-c", unwinderScript, strconv.Itoa(tg.PID)).Output()
+	out, err := exec.CommandContext(ctx, tg.Python, "-I", "-c", script, strconv.Itoa(tg.PID)).Output()
 	if err != nil {
 		var stderr string
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = string(ee.Stderr)
 		}
-		t.Fatalf("CPython's RemoteUnwinder on %d: %v\n%s", tg.PID, err, stderr)
+		t.Fatalf("CPython's %s on %d: %v\n%s", what, tg.PID, err, stderr)
 	}
-	var threads []unwoundThread
-	if err := json.Unmarshal(out, &threads); err != nil {
-		t.Fatalf("decoding the unwinder's output: %v: %s", err, out)
+	if err := json.Unmarshal(out, v); err != nil {
+		t.Fatalf("decoding the output of CPython's %s: %v: %s", what, err, out)
 	}
-	return threads
 }
 
 // awaitedByScript prints every task's own coroutine frames as JSON, read by CPython's own
@@ -263,20 +271,8 @@ type awaitedTask struct {
 // awaitedTasks returns CPython's view of the target's tasks and their coroutine frames.
 func awaitedTasks(t testing.TB, tg *testtarget.Target) []awaitedTask {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, tg.Python, "-I", "-c", awaitedByScript, strconv.Itoa(tg.PID)).Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("CPython's get_all_awaited_by on %d: %v\n%s", tg.PID, err, stderr)
-	}
 	var tasks []awaitedTask
-	if err := json.Unmarshal(out, &tasks); err != nil {
-		t.Fatalf("decoding get_all_awaited_by's output: %v: %s", err, out)
-	}
+	readWithCPython(t, tg, "get_all_awaited_by", awaitedByScript, &tasks)
 	return tasks
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-dap"
 
+	"github.com/aioscope/aioscope/internal/faketarget"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -29,7 +30,7 @@ func TestStackComposition(t *testing.T) {
 		task(0x500, "own-asyncio", []snapshot.Frame{fr("helper", "/srv/app/asyncio/tasks.py", 3, 0), fr("x", "", 0, -1)}),
 		task(0x200, "child", []snapshot.Frame{fr("sleep", stdlibTasks, 725, 8)}), // listed twice
 	)
-	c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{snap}}, Config{}))
+	c := startSession(t, fakeServer(faketarget.New(snap), Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid()})
 	threads := c.Threads()
 	if len(threads) != 6 {
@@ -132,7 +133,7 @@ func TestColumnsAndLines(t *testing.T) {
 		{"uri", map[string]any{"pathFormat": "uri"}, 2, wantCol + 1, len(utf16.Encode([]rune(line2))) + 1, "file://" + dir + "/unicod%C3%A9.py"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{snap}}, Config{}))
+			c := startSession(t, fakeServer(faketarget.New(snap), Config{}))
 			c.OK("initialize", tc.init, nil)
 			c.OK("attach", map[string]any{"processId": os.Getpid()}, nil)
 			c.OK("configurationDone", nil, nil)
@@ -155,7 +156,7 @@ func TestHostileFileNames(t *testing.T) {
 	snap := fakeSnapshot(task(0x10, "t", []snapshot.Frame{
 		fr("a", fifo, 1, 3), fr("b", "/proc/kmsg", 2, 5), fr("c", "/dev/zero", 1, 1), fr("d", "/proc/self/mem", 1, 1),
 	}))
-	c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{snap}}, Config{}))
+	c := startSession(t, fakeServer(faketarget.New(snap), Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid()})
 	st := c.StackTrace(threadsByName(t, c.Threads())["t"], 0, 0).StackFrames
 	if len(st) != 4 || st[0].Column != 4 || st[1].Column != 6 {

@@ -8,18 +8,16 @@ import (
 	"time"
 
 	"github.com/aioscope/aioscope/inspector"
-	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/internal/faketarget"
 )
 
 // TestSnapshotErrors: a snapshot that fails mid-session is reported, and a vanished target ends
 // the session's view of it.
 func TestSnapshotErrors(t *testing.T) {
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot(task(0x1, "a", nil))}}
+	f := faketarget.New(fakeSnapshot(task(0x1, "a", nil)))
 	c := startSession(t, fakeServer(f, Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid(), "refreshInterval": 20})
-	f.mu.Lock()
-	f.err = &inspector.TargetChangedError{PID: os.Getpid(), Attempts: 4, Last: errors.New("moving")}
-	f.mu.Unlock()
+	f.Set(&inspector.TargetChangedError{PID: os.Getpid(), Attempts: 4, Last: errors.New("moving")})
 	if msg := c.Fail("pause", nil); !strings.Contains(msg, "changed too fast") || !strings.Contains(msg, "--retries") {
 		t.Errorf("pause with a changing target: %q", msg)
 	}
@@ -38,9 +36,7 @@ func TestSnapshotErrors(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d output events about the failing refresh, want 1", n)
 	}
-	f.mu.Lock()
-	f.err = &inspector.ProcessGoneError{PID: os.Getpid()}
-	f.mu.Unlock()
+	f.Set(&inspector.ProcessGoneError{PID: os.Getpid()})
 	c.Event("exited")
 	c.Event("terminated")
 	c.OK("threads", nil, nil) // the last snapshot can still be looked at
@@ -50,19 +46,15 @@ func TestSnapshotErrors(t *testing.T) {
 // TestPanicsAreContained: a bug met while reading the target, in a request or outside one (the
 // first stop, a refresh), becomes an error response or an output event; the session goes on.
 func TestPanicsAreContained(t *testing.T) {
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot(task(0x1, "a", nil))}}
+	f := faketarget.New(fakeSnapshot(task(0x1, "a", nil)))
 	attach := func(pid int, opts inspector.Options) (Target, error) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.panic = nil
+		f.Panic(nil)
 		return f, nil
 	}
 	c := startSession(t, NewServer(Config{Attach: attach}))
 	c.Initialize()
 	c.OK("attach", map[string]any{"processId": os.Getpid(), "refreshInterval": 20}, nil)
-	f.mu.Lock()
-	f.panic = "bad table"
-	f.mu.Unlock()
+	f.Panic("bad table")
 	internalError := func(what string) {
 		t.Helper()
 		if out := c.WaitOutput("internal error"); !strings.Contains(out, "bad table") {
@@ -76,9 +68,7 @@ func TestPanicsAreContained(t *testing.T) {
 	}
 	c.OK("continue", nil, nil)
 	internalError("a refresh")
-	f.mu.Lock()
-	f.panic = nil
-	f.mu.Unlock()
+	f.Panic(nil)
 	c.OK("pause", nil, nil)
 	c.Event("stopped")
 	if _, ok := threadsByName(t, c.Threads())["a"]; !ok {

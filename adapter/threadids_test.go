@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/aioscope/aioscope/internal/faketarget"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -21,7 +22,7 @@ func TestThreadIDsAcrossSnapshots(t *testing.T) {
 		// d finished and a new task took its address at once, between two snapshots
 		fakeSnapshot(a, c0, task(0xd0, "e", nil)),
 	}
-	c := startSession(t, fakeServer(&fakeTarget{snaps: snaps}, Config{}))
+	c := startSession(t, fakeServer(faketarget.New(snaps...), Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid()})
 	first := threadsByName(t, c.Threads())
 	c.OK("pause", nil, nil)

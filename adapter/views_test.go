@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-dap"
 
 	"github.com/aioscope/aioscope/internal/daptest"
+	"github.com/aioscope/aioscope/internal/faketarget"
 	"github.com/aioscope/aioscope/snapshot"
 )
 
@@ -57,7 +58,7 @@ func TestFirstStopShowsTellingTask(t *testing.T) {
 		{"no tasks", fakeSnapshot(), fmt.Sprintf("Thread %d (main) · event loop", os.Getpid())},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{tc.snap}}, Config{}))
+			c := startSession(t, fakeServer(faketarget.New(tc.snap), Config{}))
 			stopped, _ := c.attachAndStop(map[string]any{"processId": os.Getpid()})
 			var name string
 			for _, th := range c.Threads() {
@@ -95,7 +96,7 @@ func TestRowNames(t *testing.T) {
 	s.Threads[0].RunningTask = 0xc0
 	s.Threads = append(s.Threads, snapshot.Thread{TID: 4243, ThreadID: 99, Name: "db-worker"},
 		snapshot.Thread{TID: 4244, ThreadID: 98, HasLoop: true})
-	c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{s}}, Config{}))
+	c := startSession(t, fakeServer(faketarget.New(s), Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid()})
 	var names []string
 	for _, th := range c.Threads() {
@@ -138,7 +139,7 @@ func cappedSnapshot() *snapshot.Snapshot {
 // TestCappedThreadList: under a cap every place tasks wait keeps a task, the task looked at
 // stays, and a last row says how many tasks are left out and where to see them.
 func TestCappedThreadList(t *testing.T) {
-	c := startSession(t, fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{cappedSnapshot()}}, Config{}))
+	c := startSession(t, fakeServer(faketarget.New(cappedSnapshot()), Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid(), "maxThreads": 20})
 	threads := c.Threads()
 	if len(threads) != 20 {
@@ -212,7 +213,7 @@ func TestSnapshotWhileStopped(t *testing.T) {
 	cc := task(0xc0, "c", []snapshot.Frame{stdSleep, fr("c", appMain, 7, 8)})
 	moved := task(0xb0, "b", []snapshot.Frame{stdSleep, fr("b", appMain, 6, 8)})
 	snaps := []*snapshot.Snapshot{fakeSnapshot(a, b, cc), fakeSnapshot(a, b, cc), fakeSnapshot(moved, cc), fakeSnapshot(cc)}
-	c := startSession(t, fakeServer(&fakeTarget{snaps: snaps}, Config{}))
+	c := startSession(t, fakeServer(faketarget.New(snaps...), Config{}))
 	initializeInvalidating(c)
 	c.OK("attach", map[string]any{"processId": os.Getpid()}, nil)
 	c.Event("initialized")
@@ -275,7 +276,7 @@ func TestSnapshotWhileRunning(t *testing.T) {
 	cc := task(0xc0, "c", []snapshot.Frame{userSleep})
 	d := task(0xd0, "d", []snapshot.Frame{userSleep})
 	snaps := []*snapshot.Snapshot{fakeSnapshot(a, b), fakeSnapshot(a, b), fakeSnapshot(b, cc), fakeSnapshot(b, d)}
-	c := startSession(t, fakeServer(&fakeTarget{snaps: snaps}, Config{}))
+	c := startSession(t, fakeServer(faketarget.New(snaps...), Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid(), "refreshInterval": 0})
 	byName := threadsByName(t, c.Threads())
 	c.OK("continue", nil, nil)
@@ -317,7 +318,7 @@ func TestLiveRefreshThreadEvents(t *testing.T) {
 	for i := 2; i < 6; i++ {
 		snaps = append(snaps, fakeSnapshot(task(uint64(i), fmt.Sprintf("t%d", i), nil)))
 	}
-	c := startSession(t, fakeServer(&fakeTarget{snaps: snaps}, Config{}))
+	c := startSession(t, fakeServer(faketarget.New(snaps...), Config{}))
 	c.attachAndStop(map[string]any{"processId": os.Getpid(), "refreshInterval": 20})
 	c.Threads()
 	c.OK("continue", nil, nil)
@@ -331,7 +332,7 @@ func TestLiveRefreshThreadEvents(t *testing.T) {
 // TestErrorResponsesShowUser: errors are shown where the request came from (showUser false),
 // except a failed attach, which the client shows as it sees fit, with the link it asked for.
 func TestErrorResponsesShowUser(t *testing.T) {
-	srv := fakeServer(&fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot()}}, Config{})
+	srv := fakeServer(faketarget.New(fakeSnapshot()), Config{})
 	c := startSession(t, srv)
 	c.Initialize()
 	m := c.Request("attach", map[string]any{"processId": 0, "errorLink": map[string]any{"url": "command:aioscope.attach", "label": "Pick Another Process…"}})

@@ -116,8 +116,8 @@ func BenchmarkRefresh10k(b *testing.B) {
 			c := startClient(b, NewServer(Config{}))
 			c.initialize(map[string]any{"processId": tg.PID, "refreshInterval": 0}, nil)
 			uri := c.open(testtarget.ScenarioPath("many.py"))
-			c.waitNote("window/logMessage", nil) // attached
-			if err := c.call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
+			c.WaitNote("window/logMessage", nil) // attached
+			if err := c.Call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
 				b.Fatal(err)
 			}
 			if len(c.lenses(uri)) != 2 {
@@ -125,7 +125,7 @@ func BenchmarkRefresh10k(b *testing.B) {
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if err := c.call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
+				if err := c.Call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -3,55 +3,27 @@ package lsp
 import (
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/faketarget"
 	"github.com/aioscope/aioscope/snapshot"
 	"github.com/aioscope/aioscope/snapshot/cycles"
 )
 
-// fakeTarget serves snapshots made up by a test. Its PID is the test process's own.
-type fakeTarget struct {
-	mu    sync.Mutex
-	snaps []*snapshot.Snapshot // served in order; the last one over and over
-	err   error                // returned instead of a snapshot when set
-	block chan struct{}        // when set, Snapshot waits for it to be closed
-	calls int
+// fakeServer is a server whose every attach opens f.
+func fakeServer(f *faketarget.Target) *Server {
+	return NewServer(Config{Attach: f.Attach})
 }
 
-func (f *fakeTarget) PID() int              { return os.Getpid() }
-func (f *fakeTarget) PythonVersion() string { return "3.15.2" }
-func (f *fakeTarget) Snapshot() (*snapshot.Snapshot, error) {
-	f.mu.Lock()
-	block := f.block
-	f.mu.Unlock()
-	if block != nil {
-		<-block
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return nil, f.err
-	}
-	s := *f.snaps[min(f.calls, len(f.snaps)-1)]
-	s.CapturedAt = time.Now()
-	f.calls++
-	return &s, nil
-}
-
-func (f *fakeTarget) set(err error, snaps ...*snapshot.Snapshot) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.err = err
-	if len(snaps) > 0 {
-		f.snaps, f.calls = snaps, 0
-	}
-}
-
-func fakeServer(f *fakeTarget) *Server {
-	return NewServer(Config{Attach: func(pid int, opts inspector.Options) (Target, error) { return f, nil }})
+// fakeSession starts a client of a fakeServer whose target serves snap, initialized to attach to
+// it and refresh every refreshMs milliseconds (0: only when asked).
+func fakeSession(t *testing.T, snap *snapshot.Snapshot, refreshMs int) (*faketarget.Target, *testClient) {
+	t.Helper()
+	f := faketarget.New(snap)
+	c := startClient(t, fakeServer(f))
+	c.initialize(map[string]any{"processId": 5, "refreshInterval": refreshMs}, nil)
+	return f, c
 }
 
 func fr(function, file string, line, col, endCol int) snapshot.Frame {
@@ -65,7 +37,7 @@ func task(id uint64, name string, frames []snapshot.Frame, awaitedBy ...snapshot
 func awaitedBy(id uint64) snapshot.Awaiter { return snapshot.Awaiter{ID: id, IsTask: true} }
 
 func fakeSnapshot(tasks ...snapshot.Task) *snapshot.Snapshot {
-	return &snapshot.Snapshot{PID: os.Getpid(), PythonVersion: "3.15.2", CapturedAt: time.Now(), Tasks: tasks, Cycles: cycles.Find(tasks)}
+	return &snapshot.Snapshot{PID: os.Getpid(), PythonVersion: faketarget.PythonVersion, CapturedAt: time.Now(), Tasks: tasks, Cycles: cycles.Find(tasks)}
 }
 
 const stdlibTasks = "/usr/lib/python3.15/asyncio/tasks.py"

@@ -8,20 +8,14 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
+	"github.com/aioscope/aioscope/internal/baseproto"
 	"github.com/sourcegraph/jsonrpc2"
 )
 
 // DefaultMaxMessageSize bounds the body of one message from the client. The largest a client
 // sends is a whole document in didOpen or didChange; a larger one is skipped and refused.
 const DefaultMaxMessageSize = 64 << 20
-
-// maxHeaderLine bounds one header line: the protocol's headers are a few dozen bytes.
-const maxHeaderLine = 1 << 10
-
-// maxHeaders bounds the header lines of one message.
-const maxHeaders = 32
 
 // FramingError reports input that does not follow the base protocol's framing (a header block
 // with a Content-Length, then that many bytes). The stream cannot be followed past it, so the
@@ -83,38 +77,12 @@ func (e *tooLargeError) Error() string {
 // *tooLargeError; a header block that cannot be followed is a *FramingError; the end of the input
 // between messages is io.EOF, and within one io.ErrUnexpectedEOF.
 func readFrame(r *bufio.Reader, maxBody int) ([]byte, error) {
-	length, haveLength := uint64(0), false
-	for n := 0; ; {
-		line, err := readHeaderLine(r)
-		if err != nil {
-			if errors.Is(err, io.EOF) && n > 0 {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-		if line == "" {
-			if n == 0 {
-				continue // blank lines between messages are tolerated
-			}
-			break
-		}
-		if n++; n > maxHeaders {
-			return nil, &FramingError{Reason: fmt.Sprintf("more than %d header lines", maxHeaders)}
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
-			return nil, &FramingError{Reason: fmt.Sprintf("header line %q has no colon", clip(line))}
-		}
-		if strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
-			v, err := strconv.ParseUint(strings.TrimSpace(value), 10, 63)
-			if err != nil {
-				return nil, &FramingError{Reason: fmt.Sprintf("invalid Content-Length %q", clip(value))}
-			}
-			length, haveLength = v, true
-		}
+	length, err := baseproto.ReadHeader(r)
+	if he, ok := errors.AsType[*baseproto.HeaderError](err); ok {
+		return nil, &FramingError{Reason: he.Reason}
 	}
-	if !haveLength {
-		return nil, &FramingError{Reason: "a message without a Content-Length header"}
+	if err != nil {
+		return nil, err
 	}
 	if length > uint64(maxBody) {
 		if _, err := io.CopyN(io.Discard, r, int64(length)); err != nil {
@@ -122,40 +90,11 @@ func readFrame(r *bufio.Reader, maxBody int) ([]byte, error) {
 		}
 		return nil, &tooLargeError{n: length, limit: uint64(maxBody)}
 	}
-	body := make([]byte, length)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return nil, io.ErrUnexpectedEOF
-	}
-	return body, nil
+	return baseproto.ReadBody(r, length)
 }
 
-// readHeaderLine reads a line ended by \r\n (or a bare \n, which some clients send), without it.
-func readHeaderLine(r *bufio.Reader) (string, error) {
-	var b []byte
-	for {
-		c, err := r.ReadByte()
-		if err != nil {
-			if len(b) > 0 && errors.Is(err, io.EOF) {
-				return "", io.ErrUnexpectedEOF
-			}
-			return "", err
-		}
-		if c == '\n' {
-			return string(bytes.TrimSuffix(b, []byte{'\r'})), nil
-		}
-		if len(b) == maxHeaderLine {
-			return "", &FramingError{Reason: fmt.Sprintf("a header line longer than %d bytes", maxHeaderLine)}
-		}
-		b = append(b, c)
-	}
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
+// clip shortens s for quoting in a message.
+func clip(s string) string { return baseproto.Truncate(s, 40) }
 
 // checkMessage decides whether body is a single JSON-RPC request, notification or response that
 // the connection can take. When it is not, reason says why and id is the request's id if it has a

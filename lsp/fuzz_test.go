@@ -3,12 +3,10 @@ package lsp
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"sync"
 	"testing"
 
-	"github.com/aioscope/aioscope/inspector"
+	"github.com/aioscope/aioscope/internal/faketarget"
 	"github.com/aioscope/aioscope/internal/fuzzcheck"
 	"github.com/aioscope/aioscope/snapshot"
 )
@@ -73,40 +71,9 @@ func runFuzzInput(t *testing.T, input []byte) {
 		task(0x20, "a", []snapshot.Frame{fr("a", app, 4, 1, -1)}, awaitedBy(0x10), awaitedBy(0x30)),
 		task(0x30, "b", []snapshot.Frame{fr("b", "<string>", 1, 0, 4)}, awaitedBy(0x20), snapshot.Awaiter{ID: 0x77}),
 	}
-	h := &errorRecorder{}
-	target := &fakeTarget{snaps: []*snapshot.Snapshot{fakeSnapshot(tasks...)}}
-	srv := NewServer(Config{Logger: slog.New(h), Attach: func(int, inspector.Options) (Target, error) { return target, nil }})
-	pr, pw := io.Pipe()
-	go func() {
-		_, _ = pw.Write(input)
-		pw.Close()
-	}()
-	_ = srv.Serve(context.Background(), struct {
-		io.Reader
-		io.Writer
-		io.Closer
-	}{pr, io.Discard, pr})
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, e := range h.errs {
-		t.Errorf("logged: %s", e)
-	}
+	h := &fuzzcheck.ErrorLog{}
+	target := faketarget.New(fakeSnapshot(tasks...))
+	srv := NewServer(Config{Logger: slog.New(h), Attach: target.Attach})
+	_ = srv.Serve(context.Background(), fuzzcheck.ClientSending(input))
+	h.Report(t)
 }
-
-// errorRecorder keeps the messages of error-level log records: a panic met by a handler.
-type errorRecorder struct {
-	mu   sync.Mutex
-	errs []string
-}
-
-func (h *errorRecorder) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
-func (h *errorRecorder) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	msg := r.Message
-	r.Attrs(func(a slog.Attr) bool { msg += " " + a.String(); return true })
-	h.errs = append(h.errs, msg)
-	return nil
-}
-func (h *errorRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *errorRecorder) WithGroup(string) slog.Handler      { return h }

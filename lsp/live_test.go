@@ -55,7 +55,7 @@ func TestLiveTree(t *testing.T) {
 				}
 			}
 			var syms []SymbolInformation
-			c.mustCall("workspace/symbol", map[string]any{"query": "leaf"}, &syms)
+			c.MustCall("workspace/symbol", map[string]any{"query": "leaf"}, &syms)
 			if len(syms) != 4 {
 				t.Errorf("symbols: %+v", syms)
 			}
@@ -65,7 +65,7 @@ func TestLiveTree(t *testing.T) {
 				}
 			}
 			var doc json.RawMessage
-			c.mustCall("aioscope/snapshot", nil, &doc)
+			c.MustCall("aioscope/snapshot", nil, &doc)
 			if err := schemas.Validate(schema.PS, doc); err != nil {
 				t.Errorf("aioscope/snapshot: %v", err)
 			}
@@ -133,7 +133,7 @@ func TestLiveExit(t *testing.T) {
 			if err := syscall.Kill(tg.PID, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
-			c.waitNote("window/showMessage", func(raw json.RawMessage) bool {
+			c.WaitNote("window/showMessage", func(raw json.RawMessage) bool {
 				return strings.Contains(string(raw), fmt.Sprintf("process %d has exited", tg.PID))
 			})
 			c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return ds != nil && len(ds) == 0 })
@@ -151,12 +151,12 @@ func TestLiveNoAsyncio(t *testing.T) {
 	c := startClient(t, NewServer(Config{}))
 	c.initialize(nil, nil)
 	var res attachResult
-	c.mustCall("workspace/executeCommand", map[string]any{"command": "aioscope.attach", "arguments": []any{tg.PID}}, &res)
+	c.MustCall("workspace/executeCommand", map[string]any{"command": "aioscope.attach", "arguments": []any{tg.PID}}, &res)
 	if res.PID != tg.PID || res.Tasks != nil || !strings.HasPrefix(res.PythonVersion, "3.14") {
 		t.Errorf("attach: %+v", res)
 	}
-	c.waitNote("window/showMessage", func(raw json.RawMessage) bool { return strings.Contains(string(raw), "asyncio") })
-	if e := c.callError("aioscope/snapshot", nil); !strings.Contains(e.Message, "asyncio") {
+	c.WaitNote("window/showMessage", func(raw json.RawMessage) bool { return strings.Contains(string(raw), "asyncio") })
+	if e := c.CallError("aioscope/snapshot", nil); !strings.Contains(e.Message, "asyncio") {
 		t.Errorf("snapshot: %v", e)
 	}
 }

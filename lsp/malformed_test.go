@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aioscope/aioscope/internal/faketarget"
 )
 
 // rawClient writes bytes to a session and reads what it sends back, message by message.
@@ -70,7 +72,7 @@ func (c *rawClient) next() map[string]any {
 }
 
 func TestMalformedMessages(t *testing.T) {
-	c := startRaw(t, fakeServer(&fakeTarget{}))
+	c := startRaw(t, fakeServer(faketarget.New()))
 	c.write(frame(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}`))
 	if m := c.next(); m["id"] != 1.0 || m["result"] == nil {
 		t.Fatalf("initialize: %v", m)
@@ -127,7 +129,7 @@ func TestMalformedMessages(t *testing.T) {
 	}
 	// A header block that cannot be followed ends the connection, after saying so.
 	c.write("Content-Length: twelve\r\n\r\n{}")
-	if m := c.next(); m["method"] != "window/showMessage" || !strings.Contains(fmt.Sprint(m["params"]), "invalid Content-Length") {
+	if m := c.next(); m["method"] != "window/showMessage" || !strings.Contains(fmt.Sprint(m["params"]), "Content-Length \"twelve\" is not a number") {
 		t.Errorf("broken framing: %v", m)
 	}
 	select {

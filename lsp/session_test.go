@@ -11,12 +11,12 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 
 	"github.com/aioscope/aioscope/inspector"
-	"github.com/aioscope/aioscope/snapshot"
+	"github.com/aioscope/aioscope/internal/faketarget"
 )
 
 func TestLifecycle(t *testing.T) {
-	c := startClient(t, fakeServer(&fakeTarget{}))
-	if e := c.callError("textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": "file:///x.py"}}); e.Code != codeServerNotInitialized {
+	c := startClient(t, fakeServer(faketarget.New()))
+	if e := c.CallError("textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": "file:///x.py"}}); e.Code != codeServerNotInitialized {
 		t.Errorf("a request before initialize: %v", e)
 	}
 	res := c.initialize(nil, nil)
@@ -26,10 +26,10 @@ func TestLifecycle(t *testing.T) {
 		!caps.TextDocumentSync.OpenClose || res.ServerInfo.Name != "aioscope" {
 		t.Errorf("capabilities: %+v", res)
 	}
-	if e := c.callError("initialize", map[string]any{"capabilities": map[string]any{}}); e.Code != jsonrpc2.CodeInvalidRequest {
+	if e := c.CallError("initialize", map[string]any{"capabilities": map[string]any{}}); e.Code != jsonrpc2.CodeInvalidRequest {
 		t.Errorf("a second initialize: %v", e)
 	}
-	if e := c.callError("textDocument/definition", map[string]any{}); e.Code != jsonrpc2.CodeMethodNotFound || !strings.Contains(e.Message, "textDocument/definition") {
+	if e := c.CallError("textDocument/definition", map[string]any{}); e.Code != jsonrpc2.CodeMethodNotFound || !strings.Contains(e.Message, "textDocument/definition") {
 		t.Errorf("an unknown method: %v", e)
 	}
 	// Before attach: empty answers to what editors ask on their own, errors to what needs a target.
@@ -41,7 +41,7 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("hover before attach: %v", h)
 	}
 	var syms []SymbolInformation
-	c.mustCall("workspace/symbol", map[string]any{"query": ""}, &syms)
+	c.MustCall("workspace/symbol", map[string]any{"query": ""}, &syms)
 	if syms == nil || len(syms) != 0 {
 		t.Errorf("symbols before attach: %#v", syms)
 	}
@@ -53,7 +53,7 @@ func TestLifecycle(t *testing.T) {
 		{"workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}},
 		{"workspace/executeCommand", map[string]any{"command": "aioscope.detach"}},
 	} {
-		if e := c.callError(req.method, req.params); e.Code != codeRequestFailed || !strings.Contains(e.Message, "not attached") {
+		if e := c.CallError(req.method, req.params); e.Code != codeRequestFailed || !strings.Contains(e.Message, "not attached") {
 			t.Errorf("%s %v before attach: %v", req.method, req.params, e)
 		}
 	}
@@ -66,18 +66,18 @@ func TestLifecycle(t *testing.T) {
 		map[string]any{"command": 7},
 		nil,
 	} {
-		if e := c.callError("workspace/executeCommand", params); e.Code != jsonrpc2.CodeInvalidParams {
+		if e := c.CallError("workspace/executeCommand", params); e.Code != jsonrpc2.CodeInvalidParams {
 			t.Errorf("executeCommand %v: %v", params, e)
 		}
 	}
-	if e := c.callError("textDocument/hover", []int{1}); e.Code != jsonrpc2.CodeInvalidParams {
+	if e := c.CallError("textDocument/hover", []int{1}); e.Code != jsonrpc2.CodeInvalidParams {
 		t.Errorf("hover with an array: %v", e)
 	}
-	c.mustCall("shutdown", nil, nil)
-	if e := c.callError("textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": uri}}); e.Code != jsonrpc2.CodeInvalidRequest {
+	c.MustCall("shutdown", nil, nil)
+	if e := c.CallError("textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": uri}}); e.Code != jsonrpc2.CodeInvalidRequest {
 		t.Errorf("a request after shutdown: %v", e)
 	}
-	c.notify("exit", nil)
+	c.Notify("exit", nil)
 	select {
 	case err := <-c.done:
 		if err != nil {
@@ -102,9 +102,9 @@ func TestBadInitializationOptions(t *testing.T) {
 		{"blockedThreshold": -1},
 		{"blockedThreshold": 1e12},
 	} {
-		c := startClient(t, fakeServer(&fakeTarget{}))
+		c := startClient(t, fakeServer(faketarget.New()))
 		var res any
-		err := c.call("initialize", map[string]any{"capabilities": map[string]any{}, "initializationOptions": opts}, &res)
+		err := c.Call("initialize", map[string]any{"capabilities": map[string]any{}, "initializationOptions": opts}, &res)
 		if e, ok := err.(*jsonrpc2.Error); !ok || e.Code != jsonrpc2.CodeInvalidParams || !strings.Contains(e.Message, "initializationOptions") {
 			t.Errorf("initializationOptions %v: %v", opts, err)
 		}
@@ -116,18 +116,18 @@ func TestBadInitializationOptions(t *testing.T) {
 func TestAttachRealProcesses(t *testing.T) {
 	c := startClient(t, NewServer(Config{}))
 	c.initialize(nil, nil)
-	e := c.callError("workspace/executeCommand", map[string]any{"command": "aioscope.attach", "arguments": []any{os.Getpid()}})
+	e := c.CallError("workspace/executeCommand", map[string]any{"command": "aioscope.attach", "arguments": []any{os.Getpid()}})
 	if e.Code != codeRequestFailed || !strings.Contains(e.Message, "is this the right PID?") {
 		t.Errorf("attaching to a Go program: %v", e)
 	}
-	e = c.callError("workspace/executeCommand", map[string]any{"command": "aioscope.attach", "arguments": []any{"4194303"}})
+	e = c.CallError("workspace/executeCommand", map[string]any{"command": "aioscope.attach", "arguments": []any{"4194303"}})
 	if e.Code != codeRequestFailed || !strings.Contains(e.Message, "no process with PID 4194303") {
 		t.Errorf("attaching to a PID that does not exist: %v", e)
 	}
 	// Through the initialization options, the same message comes as a window/showMessage.
 	c2 := startClient(t, NewServer(Config{}))
 	c2.initialize(map[string]any{"processId": os.Getpid()}, nil)
-	c2.waitNote("window/showMessage", func(raw json.RawMessage) bool {
+	c2.WaitNote("window/showMessage", func(raw json.RawMessage) bool {
 		return strings.Contains(string(raw), "is this the right PID?") && strings.Contains(string(raw), `"type":1`)
 	})
 	if ls := c2.lenses("file:///x.py"); len(ls) != 0 {
@@ -137,7 +137,7 @@ func TestAttachRealProcesses(t *testing.T) {
 
 func TestLensesHoverSymbols(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{workers(file, 4)}}
+	f := faketarget.New(workers(file, 4))
 	c := startClient(t, fakeServer(f))
 	c.initialize(map[string]any{"processId": "1", "refreshInterval": 0}, nil)
 	uri := c.open(file)
@@ -157,23 +157,21 @@ func TestLensesHoverSymbols(t *testing.T) {
 		t.Errorf("hover where nothing waits: %+v", h)
 	}
 	var syms []SymbolInformation
-	c.mustCall("workspace/symbol", map[string]any{"query": "WORKER-0"}, &syms)
+	c.MustCall("workspace/symbol", map[string]any{"query": "WORKER-0"}, &syms)
 	if len(syms) != 4 || syms[0].Name != "worker-00" || syms[0].Location.URI != uri || syms[0].Location.Range.Start.Line != 2 || syms[0].ContainerName != "worker" {
 		t.Errorf("symbols: %+v", syms)
 	}
 	// A refresh on request updates the lenses, and clients that support it are told to ask again.
-	f.set(nil, workers(file, 7))
+	f.Set(nil, workers(file, 7))
 	var res attachResult
-	c.mustCall("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, &res)
+	c.MustCall("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, &res)
 	if res.Tasks == nil || *res.Tasks != 8 || res.PID != os.Getpid() {
 		t.Errorf("refresh: %+v", res)
 	}
 	if got := lensTitles(c.lenses(uri)); !strings.HasPrefix(got, "⏸ 7 tasks") {
 		t.Errorf("lenses after refresh: %s", got)
 	}
-	c.mu.Lock()
-	refreshes := strings.Count(strings.Join(c.requests, " "), "workspace/codeLens/refresh")
-	c.mu.Unlock()
+	refreshes := c.Requests("workspace/codeLens/refresh")
 	if refreshes < 2 {
 		t.Errorf("%d workspace/codeLens/refresh requests, want one per change", refreshes)
 	}
@@ -185,12 +183,12 @@ func TestLensesHoverSymbols(t *testing.T) {
 		} `json:"tasks"`
 		Cycles [][]string `json:"cycles"`
 	}
-	c.mustCall("aioscope/snapshot", nil, &doc)
+	c.MustCall("aioscope/snapshot", nil, &doc)
 	if doc.PID != os.Getpid() || len(doc.Tasks) != 8 || doc.Tasks[1].Name != "worker-00" || doc.Cycles == nil {
 		t.Errorf("aioscope/snapshot: %+v", doc)
 	}
 	// Detached, nothing is shown.
-	c.mustCall("workspace/executeCommand", map[string]any{"command": "aioscope.detach"}, nil)
+	c.MustCall("workspace/executeCommand", map[string]any{"command": "aioscope.detach"}, nil)
 	if ls := c.lenses(uri); len(ls) != 0 {
 		t.Errorf("lenses after detach: %v", ls)
 	}
@@ -198,7 +196,7 @@ func TestLensesHoverSymbols(t *testing.T) {
 
 func TestInlayHintsAndUTF8(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{cycleSnapshot(file)}}
+	f := faketarget.New(cycleSnapshot(file))
 	c := startClient(t, fakeServer(f))
 	// A client without code lenses that counts in bytes, like Helix.
 	res := c.initialize(map[string]any{"processId": 5, "refreshInterval": 0}, map[string]any{
@@ -211,7 +209,7 @@ func TestInlayHintsAndUTF8(t *testing.T) {
 	var hints []InlayHint
 	deadline := time.Now().Add(waitTimeout)
 	for len(hints) < 2 && time.Now().Before(deadline) {
-		c.mustCall("textDocument/inlayHint", map[string]any{"textDocument": map[string]any{"uri": uri},
+		c.MustCall("textDocument/inlayHint", map[string]any{"textDocument": map[string]any{"uri": uri},
 			"range": Range{End: Position{Line: 100}}}, &hints)
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -219,7 +217,7 @@ func TestInlayHintsAndUTF8(t *testing.T) {
 		hints[1].Label != "⏸ 2 tasks" || hints[1].Position != (Position{4, 23}) {
 		t.Errorf("inlay hints: %+v", hints)
 	}
-	c.mustCall("textDocument/inlayHint", map[string]any{"textDocument": map[string]any{"uri": uri},
+	c.MustCall("textDocument/inlayHint", map[string]any{"textDocument": map[string]any{"uri": uri},
 		"range": Range{Start: Position{Line: 3}, End: Position{Line: 4}}}, &hints)
 	if len(hints) != 1 {
 		t.Errorf("inlay hints of lines 4-5: %+v", hints)
@@ -232,9 +230,7 @@ func TestInlayHintsAndUTF8(t *testing.T) {
 
 func TestCycleDiagnostics(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{cycleSnapshot(file)}}
-	c := startClient(t, fakeServer(f))
-	c.initialize(map[string]any{"processId": 5, "refreshInterval": 0}, nil)
+	f, c := fakeSession(t, cycleSnapshot(file), 0)
 	uri := fileURI(file)
 	ds := c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return len(ds) > 0 })
 	if len(ds) != 2 {
@@ -259,8 +255,8 @@ func TestCycleDiagnostics(t *testing.T) {
 		t.Errorf("both members have the same message: %s", ds[0].Message)
 	}
 	// The cycle goes away: the diagnostics are taken back.
-	f.set(nil, workers(file, 1))
-	c.mustCall("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil)
+	f.Set(nil, workers(file, 1))
+	c.MustCall("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil)
 	c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return ds != nil && len(ds) == 0 })
 }
 
@@ -268,24 +264,22 @@ func TestCycleDiagnostics(t *testing.T) {
 // once, and takes back the diagnostics.
 func TestTargetExits(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{cycleSnapshot(file)}}
-	c := startClient(t, fakeServer(f))
-	c.initialize(map[string]any{"processId": 5, "refreshInterval": 100}, nil)
+	f, c := fakeSession(t, cycleSnapshot(file), 100)
 	uri := c.open(file)
 	c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return len(ds) > 0 })
 	c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) > 0 })
-	f.set(&inspector.ProcessGoneError{PID: 5})
-	c.waitNote("window/showMessage", func(raw json.RawMessage) bool { return strings.Contains(string(raw), "has exited") })
+	f.Set(&inspector.ProcessGoneError{PID: 5})
+	c.WaitNote("window/showMessage", func(raw json.RawMessage) bool { return strings.Contains(string(raw), "has exited") })
 	c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return ds != nil && len(ds) == 0 })
 	if ls := c.lenses(uri); len(ls) != 0 {
 		t.Errorf("lenses after the exit: %v", ls)
 	}
-	if e := c.callError("aioscope/snapshot", nil); !strings.Contains(e.Message, "not attached") {
+	if e := c.CallError("aioscope/snapshot", nil); !strings.Contains(e.Message, "not attached") {
 		t.Errorf("snapshot after the exit: %v", e)
 	}
 	time.Sleep(300 * time.Millisecond) // refreshes would have come by now
 	n := 0
-	for _, m := range c.showMessages() {
+	for _, m := range c.ShowMessages() {
 		if strings.Contains(m, "has exited") {
 			n++
 		}
@@ -298,14 +292,12 @@ func TestTargetExits(t *testing.T) {
 // TestRefreshFailures: a target that changes too fast is reported once, not at every refresh.
 func TestRefreshFailures(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{workers(file, 1)}}
-	c := startClient(t, fakeServer(f))
-	c.initialize(map[string]any{"processId": 5, "refreshInterval": 100}, nil)
+	f, c := fakeSession(t, workers(file, 1), 100)
 	uri := c.open(file)
 	c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) > 0 })
-	f.set(&inspector.TargetChangedError{Attempts: 4})
+	f.Set(&inspector.TargetChangedError{Attempts: 4})
 	time.Sleep(600 * time.Millisecond)
-	msgs := c.showMessages()
+	msgs := c.ShowMessages()
 	if len(msgs) != 1 || !strings.Contains(msgs[0], "changed too fast") {
 		t.Errorf("messages: %q", msgs)
 	}
@@ -318,22 +310,18 @@ func TestRefreshFailures(t *testing.T) {
 // TestCancelRequest cancels a snapshot request while the target is being read.
 func TestCancelRequest(t *testing.T) {
 	file := sourceFile(t)
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{workers(file, 1)}}
-	c := startClient(t, fakeServer(f))
-	c.initialize(map[string]any{"processId": 5, "refreshInterval": 0}, nil)
-	c.waitNote("window/logMessage", nil) // attached
+	f, c := fakeSession(t, workers(file, 1), 0)
+	c.WaitNote("window/logMessage", nil) // attached
 	block := make(chan struct{})
-	f.mu.Lock()
-	f.block = block
-	f.mu.Unlock()
+	f.Block(block)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	w, err := c.conn.DispatchCall(ctx, "aioscope/snapshot", nil, jsonrpc2.PickID(jsonrpc2.ID{Num: 4242}))
+	w, err := c.Conn.DispatchCall(ctx, "aioscope/snapshot", nil, jsonrpc2.PickID(jsonrpc2.ID{Num: 4242}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	c.notify("$/cancelRequest", map[string]any{"id": 4242})
+	c.Notify("$/cancelRequest", map[string]any{"id": 4242})
 	time.Sleep(50 * time.Millisecond)
 	close(block)
 	err = w.Wait(ctx, nil)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aioscope/aioscope/internal/faketarget"
 	"github.com/aioscope/aioscope/internal/srcpath"
 	"github.com/aioscope/aioscope/snapshot"
 )
@@ -16,13 +17,13 @@ func TestStuckWarnings(t *testing.T) {
 	file := sourceFile(t)
 	before := cycleSnapshot(file)
 	moved := fakeSnapshot(task(0xc, "w", []snapshot.Frame{fr("worker", file, 7, 4, 29)}))
-	f := &fakeTarget{snaps: []*snapshot.Snapshot{before}}
+	f := faketarget.New(before)
 	c := startClient(t, fakeServer(f))
 	c.initialize(map[string]any{"processId": 5, "refreshInterval": 0, "stuckThreshold": 1000}, nil)
 	uri := c.open(file)
 	c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) == 2 })
 	time.Sleep(1100 * time.Millisecond)
-	if err := c.call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
+	if err := c.Call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ds := c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return len(ds) == 3 })
@@ -43,8 +44,8 @@ func TestStuckWarnings(t *testing.T) {
 	if h := c.hover(uri, 2); h == nil || !strings.Contains(h.Contents.Value, "`w` — waiting ≥ 1 s — stuck") {
 		t.Errorf("hover: %+v", h)
 	}
-	f.set(nil, moved)
-	if err := c.call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
+	f.Set(nil, moved)
+	if err := c.Call("workspace/executeCommand", map[string]any{"command": "aioscope.refresh"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ds := c.diagnosticsFor(uri, func(ds []Diagnostic) bool { return len(ds) == 0 }); len(ds) != 0 {

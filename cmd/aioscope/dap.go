@@ -26,16 +26,13 @@ func runDAP(args []string, stdout, stderr io.Writer) int {
 		}
 		return nil
 	}
-	return runProtocol(cl, fs, args, "the process is chosen by the client's attach request", check,
-		func(logger *slog.Logger) (protocolServer, func(error) bool) {
+	return runProtocol[*adapter.FramingError](cl, fs, args, "the process is chosen by the client's attach request", check,
+		func(logger *slog.Logger) protocolServer {
 			cfg := adapter.Config{Logger: logger, MaxThreads: *maxThreads}
 			if *maxThreads == 0 {
 				cfg.MaxThreads = -1 // no cap
 			}
-			return dapServer{adapter.NewServer(cfg)}, func(err error) bool {
-				var fe *adapter.FramingError
-				return errors.As(err, &fe)
-			}
+			return dapServer{adapter.NewServer(cfg)}
 		})
 }
 

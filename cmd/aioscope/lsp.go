@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -22,13 +21,10 @@ func runLSP(args []string, stdout, stderr io.Writer) int {
 	// Some clients add --stdio to every language server they start.
 	_ = fs.Bool("stdio", false, "")
 	cl := commandLine{name: "lsp", usage: lspUsage, help: lspUsage + "\n", stdout: stdout, stderr: stderr}
-	return runProtocol(cl, fs, args, "the process is chosen by the client (initializationOptions.processId or the aioscope.attach command)",
+	return runProtocol[*lsp.FramingError](cl, fs, args, "the process is chosen by the client (initializationOptions.processId or the aioscope.attach command)",
 		func() error { return nil },
-		func(logger *slog.Logger) (protocolServer, func(error) bool) {
-			return lspServer{lsp.NewServer(lsp.Config{Logger: logger, Version: version})}, func(err error) bool {
-				var fe *lsp.FramingError
-				return errors.As(err, &fe)
-			}
+		func(logger *slog.Logger) protocolServer {
+			return lspServer{lsp.NewServer(lsp.Config{Logger: logger, Version: version})}
 		})
 }
 

@@ -53,9 +53,10 @@ func (p *protocolFlags) logger() (*slog.Logger, func(), error) {
 // runProtocol runs a command that serves a protocol: it parses args into fs (which holds the
 // command's own flags, checked by check, besides those of protocolFlags), opens the log, and
 // serves what serve makes of it. chosen says how the client chooses the process, for a stray
-// operand's usage error.
-func runProtocol(cl commandLine, fs *flag.FlagSet, args []string, chosen string, check func() error,
-	serve func(*slog.Logger) (srv protocolServer, fatal func(error) bool)) int {
+// operand's usage error. An error of type Fatal (the server's framing error) ends a stdio session
+// with a message on stderr.
+func runProtocol[Fatal error](cl commandLine, fs *flag.FlagSet, args []string, chosen string, check func() error,
+	serve func(*slog.Logger) protocolServer) int {
 	var p protocolFlags
 	p.add(fs)
 	if code, ok := cl.parse(fs, args); !ok {
@@ -78,8 +79,11 @@ func runProtocol(cl commandLine, fs *flag.FlagSet, args []string, chosen string,
 		return exitError
 	}
 	defer closeLog()
-	srv, fatal := serve(logger)
-	return serveProtocol(cl.name, p, srv, logger, cl.stdout, cl.stderr, fatal)
+	fatal := func(err error) bool {
+		_, ok := errors.AsType[Fatal](err)
+		return ok
+	}
+	return serveProtocol(cl.name, p, serve(logger), logger, cl.stdout, cl.stderr, fatal)
 }
 
 // protocolServer is a server of one of the protocols: a session over stdio, or a session per

@@ -1,17 +1,22 @@
 // Package fuzzcheck holds what the fuzz targets of several packages share: running the code under
-// test with bounds on its time and memory, and keeping each target's committed seed corpus.
+// test with bounds on its time and memory, keeping each target's committed seed corpus, and
+// catching the errors a server logs instead of failing.
 package fuzzcheck
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"testing"
 	"time"
 )
@@ -168,5 +173,50 @@ func CheckCorpora(t *testing.T, targets map[string]func(*testing.F), seeds map[s
 		if err != nil || len(entries) == 0 {
 			t.Errorf("%s: no seed corpus in %s (%v)", name, dir, err)
 		}
+	}
+}
+
+// ClientSending returns a connection for a server to serve whose client sends input, then closes
+// its end, and reads nothing: a session on it ends when the input ends. Closing the connection
+// ends a write of input still pending.
+func ClientSending(input []byte) io.ReadWriteCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write(input)
+		pw.Close()
+	}()
+	return struct {
+		io.Reader
+		io.Writer
+		io.Closer
+	}{pr, io.Discard, pr}
+}
+
+// ErrorLog is a slog.Handler that keeps the messages of error-level records. A server logs a
+// panic met by one of its handlers at that level and goes on serving, so a fuzz target gives
+// the server an ErrorLog and fails on whatever it kept.
+type ErrorLog struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (h *ErrorLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
+func (h *ErrorLog) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool { msg += " " + a.String(); return true })
+	h.errs = append(h.errs, msg)
+	return nil
+}
+func (h *ErrorLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *ErrorLog) WithGroup(string) slog.Handler      { return h }
+
+// Report fails the test once for every error-level record kept.
+func (h *ErrorLog) Report(t interface{ Errorf(string, ...any) }) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.errs {
+		t.Errorf("logged: %s", e)
 	}
 }

@@ -46,6 +46,14 @@ func (w *Writer) Bytes() []byte { return w.b }
 // Raw appends s as it is: punctuation, field names, literals.
 func (w *Writer) Raw(s string) { w.b = append(w.b, s...) }
 
+// Comma appends the comma that goes before element i (counted from 0) of an array or an
+// object, that is none before the first.
+func (w *Writer) Comma(i int) {
+	if i > 0 {
+		w.b = append(w.b, ',')
+	}
+}
+
 // RawBytes appends p as it is, for text that is already JSON.
 func (w *Writer) RawBytes(p []byte) { w.b = append(w.b, p...) }
 

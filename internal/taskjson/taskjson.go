@@ -35,9 +35,7 @@ func writeFrames(j *jsonenc.Writer, fs []snapshot.Frame) {
 func writeFrameList(j *jsonenc.Writer, fs []snapshot.Frame) {
 	j.Raw("[")
 	for i, f := range fs {
-		if i > 0 {
-			j.Raw(",")
-		}
+		j.Comma(i)
 		j.Raw("{")
 		writeFrameFields(j, f)
 		j.Raw("}")
@@ -96,9 +94,7 @@ func writeFramesLocals(j *jsonenc.Writer, fs []snapshot.Frame, locals []snapshot
 	}
 	j.Raw("[")
 	for i := range fs {
-		if i > 0 {
-			j.Raw(",")
-		}
+		j.Comma(i)
 		j.Raw("{")
 		texts.write(j, &fs[i])
 		if locals[i].Err != "" {
@@ -122,9 +118,7 @@ func writeVariables(j *jsonenc.Writer, vars []snapshot.Variable, kind string) {
 		if kind != "" && v.Kind != kind {
 			continue
 		}
-		if n > 0 {
-			j.Raw(",")
-		}
+		j.Comma(n)
 		n++
 		j.Raw(`{"name":`)
 		j.Str(v.Name)
@@ -179,14 +173,10 @@ func writeHeader(j *jsonenc.Writer, s *snapshot.Snapshot) {
 func writeCycles(j *jsonenc.Writer, s *snapshot.Snapshot) {
 	j.Raw(`,"cycles":[`)
 	for i, c := range s.Cycles {
-		if i > 0 {
-			j.Raw(",")
-		}
+		j.Comma(i)
 		j.Raw("[")
 		for k, id := range c {
-			if k > 0 {
-				j.Raw(",")
-			}
+			j.Comma(k)
 			j.HexID(id)
 		}
 		j.Raw("]")
@@ -222,9 +212,7 @@ func WritePSWith(w io.Writer, s *snapshot.Snapshot, opts PSOptions) error {
 	writeHeader(j, s)
 	j.Raw(`,"threads":[`)
 	for i, t := range s.Threads {
-		if i > 0 {
-			j.Raw(",")
-		}
+		j.Comma(i)
 		j.Raw(`{"tid":`)
 		j.Uint(t.TID)
 		j.Raw(`,"thread_id":`)
@@ -306,9 +294,7 @@ func writeGroups(j *jsonenc.Writer, s *snapshot.Snapshot, opts PSOptions) {
 			if opts.Keep != nil && !opts.Keep[ti] {
 				continue
 			}
-			if k > 0 {
-				j.Raw(",")
-			}
+			j.Comma(k)
 			k++
 			j.HexID(s.Tasks[ti].ID)
 		}
@@ -320,9 +306,7 @@ func writeGroups(j *jsonenc.Writer, s *snapshot.Snapshot, opts PSOptions) {
 			if index[a] < 0 {
 				continue
 			}
-			if k > 0 {
-				j.Raw(",")
-			}
+			j.Comma(k)
 			k++
 			j.Int(int64(index[a]))
 		}
@@ -396,9 +380,7 @@ func (tw *taskWriter) awaitedBy(awaiters []snapshot.Awaiter) {
 	j := tw.j
 	j.Raw("[")
 	for k, a := range awaiters {
-		if k > 0 {
-			j.Raw(",")
-		}
+		j.Comma(k)
 		j.Raw(`{"id":`)
 		j.HexID(a.ID)
 		j.Raw(`,"name":`)
@@ -436,9 +418,7 @@ func writeShaped(j *jsonenc.Writer, n *awaittree.Node) {
 		j.Int(int64(len(n.Members)))
 		j.Raw(`,"tasks":[`)
 		for i, m := range n.Members {
-			if i > 0 {
-				j.Raw(",")
-			}
+			j.Comma(i)
 			j.Raw(`{"id":`)
 			j.HexID(m.ID)
 			j.Raw(`,"name":`)
@@ -476,9 +456,7 @@ func writePSTree(w io.Writer, s *snapshot.Snapshot, roots []*awaittree.Node, arg
 		next int // index of the next child to write; -1 before the node itself is opened
 	}
 	for i, r := range roots {
-		if i > 0 {
-			j.Raw(",")
-		}
+		j.Comma(i)
 		stack := []item{{n: r, next: -1}}
 		for len(stack) > 0 {
 			top := &stack[len(stack)-1]

@@ -18,7 +18,7 @@ const buildTimeout = 10 * time.Minute
 var (
 	binOnce sync.Once
 	binPath string
-	binDir  string // the directory Binary built into, removed by RemoveBinary
+	binDir  string // the directory Binary built into, removed by Main
 	binErr  error
 )
 
@@ -26,7 +26,7 @@ var (
 // build, such as a release; a relative path is from the repository's root), else ./cmd/aioscope built once per test process as `make build`
 // builds it (static, -trimpath, stripped, versioned). Tests calling it in parallel wait for the
 // one build. The build lies in a directory every user may read, as tests also run it as another
-// user; a package whose tests call Binary removes it from its TestMain with RemoveBinary.
+// user; a package whose tests call Binary has Main for its TestMain, which removes it.
 func Binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() { binPath, binErr = binary() })
@@ -84,9 +84,17 @@ func version(root string) string {
 	return "dev"
 }
 
-// RemoveBinary removes the binary Binary built, if it built one. Call it from TestMain after
-// m.Run.
-func RemoveBinary() {
+// Main runs the tests of a package whose tests call Binary, removes the binary Binary built, if
+// it built one, and exits with the tests' status. It is the package's TestMain:
+//
+//	func TestMain(m *testing.M) { testtarget.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	removeBinary()
+	os.Exit(code)
+}
+
+func removeBinary() {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}

@@ -1,12 +1,5 @@
 package testtarget
 
-import (
-	"os"
-	"testing"
-)
+import "testing"
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	RemoveBinary()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { Main(m) }

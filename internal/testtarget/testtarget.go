@@ -44,6 +44,17 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	t.Skip(msg)
 }
 
+// Program returns the path of the program name, looked up in PATH. Without it the test is
+// Unavailable, with need saying what the program is needed for and how to install it.
+func Program(t testing.TB, name, need string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		Unavailable(t, "%s is needed %s (%v)", name, need, err)
+	}
+	return path
+}
+
 var (
 	rootOnce sync.Once
 	rootDir  string

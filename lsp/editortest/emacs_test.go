@@ -1,13 +1,8 @@
 package editortest
 
 import (
-	"context"
-	"encoding/json"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,39 +33,20 @@ type eglotResult struct {
 // workspace/symbol (xref-find-apropos) lists the tasks.
 func TestEmacsEglot(t *testing.T) {
 	emacs := emacsWithEglot(t)
-	bin := aioscopeBinary(t)
-	script, err := filepath.Abs(filepath.Join("testdata", "eglot.el"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testtarget.Binary(t)
+	script := testdataScript(t, "eglot.el")
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "0.2", strings.Repeat("300,", 20), "1")
 			waits := testtarget.WatchRunDelay(t, tg.PID)
-			dir := t.TempDir()
-			out := filepath.Join(dir, "result.json")
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, emacs, "--batch", "--no-init-file", "-l", script)
-			cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_STATE_HOME="+dir, "XDG_CACHE_HOME="+dir,
-				"AIOSCOPE_BIN="+bin, "AIOSCOPE_PID="+strconv.Itoa(tg.PID), "AIOSCOPE_FILE="+testtarget.ScenarioPath("health.py"),
-				"AIOSCOPE_OUT="+out, "AIOSCOPE_STUCK=1000", "AIOSCOPE_HOVER=24",
-				"AIOSCOPE_DIAGNOSTICS=stuck: task stuck-forever|event loop blocked here")
-			output, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("emacs: %v\n%s", err, output)
-			}
-			data, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatalf("emacs wrote no result: %v\n%s", err, output)
-			}
 			var res eglotResult
-			if err := json.Unmarshal(data, &res); err != nil {
-				t.Fatalf("result %s: %v", data, err)
-			}
-			for _, e := range res.Errors {
-				t.Fatalf("emacs: %s\n%s", e, output)
-			}
+			editorScript{
+				argv:    []string{emacs, "--batch", "--no-init-file", "-l", script},
+				timeout: time.Minute,
+				bin:     bin, pid: tg.PID, file: testtarget.ScenarioPath("health.py"),
+				env: []string{"AIOSCOPE_STUCK=1000", "AIOSCOPE_HOVER=24",
+					"AIOSCOPE_DIAGNOSTICS=stuck: task stuck-forever|event loop blocked here"},
+			}.run(t, &res)
 			// health.py: stuck-forever waits on line 24, the loop blocks on line 46.
 			for prefix, line := range map[string]int{"stuck: task stuck-forever has waited here for": 24, blockedPrefix: 46} {
 				found := false

@@ -1,11 +1,6 @@
 package editortest
 
 import (
-	"context"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -44,7 +39,7 @@ type nvimResult struct {
 // real CPython runs it, and checks the code lenses Neovim draws and the hovers it gets.
 func TestNeovimLensesAndHover(t *testing.T) {
 	nvim := neovim(t)
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "tree.py")
@@ -109,7 +104,7 @@ func TestNeovimLensesAndHover(t *testing.T) {
 // are warnings on their lines, and the lenses say how long the tasks have waited.
 func TestNeovimWarnings(t *testing.T) {
 	nvim := neovim(t)
-	bin := aioscopeBinary(t)
+	bin := testtarget.Binary(t)
 	for _, version := range []string{"3.14", "3.15"} {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "0.2", strings.Repeat("300,", 20), "1")
@@ -170,66 +165,18 @@ func waitless(title string) string {
 // env adds to the script's environment (AIOSCOPE_STUCK, AIOSCOPE_DIAGNOSTICS).
 func runNeovim(t *testing.T, nvim, bin string, pid int, file string, wantLenses int, env []string) nvimResult {
 	t.Helper()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "result.json")
-	script, err := filepath.Abs(filepath.Join("testdata", "neovim.lua"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, nvim, "--headless", "--clean", "-n", "-i", "NONE", "-c", "luafile "+script)
-	cmd.Env = append(os.Environ(),
-		"HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_STATE_HOME="+dir, "XDG_CACHE_HOME="+dir,
-		"AIOSCOPE_BIN="+bin, "AIOSCOPE_PID="+strconv.Itoa(pid), "AIOSCOPE_FILE="+file, "AIOSCOPE_OUT="+out,
-		"AIOSCOPE_WANT="+strconv.Itoa(wantLenses))
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdin = nil
-	output, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("nvim: %v\n%s", err, output)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatalf("nvim wrote no result: %v\n%s", err, output)
-	}
 	var res nvimResult
-	if err := json.Unmarshal(data, &res); err != nil {
-		t.Fatalf("result %s: %v", data, err)
-	}
-	for _, e := range res.Errors {
-		t.Errorf("neovim: %s", e)
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+	editorScript{
+		argv:    []string{nvim, "--headless", "--clean", "-n", "-i", "NONE", "-c", "luafile " + testdataScript(t, "neovim.lua")},
+		timeout: 2 * time.Minute,
+		bin:     bin, pid: pid, file: file,
+		env: append([]string{"AIOSCOPE_WANT=" + strconv.Itoa(wantLenses)}, env...),
+	}.run(t, &res)
 	return res
 }
 
 // neovim finds nvim, which `make tools` installs when missing (Debian's neovim package).
 func neovim(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("nvim")
-	if err != nil {
-		testtarget.Unavailable(t, "nvim is needed to test the language server in Neovim: run make tools (apt-get install neovim)")
-	}
-	return path
-}
-
-// aioscopeBinary builds the aioscope command, or returns $AIOSCOPE_BIN.
-func aioscopeBinary(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv("AIOSCOPE_BIN"); bin != "" {
-		abs, err := filepath.Abs(bin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return abs
-	}
-	bin := filepath.Join(t.TempDir(), "aioscope")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/aioscope/aioscope/cmd/aioscope")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testtarget.Program(t, "nvim", "to test the language server in Neovim: run make tools (apt-get install neovim)")
 }

@@ -253,10 +253,7 @@ func TestBadInputPermissionDenied(t *testing.T) {
 // reach, wherever the binary under test ($AIOSCOPE_BIN) lies.
 func asNobody(t *testing.T, bin string) (string, []string) {
 	t.Helper()
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		testtarget.Unavailable(t, "setpriv (util-linux) is needed to run aioscope as another user (make tools): %v", err)
-	}
+	setpriv := testtarget.Program(t, "setpriv", "(util-linux) to run aioscope as another user: run make tools")
 	dir, err := os.MkdirTemp("", "aioscope-perm-")
 	if err != nil {
 		t.Fatal(err)

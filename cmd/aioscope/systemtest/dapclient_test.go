@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aioscope/aioscope/internal/daptest"
+	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
 // dapRequestDeadline bounds each wait for `aioscope dap`; like runDeadline it only catches
@@ -30,7 +31,7 @@ type dapClient struct {
 func startDAP(t *testing.T, argv ...string) *dapClient {
 	t.Helper()
 	stderr := &bytes.Buffer{}
-	cmd, in, out := startServer(t, stderr, argv...)
+	cmd, in, out := testtarget.StartServer(t, stderr, argv...)
 	c := &dapClient{t: t, cmd: cmd, in: in, stderr: stderr}
 	c.Client = daptest.New(t, daptest.Stdio(in, out))
 	c.Timeout = dapRequestDeadline

@@ -1,73 +1,30 @@
 package systemtest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sourcegraph/jsonrpc2"
-
+	"github.com/aioscope/aioscope/internal/lsptest"
 	"github.com/aioscope/aioscope/internal/testtarget"
 )
 
-// lspClient drives `aioscope lsp` over its stdin and stdout, counting the requests the server
-// sends back (a workspace/codeLens/refresh after each snapshot that changed the lenses).
-type lspClient struct {
-	t    *testing.T
-	conn *jsonrpc2.Conn
-	cmd  *exec.Cmd
-
-	mu       sync.Mutex
-	requests map[string]int
-	messages []string // window/showMessage texts
-}
-
-func startLSP(t *testing.T, argv ...string) *lspClient {
+// startLSP starts argv (aioscope lsp, possibly under a tracer) as a language server on stdio,
+// and returns a client of it and the server's process.
+func startLSP(t *testing.T, argv ...string) (*lsptest.Client, *exec.Cmd) {
 	t.Helper()
-	cmd, in, out := startServer(t, nil, argv...)
-	c := &lspClient{t: t, cmd: cmd, requests: map[string]int{}}
-	rwc := struct {
+	cmd, in, out := testtarget.StartServer(t, nil, argv...)
+	c := lsptest.New(t, struct {
 		io.Reader
 		io.WriteCloser
-	}{out, in}
-	c.conn = jsonrpc2.NewConn(context.Background(), jsonrpc2.NewBufferedStream(rwc, jsonrpc2.VSCodeObjectCodec{}),
-		jsonrpc2.AsyncHandler(jsonrpc2.HandlerWithError(c.handle)), jsonrpc2.SetLogger(quietLogger{}))
-	return c
-}
-
-type quietLogger struct{}
-
-func (quietLogger) Printf(string, ...any) {}
-
-func (c *lspClient) handle(_ context.Context, _ *jsonrpc2.Conn, req *jsonrpc2.Request) (any, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !req.Notif {
-		c.requests[req.Method]++
-	} else if req.Method == "window/showMessage" && req.Params != nil {
-		c.messages = append(c.messages, string(*req.Params))
-	}
-	return nil, nil
-}
-
-func (c *lspClient) call(method string, params, result any) error {
-	ctx, cancel := context.WithTimeout(context.Background(), dapRequestDeadline)
-	defer cancel()
-	return c.conn.Call(ctx, method, params, result)
-}
-
-func (c *lspClient) mustCall(method string, params, result any) {
-	c.t.Helper()
-	if err := c.call(method, params, result); err != nil {
-		c.t.Fatalf("%s: %v", method, err)
-	}
+	}{out, in})
+	c.Timeout = dapRequestDeadline
+	return c, cmd
 }
 
 // TestReadOnlyLSPSession runs a language server session against a busy target — attach, lenses,
@@ -75,79 +32,65 @@ func (c *lspClient) mustCall(method string, params, result any) {
 // snapshot requests — with `aioscope lsp` under strace, while polling the target's state. The
 // trace must show only reads, and the target must never be stopped or traced.
 func TestReadOnlyLSPSession(t *testing.T) {
-	strace := straceBinary(t)
-	bin := testtarget.Binary(t)
-	for _, version := range []string{"3.14", "3.15"} {
-		t.Run(version, func(t *testing.T) {
-			tg := testtarget.Start(t, version, "churn.py")
-			poller := testtarget.WatchStateClosely(t, tg.PID)
-			cmdline, out := underStrace(t, strace, bin, "lsp")
-			c := startLSP(t, cmdline...)
-			c.mustCall("initialize", map[string]any{
-				"capabilities": map[string]any{
-					"workspace":    map[string]any{"codeLens": map[string]any{"refreshSupport": true}},
-					"textDocument": map[string]any{"codeLens": map[string]any{}, "hover": map[string]any{"contentFormat": []string{"markdown"}}},
-				},
-				"initializationOptions": map[string]any{"processId": tg.PID, "refreshInterval": 100},
-			}, nil)
-			if err := c.conn.Notify(context.Background(), "initialized", map[string]any{}); err != nil {
-				t.Fatal(err)
+	readOnlyServerSession(t, "churn.py", "lsp", func(t *testing.T, tg *testtarget.Target, cmdline []string) string {
+		c, cmd := startLSP(t, cmdline...)
+		c.MustCall("initialize", map[string]any{
+			"capabilities": map[string]any{
+				"workspace":    map[string]any{"codeLens": map[string]any{"refreshSupport": true}},
+				"textDocument": map[string]any{"codeLens": map[string]any{}, "hover": map[string]any{"contentFormat": []string{"markdown"}}},
+			},
+			"initializationOptions": map[string]any{"processId": tg.PID, "refreshInterval": 100},
+		}, nil)
+		c.Notify("initialized", map[string]any{})
+		file := testtarget.ScenarioPath("churn.py")
+		uri := "file://" + file
+		c.Notify("textDocument/didOpen", map[string]any{
+			"textDocument": map[string]any{"uri": uri, "languageId": "python", "version": 1, "text": ""}})
+		// Lenses come once a snapshot has succeeded (strace slows the reads down, and this
+		// target changes fast).
+		var lenses []struct {
+			Range struct {
+				Start struct{ Line int } `json:"start"`
+			} `json:"range"`
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for len(lenses) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no code lenses for churn.py; messages: %v", c.ShowMessages())
 			}
-			file := testtarget.ScenarioPath("churn.py")
-			uri := "file://" + file
-			if err := c.conn.Notify(context.Background(), "textDocument/didOpen", map[string]any{
-				"textDocument": map[string]any{"uri": uri, "languageId": "python", "version": 1, "text": ""}}); err != nil {
-				t.Fatal(err)
+			time.Sleep(50 * time.Millisecond)
+			c.MustCall("textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": uri}}, &lenses)
+		}
+		for _, l := range lenses {
+			c.MustCall("textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": uri},
+				"position": map[string]any{"line": l.Range.Start.Line, "character": 0}}, nil)
+		}
+		c.MustCall("workspace/symbol", map[string]any{"query": ""}, nil)
+		time.Sleep(time.Second) // refreshes every 100 ms
+		ok := 0
+		for i := 0; i < 200; i++ {
+			if err := c.Call("aioscope/snapshot", nil, nil); err == nil {
+				ok++
+			} else if !strings.Contains(err.Error(), "changed too fast") {
+				t.Fatalf("snapshot %d: %v", i, err)
 			}
-			// Lenses come once a snapshot has succeeded (strace slows the reads down, and this
-			// target changes fast).
-			var lenses []struct {
-				Range struct {
-					Start struct{ Line int } `json:"start"`
-				} `json:"range"`
-			}
-			deadline := time.Now().Add(30 * time.Second)
-			for len(lenses) == 0 {
-				if time.Now().After(deadline) {
-					t.Fatalf("no code lenses for churn.py; messages: %v", c.messages)
-				}
-				time.Sleep(50 * time.Millisecond)
-				c.mustCall("textDocument/codeLens", map[string]any{"textDocument": map[string]any{"uri": uri}}, &lenses)
-			}
-			for _, l := range lenses {
-				c.mustCall("textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": uri},
-					"position": map[string]any{"line": l.Range.Start.Line, "character": 0}}, nil)
-			}
-			c.mustCall("workspace/symbol", map[string]any{"query": ""}, nil)
-			time.Sleep(time.Second) // refreshes every 100 ms
-			ok := 0
-			for i := 0; i < 200; i++ {
-				if err := c.call("aioscope/snapshot", nil, nil); err == nil {
-					ok++
-				} else if !strings.Contains(err.Error(), "changed too fast") {
-					t.Fatalf("snapshot %d: %v", i, err)
-				}
-			}
-			c.mu.Lock()
-			refreshes := c.requests["workspace/codeLens/refresh"]
-			c.mu.Unlock()
-			t.Logf("%d lenses, %d/200 snapshots, %d lens refreshes", len(lenses), ok, refreshes)
-			if refreshes < 5 {
-				t.Errorf("only %d workspace/codeLens/refresh requests: the refreshes did not run", refreshes)
-			}
-			c.mustCall("shutdown", nil, nil)
-			_ = c.conn.Notify(context.Background(), "exit", nil)
-			done := make(chan error, 1)
-			go func() { done <- c.cmd.Wait() }()
-			select {
-			case <-done:
-			case <-time.After(dapRequestDeadline):
-				t.Fatal("aioscope lsp did not exit after exit")
-			}
-			checkNeverStopped(t, poller, fmt.Sprintf("an LSP session with %d/200 snapshots", ok))
-			checkReadOnlyTrace(t, out, tg.PID, "aioscope lsp")
-		})
-	}
+		}
+		refreshes := c.Requests("workspace/codeLens/refresh")
+		t.Logf("%d lenses, %d/200 snapshots, %d lens refreshes", len(lenses), ok, refreshes)
+		if refreshes < 5 {
+			t.Errorf("only %d workspace/codeLens/refresh requests: the refreshes did not run", refreshes)
+		}
+		c.MustCall("shutdown", nil, nil)
+		_ = c.Conn.Notify(context.Background(), "exit", nil)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(dapRequestDeadline):
+			t.Fatal("aioscope lsp did not exit after exit")
+		}
+		return fmt.Sprintf("an LSP session with %d/200 snapshots", ok)
+	})
 }
 
 // TestLSPCommandLine: usage errors, and a session over --listen.
@@ -169,31 +112,24 @@ func TestLSPCommandLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	startForTest(t, cmd)
-	line, err := bufio.NewReader(out).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "aioscope lsp: listening on ")
-	if err != nil || !ok {
-		t.Fatalf("first line %q: %v", line, err)
-	}
+	addr := testtarget.ListenAddress(t, out, "lsp", nil)
 	for i := 0; i < 2; i++ { // one session after another
 		nc, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		conn := jsonrpc2.NewConn(context.Background(), jsonrpc2.NewBufferedStream(nc, jsonrpc2.VSCodeObjectCodec{}),
-			jsonrpc2.HandlerWithError(func(context.Context, *jsonrpc2.Conn, *jsonrpc2.Request) (any, error) { return nil, nil }),
-			jsonrpc2.SetLogger(quietLogger{}))
-		ctx, cancel := context.WithTimeout(context.Background(), dapRequestDeadline)
+		c := lsptest.New(t, nc)
+		c.Timeout = dapRequestDeadline
 		var res struct {
 			ServerInfo struct{ Name string } `json:"serverInfo"`
 		}
-		if err := conn.Call(ctx, "initialize", map[string]any{"capabilities": map[string]any{}}, &res); err != nil || res.ServerInfo.Name != "aioscope" {
+		if err := c.Call("initialize", map[string]any{"capabilities": map[string]any{}}, &res); err != nil || res.ServerInfo.Name != "aioscope" {
 			t.Errorf("initialize over TCP: %v, %+v", err, res)
 		}
-		err = conn.Call(ctx, "workspace/executeCommand", map[string]any{"command": "aioscope.attach", "arguments": []any{cmd.Process.Pid}}, nil)
+		err = c.Call("workspace/executeCommand", map[string]any{"command": "aioscope.attach", "arguments": []any{cmd.Process.Pid}}, nil)
 		if err == nil || !strings.Contains(err.Error(), "is this the right PID?") {
 			t.Errorf("attaching to aioscope itself: %v", err)
 		}
-		cancel()
-		conn.Close()
+		c.Conn.Close()
 	}
 }

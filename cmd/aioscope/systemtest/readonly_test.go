@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -222,11 +221,7 @@ func firstArg(args string) string {
 // skipped, and fails under CI.
 func straceBinary(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("strace")
-	if err != nil {
-		testtarget.Unavailable(t, "strace is needed to prove that aioscope only reads: run make tools (apt-get install strace)")
-	}
-	return path
+	return testtarget.Program(t, "strace", "to prove that aioscope only reads: run make tools (apt-get install strace)")
 }
 
 // TestReadOnlyNeverStops polls the target's state while aioscope takes 200 snapshots of it: a
@@ -271,80 +266,92 @@ func checkNeverStopped(t *testing.T, w *testtarget.StateWatch, what string) {
 	}
 }
 
+// readOnlyServerSession runs session on CPython 3.14 and 3.15, each against a target of its own
+// running scenario, with `aioscope command` under strace (session starts it with cmdline) while
+// the target's state is sampled closely. session ends its session with the server and says what
+// it did; then the target must never have been stopped or traced, and the trace must show only
+// reads.
+func readOnlyServerSession(t *testing.T, scenario, command string, session func(t *testing.T, tg *testtarget.Target, cmdline []string) (did string)) {
+	strace := straceBinary(t)
+	bin := testtarget.Binary(t)
+	for _, version := range []string{"3.14", "3.15"} {
+		t.Run(version, func(t *testing.T) {
+			tg := testtarget.Start(t, version, scenario)
+			watch := testtarget.WatchStateClosely(t, tg.PID)
+			cmdline, out := underStrace(t, strace, bin, command)
+			did := session(t, tg, cmdline)
+			checkNeverStopped(t, watch, did)
+			checkReadOnlyTrace(t, out, tg.PID, "aioscope "+command)
+		})
+	}
+}
+
 // TestReadOnlyDAPSession runs a whole debug session against a busy target — attach, the first
 // stop, threads and stacks, continue with periodic refreshes, pause, 200 snapshots — with
 // `aioscope dap` under strace, while polling the target's state. The trace must show only reads,
 // and the target must never be stopped or traced.
 func TestReadOnlyDAPSession(t *testing.T) {
-	strace := straceBinary(t)
-	bin := testtarget.Binary(t)
-	for _, version := range []string{"3.14", "3.15"} {
-		t.Run(version, func(t *testing.T) {
-			tg := testtarget.Start(t, version, "churn.py")
-			watch := testtarget.WatchStateClosely(t, tg.PID)
-			cmdline, out := underStrace(t, strace, bin, "dap")
-			c := startDAP(t, cmdline...)
-			c.attach(tg.PID, map[string]any{"refreshInterval": 10})
-			// The first stop's snapshot may have met the target mid-change (strace slows the
-			// reads down); pause takes another.
-			for i := 0; ; i++ {
-				m := c.request("pause", map[string]any{"threadId": 1})
-				if m.Success {
-					break
-				}
-				if i == 20 || !strings.Contains(m.Message, "changed too fast") {
-					t.Fatalf("pause: %s", m.Message)
-				}
+	readOnlyServerSession(t, "churn.py", "dap", func(t *testing.T, tg *testtarget.Target, cmdline []string) string {
+		c := startDAP(t, cmdline...)
+		c.attach(tg.PID, map[string]any{"refreshInterval": 10})
+		// The first stop's snapshot may have met the target mid-change (strace slows the
+		// reads down); pause takes another.
+		for i := 0; ; i++ {
+			m := c.request("pause", map[string]any{"threadId": 1})
+			if m.Success {
+				break
 			}
-			var threads struct {
-				Threads []struct {
-					ID int `json:"id"`
-				} `json:"threads"`
-			}
-			if err := json.Unmarshal(c.mustSucceed("threads", nil).Body, &threads); err != nil || len(threads.Threads) == 0 {
-				t.Fatalf("threads: %v, %d threads", err, len(threads.Threads))
-			}
-			for _, th := range threads.Threads[:min(len(threads.Threads), 20)] {
-				c.mustSucceed("stackTrace", map[string]any{"threadId": th.ID})
-			}
-			eventsBefore := len(c.events)
-			c.mustSucceed("continue", map[string]any{"threadId": threads.Threads[0].ID})
-			// The refreshes run, under the trace: each one publishes the await graph. They
-			// are asked for every 10 ms; a slow machine may take a while for the first.
-			published := func() int {
-				n := 0
-				for _, e := range c.events[eventsBefore:] {
-					if e.Event == "aioscope/awaitGraph" {
-						n++
-					}
-				}
-				return n
-			}
-			time.Sleep(500 * time.Millisecond)
-			for deadline := time.Now().Add(20 * time.Second); published() < 3 && time.Now().Before(deadline); {
-				time.Sleep(100 * time.Millisecond)
-				c.mustSucceed("threads", nil) // reads the events that came meanwhile
-			}
-			// pause takes a snapshot, which a target this busy may fail like any other.
-			if m := c.request("pause", map[string]any{"threadId": threads.Threads[0].ID}); !m.Success && !strings.Contains(m.Message, "changed too fast") {
+			if i == 20 || !strings.Contains(m.Message, "changed too fast") {
 				t.Fatalf("pause: %s", m.Message)
 			}
-			refreshes := published()
-			t.Logf("%d refreshes published while running", refreshes)
-			if refreshes == 0 {
-				t.Error("no refresh published an await graph between continue and pause")
-			}
-			ok := 0
-			for i := 0; i < 200; i++ {
-				if m := c.request("aioscope/snapshot", nil); m.Success {
-					ok++
-				} else if !strings.Contains(m.Message, "changed too fast") {
-					t.Fatalf("snapshot %d: %s", i, m.Message)
+		}
+		var threads struct {
+			Threads []struct {
+				ID int `json:"id"`
+			} `json:"threads"`
+		}
+		if err := json.Unmarshal(c.mustSucceed("threads", nil).Body, &threads); err != nil || len(threads.Threads) == 0 {
+			t.Fatalf("threads: %v, %d threads", err, len(threads.Threads))
+		}
+		for _, th := range threads.Threads[:min(len(threads.Threads), 20)] {
+			c.mustSucceed("stackTrace", map[string]any{"threadId": th.ID})
+		}
+		eventsBefore := len(c.events)
+		c.mustSucceed("continue", map[string]any{"threadId": threads.Threads[0].ID})
+		// The refreshes run, under the trace: each one publishes the await graph. They are
+		// asked for every 10 ms; a slow machine may take a while for the first.
+		published := func() int {
+			n := 0
+			for _, e := range c.events[eventsBefore:] {
+				if e.Event == "aioscope/awaitGraph" {
+					n++
 				}
 			}
-			c.close()
-			checkNeverStopped(t, watch, fmt.Sprintf("a DAP session with %d/200 snapshots", ok))
-			checkReadOnlyTrace(t, out, tg.PID, "aioscope dap")
-		})
-	}
+			return n
+		}
+		time.Sleep(500 * time.Millisecond)
+		for deadline := time.Now().Add(20 * time.Second); published() < 3 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			c.mustSucceed("threads", nil) // reads the events that came meanwhile
+		}
+		// pause takes a snapshot, which a target this busy may fail like any other.
+		if m := c.request("pause", map[string]any{"threadId": threads.Threads[0].ID}); !m.Success && !strings.Contains(m.Message, "changed too fast") {
+			t.Fatalf("pause: %s", m.Message)
+		}
+		refreshes := published()
+		t.Logf("%d refreshes published while running", refreshes)
+		if refreshes == 0 {
+			t.Error("no refresh published an await graph between continue and pause")
+		}
+		ok := 0
+		for i := 0; i < 200; i++ {
+			if m := c.request("aioscope/snapshot", nil); m.Success {
+				ok++
+			} else if !strings.Contains(m.Message, "changed too fast") {
+				t.Fatalf("snapshot %d: %s", i, m.Message)
+			}
+		}
+		c.close()
+		return fmt.Sprintf("a DAP session with %d/200 snapshots", ok)
+	})
 }

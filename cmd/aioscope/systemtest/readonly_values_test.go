@@ -18,73 +18,65 @@ import (
 // frames — with `aioscope dap` under strace, while polling the target's state. Reading values
 // must read the target like everything else: the trace must show only reads.
 func TestReadOnlyDAPValues(t *testing.T) {
-	strace := straceBinary(t)
-	bin := testtarget.Binary(t)
-	for _, version := range []string{"3.14", "3.15"} {
-		t.Run(version, func(t *testing.T) {
-			tg := testtarget.Start(t, version, "dapvalues.py")
-			poller := testtarget.WatchStateClosely(t, tg.PID)
-			cmdline, out := underStrace(t, strace, bin, "dap")
-			c := startDAP(t, cmdline...)
-			c.attach(tg.PID, nil)
-			var threads dap.ThreadsResponseBody
-			decode(t, c.mustSucceed("threads", nil), &threads)
-			read, handle, left := 0, 0, 0
-			for _, th := range threads.Threads {
-				var st dap.StackTraceResponseBody
-				decode(t, c.mustSucceed("stackTrace", map[string]any{"threadId": th.Id}), &st)
-				for _, f := range st.StackFrames {
-					if f.Name == "handle" {
-						handle = f.Id
-					}
-					if f.PresentationHint == "label" {
-						continue
-					}
-					var scopes dap.ScopesResponseBody
-					decode(t, c.mustSucceed("scopes", map[string]any{"frameId": f.Id}), &scopes)
-					// An OS thread's frames are what it ran at the snapshot: once the thread has
-					// moved on, reading them says so, and there are no values to read.
-					thread := strings.HasPrefix(th.Name, "Thread ")
-					for _, s := range scopes.Scopes {
-						vars, ok := pageOf(t, c, thread, s.VariablesReference, 0, 0)
-						for _, v := range vars {
-							read++
-							if v.VariablesReference == 0 || !ok {
-								continue
-							}
-							// One level down, and for a long container its last page.
-							_, ok = pageOf(t, c, thread, v.VariablesReference, 0, 20)
-							if ok && v.IndexedVariables > 100 {
-								_, ok = pageOf(t, c, thread, v.VariablesReference, v.IndexedVariables-10, 10)
-							}
+	readOnlyServerSession(t, "dapvalues.py", "dap", func(t *testing.T, tg *testtarget.Target, cmdline []string) string {
+		c := startDAP(t, cmdline...)
+		c.attach(tg.PID, nil)
+		var threads dap.ThreadsResponseBody
+		decode(t, c.mustSucceed("threads", nil), &threads)
+		read, handle, left := 0, 0, 0
+		for _, th := range threads.Threads {
+			var st dap.StackTraceResponseBody
+			decode(t, c.mustSucceed("stackTrace", map[string]any{"threadId": th.Id}), &st)
+			for _, f := range st.StackFrames {
+				if f.Name == "handle" {
+					handle = f.Id
+				}
+				if f.PresentationHint == "label" {
+					continue
+				}
+				var scopes dap.ScopesResponseBody
+				decode(t, c.mustSucceed("scopes", map[string]any{"frameId": f.Id}), &scopes)
+				// An OS thread's frames are what it ran at the snapshot: once the thread has
+				// moved on, reading them says so, and there are no values to read.
+				thread := strings.HasPrefix(th.Name, "Thread ")
+				for _, s := range scopes.Scopes {
+					vars, ok := pageOf(t, c, thread, s.VariablesReference, 0, 0)
+					for _, v := range vars {
+						read++
+						if v.VariablesReference == 0 || !ok {
+							continue
 						}
-						if !ok {
-							left++
+						// One level down, and for a long container its last page.
+						_, ok = pageOf(t, c, thread, v.VariablesReference, 0, 20)
+						if ok && v.IndexedVariables > 100 {
+							_, ok = pageOf(t, c, thread, v.VariablesReference, v.IndexedVariables-10, 10)
 						}
 					}
-				}
-				c.mustSucceed("aioscope/frameArguments", map[string]any{"threadId": th.Id})
-			}
-			if handle == 0 || read < 30 {
-				t.Fatalf("the session found no frame handle (%d) or read only %d variables (%d scopes of frames left since the snapshot)", handle, read, left)
-			}
-			ok := 0
-			for _, e := range []string{"request", "point.tags[-1]", "nested['list'][1][0]", "nested[7]", "len(big)", "big[99999]",
-				"LIMIT", "no_such_name", "point.norm", "len(sized)", "items[5]", "point.x + 1", "__import__('os').getpid()"} {
-				if m := c.request("evaluate", map[string]any{"expression": e, "frameId": handle, "context": "hover"}); m.Success {
-					ok++
-				} else {
-					t.Logf("%s: %s", e, m.Message)
+					if !ok {
+						left++
+					}
 				}
 			}
-			if ok != 7 {
-				t.Errorf("%d of the expressions were read, want 7", ok)
+			c.mustSucceed("aioscope/frameArguments", map[string]any{"threadId": th.Id})
+		}
+		if handle == 0 || read < 30 {
+			t.Fatalf("the session found no frame handle (%d) or read only %d variables (%d scopes of frames left since the snapshot)", handle, read, left)
+		}
+		ok := 0
+		for _, e := range []string{"request", "point.tags[-1]", "nested['list'][1][0]", "nested[7]", "len(big)", "big[99999]",
+			"LIMIT", "no_such_name", "point.norm", "len(sized)", "items[5]", "point.x + 1", "__import__('os').getpid()"} {
+			if m := c.request("evaluate", map[string]any{"expression": e, "frameId": handle, "context": "hover"}); m.Success {
+				ok++
+			} else {
+				t.Logf("%s: %s", e, m.Message)
 			}
-			c.close()
-			checkNeverStopped(t, poller, fmt.Sprintf("a DAP session reading %d variables and their values", read))
-			checkReadOnlyTrace(t, out, tg.PID, "aioscope dap (values)")
-		})
-	}
+		}
+		if ok != 7 {
+			t.Errorf("%d of the expressions were read, want 7", ok)
+		}
+		c.close()
+		return fmt.Sprintf("a DAP session reading %d variables and their values", read)
+	})
 }
 
 // pageOf reads a page of variables; ok is false when the frame is an OS thread's (thread) that

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
-	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,11 +13,7 @@ import (
 	"github.com/aioscope/aioscope/schema"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testtarget.RemoveBinary()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testtarget.Main(m) }
 
 // aioscope's exit statuses, as its usage text documents them.
 const (
@@ -28,35 +21,6 @@ const (
 	exitError = 1 // the process cannot be read, or pstree finds an await cycle
 	exitUsage = 2
 )
-
-// startServer starts argv, a server of aioscope's on stdio (possibly under a tracer), with pipes
-// to its stdin and from its stdout; its stderr goes to stderr, or nowhere when that is nil. It
-// runs in a process group of its own, so that the cleanup at the test's end also kills what a
-// tracer started; and the wait for its pipes is bounded, as a surviving child would otherwise
-// hold them open for ever.
-func startServer(t *testing.T, stderr io.Writer, argv ...string) (cmd *exec.Cmd, stdin io.WriteCloser, stdout io.ReadCloser) {
-	t.Helper()
-	cmd = exec.Command(argv[0], argv[1:]...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err = cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	return cmd, stdin, stdout
-}
 
 // startForTest starts cmd, which is killed, if still running, and reaped when the test ends.
 func startForTest(t *testing.T, cmd *exec.Cmd) {
