@@ -982,7 +982,11 @@ async function partTree({ version, tree, names }) {
     return t !== undefined && t !== firstStop ? t : undefined;
   }, 10_000);
   await check(`[${version}] Refresh while paused reaches the CALL STACK: A-leaf-1, the task looked at, shows the new snapshot's time`, leafStop !== undefined, `first stop ${firstStop}`);
-  const stillSelected = await until(async () => (await rows('Call Stack')).find((r) => r.selected && r.aria === frameAria), 5000);
+  // The list may have scrolled the selected row out of view (it renders only the rows in
+  // view): looked for through the whole list if not in view.
+  const stillSelected =
+    (await until(async () => (await rows('Call Stack')).find((r) => r.selected && r.aria === frameAria), 5000)) ??
+    (await findRow('Call Stack', (r) => r.selected && r.aria === frameAria));
   await check(`[${version}] after Refresh, CALL STACK keeps frame c1 selected`, stillSelected !== undefined, JSON.stringify((await rows('Call Stack')).filter((r) => r.selected).map((r) => r.aria)));
   await expectEditorAt(`[${version}] after Refresh, the editor`, leafFrame.file, leafFrame.line);
   await screenshot(`${version}-refresh-while-paused`);
