@@ -50,10 +50,11 @@ func (noMemory) Read(addr uint64, n int) ([]byte, error) {
 // the tasks' frames are and where the walk saw them. Each task's Wake is found with its
 // variables.
 //
-// The tasks of a big snapshot are read in chunks: a helper goroutine takes each chunk as soon as
-// the walk has read its tasks, while the walk goes on with the next batch; after the walk, this
-// goroutine takes the chunks left, each goroutine in copies of its own (readChunk). On a busy
-// machine where the helper gets no processor, this goroutine reads them all.
+// The tasks of a big snapshot are read in chunks: helper goroutines, one for each processor but
+// the walk's, take each chunk as soon as the walk has read its tasks, while the walk goes on
+// with the next batch; after the walk, this goroutine takes the chunks left, each goroutine in
+// copies of its own (readChunk). On a busy machine where the helpers get no processor, this
+// goroutine reads them all.
 func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState) error {
 	f := w.locals
 	// Where each thread's frame was when the walk read it, from the walk's copies, before they
@@ -82,10 +83,8 @@ func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState) error {
 			return err
 		}
 	}
-	if f.helper != nil {
-		failed := <-f.helper
-		f.helper = nil
-		for _, r := range failed {
+	for ; f.helpers > 0; f.helpers-- {
+		for _, r := range <-f.failed {
 			if err := w.readChunk(w.mem, l, moment, f, r); err != nil {
 				return err
 			}
@@ -114,10 +113,11 @@ type localsFeed struct {
 	kept   []int // the listed tasks the snapshot keeps, in its order
 	chunks chan taskRange
 	closed bool
-	// helper returns the chunks the helper took but could not read; nil when there is no
-	// helper, or once they are received.
-	helper chan []taskRange
-	// abandoned: the walk failed, and the helper stops taking chunks.
+	// helpers is how many helper goroutines have not returned yet, each on failed the chunks
+	// it took but could not read.
+	helpers int
+	failed  chan []taskRange
+	// abandoned: the walk failed, and the helpers stop taking chunks.
 	abandoned atomic.Bool
 }
 
@@ -135,7 +135,7 @@ func (w *walker) newLocalsFeed(s *snapshot.Snapshot) *localsFeed {
 }
 
 // begin readies f for n listed tasks, whose frames' addresses and marks the walk writes to addrs
-// and marks, and starts the helper when there are enough of them.
+// and marks, and starts the helpers when there are enough of them.
 func (f *localsFeed) begin(n int, addrs [][]uint64, marks [][]frameMark) {
 	f.frames = make([][]snapshot.Frame, n)
 	f.addrs, f.marks = addrs, marks
@@ -144,9 +144,14 @@ func (f *localsFeed) begin(n int, addrs [][]uint64, marks [][]frameMark) {
 	// Every batch may end with a shorter chunk: room for them all, so publish never waits.
 	batches := (n + max(f.w.p.batchSize, 1) - 1) / max(f.w.p.batchSize, 1)
 	f.chunks = make(chan taskRange, (n+localsChunk-1)/localsChunk+batches+1)
-	if n >= parallelTasks && runtime.GOMAXPROCS(0) > 1 {
-		f.helper = make(chan []taskRange, 1)
-		go func() { f.helper <- f.w.helperLocals(f) }()
+	if n >= parallelTasks {
+		f.helpers = min(runtime.GOMAXPROCS(0)-1, n/parallelTasks, maxLocalsHelpers)
+	}
+	if f.helpers > 0 {
+		f.failed = make(chan []taskRange, f.helpers)
+		for range f.helpers {
+			go func() { f.failed <- f.w.helperLocals(f) }()
+		}
 	}
 }
 
@@ -169,13 +174,12 @@ func (f *localsFeed) close() {
 	}
 }
 
-// stop ends the helper, if it still runs, and waits for it: the walk is over, failed or not.
+// stop ends the helpers that still run and waits for them: the walk is over, failed or not.
 func (f *localsFeed) stop() {
 	f.abandoned.Store(true)
 	f.close()
-	if f.helper != nil {
-		<-f.helper
-		f.helper = nil
+	for ; f.helpers > 0; f.helpers-- {
+		<-f.failed
 	}
 }
 
@@ -202,11 +206,13 @@ func (w *walker) readChunk(mem *snapmem.Cache, l *localsReader, moment *values.R
 	return nil
 }
 
-// localsChunk is how many tasks a goroutine of readLocals takes at once, and parallelTasks how
-// many a snapshot has at least for a helper to take some.
+// localsChunk is how many tasks a goroutine of readLocals takes at once, parallelTasks how many
+// a snapshot has at least for each helper to take some, and maxLocalsHelpers how many helpers
+// there are at most: each has copies of its own, read anew.
 const (
-	localsChunk   = 256
-	parallelTasks = 2 * localsChunk
+	localsChunk      = 256
+	parallelTasks    = 2 * localsChunk
+	maxLocalsHelpers = 7
 )
 
 // localsClock is the target's event-loop clock at the snapshot's CapturedAt, which Wake.In
