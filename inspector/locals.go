@@ -44,25 +44,24 @@ func (noMemory) Read(addr uint64, n int) ([]byte, error) {
 
 // readLocals reads the variables of every frame of s, in a pass of its own after the walk: the
 // frames are copied again, and each frame still where the walk saw it — at the same instruction
-// of the same code — has its values read from copies no older than that refresh (classes, code and other objects that live as long as the program
-// from any copy). A frame that has moved on meanwhile says so instead. threads and taskFrames
-// say where the frames of s.Threads and s.Tasks are, and taskMarks where the walk saw the
-// tasks' frames. Each task's Wake is found with its variables.
+// of the same code — has its values read from copies no older than that refresh (classes, code
+// and other objects that live as long as the program from any copy). A frame that has moved on
+// meanwhile says so instead. threads say where the frames of s.Threads are, and w.locals where
+// the tasks' frames are and where the walk saw them. Each task's Wake is found with its
+// variables.
 //
-// The tasks of a big snapshot are read in chunks, by this goroutine and a helper that takes
-// chunks as long as there are some left, each in copies of its own (readChunk): on a busy
-// machine where the helper gets no processor, this goroutine reads them all.
-func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFrames [][]uint64, taskMarks [][]frameMark) error {
+// The tasks of a big snapshot are read in chunks: helper goroutines, one for each processor but
+// the walk's, take each chunk as soon as the walk has read its tasks, while the walk goes on
+// with the next batch; after the walk, this goroutine takes the chunks left, each goroutine in
+// copies of its own (readChunk). On a busy machine where the helpers get no processor, this
+// goroutine reads them all.
+func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState) error {
+	f := w.locals
 	// Where each thread's frame was when the walk read it, from the walk's copies, before they
 	// are copied again.
 	threadMarks := make([][]frameMark, len(threads))
 	for i, th := range threads {
 		threadMarks[i] = w.frameMarks(th.frameAddrs)
-	}
-	clock := localsClock{}
-	if now, err := w.vals.LoopTime(); err == nil {
-		// The target's event-loop clock when the snapshot started: deadlines count from there.
-		clock = localsClock{atCapture: now - time.Since(s.CapturedAt).Seconds(), known: true}
 	}
 	threadFrames := make([][]uint64, 0, len(threads))
 	for _, th := range threads {
@@ -74,72 +73,146 @@ func (w *walker) readLocals(s *snapshot.Snapshot, threads []threadState, taskFra
 	}
 	// One moment: the classes the values belong to are read once for the whole pass.
 	moment := w.vals.Moment()
-	l := &localsReader{w: w, any: w.any, vals: moment.On(floor, w.any), clock: clock}
+	l := &localsReader{w: w, any: w.any, vals: moment.On(floor, w.any), clock: f.clock}
 	for i := range s.Threads {
 		s.Threads[i].Locals, _ = l.frames(s.Threads[i].Frames, threads[i].frameAddrs, threadMarks[i], false)
 	}
-	t := localsTasks{s: s, values: make([]snapshot.TaskValues, len(s.Tasks)), frames: taskFrames, marks: taskMarks}
-	chunks := (len(s.Tasks) + localsChunk - 1) / localsChunk
-	var next atomic.Int64
-	var helper chan []int // the chunks the helper could not read
-	if len(s.Tasks) >= parallelTasks && runtime.GOMAXPROCS(0) > 1 {
-		helper = make(chan []int, 1)
-		go func() { helper <- w.helperLocals(&t, clock, &next, chunks) }()
-	}
-	for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
-		if err := w.readChunk(w.mem, l, moment, &t, c); err != nil {
+	f.close()
+	for r := range f.chunks {
+		if err := w.readChunk(w.mem, l, moment, f, r); err != nil {
 			return err
 		}
 	}
-	if helper != nil {
-		for _, c := range <-helper {
-			if err := w.readChunk(w.mem, l, moment, &t, c); err != nil {
+	for ; f.helpers > 0; f.helpers-- {
+		for _, r := range <-f.failed {
+			if err := w.readChunk(w.mem, l, moment, f, r); err != nil {
 				return err
 			}
 		}
 	}
+	if len(f.kept) != len(s.Tasks) {
+		return fmt.Errorf("values of %d tasks for %d tasks", len(f.kept), len(s.Tasks))
+	}
+	for k, i := range f.kept {
+		s.Tasks[k].Values = &f.values[i]
+	}
 	return nil
 }
 
-// localsTasks is what the goroutines of readLocals share: the snapshot's tasks, their Values
-// (in one allocation), and where their frames are and were.
-type localsTasks struct {
-	s      *snapshot.Snapshot
+// localsFeed is what the walk and the goroutines of readLocals share: the listed tasks' frames,
+// where they are and were, their Values (in one allocation), and the chunks of tasks the walk has
+// read and no goroutine has taken yet. Everything of a chunk is written before the chunk is
+// sent, and each task's Values by the one goroutine that took its chunk.
+type localsFeed struct {
+	w      *walker
+	clock  localsClock
+	frames [][]snapshot.Frame // each listed task's frames, as the walk read them
+	addrs  [][]uint64         // where they are
+	marks  [][]frameMark      // where the walk saw them
 	values []snapshot.TaskValues
-	frames [][]uint64
-	marks  [][]frameMark
+	kept   []int // the listed tasks the snapshot keeps, in its order
+	chunks chan taskRange
+	closed bool
+	// helpers is how many helper goroutines have not returned yet, each on failed the chunks
+	// it took but could not read.
+	helpers int
+	failed  chan []taskRange
+	// abandoned: the walk failed, and the helpers stop taking chunks.
+	abandoned atomic.Bool
 }
 
-// readChunk reads the variables of the tasks of chunk c, with l, in mem: it copies their frames
-// again and reads the values from copies no older than that. What the values lead to is copied
-// for the chunk alone: every copy made for it is dropped afterwards, and the next chunk's go
-// into the same memory. moment is the reader of values l's are made from.
-func (w *walker) readChunk(mem *snapmem.Cache, l *localsReader, moment *values.Reader, t *localsTasks, c int) error {
-	lo, hi := c*localsChunk, min((c+1)*localsChunk, len(t.s.Tasks))
+// taskRange is the listed tasks lo to hi (not included).
+type taskRange struct{ lo, hi int }
+
+// newLocalsFeed returns the feed of a snapshot s that reads values.
+func (w *walker) newLocalsFeed(s *snapshot.Snapshot) *localsFeed {
+	f := &localsFeed{w: w}
+	if now, err := w.vals.LoopTime(); err == nil {
+		// The target's event-loop clock when the snapshot started: deadlines count from there.
+		f.clock = localsClock{atCapture: now - time.Since(s.CapturedAt).Seconds(), known: true}
+	}
+	return f
+}
+
+// begin readies f for n listed tasks, whose frames' addresses and marks the walk writes to addrs
+// and marks, and starts the helpers when there are enough of them.
+func (f *localsFeed) begin(n int, addrs [][]uint64, marks [][]frameMark) {
+	f.frames = make([][]snapshot.Frame, n)
+	f.addrs, f.marks = addrs, marks
+	f.values = make([]snapshot.TaskValues, n)
+	f.kept = make([]int, 0, n)
+	// Every batch may end with a shorter chunk: room for them all, so publish never waits.
+	batches := (n + max(f.w.p.batchSize, 1) - 1) / max(f.w.p.batchSize, 1)
+	f.chunks = make(chan taskRange, (n+localsChunk-1)/localsChunk+batches+1)
+	if n >= parallelTasks {
+		f.helpers = min(runtime.GOMAXPROCS(0)-1, n/parallelTasks, maxLocalsHelpers)
+	}
+	if f.helpers > 0 {
+		f.failed = make(chan []taskRange, f.helpers)
+		for range f.helpers {
+			go func() { f.failed <- f.w.helperLocals(f) }()
+		}
+	}
+}
+
+// publish hands the tasks the walk has just read, listed from lo on, to the goroutines that read
+// values.
+func (f *localsFeed) publish(lo int, tasks []snapshot.Task) {
+	for i := range tasks {
+		f.frames[lo+i] = tasks[i].Frames
+	}
+	for c := lo; c < lo+len(tasks); c += localsChunk {
+		f.chunks <- taskRange{c, min(c+localsChunk, lo+len(tasks))}
+	}
+}
+
+// close says that no more chunks come.
+func (f *localsFeed) close() {
+	if f.chunks != nil && !f.closed {
+		close(f.chunks)
+		f.closed = true
+	}
+}
+
+// stop ends the helpers that still run and waits for them: the walk is over, failed or not.
+func (f *localsFeed) stop() {
+	f.abandoned.Store(true)
+	f.close()
+	for ; f.helpers > 0; f.helpers-- {
+		<-f.failed
+	}
+}
+
+// readChunk reads the variables of the tasks of r, with l, in mem: it copies their frames again
+// and reads the values from copies no older than that. What the values lead to is copied for the
+// chunk alone: every copy made for it is dropped afterwards, and the next chunk's go into the
+// same memory. moment is the reader of values l's are made from.
+func (w *walker) readChunk(mem *snapmem.Cache, l *localsReader, moment *values.Reader, f *localsFeed, r taskRange) error {
 	mem.BeginBatch()
 	defer mem.EndBatch()
-	floor, err := w.refreshFrames(mem, t.frames[lo:hi])
+	floor, err := w.refreshFrames(mem, f.addrs[r.lo:r.hi])
 	if err != nil {
 		return err
 	}
 	// What the frames' variables and value stacks hold, in one vectored read: the values read
 	// those objects first, each from a fetch of its own otherwise.
-	if err := mem.Prefetch(l.slotObjects(t.frames[lo:hi]), leavesOnly); err != nil {
+	if err := mem.Prefetch(l.slotObjects(f.addrs[r.lo:r.hi]), leavesOnly); err != nil {
 		return err
 	}
 	l.vals = moment.On(floor, l.any)
-	for i := lo; i < hi; i++ {
-		t.values[i].Locals, t.values[i].Wake = l.frames(t.s.Tasks[i].Frames, t.frames[i], t.marks[i], true)
-		t.s.Tasks[i].Values = &t.values[i]
+	for i := r.lo; i < r.hi; i++ {
+		f.values[i].Locals, f.values[i].Wake = l.frames(f.frames[i], f.addrs[i], f.marks[i], true)
 	}
 	return nil
 }
 
-// localsChunk is how many tasks a goroutine of readLocals takes at once, and parallelTasks how
-// many a snapshot has at least for a helper to take some.
+// localsChunk is how many tasks a goroutine of readLocals takes at once, parallelTasks how many
+// a snapshot has at least for each helper to take some, and maxLocalsHelpers how many helpers
+// there are at most: each has copies of its own, read anew.
 const (
-	localsChunk   = 256
-	parallelTasks = 2 * localsChunk
+	localsChunk      = 256
+	parallelTasks    = 2 * localsChunk
+	maxLocalsHelpers = 7
 )
 
 // localsClock is the target's event-loop clock at the snapshot's CapturedAt, which Wake.In
@@ -178,17 +251,20 @@ func (w *walker) refreshFrames(mem *snapmem.Cache, frameAddrs [][]uint64) (snapm
 	return mem.Reader().Through(lowest), nil
 }
 
-// helperLocals reads the variables of the tasks of the chunks it takes (next), from copies of
+// helperLocals reads the variables of the tasks of the chunks it takes from f, from copies of
 // its own, and returns the chunks it took but could not read.
-func (w *walker) helperLocals(t *localsTasks, clock localsClock, next *atomic.Int64, chunks int) []int {
+func (w *walker) helperLocals(f *localsFeed) []taskRange {
 	mem := snapmem.New(w.p.mem)
 	defer mem.Release()
-	l := &localsReader{w: w, any: mem.Reader(), helper: true, clock: clock}
+	l := &localsReader{w: w, any: mem.Reader(), helper: true, clock: f.clock}
 	moment := w.vals.Moment()
-	var failed []int
-	for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
-		if err := w.readChunk(mem, l, moment, t, c); err != nil {
-			failed = append(failed, c)
+	var failed []taskRange
+	for r := range f.chunks {
+		if f.abandoned.Load() {
+			continue
+		}
+		if err := w.readChunk(mem, l, moment, f, r); err != nil {
+			failed = append(failed, r)
 		}
 	}
 	return failed

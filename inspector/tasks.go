@@ -78,10 +78,10 @@ type taskHeader struct {
 // readTasks reads every task of the lists and returns those that were pending throughout, in
 // list order, and, when the walk reads locals, where their frames are and what the walk saw of
 // each (frameMarks). running holds the tasks the threads run right now.
-func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapshot.Task, [][]uint64, [][]frameMark, error) {
+func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapshot.Task, error) {
 	listed, err := w.listTasks(lists)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	// Every batch must know every awaiter. knownAwaiters only looks at the task objects, which
 	// the list walk copied whole (a fetch covers a pool of them), so it can run before any.
@@ -94,6 +94,9 @@ func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapsho
 			listed[i].frameAddrs = &addrs[i]
 		}
 		marks = make([][]frameMark, len(listed))
+		if w.locals != nil {
+			w.locals.begin(len(listed), addrs, marks)
+		}
 	}
 	size := max(w.p.batchSize, 1)
 	w.mem.Expect(copiedPerTask * min(len(listed), size))
@@ -101,12 +104,12 @@ func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapsho
 		batch := listed[b:min(b+size, len(listed))]
 		w.mem.BeginBatch()
 		if err := w.mem.Prefetch(w.taskRoots(batch), w.referents); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		for i := range batch {
 			batch[i].task = &tasks[b+i]
 			if err := w.stableTask(&batch[i], running); err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
 		}
 		if w.keepFrames {
@@ -122,22 +125,22 @@ func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapsho
 				block = w.appendFrameMarks(block, *batch[i].frameAddrs)
 				marks[b+i] = block[start:len(block):len(block)]
 			}
+			if w.locals != nil {
+				w.locals.publish(b, tasks[b:b+len(batch)])
+			}
 		}
 		w.mem.EndBatch()
 	}
 	if err := w.stillListed(listed, lists, running); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	left := map[uint64]bool{} // tasks that finished while the snapshot was taken
 	kept := tasks[:0]
-	var frameAddrs [][]uint64
-	var frameMarks [][]frameMark
 	for i := range listed {
 		if listed[i].ok {
 			kept = append(kept, tasks[i])
-			if w.keepFrames {
-				frameAddrs = append(frameAddrs, *listed[i].frameAddrs)
-				frameMarks = append(frameMarks, marks[i])
+			if w.locals != nil {
+				w.locals.kept = append(w.locals.kept, i)
 			}
 		} else {
 			left[listed[i].addr] = true
@@ -148,7 +151,7 @@ func (w *walker) readTasks(lists []taskList, running map[uint64]bool) ([]snapsho
 	if w.chains.mixed {
 		sameAwaiterFrames(kept)
 	}
-	return kept, frameAddrs, frameMarks, nil
+	return kept, nil
 }
 
 // knownAwaiters returns the tasks and futures that listed tasks are awaited by, as far as the

@@ -47,6 +47,9 @@ type walker struct {
 	vals   *values.Reader   // reads the values of frames and threads' names
 	// keepFrames: the walk records where each task's frames are, to read their values.
 	keepFrames bool
+	// locals, when the snapshot reads values, takes each batch of tasks the walk has read, for
+	// a helper goroutine to read their values meanwhile (see readLocals).
+	locals *localsFeed
 	// trustCodes: a code object the Process read before is taken as it was without reading its
 	// fields again. The interpreter's code-object generation, which changes whenever a code
 	// object goes away, has been checked, as CPython's own reader checks it; a snapshot reads the
@@ -125,14 +128,16 @@ func (w *walker) run(s *snapshot.Snapshot) error {
 	for _, t := range s.Threads {
 		running[t.RunningTask] = true
 	}
-	var taskFrames [][]uint64
-	var taskMarks [][]frameMark
-	if s.Tasks, taskFrames, taskMarks, err = w.readTasks(lists, running); err != nil {
+	if w.p.opts.Locals {
+		w.locals = w.newLocalsFeed(s)
+		defer w.locals.stop()
+	}
+	if s.Tasks, err = w.readTasks(lists, running); err != nil {
 		return err
 	}
 	forgetFinishedRunning(s)
 	if w.p.opts.Locals {
-		return w.readLocals(s, threads, taskFrames, taskMarks)
+		return w.readLocals(s, threads)
 	}
 	return nil
 }

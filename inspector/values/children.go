@@ -28,10 +28,14 @@ func (q *req) value(addr uint64) (Value, error) {
 	clear(q.path)
 	v := Value{Addr: addr, Len: -1}
 	m := q.r.moment
-	if m != nil && !q.singleton(addr) {
+	key := uint64(0) // what the repr's text is shared by in the moment (reprText)
+	if m != nil && q.singleton(addr) {
+		key = addr
+	} else if m != nil {
 		// An object whose repr is its type's and its address (the event loop every sleeping
 		// task holds) is rendered once in a moment.
 		if t, err := q.typeOf(addr); err == nil {
+			key = t.addr
 			ext := t.get()
 			byType := ext.reprByType
 			if byType {
@@ -59,7 +63,7 @@ func (q *req) value(addr uint64) (Value, error) {
 		q.out = append(q.out[:cut], "..."...)
 		q.trunc = true
 	}
-	v.Repr, v.Exact, v.Truncated = string(q.out), !q.inexact, q.trunc
+	v.Repr, v.Exact, v.Truncated = m.reprText(key, q.out), !q.inexact, q.trunc
 	if name := q.singletonType(addr); name != "" {
 		v.Type = name
 		return v, nil

@@ -158,6 +158,9 @@ type moment struct {
 	callbacks map[uint64]string
 	loopDebug map[uint64]bool
 	methods   map[uint64]string // method names, by PyMethodDef
+	// lastRepr is the repr rendered last for an object of each type, by type (or for a
+	// singleton, by object): the futures of thousands of sleeping tasks share one text.
+	lastRepr map[uint64]string
 }
 
 // methodNames is m.methods, nil for a nil moment.
@@ -232,6 +235,20 @@ func (m *moment) putObject(addr uint64, o momentObject) {
 	if m != nil {
 		momentPut(m, &m.objects, addr, o)
 	}
+}
+
+// reprText returns the text of b, the repr just rendered of an object of the type (or the
+// singleton) key: the string made for the last repr of that key when it is the same text.
+func (m *moment) reprText(key uint64, b []byte) string {
+	if m == nil || key == 0 {
+		return string(b)
+	}
+	if last, ok := m.lastRepr[key]; ok && last == string(b) {
+		return last
+	}
+	s := string(b)
+	momentPut(m, &m.lastRepr, key, s)
+	return s
 }
 
 func (m *moment) callback(fn uint64) (string, bool) {
