@@ -3,7 +3,6 @@ package adapter
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -100,10 +99,7 @@ func TestLiveUnicodeColumns(t *testing.T) {
 // (as in a container): the stack frames name it through /proc/PID/root, where a client on this
 // machine can open it, with lines and columns read from it there. Files both see keep their name.
 func TestLiveOtherMountNamespace(t *testing.T) {
-	unshare, err := exec.LookPath("unshare")
-	if err != nil || os.Geteuid() != 0 {
-		testtarget.Unavailable(t, "needs root and unshare(1) to create a mount namespace (euid %d, %v)", os.Geteuid(), err)
-	}
+	unshare := testtarget.Unshare(t)
 	for _, version := range versions {
 		t.Run(version, func(t *testing.T) {
 			t.Parallel()

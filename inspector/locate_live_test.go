@@ -119,10 +119,7 @@ func TestEmbeddedSharedLibpython(t *testing.T) {
 // TestOtherMountNamespace: the interpreter's file exists only inside the target's mount
 // namespace, as in a container; it must be read through /proc/PID/root.
 func TestOtherMountNamespace(t *testing.T) {
-	unshare, err := exec.LookPath("unshare")
-	if err != nil || os.Geteuid() != 0 {
-		testtarget.Unavailable(t, "needs root and unshare(1) to create a mount namespace (euid %d, %v)", os.Geteuid(), err)
-	}
+	unshare := testtarget.Unshare(t)
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
 			python := testtarget.Python(t, v)

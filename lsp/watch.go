@@ -142,26 +142,13 @@ func (w *watch) observe(s *snapshot.Snapshot, timers live.FrameReader) *observed
 
 // readTimers reads the timers of want, tasks of s, and tells the tracker their sleeps' starts.
 func readTimers(s *snapshot.Snapshot, want []tracking.Wait, timers live.FrameReader, w *watch) {
-	byKey := make(map[tracking.TaskKey]*snapshot.Task, len(want))
-	for _, tw := range want {
-		byKey[tw.Task] = nil
-	}
-	for i := range s.Tasks {
-		k := tracking.TaskKey{ID: s.Tasks[i].ID, Name: s.Tasks[i].Name}
-		if _, ok := byKey[k]; ok {
-			byKey[k] = &s.Tasks[i]
-		}
-	}
-	for k, task := range byKey {
-		if task == nil {
-			continue
-		}
-		if tm, ok := live.ReadSleepTimer(timers, task); ok {
+	live.ReadSleepTimers(timers, s, want, func(k tracking.TaskKey, tm tracking.Timer, ok bool) {
+		if ok {
 			w.mu.Lock()
 			w.tracker.SetTimer(k, tm)
 			w.mu.Unlock()
 		}
-	}
+	})
 }
 
 // sampled takes in one sample of the threads.

@@ -55,6 +55,16 @@ func Program(t testing.TB, name, need string) string {
 	return path
 }
 
+// Unshare returns unshare(1), for a test that puts a target in a mount namespace of its own, as a
+// container does; that takes root.
+func Unshare(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "a mount namespace of the test's own needs root (euid %d)", os.Geteuid())
+	}
+	return Program(t, "unshare", "to create a mount namespace (util-linux)")
+}
+
 var (
 	rootOnce sync.Once
 	rootDir  string

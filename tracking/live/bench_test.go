@@ -79,12 +79,12 @@ func BenchmarkBlockReport(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				truth := stamps(tg.Stdout(), "BLOCK")
+				truth := testtarget.Printed(b, tg.Stdout(), "BLOCK")
 				if len(truth) != len(reported) {
 					b.Fatalf("%d blocks, %d reported", len(truth), len(reported))
 				}
 				for k := range truth {
-					lates = append(lates, reported[k].Sub(unix(truth[k][1])))
+					lates = append(lates, reported[k].Sub(testtarget.UnixTime(truth[k][1])))
 				}
 			}
 			sort.Slice(lates, func(i, j int) bool { return lates[i] < lates[j] })

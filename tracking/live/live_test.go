@@ -2,11 +2,7 @@ package live_test
 
 import (
 	"context"
-	"fmt"
-	"math"
 	"regexp"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,32 +15,6 @@ import (
 )
 
 var versions = []string{"3.14", "3.15"}
-
-// stamps returns the times a target printed on lines "<word> <time.time()> ...", in order.
-func stamps(out, word string) [][]float64 {
-	var all [][]float64
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != word {
-			continue
-		}
-		var v []float64
-		for _, s := range f[1:] {
-			x, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				panic(fmt.Sprintf("%q: %v", line, err))
-			}
-			v = append(v, x)
-		}
-		all = append(all, v)
-	}
-	return all
-}
-
-func unix(f float64) time.Time {
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9))
-}
 
 // calls reports whether one of frames runs function.
 func calls(frames []snapshot.Frame, function string) bool {
@@ -143,7 +113,7 @@ func TestReadSleepTimer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sl := stamps(tg.Stdout(), "SLEEPING")
+			sl := testtarget.Printed(t, tg.Stdout(), "SLEEPING")
 			if len(sl) != 1 {
 				t.Fatalf("SLEEPING lines: %v", sl)
 			}
@@ -159,7 +129,7 @@ func TestReadSleepTimer(t *testing.T) {
 				if !ok {
 					t.Fatalf("no timer for the sleeper (%v)", task.Frames)
 				}
-				start, delay := unix(sl[0][0]), time.Duration(sl[0][1]*float64(time.Second))
+				start, delay := testtarget.UnixTime(sl[0][0]), time.Duration(sl[0][1]*float64(time.Second))
 				if d := tm.Started.Sub(start); d < -5*time.Millisecond || d > 5*time.Millisecond {
 					t.Errorf("sleep began at %v, read %v (off by %v)", start, tm.Started, d)
 				}
@@ -205,31 +175,31 @@ func TestMonitor(t *testing.T) {
 			out := tg.Stdout()
 			if len(stuck) != 1 || stuck[0].Task.Name != "stuck-forever" {
 				t.Errorf("stuck: %+v", stuck)
-			} else if st := stamps(out, "STUCK"); len(st) == 1 {
+			} else if st := testtarget.Printed(t, out, "STUCK"); len(st) == 1 {
 				// The first snapshot that saw it there comes within one interval of when it began.
-				if d := stuck[0].Since.Sub(unix(st[0][0])); d < 0 || d > time.Second+50*time.Millisecond {
-					t.Errorf("stuck since %v, began at %v", stuck[0].Since, unix(st[0][0]))
+				if d := stuck[0].Since.Sub(testtarget.UnixTime(st[0][0])); d < 0 || d > time.Second+50*time.Millisecond {
+					t.Errorf("stuck since %v, began at %v", stuck[0].Since, testtarget.UnixTime(st[0][0]))
 				}
 			}
-			truth := stamps(out, "BLOCK")
+			truth := testtarget.Printed(t, out, "BLOCK")
 			if len(blocks) != len(truth) || len(truth) != 2 {
 				t.Fatalf("blocks reported %d, printed %v", len(blocks), truth)
 			}
 			for i, b := range blocks {
-				want := unix(truth[i][1]).Sub(unix(truth[i][0]))
+				want := testtarget.UnixTime(truth[i][1]).Sub(testtarget.UnixTime(truth[i][0]))
 				starved := waits.During(b.Start, b.Start.Add(b.Duration))
 				if d := b.Duration - want; d.Abs() > b.Precision+20*time.Millisecond+starved || b.Site.Function != "blocking_call" || b.Task != 0 {
 					t.Errorf("block %d: %v ± %v in %s, truth %v", i, b.Duration, b.Precision, b.Site.Function, want)
 				}
 			}
-			sl := stamps(out, "SLEEPING")
+			sl := testtarget.Printed(t, out, "SLEEPING")
 			found := false
 			for _, w := range last.Waits {
 				if w.Task.Name == "sleeper" {
 					found = true
 					// The sleep starts right after the target prints the time, unless its
 					// thread waits for a CPU in between (a busy machine).
-					began := unix(sl[0][0])
+					began := testtarget.UnixTime(sl[0][0])
 					starved := waits.During(began, w.Since)
 					if !w.Exact || w.Since.Sub(began).Abs() > 5*time.Millisecond+starved {
 						t.Errorf("sleeper: %+v, began at %v; the thread waited %v for a CPU in between", w, began, starved)

@@ -268,6 +268,19 @@ func (m *Monitor) readTimers(s *snapshot.Snapshot) {
 	if len(want) == 0 {
 		return
 	}
+	ReadSleepTimers(m.snaps, s, want, func(k tracking.TaskKey, tm tracking.Timer, ok bool) {
+		m.mu.Lock()
+		m.stats.TimerReads++
+		if ok {
+			m.tracker.SetTimer(k, tm)
+		}
+		m.mu.Unlock()
+	})
+}
+
+// ReadSleepTimers reads the sleep timers (ReadSleepTimer) of the tasks of want that snapshot s
+// of p has, and hands each result to found, with ok false for a timer that could not be read.
+func ReadSleepTimers(p FrameReader, s *snapshot.Snapshot, want []tracking.Wait, found func(key tracking.TaskKey, tm tracking.Timer, ok bool)) {
 	byKey := make(map[tracking.TaskKey]*snapshot.Task, len(want))
 	for _, w := range want {
 		byKey[w.Task] = nil
@@ -279,16 +292,10 @@ func (m *Monitor) readTimers(s *snapshot.Snapshot) {
 		}
 	}
 	for k, task := range byKey {
-		if task == nil {
-			continue
+		if task != nil {
+			tm, ok := ReadSleepTimer(p, task)
+			found(k, tm, ok)
 		}
-		tm, ok := ReadSleepTimer(m.snaps, task)
-		m.mu.Lock()
-		m.stats.TimerReads++
-		if ok {
-			m.tracker.SetTimer(k, tm)
-		}
-		m.mu.Unlock()
 	}
 }
 
