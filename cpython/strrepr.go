@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"unicode"
 )
 
 // str.isprintable() follows the Unicode database of each interpreter: 16.0.0 in 3.14, 17.0.0
@@ -147,23 +148,26 @@ func AppendStrBody(dst []byte, p *Printable, quote byte, kind int, data []byte) 
 	n := len(data) / kind
 	for i := 0; i < n; i++ {
 		c := CodePoint(kind, data, i)
+		// u is c as the unsigned 32-bit value memory holds: garbage past U+10FFFF can be a
+		// negative rune, and is escaped like any other value past it.
+		u := uint32(c)
 		switch e := shortEscape(c, quote); {
 		case e != 0:
 			dst = append(dst, '\\', e)
-		case c < 0x20 || c == 0x7F:
-			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
-		case c < 0x7F:
-			dst = append(dst, byte(c))
-		case p.IsPrintable(c):
+		case u < 0x20 || u == 0x7F:
+			dst = append(dst, '\\', 'x', hexDigits[u>>4], hexDigits[u&15])
+		case u < 0x7F:
+			dst = append(dst, byte(u))
+		case u <= unicode.MaxRune && p.IsPrintable(c):
 			dst = appendRune(dst, c)
-		case c <= 0xFF:
-			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
-		case c <= 0xFFFF:
+		case u <= 0xFF:
+			dst = append(dst, '\\', 'x', hexDigits[u>>4], hexDigits[u&15])
+		case u <= 0xFFFF:
 			dst = append(dst, '\\', 'u')
-			dst = appendHex(dst, uint32(c), 4)
+			dst = appendHex(dst, u, 4)
 		default:
 			dst = append(dst, '\\', 'U')
-			dst = appendHex(dst, uint32(c), 8)
+			dst = appendHex(dst, u, 8)
 		}
 	}
 	return dst

@@ -177,6 +177,21 @@ sys.stdout.write('\n'.join(repr(chr(c)) for c in range(0x110000)))`
 	}
 }
 
+// TestStrReprGarbage: a 4-byte str holding values no code point has (memory that is not a str
+// after all) is escaped as \U and the value, never a panic.
+func TestStrReprGarbage(t *testing.T) {
+	p := PrintableFor(14)
+	for _, c := range []struct {
+		value uint32
+		want  string
+	}{{0x110000, `'\U00110000'`}, {0x7FFFFFFF, `'\U7fffffff'`}, {0x80000000, `'\U80000000'`}, {0xFFFFFFF0, `'\Ufffffff0'`}} {
+		data := binary.LittleEndian.AppendUint32(nil, c.value)
+		if got := string(AppendStrRepr(nil, p, 4, data)); got != c.want {
+			t.Errorf("0x%x: %s, want %s", c.value, got, c.want)
+		}
+	}
+}
+
 func TestStrReprMixes(t *testing.T) {
 	// Python draws the strings (with a fixed seed) and prints each as its code points and repr.
 	script := `import json, random, sys
