@@ -14,6 +14,8 @@ log=$(mktemp "${TMPDIR:-/tmp}/aioscope-fuzz.XXXXXX")
 trap 'rm -f "$log"' EXIT
 status=0
 targets=0
+# inputs counts the files of a corpus directory, 0 when there is none yet.
+inputs() { if [ -d "$1" ]; then ls "$1" | wc -l; else echo 0; fi; }
 failed=()
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
@@ -21,7 +23,7 @@ for pkg in $(go list ./...); do
     targets=$((targets + 1))
     start=$(date +%s)
     corpus="$dir/testdata/fuzz/$target"
-    before=$(ls "$corpus" 2>/dev/null | wc -l)
+    before=$(inputs "$corpus")
     ok=0
     for attempt in 1 2; do
       # Minimizing a new interesting input is bounded by the fuzz time too, so that short runs fuzz.
@@ -32,7 +34,7 @@ for pkg in $(go list ./...); do
       # Go 1.26's fuzz coordinator can fail a run at its own deadline, having found nothing
       # (golang/go#75804): no failing input written, only "context deadline exceeded". Such a
       # run is taken once more; a failure that wrote an input, or a second one, is reported.
-      if [ "$attempt" -eq 1 ] && [ "$(ls "$corpus" 2>/dev/null | wc -l)" -eq "$before" ] &&
+      if [ "$attempt" -eq 1 ] && [ "$(inputs "$corpus")" -eq "$before" ] &&
         grep -q '^ *context deadline exceeded$' "$log"; then
         echo "fuzz: again ${pkg#github.com/aioscope/aioscope/} $target: the run ended with the fuzz engine's own deadline error and no failing input"
         continue
