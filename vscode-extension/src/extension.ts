@@ -18,7 +18,9 @@ export function activate(context: vscode.ExtensionContext): void {
     log,
     tree,
     live,
-    vscode.debug.onDidStartDebugSession((s) => s.type === debugType && void live.sessionStarted(s)),
+    vscode.debug.onDidReceiveDebugSessionCustomEvent(
+      (e) => e.session.type === debugType && e.event === 'aioscope/awaitGraph' && void live.sessionShowedSnapshot(e.session),
+    ),
     vscode.debug.onDidTerminateDebugSession((s) => s.type === debugType && void live.sessionEnded(s)),
     vscode.commands.registerCommand('aioscope.liveTasks.start', async () => {
       const pid = await pickProcess();

@@ -6,20 +6,31 @@ import { initOptions, parsePid } from './liveTasksOptions';
  * Live task state in the editor: `aioscope lsp`, started through vscode-languageclient for one
  * process at a time, shows code lenses where tasks wait and for how long, and stuck tasks,
  * blocked event loops and await cycles as problems. It starts
- * when an aioscope debug session attaches (same PID) or by command, and stops with the session.
+ * once an aioscope debug session has shown its first snapshot (same PID) — not at the attach, so
+ * that the session's first snapshot of a large process has the machine to itself — or by
+ * command, and stops with the session.
  */
 export class LiveTasks implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private pid: number | undefined;
   private sessionId: string | undefined;
+  /** The debug sessions the server was started for once, so that it is not started again. */
+  private readonly startedFor = new Set<string>();
 
   constructor(
     private readonly binary: () => string,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
-  /** Starts the server for a debug session that attached to a process, if the setting allows. */
-  async sessionStarted(session: vscode.DebugSession): Promise<void> {
+  /**
+   * Starts the server, once, for a debug session that has shown its first snapshot of a process,
+   * if the setting allows.
+   */
+  async sessionShowedSnapshot(session: vscode.DebugSession): Promise<void> {
+    if (this.startedFor.has(session.id)) {
+      return;
+    }
+    this.startedFor.add(session.id);
     if (!vscode.workspace.getConfiguration('aioscope.languageServer').get<boolean>('enabled', true)) {
       return;
     }
@@ -31,6 +42,7 @@ export class LiveTasks implements vscode.Disposable {
 
   /** Stops the server that was started for this debug session. */
   async sessionEnded(session: vscode.DebugSession): Promise<void> {
+    this.startedFor.delete(session.id);
     if (this.sessionId === session.id) {
       await this.stop();
     }
