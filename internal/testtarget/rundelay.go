@@ -60,6 +60,16 @@ func WatchRunDelay(t testing.TB, pid int) *RunDelays {
 	return r
 }
 
+// RunDelayTotal returns how long pid's main thread has waited for a CPU since it started.
+func RunDelayTotal(t testing.TB, pid int) time.Duration {
+	t.Helper()
+	d, err := readRunDelay(fmt.Sprintf("/proc/%d/task/%d/schedstat", pid, pid))
+	if err != nil {
+		t.Fatalf("reading the run delay of process %d: %v", pid, err)
+	}
+	return d
+}
+
 // During returns how much longer the thread waited for a CPU from start to end, as far as the
 // readings around them tell: from the last reading before start to the first after end, so
 // never less than it did.
