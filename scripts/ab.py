@@ -30,11 +30,13 @@ RESAMPLES = 10_000
 
 
 def start_target(python, tasks):
+    """Starts many.py with tasks tasks under python and returns it once it says READY (watchcpu.py
+    starts its target with this too)."""
     p = subprocess.Popen([python, "-B", "-E", "-s", SCENARIO, str(tasks)], stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline().split()
     if line[:1] != ["READY"]:
         p.kill()
-        raise SystemExit(f"ab: {python} {SCENARIO} {tasks} did not start")
+        raise SystemExit(f"{os.path.basename(sys.argv[0])}: {python} {SCENARIO} {tasks} did not start")
     return p
 
 

@@ -25,17 +25,7 @@ import sys
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCENARIO = os.path.join(ROOT, "testdata", "scenarios", "many.py")
-
-
-def start_target(python, tasks):
-    p = subprocess.Popen([python, "-B", "-E", "-s", SCENARIO, str(tasks)], stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline().split()
-    if line[:1] != ["READY"]:
-        p.kill()
-        raise SystemExit(f"watchcpu: {python} {SCENARIO} {tasks} did not start")
-    return p
+from ab import start_target  # scripts/ is the first entry of sys.path when run as a script
 
 
 def drain(fd, sink):
