@@ -2,6 +2,7 @@ package inspector
 
 import (
 	"errors"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -49,7 +50,7 @@ func (m *processMemory) ReadPrefix(p []byte, addr uint64) (int, error) {
 	local := []unix.Iovec{{Base: &p[0]}}
 	local[0].SetLen(len(p))
 	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(p)}}
-	n, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
+	n, err := processVMReadv(m.pid, local, remote)
 	if err != nil {
 		if errors.Is(err, unix.EFAULT) {
 			return 0, nil
@@ -71,7 +72,7 @@ func (m *processMemory) ReadPages(dsts [][]byte, addrs []uint64) (int, error) {
 		local[i].SetLen(snapmem.PageSize)
 		remote[i] = unix.RemoteIovec{Base: uintptr(addrs[i]), Len: snapmem.PageSize}
 	}
-	n, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
+	n, err := processVMReadv(m.pid, local, remote)
 	if err != nil {
 		if errors.Is(err, unix.EFAULT) {
 			return 0, nil
@@ -79,6 +80,22 @@ func (m *processMemory) ReadPages(dsts [][]byte, addrs []uint64) (int, error) {
 		return 0, classifyReadError(m.pid, addrs[0], snapmem.PageSize, err)
 	}
 	return n / snapmem.PageSize, nil
+}
+
+// processVMReadv is unix.ProcessVMReadv made as a raw system call, without the scheduler's
+// bookkeeping around a call that may block. The call copies memory and does not wait for
+// anything but the copy, while that bookkeeping wakes the runtime's monitor thread on every
+// call of a goroutine that was idle, which then polls at its shortest interval for a while:
+// for a watch that samples a process a hundred times a second, that polling cost more than
+// the reads themselves.
+func processVMReadv(pid int, local []unix.Iovec, remote []unix.RemoteIovec) (int, error) {
+	n, _, errno := unix.RawSyscall6(unix.SYS_PROCESS_VM_READV, uintptr(pid),
+		uintptr(unsafe.Pointer(&local[0])), uintptr(len(local)),
+		uintptr(unsafe.Pointer(&remote[0])), uintptr(len(remote)), 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 func classifyReadError(pid int, addr uint64, n int, err error) error {
