@@ -45,8 +45,8 @@ Exit status: 0 healthy, 1 findings (one line each on stdout) or the process cann
 // healthy, 1 with one line per finding when it is not.
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	// A watch runs for long: the collector's target follows the live heap, so memory stays flat,
-	// where the one-shot commands trade memory for speed.
-	gc := newGCPacer()
+	// where the one-shot commands trade memory for speed; and it runs on one processor.
+	gc := setUpForWatching()
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	var mf monitorFlags
 	mf.add(fs, 5*time.Second)

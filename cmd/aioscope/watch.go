@@ -43,8 +43,8 @@ line with an "event" field ("snapshot", "stuck", "loop_blocked"), for log shippe
 // when stdout is not a terminal or with --json, the same events as JSON Lines.
 func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// A watch runs for long: the collector's target follows the live heap, so memory stays flat,
-	// where the one-shot commands trade memory for speed.
-	gc := newGCPacer()
+	// where the one-shot commands trade memory for speed; and it runs on one processor.
+	gc := setUpForWatching()
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
 	var mf monitorFlags
 	mf.add(fs, 0)

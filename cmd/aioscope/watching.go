@@ -1,9 +1,26 @@
 package main
 
 import (
+	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 )
+
+// setUpForWatching sets the Go runtime up for a command that watches a process for long (watch,
+// check) and returns the collector's pacer, to update after every snapshot.
+//
+// It runs the command on one processor unless GOMAXPROCS says otherwise. A watch does one thing
+// at a time, a snapshot now and then and a sample of the threads many times a second, and a
+// second processor only adds work: every sample readies a goroutine, and the scheduler then
+// wakes an idle processor's thread to look for more work, which it does not find. On one
+// processor a watch also never takes more than one core from the machine it watches.
+func setUpForWatching() *gcPacer {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+	return newGCPacer()
+}
 
 // gcPacer sets the collector's target for a command that watches a process for long (watch,
 // check): a heap that may grow by gcHeadroom beyond what is live between collections, but by no
