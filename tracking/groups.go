@@ -20,8 +20,10 @@ type Group struct {
 	// shows it: each task's first awaiter, then that one's first awaiter, and so on.
 	Awaiters []AwaiterLevel
 	Count    int
-	Members  []TaskKey
-	Trend    Trend
+	// Waits are the waits of the group's tasks, longest first: all of them or the first few, as
+	// asked of Tracker.Groups (Count says how many tasks there are).
+	Waits []Wait
+	Trend Trend
 }
 
 // AwaiterLevel is one level of a group's chain of awaiters.
@@ -62,7 +64,6 @@ type countAt struct {
 type group struct {
 	Group
 	count   int
-	members []TaskKey
 	history []countAt
 }
 
@@ -134,13 +135,14 @@ func trendOf(h []countAt) Trend {
 	return t
 }
 
-// Groups returns the groups of the latest snapshot, largest first.
-func (t *Tracker) Groups() []Group {
+// Groups returns the groups of the latest snapshot, largest first, each with the waits of up to
+// n of its tasks, longest first (every task's when n is negative). A front end that lists only
+// the first few tasks of a group asks for those: the waits of every task are most of what the
+// groups of many tasks cost.
+func (t *Tracker) Groups(n int) []Group {
 	out := make([]Group, 0, len(t.groups))
 	for _, g := range t.groups {
-		gg := g.Group
-		gg.Members = slices.Clone(g.members)
-		out = append(out, gg)
+		out = append(out, g.Group)
 	}
 	slices.SortFunc(out, func(a, b Group) int {
 		if c := cmp.Compare(b.Count, a.Count); c != 0 {
@@ -148,5 +150,31 @@ func (t *Tracker) Groups() []Group {
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
+	if n == 0 {
+		return out
+	}
+	index := make(map[GroupID]int, len(out))
+	for i := range out {
+		index[out[i].ID] = i
+		want := out[i].Count
+		if n > 0 {
+			want = min(want, n)
+		}
+		out[i].Waits = make([]Wait, 0, want)
+	}
+	// The waits in order once, each to its group until the group has enough.
+	full := 0
+	for _, w := range t.ordered() {
+		i, ok := index[w.Group]
+		if !ok || len(out[i].Waits) == cap(out[i].Waits) {
+			continue
+		}
+		out[i].Waits = append(out[i].Waits, w.Wait)
+		if len(out[i].Waits) == cap(out[i].Waits) {
+			if full++; full == len(out) {
+				break
+			}
+		}
+	}
 	return out
 }

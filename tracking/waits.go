@@ -107,7 +107,7 @@ type Tracker struct {
 	groups map[GroupID]*group
 	ran    map[uint64]time.Time // tasks seen running by thread samples since the last snapshot
 
-	// order is the waits longest first (compareWaits) as of the last call of ordered; moved are
+	// order is the waits longest first (CompareWaits) as of the last call of ordered; moved are
 	// the waits whose start changed since, or that are new. Most waits keep their start from
 	// one snapshot to the next, so keeping the order costs a merge, not a sort, per snapshot.
 	order, spare []*wait
@@ -186,7 +186,7 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 		}
 	}
 	for _, g := range t.groups {
-		g.count, g.members = 0, g.members[:0]
+		g.count = 0
 	}
 
 	for i := range s.Tasks {
@@ -238,7 +238,6 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 			t.groups[gid] = g
 		}
 		g.count++
-		g.members = append(g.members, key)
 	}
 	for id, w := range t.waits {
 		if w.gen != t.gen {
@@ -281,7 +280,7 @@ func (t *Tracker) move(w *wait) {
 // ordered returns the waits of the latest snapshot longest first. The slice is the Tracker's,
 // valid until the next Observe or SetTimer.
 func (t *Tracker) ordered() []*wait {
-	cmpWaits := func(a, b *wait) int { return compareWaits(&a.Wait, &b.Wait) }
+	cmpWaits := func(a, b *wait) int { return CompareWaits(&a.Wait, &b.Wait) }
 	if len(t.moved) == 0 && len(t.order) == len(t.waits) {
 		return t.order
 	}
@@ -398,8 +397,8 @@ func (t *Tracker) Stuck(threshold time.Duration) []Wait {
 	return out
 }
 
-// compareWaits orders waits longest first, then by name and id.
-func compareWaits(a, b *Wait) int {
+// CompareWaits orders waits longest first, then by name and id.
+func CompareWaits(a, b *Wait) int {
 	if c := a.Since.Compare(b.Since); c != 0 {
 		return c
 	}

@@ -158,12 +158,39 @@ func TestGroups(t *testing.T) {
 		task(3, "w2", eventWait, awaitedMain...),
 		task(4, "w3", eventWait),
 	))
-	gs := tr.Groups()
+	gs := tr.Groups(-1)
 	if len(gs) != 3 || gs[0].Count != 2 || len(gs[0].Awaiters) != 1 || gs[0].Awaiters[0].Name != "main" {
 		t.Fatalf("groups: %+v", gs)
 	}
 	if w2, w3 := mustWait(t, tr, 2), mustWait(t, tr, 4); w2.Group != gs[0].ID || w3.Group == gs[0].ID {
 		t.Error("tasks are not in the groups listed")
+	}
+
+	// w2 moves on and comes back: w1 has waited longer. Each group lists its waits longest first,
+	// as many as asked.
+	tr.Observe(snap(time.Second, task(mainID, "main", groupAexit), task(2, "w1", eventWait, awaitedMain...),
+		task(3, "w2", queueGet, awaitedMain...), task(4, "w3", eventWait)))
+	tr.Observe(snap(2*time.Second, task(mainID, "main", groupAexit), task(2, "w1", eventWait, awaitedMain...),
+		task(3, "w2", eventWait, awaitedMain...), task(4, "w3", eventWait)))
+	names := func(ws []Wait) (out []string) {
+		for _, w := range ws {
+			out = append(out, w.Task.Name)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		n    int
+		want []string
+	}{{-1, []string{"w1", "w2"}}, {5, []string{"w1", "w2"}}, {1, []string{"w1"}}, {0, nil}} {
+		gs := tr.Groups(tc.n)
+		if got := names(gs[0].Waits); !slices.Equal(got, tc.want) || gs[0].Count != 2 {
+			t.Errorf("Groups(%d): the first group has %d tasks, waits of %v; want 2, %v", tc.n, gs[0].Count, got, tc.want)
+		}
+		for _, g := range gs[1:] {
+			if tc.n != 0 && len(g.Waits) != 1 || tc.n == 0 && g.Waits != nil {
+				t.Errorf("Groups(%d): group of %d tasks has %d waits", tc.n, g.Count, len(g.Waits))
+			}
+		}
 	}
 }
 
@@ -186,7 +213,7 @@ func TestTrend(t *testing.T) {
 			}
 			tr.Observe(snap(time.Duration(i)*time.Second, tasks...))
 		}
-		g := tr.Groups()[0]
+		g := tr.Groups(0)[0]
 		if g.Trend.Growing != tc.growing {
 			t.Errorf("%s: growing %v (trend %+v), want %v", tc.name, g.Trend.Growing, g.Trend, tc.growing)
 		}
@@ -242,7 +269,7 @@ func TestOrderKept(t *testing.T) {
 		for _, task := range tasks {
 			want = append(want, mustWait(t, tr, task.ID))
 		}
-		slices.SortFunc(want, func(a, b Wait) int { return compareWaits(&a, &b) })
+		slices.SortFunc(want, func(a, b Wait) int { return CompareWaits(&a, &b) })
 		got := tr.Waits()
 		if len(got) != len(want) {
 			t.Fatalf("step %d: %d waits, want %d", step, len(got), len(want))

@@ -201,11 +201,21 @@ var (
 
 // groupView is a group as shown: its tasks that pass the filter.
 type groupView struct {
-	g       *tracking.Group
-	count   int
-	longest *tracking.Wait
-	members []*tracking.Wait
+	g     *tracking.Group
+	count int
+	waits []tracking.Wait // of those tasks, longest first
 }
+
+func (v *groupView) longest() *tracking.Wait {
+	if len(v.waits) == 0 {
+		return nil
+	}
+	return &v.waits[0]
+}
+
+// LongestShown is how many of the longest waits the view lists; with the waits of every task of
+// each group (live.Config.SummaryGroupWaits), what it needs of a summary.
+const LongestShown = 50
 
 // View implements tea.Model.
 func (m Model) View() string {
@@ -224,7 +234,8 @@ func (m Model) View() string {
 	foot = append(foot, dimStyle.Render("/ filter  s sort  ↑↓ select  enter expand  p pause  q quit"))
 
 	body := h - len(top) - len(foot)
-	groups, longest, loops := m.groupLines(), m.longestLines(), m.blockLines()
+	views := m.views()
+	groups, longest, loops := m.groupLines(views), m.longestLines(views), m.blockLines()
 	// The sections share the body: loops and the longest waits get what they need up to a
 	// third each, the groups the rest.
 	loopBudget := min(len(loops), max(body/4, 3))
@@ -326,7 +337,17 @@ func (m Model) statusLine() string {
 }
 
 func (m Model) matches(name string) bool {
-	return m.filter == "" || strings.Contains(strings.ToLower(name), strings.ToLower(m.filter))
+	return m.filter == "" || containsFold(name, m.filter)
+}
+
+// containsFold reports whether sub is within s, upper and lower case alike.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // views returns the groups with the tasks that pass the filter, in the chosen order.
@@ -335,23 +356,16 @@ func (m Model) views() []groupView {
 	if s == nil {
 		return nil
 	}
-	waits := make(map[tracking.TaskKey]*tracking.Wait, len(s.Waits))
-	for i := range s.Waits {
-		waits[s.Waits[i].Task] = &s.Waits[i]
-	}
 	var out []groupView
 	for i := range s.Groups {
 		g := &s.Groups[i]
-		v := groupView{g: g}
-		for _, k := range g.Members {
-			if !m.matches(k.Name) {
-				continue
-			}
-			v.count++
-			if w := waits[k]; w != nil {
-				v.members = append(v.members, w)
-				if v.longest == nil || w.Since.Before(v.longest.Since) {
-					v.longest = w
+		v := groupView{g: g, count: g.Count, waits: g.Waits}
+		if m.filter != "" {
+			v.count, v.waits = 0, nil
+			for j := range g.Waits {
+				if m.matches(g.Waits[j].Task.Name) {
+					v.count++
+					v.waits = append(v.waits, g.Waits[j])
 				}
 			}
 		}
@@ -366,8 +380,8 @@ func (m Model) views() []groupView {
 				return c
 			}
 		case byLongest:
-			if a.longest != nil && b.longest != nil {
-				if c := a.longest.Since.Compare(b.longest.Since); c != 0 {
+			if la, lb := a.longest(), b.longest(); la != nil && lb != nil {
+				if c := la.Since.Compare(lb.Since); c != 0 {
 					return c
 				}
 			}
@@ -381,8 +395,7 @@ func (m Model) views() []groupView {
 	return out
 }
 
-func (m Model) groupLines() []string {
-	views := m.views()
+func (m Model) groupLines(views []groupView) []string {
 	lines := []string{titleStyle.Render(fmt.Sprintf("WHERE TASKS WAIT (%d places)", len(views))) +
 		dimStyle.Render("   count  trend/min  longest  place ← awaited by")}
 	if len(views) == 0 {
@@ -401,8 +414,8 @@ func (m Model) groupLines() []string {
 			trend += " "
 		}
 		longest := ""
-		if v.longest != nil {
-			longest = age(v.longest)
+		if w := v.longest(); w != nil {
+			longest = age(w)
 		}
 		line := fmt.Sprintf("%s %7s %s %8s  %s", mark, thousands(v.count), trend, longest, groupPlace(v.g))
 		if i == cursor {
@@ -434,28 +447,25 @@ func (m Model) expandedLines(v groupView) []string {
 			out = append(out, "      "+full(f))
 		}
 	}
-	members := slices.Clone(v.members)
-	slices.SortFunc(members, func(a, b *tracking.Wait) int { return a.Since.Compare(b.Since) })
-	for _, w := range members[:min(len(members), maxExpandedTasks)] {
+	shown := v.waits[:min(len(v.waits), maxExpandedTasks)]
+	for i := range shown {
+		w := &shown[i]
 		out = append(out, fmt.Sprintf("    %8s  %s (0x%x)", age(w), w.Task.Name, w.Task.ID))
 	}
-	if n := len(members) - maxExpandedTasks; n > 0 {
+	if n := v.count - len(shown); n > 0 {
 		out = append(out, dimStyle.Render(fmt.Sprintf("    … and %d more", n)))
 	}
 	return out
 }
 
-func (m Model) longestLines() []string {
+func (m Model) longestLines(views []groupView) []string {
 	lines := []string{titleStyle.Render("LONGEST WAITING") + dimStyle.Render("   waited  task  where")}
 	s := m.shown
 	if s == nil {
 		return lines
 	}
-	for i := range s.Waits {
-		w := &s.Waits[i]
-		if !m.matches(w.Task.Name) {
-			continue
-		}
+	for i, waits := 0, m.longestWaits(views); i < len(waits) && len(lines) <= LongestShown; i++ {
+		w := &waits[i]
 		line := fmt.Sprintf("  %8s  %s  %s", age(w), w.Task.Name, whereShort(w.Frames))
 		if w.Sleeping && !w.Deadline.IsZero() {
 			line += dimStyle.Render(fmt.Sprintf("  (sleeping, wakes in %s)", dur(time.Until(w.Deadline))))
@@ -463,14 +473,25 @@ func (m Model) longestLines() []string {
 			line += dimStyle.Render("  (sleeping)")
 		}
 		lines = append(lines, line)
-		if len(lines) > 50 {
-			break
-		}
 	}
 	if len(lines) == 1 {
 		lines = append(lines, dimStyle.Render("  no tasks"))
 	}
 	return lines
+}
+
+// longestWaits returns the longest waits of the tasks that pass the filter, longest first: the
+// summary's own list, or with a filter those of the groups' tasks that pass it.
+func (m Model) longestWaits(views []groupView) []tracking.Wait {
+	if m.filter == "" {
+		return m.shown.Waits
+	}
+	var out []tracking.Wait
+	for _, v := range views {
+		out = append(out, v.waits...)
+	}
+	slices.SortFunc(out, func(a, b tracking.Wait) int { return tracking.CompareWaits(&a, &b) })
+	return out[:min(len(out), LongestShown)]
 }
 
 func (m Model) blockLines() []string {

@@ -84,7 +84,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	m, err := live.Attach(pid, mf.config())
+	cfg := mf.config()
+	if match != nil {
+		cfg.SummaryWaits = -1 // every task's, to count those that match
+	}
+	m, err := live.Attach(pid, cfg)
 	if err != nil {
 		return readFailed(stderr, err)
 	}
@@ -95,10 +99,13 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		switch e.Kind {
 		case live.SnapshotTaken:
 			gc.update()
-			n := 0
-			for i := range e.Summary.Waits {
-				if match == nil || match.MatchString(e.Summary.Waits[i].Task.Name) {
-					n++
+			n := e.Summary.Tasks
+			if match != nil {
+				n = 0
+				for i := range e.Summary.Waits {
+					if match.MatchString(e.Summary.Waits[i].Task.Name) {
+						n++
+					}
 				}
 			}
 			mostTasks = max(mostTasks, n)

@@ -65,6 +65,10 @@ func runWatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg := mf.config()
 	if asLines {
 		cfg.SummaryWaits = live.LinesTop // all a line shows
+	} else {
+		// The view lists the longest waits, and the longest of each group; it filters every
+		// task of a group by name.
+		cfg.SummaryWaits, cfg.SummaryGroupWaits = watchui.LongestShown, -1
 	}
 	m, err := live.Attach(pid, cfg)
 	if err != nil {

@@ -155,7 +155,7 @@ func TestMonitor(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			tg := testtarget.Start(t, version, "health.py", "1", "300,150", "1.5")
 			waits := testtarget.WatchRunDelay(t, tg.PID)
-			m, err := live.Attach(tg.PID, live.Config{Stuck: 2 * time.Second})
+			m, err := live.Attach(tg.PID, live.Config{Stuck: 2 * time.Second, SummaryWaits: -1})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -29,10 +29,11 @@ type Config struct {
 	TimerReads int
 	// NoSummary leaves Event.Summary nil: for consumers that only want stuck tasks and blocks.
 	NoSummary bool
-	// SummaryWaits is how many of the longest waits Summary.Waits holds (0: every task's), for
-	// consumers that show only the first few: copying every wait each snapshot is most of what
-	// a summary of many tasks costs.
-	SummaryWaits int
+	// SummaryWaits is how many of the longest waits Summary.Waits holds, and SummaryGroupWaits
+	// how many each of Summary.Groups holds (0: none, negative: every task's). A consumer asks
+	// for what it shows: copying every task's wait after each snapshot is most of what a
+	// summary of many tasks costs.
+	SummaryWaits, SummaryGroupWaits int
 }
 
 // Defaults.
@@ -91,8 +92,8 @@ type Summary struct {
 	Tasks         int
 	Threads       int
 	Loops         []tracking.LoopInfo
-	Groups        []tracking.Group // largest first
-	Waits         []tracking.Wait  // every task's (or Config.SummaryWaits), longest first
+	Groups        []tracking.Group // largest first, with Config.SummaryGroupWaits waits each
+	Waits         []tracking.Wait  // the longest (Config.SummaryWaits), longest first
 	Sites         []tracking.SiteStats
 	Names         map[uint64]string // names of the tasks of Loops' ongoing blocks
 	Stats         Stats
@@ -451,12 +452,13 @@ func (m *Monitor) summaryLocked() *Summary {
 	s := &Summary{
 		At: m.tracker.LastAt(), PID: m.pid, PythonVersion: m.version,
 		Tasks: m.tracker.Tasks(), Threads: m.threads,
-		Loops: m.loops.Loops(), Groups: m.tracker.Groups(),
+		Loops: m.loops.Loops(), Groups: m.tracker.Groups(m.cfg.SummaryGroupWaits),
 		Sites: m.loops.Sites(), Stats: m.stats, Names: map[uint64]string{},
 	}
-	if m.cfg.SummaryWaits > 0 {
-		s.Waits = m.tracker.Longest(m.cfg.SummaryWaits, nil)
-	} else {
+	switch n := m.cfg.SummaryWaits; {
+	case n > 0:
+		s.Waits = m.tracker.Longest(n, nil)
+	case n < 0:
 		s.Waits = m.tracker.Waits()
 	}
 	for _, l := range s.Loops {
