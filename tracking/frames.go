@@ -25,39 +25,41 @@ func Sleeping(frames []snapshot.Frame) bool {
 }
 
 // chainHasher hashes chains of frames, each distinct chain once per snapshot: the inspector gives
-// every chain with the same frames one shared slice.
+// every chain with the same frames one shared slice, and tasks that wait at the same place often
+// come one after another.
 type chainHasher struct {
-	seed     maphash.Seed
-	cache    map[snapshot.FramesKey]uint64
-	sleeping map[snapshot.FramesKey]bool
+	seed  maphash.Seed
+	cache map[snapshot.FramesKey]chainFacts
+	last  snapshot.FramesKey
+	facts chainFacts // of last
+	any   bool       // last is set
+}
+
+// chainFacts is what a chain's tasks share: its hash, and whether it sleeps (Sleeping).
+type chainFacts struct {
+	hash     uint64
+	sleeping bool
 }
 
 func newChainHasher(seed maphash.Seed) *chainHasher {
-	return &chainHasher{seed: seed, cache: map[snapshot.FramesKey]uint64{}, sleeping: map[snapshot.FramesKey]bool{}}
+	return &chainHasher{seed: seed, cache: map[snapshot.FramesKey]chainFacts{}}
 }
 
-// isSleeping is Sleeping, once per distinct chain.
-func (c *chainHasher) isSleeping(frames []snapshot.Frame) bool {
+func (c *chainHasher) of(frames []snapshot.Frame) chainFacts {
 	k := snapshot.KeyOf(frames)
-	v, ok := c.sleeping[k]
+	if c.any && k == c.last {
+		return c.facts
+	}
+	f, ok := c.cache[k]
 	if !ok {
-		v = Sleeping(frames)
-		c.sleeping[k] = v
+		var h maphash.Hash
+		h.SetSeed(c.seed)
+		for _, fr := range frames {
+			maphash.WriteComparable(&h, fr)
+		}
+		f = chainFacts{hash: h.Sum64(), sleeping: Sleeping(frames)}
+		c.cache[k] = f
 	}
-	return v
-}
-
-func (c *chainHasher) hash(frames []snapshot.Frame) uint64 {
-	k := snapshot.KeyOf(frames)
-	if h, ok := c.cache[k]; ok {
-		return h
-	}
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	for _, f := range frames {
-		maphash.WriteComparable(&h, f)
-	}
-	v := h.Sum64()
-	c.cache[k] = v
-	return v
+	c.last, c.facts, c.any = k, f, true
+	return f
 }

@@ -189,17 +189,23 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 		g.count = 0
 	}
 
+	var g *group
 	for i := range s.Tasks {
 		task := &s.Tasks[i]
 		key := TaskKey{ID: task.ID, Name: task.Name}
-		h := hasher.hash(task.Frames)
+		chain := hasher.of(task.Frames)
+		h := chain.hash
 		w := t.waits[task.ID]
 		if w != nil && w.Task.Name != task.Name {
 			// Another task at the same address (the old one was freed): a new wait.
 			w.gen = 0
 			w = nil
 		}
-		ranAt, ran := t.ran[task.ID]
+		var ranAt time.Time
+		ran := false
+		if len(t.ran) > 0 {
+			ranAt, ran = t.ran[task.ID]
+		}
 		if w == nil || w.hash != h || !slices.Equal(w.Frames, task.Frames) || (ran && ranAt.After(w.Since)) {
 			if w == nil {
 				w = &wait{}
@@ -220,8 +226,8 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 		w.gen = t.gen
 		w.TID = task.TID
 		w.LastSeen = at
-		w.Leaf = !awaited[task.ID]
-		w.Sleeping = hasher.isSleeping(task.Frames)
+		w.Leaf = len(awaited) == 0 || !awaited[task.ID]
+		w.Sleeping = chain.sleeping
 		if t.opts.Timer != nil && w.Sleeping {
 			if tm, ok := t.opts.Timer(task, at); ok {
 				if since := w.Since; w.setTimer(tm) && !w.Since.Equal(since) {
@@ -232,10 +238,11 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 
 		gid := groupIDs[i]
 		w.Group = gid
-		g := t.groups[gid]
-		if g == nil {
-			g = newGroup(gid, s, i, index)
-			t.groups[gid] = g
+		if g == nil || g.ID != gid { // tasks of one group often come one after another
+			if g = t.groups[gid]; g == nil {
+				g = newGroup(gid, s, i, index)
+				t.groups[gid] = g
+			}
 		}
 		g.count++
 	}

@@ -33,13 +33,8 @@ type Group struct {
 // Of returns the groups of s's tasks, largest first (ties in snapshot order of their first
 // task). It runs in time linear in the tasks and their awaiters.
 func Of(s *snapshot.Snapshot) []Group {
-	g := grouper{s: s, byID: make(map[uint64]int, len(s.Tasks)), keys: make([]uint64, len(s.Tasks)),
+	g := grouper{s: s, awaiters: snapshot.AwaiterIndex(s.Tasks), keys: make([]uint64, len(s.Tasks)),
 		onStack: make([]bool, len(s.Tasks))}
-	for i := range s.Tasks {
-		if _, dup := g.byID[s.Tasks[i].ID]; !dup {
-			g.byID[s.Tasks[i].ID] = i
-		}
-	}
 	for i := range s.Tasks {
 		g.keyOf(i)
 	}
@@ -87,7 +82,7 @@ func Of(s *snapshot.Snapshot) []Group {
 	for gi := range sorted {
 		first := &s.Tasks[sorted[gi].Tasks[0]]
 		for _, a := range first.AwaitedBy {
-			if t, ok := g.byID[a.ID]; ok && !slices.Contains(sorted[gi].Awaiters, groupOfTask[t]) {
+			if t, ok := g.task(a.ID); ok && !slices.Contains(sorted[gi].Awaiters, groupOfTask[t]) {
 				sorted[gi].Awaiters = append(sorted[gi].Awaiters, groupOfTask[t])
 			}
 		}
@@ -97,12 +92,20 @@ func Of(s *snapshot.Snapshot) []Group {
 
 // grouper computes each task's key: a hash of its frames and of its awaiters' keys.
 type grouper struct {
-	s       *snapshot.Snapshot
-	chains  map[snapshot.FramesKey]uint64 // hashFrames of each chain
-	byID    map[uint64]int                // task id → index of its first task
-	keys    []uint64                      // 0: not computed yet
-	stack   []int
-	onStack []bool
+	s      *snapshot.Snapshot
+	chains map[snapshot.FramesKey]uint64 // hashFrames of each chain
+	// awaiters maps the id of every awaiter to the index of its task (snapshot.AwaiterIndex):
+	// only awaiters are looked up, and they are few.
+	awaiters map[uint64]int
+	keys     []uint64 // 0: not computed yet
+	stack    []int
+	onStack  []bool
+}
+
+// task returns the index of the first task with this id, for the id of an awaiter.
+func (g *grouper) task(id uint64) (int, bool) {
+	i, ok := g.awaiters[id]
+	return i, ok && i >= 0
 }
 
 const (
@@ -123,7 +126,7 @@ func (g *grouper) keyOf(i int) {
 		t := g.stack[len(g.stack)-1]
 		pending := false
 		for _, a := range g.s.Tasks[t].AwaitedBy {
-			if j, ok := g.byID[a.ID]; ok && g.keys[j] == 0 && !g.onStack[j] {
+			if j, ok := g.task(a.ID); ok && g.keys[j] == 0 && !g.onStack[j] {
 				g.stack = append(g.stack, j)
 				g.onStack[j] = true
 				pending = true
@@ -147,7 +150,7 @@ func (g *grouper) hash(t int) uint64 {
 	var above uint64
 	for _, a := range g.s.Tasks[t].AwaitedBy {
 		var k uint64
-		if j, ok := g.byID[a.ID]; ok {
+		if j, ok := g.task(a.ID); ok {
 			k = g.keys[j]
 		} else {
 			k = g.framesHash(a.Frames) ^ 1
@@ -226,10 +229,10 @@ func (g *grouper) same(a, b int) bool {
 		// Awaiters are matched by key: awaiters of one task with equal keys are interchangeable.
 		used := make([]bool, len(tb.AwaitedBy))
 		for _, x := range ta.AwaitedBy {
-			xi, xTask := g.byID[x.ID]
+			xi, xTask := g.task(x.ID)
 			found := false
 			for k, y := range tb.AwaitedBy {
-				yi, yTask := g.byID[y.ID]
+				yi, yTask := g.task(y.ID)
 				if used[k] || xTask != yTask {
 					continue
 				}
