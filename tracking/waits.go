@@ -264,11 +264,18 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 
 // SetTimer records what memory says about the timer of a task seen sleeping in the latest
 // snapshot: the wait began when the sleep did. A timer with a new deadline is a new sleep, even
-// at the same place. It reports whether the task was known.
+// at the same place. A sleep begun after the snapshot is not the one it saw: the task woke in
+// between and ran (Ran), as a task that sleeps briefly at one place again and again does, and
+// the next snapshot that finds it there does not count its wait from before. It reports whether
+// the task was known.
 func (t *Tracker) SetTimer(key TaskKey, tm Timer) bool {
 	w := t.waits[key.ID]
 	if w == nil || w.Task != key || !w.Sleeping {
 		return false
+	}
+	if tm.Started.After(w.LastSeen) {
+		t.Ran(key.ID, tm.Started)
+		return true
 	}
 	if since := w.Since; w.setTimer(tm) && !w.Since.Equal(since) {
 		t.move(w)

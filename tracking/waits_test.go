@@ -148,6 +148,29 @@ func TestSetTimer(t *testing.T) {
 	}
 }
 
+// TestShortSleepsAtOnePlace: a task that sleeps a few milliseconds at one line again and again is
+// found there by every snapshot, but its timer, read after each, shows a sleep begun since: it
+// never waits for longer than an interval.
+func TestShortSleepsAtOnePlace(t *testing.T) {
+	tr := NewTracker(Options{})
+	key := TaskKey{3, "napper"}
+	for i := range 5 {
+		at := time.Duration(i) * time.Second
+		tr.Observe(snap(at, task(3, "napper", sleeping)))
+		w := mustWait(t, tr, 3)
+		if i > 0 && (w.Age() != 0 || w.Precision() < 0 || w.Precision() > time.Second) {
+			t.Fatalf("snapshot %d: waited %v, precision %v: want a wait begun since the snapshot before", i, w.Age(), w.Precision())
+		}
+		started := t0.Add(at + 20*time.Millisecond)
+		if !tr.SetTimer(key, Timer{Started: started, Deadline: started.Add(5 * time.Millisecond)}) {
+			t.Fatal("SetTimer refused the sleeping task")
+		}
+		if w := mustWait(t, tr, 3); w.Exact || !w.Since.Equal(t0.Add(at)) && i == 0 {
+			t.Fatalf("snapshot %d: a sleep begun after it was taken for the one it saw: %+v", i, w)
+		}
+	}
+}
+
 func TestGroups(t *testing.T) {
 	tr := NewTracker(Options{})
 	// Two workers wait at the same place under main; one waits at the same place with no awaiter:

@@ -2,7 +2,7 @@
 #   - "stuck-forever" starts waiting on an Event that is never set, STUCK_AFTER seconds later
 #     (it prints "STUCK <time.time()>" when it starts waiting);
 #   - "sleeper" sleeps SLEEP seconds from a known moment ("SLEEPING <time.time()> <delay>");
-#   - "churner" creates short tasks ("churn-N", alive a few milliseconds) all the time;
+#   - "churner" creates short tasks ("churn-N", alive a few ms) all the time; "napper" sleeps 5 ms again and again;
 #   - a callback of the loop blocks it with time.sleep() for each of BLOCKS milliseconds in turn,
 #     one every BLOCK_EVERY seconds, printing "BLOCK <start> <end>" (time.time()) after each;
 #   - "main" awaits a TaskGroup holding the others: it waits as long as the program runs, but
@@ -62,8 +62,14 @@ async def main():
         tg.create_task(wait_forever(ev), name="stuck-forever")
         tg.create_task(sleeper(), name="sleeper")
         tg.create_task(churner(tg), name="churner")
+        tg.create_task(napper(), name="napper")
         loop.call_later(BLOCK_EVERY, block, loop, 0)
         loop.call_later(0.2, lambda: print("READY", os.getpid(), flush=True))
+
+
+async def napper():  # defined last: the lines above are named by tests
+    while True:
+        await asyncio.sleep(0.005)
 
 
 asyncio.run(main())

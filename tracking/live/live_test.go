@@ -214,6 +214,22 @@ func TestMonitor(t *testing.T) {
 			if !found {
 				t.Error("no wait of the sleeper in the summary")
 			}
+			// The napper sleeps 5 ms at one line again and again: it never waits there for long,
+			// though every snapshot finds it at the same place. Its timer, read after a
+			// snapshot, shows a sleep begun since.
+			napper := false
+			for _, w := range last.Waits {
+				if w.Task.Name != "napper" {
+					continue
+				}
+				napper = true
+				if w.Age() > 1500*time.Millisecond {
+					t.Errorf("napper: waited %v (since %v, exact %v), though it sleeps 5 ms at a time", w.Age(), w.Since, w.Exact)
+				}
+			}
+			if !napper {
+				t.Error("no wait of the napper in the summary")
+			}
 			t.Logf("stats: %+v", last.Stats)
 		})
 	}
