@@ -95,7 +95,7 @@ func (w *watch) observe(s *snapshot.Snapshot, timers live.FrameReader) *observed
 	w.tracker.Observe(s)
 	var want []tracking.Wait
 	if timers != nil {
-		want = w.tracker.Longest(timerReads, func(tw *tracking.Wait) bool { return tw.Sleeping && !tw.Exact })
+		want = w.tracker.UntimedSleepers(timerReads)
 	}
 	w.mu.Unlock()
 	if len(want) > 0 {

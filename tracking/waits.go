@@ -397,6 +397,26 @@ func (t *Tracker) Longest(n int, keep func(*Wait) bool) []Wait {
 	return out
 }
 
+// timerWindow is how many of the longest waits UntimedSleepers looks among.
+const timerWindow = 64
+
+// UntimedSleepers returns up to n of the waits in asyncio.sleep() whose start is not known
+// exactly, longest first, among the 64 longest waits: the sleeps whose timers are worth reading
+// (SetTimer). Those are the waits front ends show; a target of thousands of sleeping tasks would
+// otherwise have a timer or two read after every snapshot for as long as it is followed.
+func (t *Tracker) UntimedSleepers(n int) []Wait {
+	var out []Wait
+	for _, w := range t.ordered()[:min(timerWindow, len(t.waits))] {
+		if len(out) >= n {
+			break
+		}
+		if w.Sleeping && !w.Exact {
+			out = append(out, w.Wait)
+		}
+	}
+	return out
+}
+
 // Stuck returns the tasks stuck for at least threshold, longest first: leaf tasks — tasks that
 // await no other task — seen at the same suspension point for that long, except those sleeping in
 // asyncio.sleep(), which wake by themselves. A task that awaits others is never stuck itself: its

@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -305,5 +306,41 @@ func TestOrderKept(t *testing.T) {
 		if top := tr.Longest(5, func(w *Wait) bool { return w.Sleeping }); len(top) > 5 {
 			t.Fatalf("step %d: Longest(5) gave %d", step, len(top))
 		}
+	}
+}
+
+// TestUntimedSleepers: the sleeps whose timers are worth reading are those not known exactly
+// among the longest waits, and only among them.
+func TestUntimedSleepers(t *testing.T) {
+	tr := NewTracker(Options{})
+	var tasks []snapshot.Task
+	for i := range 100 {
+		chain := sleeping
+		if i%10 == 9 {
+			chain = eventWait
+		}
+		tasks = append(tasks, task(uint64(1000+i), fmt.Sprintf("t%03d", i), chain))
+	}
+	tr.Observe(snap(0, tasks...))
+	got := tr.UntimedSleepers(1000)
+	// The 64 longest waits (all began before tracking; by name then) hold 58 sleepers.
+	if len(got) != 58 || got[0].Task.Name != "t000" || got[len(got)-1].Task.Name != "t063" {
+		t.Fatalf("%d sleepers to time, %v … %v", len(got), got[0].Task, got[len(got)-1].Task)
+	}
+	if n := len(tr.UntimedSleepers(5)); n != 5 {
+		t.Errorf("UntimedSleepers(5) gave %d", n)
+	}
+	// Once timed, a sleep leaves the list; the timed ones, begun before tracking, stay the
+	// longest, so no sleep further down comes into reach while they last.
+	for _, w := range got {
+		tr.SetTimer(w.Task, Timer{Started: t0.Add(-time.Hour), Deadline: t0.Add(time.Hour)})
+	}
+	if rest := tr.UntimedSleepers(1000); len(rest) != 0 {
+		t.Errorf("after timing the sleepers within reach: %d more, from %v", len(rest), rest[0].Task)
+	}
+	// When they end, the next ones do.
+	tr.Observe(snap(time.Second, tasks[64:]...))
+	if rest := tr.UntimedSleepers(1000); len(rest) != 32 || rest[0].Task.Name != "t064" {
+		t.Errorf("after the first 64 tasks ended: %d sleepers to time", len(rest))
 	}
 }

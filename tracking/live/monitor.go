@@ -7,7 +7,6 @@ package live
 import (
 	"context"
 	"errors"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -26,10 +25,8 @@ type Config struct {
 	Blocked        time.Duration // a callback running this long blocks its loop (default 100 ms)
 	Retries        int           // snapshot retries (inspector.Options.Retries)
 	// TimerReads bounds the sleeping tasks whose timer is read per snapshot, longest waiting
-	// first, to learn exactly when their sleep began (default 16; negative: none). Only the
-	// tasks among the timerWindow longest waits are read: those are what front ends show, and
-	// a target of thousands of sleeping tasks would otherwise have its timers read for as long
-	// as it is watched.
+	// first (tracking.Tracker.UntimedSleepers), to learn exactly when their sleep began
+	// (default 16; negative: none).
 	TimerReads int
 	// NoSummary leaves Event.Summary nil: for consumers that only want stuck tasks and blocks.
 	NoSummary bool
@@ -47,9 +44,6 @@ const (
 	DefaultStuck          = 30 * time.Second
 	DefaultTimerReads     = 16
 )
-
-// timerWindow is how many of the longest waits have their sleep timers read (Config.TimerReads).
-const timerWindow = 64
 
 func (c *Config) fill() {
 	if c.Interval <= 0 {
@@ -271,10 +265,8 @@ func (m *Monitor) readTimers(s *snapshot.Snapshot) {
 		return
 	}
 	m.mu.Lock()
-	want := m.tracker.Longest(timerWindow, nil)
+	want := m.tracker.UntimedSleepers(m.cfg.TimerReads)
 	m.mu.Unlock()
-	want = slices.DeleteFunc(want, func(w tracking.Wait) bool { return !w.Sleeping || w.Exact })
-	want = want[:min(len(want), m.cfg.TimerReads)]
 	if len(want) == 0 {
 		return
 	}
