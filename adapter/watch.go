@@ -22,19 +22,8 @@ import (
 // Samples are taken by a second reader of the process, so that a sample never waits for a
 // snapshot being read, and only while the session refreshes: a session that only stops now and
 // then reads nothing between its stops. A new refresh starts a new LoopDetector, since what the
-// loop did while nothing watched cannot be known.
-
-// Samples of the threads come every idleSampleInterval while the event loops wait in their
-// selectors, and every busySampleInterval from a sample that finds one running a callback (or its
-// own work) until one finds them all idle again: a run is followed closely once seen, and an idle
-// program costs little. A run is first seen up to idleSampleInterval after it began, so a run up
-// to that much longer than the blocked threshold may go unreported; its start is known within
-// half of it. (A sample costs far more at a second's rate of a hundred than in a tight loop: each
-// one wakes the adapter and copies cold pages; PERFORMANCE.md has the figures.)
-const (
-	idleSampleInterval = 50 * time.Millisecond
-	busySampleInterval = 10 * time.Millisecond
-)
+// loop did while nothing watched cannot be known. Samples come at live.SampleAdaptively's
+// intervals.
 
 // ongoingReport is how long a block must have gone on to be reported before it ends: a loop
 // blocked for good must not wait for its end to be told.
@@ -148,53 +137,14 @@ func (s *session) sampleLoop(done <-chan struct{}) {
 	}
 	s.watch.startSampling()
 	defer s.watch.stopSampling()
-	timer := time.NewTimer(idleSampleInterval)
-	defer timer.Stop()
-	var buf []tracking.ThreadSample
-	for {
-		select {
-		case <-done:
-			return
-		case <-timer.C:
+	err = live.SampleAdaptively(done, sampler, func(at time.Time, threads []tracking.ThreadSample) {
+		for _, b := range s.watch.sampled(at, threads) {
+			s.sendLoopBlocked(b)
 		}
-		var at time.Time
-		start := time.Now()
-		at, buf, err = live.Sample(sampler, buf[:0])
-		next := idleSampleInterval
-		switch {
-		case err == nil:
-			for _, b := range s.watch.sampled(at, buf) {
-				s.sendLoopBlocked(b)
-			}
-			if anyLoopBusy(buf) {
-				next = busySampleInterval
-			}
-		case isChanged(err):
-			// A sample missed: the gap around it widens.
-		default:
-			s.log.Info("loop sampling stopped", "err", err)
-			return // the refresh reports what the target has come to
-		}
-		// The interval counts from the start of a sample, as a ticker's would.
-		timer.Reset(max(next-time.Since(start), time.Millisecond))
+	})
+	if err != nil {
+		s.log.Info("loop sampling stopped", "err", err) // the refresh reports what the target has come to
 	}
-}
-
-func isChanged(err error) bool {
-	var changed *inspector.TargetChangedError
-	return errors.As(err, &changed)
-}
-
-// anyLoopBusy reports whether a sample found an event loop outside its selector.
-func anyLoopBusy(threads []tracking.ThreadSample) bool {
-	for i := range threads {
-		if threads[i].HasLoop {
-			if st := tracking.ReadLoopStack(threads[i].Frames).State; st == tracking.InCallback || st == tracking.InLoop {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // samplerTarget returns the session's second reader of the target, attaching it on first use.

@@ -2,12 +2,9 @@ package lsp
 
 import (
 	"context"
-	"errors"
+	"sync"
 	"time"
 
-	"sync"
-
-	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/snapshot"
 	"github.com/aioscope/aioscope/tracking"
 	"github.com/aioscope/aioscope/tracking/live"
@@ -16,21 +13,12 @@ import (
 // What the server knows of the target over time (package tracking): how long each task has
 // waited where it waits and which tasks are stuck, from a tracking.Tracker fed with every
 // snapshot of the attachment; and, while snapshots are taken on a timer, which event loops are
-// blocked, from a tracking.LoopDetector fed with samples of the threads' current frames.
+// blocked, from a tracking.LoopDetector fed with samples of the threads' current frames, taken
+// at live.SampleAdaptively's intervals.
 
 // DefaultStuckThreshold is how long a leaf task must wait at one place to be shown as stuck
 // unless stuckThreshold says otherwise.
 const DefaultStuckThreshold = live.DefaultStuck
-
-// Samples of the threads come every idleSampleInterval while the event loops wait in their
-// selectors, and every busySampleInterval from a sample that finds one running a callback (or its
-// own work) until one finds them all idle again: a run is followed closely once seen, and an idle
-// program costs little. A run is first seen up to idleSampleInterval after it began, so a run up
-// to that much longer than the blocked threshold may go unreported.
-const (
-	idleSampleInterval = 50 * time.Millisecond
-	busySampleInterval = 10 * time.Millisecond
-)
 
 // blockShownFor is how long a blocked event loop stays a diagnostic after the block ended: long
 // enough to be seen at the next snapshots, short enough to go away once the loop runs freely.
@@ -164,43 +152,7 @@ func (w *watch) sampled(at time.Time, threads []tracking.ThreadSample) {
 // sampleLoops samples the threads of the target until ctx is done or sampling fails for good (a
 // target gone is noticed by the snapshots).
 func (s *session) sampleLoops(ctx context.Context, w *watch, sampler live.ThreadSampler) {
-	t := time.NewTimer(idleSampleInterval)
-	defer t.Stop()
-	var buf []tracking.ThreadSample
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		at, threads, err := live.Sample(sampler, buf[:0])
-		buf = threads
-		next := idleSampleInterval
-		var changed *inspector.TargetChangedError
-		switch {
-		case errors.As(err, &changed):
-			// A target changing too fast for this sample: the next one may do.
-		case err != nil:
-			s.log.Info("sampling the event loops stopped", "err", err)
-			return
-		default:
-			w.sampled(at, threads)
-			if busy(threads) {
-				next = busySampleInterval
-			}
-		}
-		t.Reset(next)
+	if err := live.SampleAdaptively(ctx.Done(), sampler, w.sampled); err != nil {
+		s.log.Info("sampling the event loops stopped", "err", err)
 	}
-}
-
-// busy reports whether a sample found an event loop outside its selector.
-func busy(threads []tracking.ThreadSample) bool {
-	for i := range threads {
-		if threads[i].HasLoop {
-			if st := tracking.ReadLoopStack(threads[i].Frames).State; st == tracking.InCallback || st == tracking.InLoop {
-				return true
-			}
-		}
-	}
-	return false
 }
