@@ -173,14 +173,11 @@ func (s *session) onFrameArguments(req request) (any, error) {
 		fa := &body.Frames[k]
 		fa.Arguments = []argumentValue{}
 		err := readFrame(vr, at(k), func(r *values.Reader, frame uint64) error {
-			vars, err := r.Frame(frame)
+			vars, err := r.Arguments(frame)
 			if err != nil {
 				return err
 			}
 			for _, fv := range vars {
-				if fv.Kind != "argument" {
-					continue
-				}
 				av := argumentValue{Name: fv.Name, Value: fv.Repr, Type: fv.Type}
 				if fv.Err != nil {
 					av.Value = "(could not read it: " + explain(fv.Err) + ")"

@@ -25,14 +25,11 @@ func (p liveProcess) newSampler() (live.ThreadSampler, error) {
 func (p liveProcess) Arguments(task *snapshot.Task, i int) ([]snapshot.Variable, error) {
 	var out []snapshot.Variable
 	err := p.InTaskFrame(task, i, func(r *values.Reader, frame uint64) error {
-		vars, err := r.Frame(frame)
+		vars, err := r.Arguments(frame)
 		if err != nil {
 			return err
 		}
 		for _, v := range vars {
-			if v.Kind != "argument" {
-				continue
-			}
 			sv := snapshot.Variable{Name: v.Name, Kind: v.Kind, Type: v.Type, Repr: v.Repr}
 			if v.Err != nil {
 				sv = snapshot.Variable{Name: v.Name, Kind: v.Kind, Err: v.Err.Error()}

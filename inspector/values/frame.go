@@ -3,6 +3,7 @@ package values
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/aioscope/aioscope/cpython"
@@ -173,6 +174,16 @@ func (r *Reader) Frame(frameAddr uint64) ([]Variable, error) {
 		return nil, err
 	}
 	return q.variables(f, nil)
+}
+
+// Arguments lists the arguments of the frame at frameAddr, as Frame lists them: what a hover or
+// a call line shows of a frame.
+func (r *Reader) Arguments(frameAddr uint64) ([]Variable, error) {
+	vars, err := r.Frame(frameAddr)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(vars, func(v Variable) bool { return v.Kind != "argument" }), nil
 }
 
 // FrameWithDeadline is Frame, with the deadline the frame waits for (see Deadline) when it is a
