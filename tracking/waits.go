@@ -219,9 +219,15 @@ func (t *Tracker) ObserveGroups(s *snapshot.Snapshot, gs []groups.Group) {
 			t.move(w)
 		}
 		if w.Exact && at.After(w.Deadline) {
-			// The sleep should be over: the task sleeps again at the same place, or the loop
-			// is late. Until its timer is read again, the start is only bounded.
-			w.Exact = false
+			// The sleep is over: the task woke at its deadline and, found at the same place,
+			// sleeps there again (a loop that polls). Its wait began after the deadline, known
+			// exactly once its timer is read again. (If its event loop is late instead, the
+			// loop's samples say so.)
+			w.Wait = Wait{Task: key, Frames: task.Frames, Since: at, Earliest: w.Deadline}
+			if prevAt.After(w.Earliest) {
+				w.Earliest = prevAt
+			}
+			t.move(w)
 		}
 		w.gen = t.gen
 		w.TID = task.TID

@@ -142,10 +142,12 @@ func TestSetTimer(t *testing.T) {
 	if tr.SetTimer(TaskKey{3, "other"}, Timer{Started: start}) {
 		t.Error("SetTimer accepted a task that is not there")
 	}
-	// Past its deadline the sleep is over, or late: the start is no longer known exactly.
+	// Past its deadline the sleep is over: found at the same place, the task sleeps there again,
+	// since its deadline.
+	deadline := start.Add(90 * time.Minute)
 	tr.Observe(snap(31*time.Minute, task(3, "napper", sleeping)))
-	if w := mustWait(t, tr, 3); w.Exact {
-		t.Errorf("a sleep past its deadline is still exact: %+v", w)
+	if w := mustWait(t, tr, 3); w.Exact || !w.Since.Equal(t0.Add(31*time.Minute)) || !w.Earliest.Equal(deadline) {
+		t.Errorf("a sleep past its deadline: %+v; want a wait since the snapshot, begun after %v", w, deadline)
 	}
 }
 
