@@ -396,7 +396,7 @@ func (m Model) views() []groupView {
 }
 
 func (m Model) groupLines(views []groupView) []string {
-	lines := []string{titleStyle.Render(fmt.Sprintf("WHERE TASKS WAIT (%d places)", len(views))) +
+	lines := []string{titleStyle.Render(fmt.Sprintf("WHERE TASKS WAIT (%d place%s)", len(views), plural(len(views)))) +
 		dimStyle.Render("   count  trend/min  longest  place ← awaited by")}
 	if len(views) == 0 {
 		return append(lines, dimStyle.Render("  no tasks"))
