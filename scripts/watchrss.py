@@ -1,17 +1,23 @@
 """Resident memory of `aioscope watch` over a long watch of a churning target.
 
-Usage: watchrss.py [--seconds S] PYTHON BIN [BIN...]
+Usage: watchrss.py [--seconds S] [--tty] PYTHON BIN [BIN...]
 
 Starts testdata/scenarios/churn.py (thousands of tasks a second created and finished) with
-PYTHON, runs `BIN watch --json --for S PID > /dev/null` for every BIN side by side on it, and
-reads each watch's VmRSS every 5 s. Prints, per binary, the first and last readings and the
+PYTHON, runs `BIN watch --json --for S PID > /dev/null` for every BIN side by side on it (with
+--tty, `BIN watch --for S PID` drawing its terminal view on a pseudo-terminal of 140x40, whose
+output is read and thrown away), and reads each watch's VmRSS every 5 s. Prints, per binary, the first and last readings and the
 least and most after the first 30 s: a watch whose memory is flat keeps those within a few
 per cent of each other however long it runs.
 """
 import argparse
+import fcntl
 import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,9 +35,31 @@ def rss_mib(pid):
     return None
 
 
+def start_watch(bin_, seconds, pid, tty, devnull):
+    if not tty:
+        return subprocess.Popen([bin_, "watch", "--json", "--for", f"{seconds}s", str(pid)], stdout=devnull)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    w = subprocess.Popen([bin_, "watch", "--for", f"{seconds}s", str(pid)], stdin=slave, stdout=slave, stderr=slave,
+                         env=dict(os.environ, TERM="xterm-256color"), start_new_session=True)
+    os.close(slave)
+    threading.Thread(target=drain, args=(master,), daemon=True).start()
+    return w
+
+
+def drain(fd):
+    while True:
+        try:
+            if not os.read(fd, 1 << 16):
+                return
+        except OSError:
+            return
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=300)
+    ap.add_argument("--tty", action="store_true")
     ap.add_argument("python")
     ap.add_argument("bins", nargs="+")
     opts = ap.parse_args()
@@ -40,8 +68,7 @@ def main():
         target.kill()
         raise SystemExit("watchrss: the target did not start")
     devnull = open(os.devnull, "w")
-    watches = [subprocess.Popen([os.path.abspath(b), "watch", "--json", "--for", f"{opts.seconds}s", str(target.pid)],
-                                stdout=devnull) for b in opts.bins]
+    watches = [start_watch(os.path.abspath(b), opts.seconds, target.pid, opts.tty, devnull) for b in opts.bins]
     readings = {b: [] for b in opts.bins}
     t0 = time.time()
     try:
@@ -54,7 +81,8 @@ def main():
     finally:
         target.kill()
         target.wait()
-    print(f"{opts.seconds} s of churn.py, load {os.getloadavg()[0]:.2f}")
+    mode = "terminal view" if opts.tty else "JSON Lines"
+    print(f"{opts.seconds} s of churn.py, {mode}, load {os.getloadavg()[0]:.2f}")
     for b in opts.bins:
         rs = readings[b]
         later = [r for t, r in rs if t >= 30] or [r for _, r in rs]
