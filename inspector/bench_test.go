@@ -3,6 +3,7 @@ package inspector_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aioscope/aioscope/inspector"
 	"github.com/aioscope/aioscope/internal/testtarget"
@@ -38,6 +39,7 @@ func benchmarkSnapshot(b *testing.B, version string, n int, opts inspector.Optio
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu0 := testtarget.OwnCPU(b)
 	for i := 0; i < b.N; i++ {
 		s, err := p.Snapshot()
 		if err != nil {
@@ -47,6 +49,8 @@ func benchmarkSnapshot(b *testing.B, version string, n int, opts inspector.Optio
 			b.Fatalf("snapshot has %d tasks, want %d", len(s.Tasks), n+1)
 		}
 	}
+	// The CPU of every goroutine the snapshots ran on, helpers on a second processor included.
+	b.ReportMetric(float64(testtarget.OwnCPU(b)-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkAttach measures locating the runtime: reading /proc/PID/maps and the ELF headers of

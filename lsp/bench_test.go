@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -157,19 +156,13 @@ func BenchmarkIdleCPU10k(b *testing.B) {
 			c.initialize(bc.opts, nil)
 			uri := c.open(testtarget.ScenarioPath(bc.scenario[0]))
 			c.waitLenses(uri, func(ls []CodeLens) bool { return len(ls) >= 2 })
-			start, cpu0 := time.Now(), cpuTime()
+			start, cpu0 := time.Now(), testtarget.OwnCPU(b)
 			for i := 0; i < b.N; i++ {
 				time.Sleep(DefaultRefreshInterval)
 				c.lenses(uri) // as an editor asks again after each refresh
 			}
-			wall, cpu := time.Since(start), cpuTime()-cpu0
+			wall, cpu := time.Since(start), testtarget.OwnCPU(b)-cpu0
 			b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%cpu")
 		})
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -4,21 +4,12 @@ import (
 	"context"
 	"io"
 	"sort"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aioscope/aioscope/internal/testtarget"
 	"github.com/aioscope/aioscope/tracking/live"
 )
-
-func cpuTime(t testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkWatch10k watches a 10,000-task target as aioscope watch --json does — a snapshot
 // every second, loop samples 100 times a second, a summary line per snapshot (written to
@@ -36,13 +27,13 @@ func BenchmarkWatch10k(b *testing.B) {
 				}
 				lines := live.NewLines(io.Discard)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				c0, w0 := cpuTime(b), time.Now()
+				c0, w0 := testtarget.OwnCPU(b), time.Now()
 				err = m.Run(ctx, func(e live.Event) {
 					if err := lines.Write(e); err != nil {
 						b.Error(err)
 					}
 				})
-				cpu, wall = cpu+cpuTime(b)-c0, wall+time.Since(w0)
+				cpu, wall = cpu+testtarget.OwnCPU(b)-c0, wall+time.Since(w0)
 				cancel()
 				if err != nil {
 					b.Fatal(err)
