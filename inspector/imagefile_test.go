@@ -122,7 +122,7 @@ func (p *Process) SnapshotImage() (*snapshot.Snapshot, *Image, error) {
 		return nil, nil, err
 	}
 	live := p.mem
-	defer func() { p.mem = live }()
+	defer func() { p.mem, p.snapshots = live, nil }()
 	// The pages the debug tables live on, which openImage reads.
 	base := newRecordingMemory(live, nil)
 	if err := p.readTablesFrom(base); err != nil {
@@ -134,6 +134,7 @@ func (p *Process) SnapshotImage() (*snapshot.Snapshot, *Image, error) {
 		rec := newRecordingMemory(live, base.pages)
 		p.mem = rec
 		p.codes = codeCache{}
+		p.snapshots = nil // a cache over rec: the one over live would read around the recording
 		s, _, err := p.walk(nil)
 		if err == nil && rec.changed {
 			// The target changed during the walk (a program still settling, a busy machine):

@@ -47,6 +47,7 @@ type Process struct {
 	codes       codeCache
 	batchSize   int            // tasks read between recycling page copies: tasksPerBatch, or fewer in tests
 	vals        *values.Reader // see valueReader
+	snapshots   *snapmem.Cache // the copies of Snapshot, whose memory each snapshot uses again
 	sampler     *snapmem.Cache // the copies of SampleThreads, used again by each sample
 	onDemand    *snapmem.Cache // the copies of InTaskFrame, InThreadFrame and ReadValues
 }

@@ -2,6 +2,7 @@ package inspector
 
 import (
 	"encoding/binary"
+	"runtime"
 	"time"
 
 	"github.com/aioscope/aioscope/cpython"
@@ -60,13 +61,26 @@ type walker struct {
 // walk takes one snapshot. prefetch lists pages to copy before walking (see Cache.Load); the
 // pages the walk read are returned, whether or not it succeeded, to be prefetched next time.
 func (p *Process) walk(prefetch []uint64) (*snapshot.Snapshot, []uint64, error) {
-	mem := snapmem.New(p.mem)
-	defer mem.Release()
+	mem := p.snapshotMemory()
 	if err := mem.Load(prefetch); err != nil {
 		return nil, nil, err
 	}
 	s, err := p.walkCache(mem)
 	return s, mem.Footprint(), err
+}
+
+// snapshotMemory returns the cache a snapshot reads through, empty. One cache serves every
+// snapshot of the Process: nothing in a snapshot refers to its copies, and the memory the first
+// snapshot's copies were made into, faulted in by then, takes the next one's (see snapmem's
+// slabs). It is unmapped when the Process is no longer used.
+func (p *Process) snapshotMemory() *snapmem.Cache {
+	if p.snapshots == nil {
+		p.snapshots = snapmem.New(p.mem)
+		runtime.AddCleanup(p, (*snapmem.Cache).Release, p.snapshots)
+	} else {
+		p.snapshots.Reset()
+	}
+	return p.snapshots
 }
 
 func (p *Process) walkCache(mem *snapmem.Cache) (*snapshot.Snapshot, error) {

@@ -96,7 +96,7 @@ func NewLight(src Memory) *Cache {
 const lightSlabSize = 64 << 10
 
 // Reset forgets every copy, so that the next reads see the target as it is then, and hands
-// their memory out again. Nothing read before may be used afterwards.
+// their memory out again (see slabs). Nothing read before may be used afterwards.
 func (c *Cache) Reset() {
 	for key, r := range c.regions {
 		*r = region{}
@@ -106,7 +106,10 @@ func (c *Cache) Reset() {
 	c.lastAddr, c.lastData, c.lastRegionKey, c.lastRegion, c.recent = ^uint64(0), nil, ^uint64(0), nil, [4]recentRegion{}
 	c.recording, c.recorded = false, c.recorded[:0]
 	c.inBatch, c.batchPages = false, c.batchPages[:0]
-	c.slabs.rewind(slabMark{})
+	if c.prefetcher != nil {
+		c.prefetcher.refs = nil // what the last walk followed objects with, and all it holds
+	}
+	c.slabs.recycle()
 }
 
 // Release gives back the memory of the copies. The cache must not be used afterwards, nor

@@ -1,6 +1,7 @@
 package snapmem
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -13,8 +14,10 @@ import (
 // (see EndBatch). Taken from the Go heap in small pages, that memory costs a page fault per
 // 4 KiB the first time it is written, which on a virtual machine is slower than copying it.
 // Slabs are mapped apart from the heap and asked to be backed by huge pages, so the copies fault
-// once per 2 MiB instead, and they are unmapped as soon as the snapshot is built (nothing in a
-// snapshot refers to them).
+// once per 2 MiB instead. Nothing in a snapshot refers to them: once it is built, they are
+// unmapped (Release) or handed out again to the next snapshot (Reset), which then finds its
+// memory faulted in already. A cache read again and again (a watch) thus pays for fresh memory
+// once, not every time.
 //
 // Fresh memory can cost far more than that on a virtual machine whose host takes free memory
 // back (free page reporting): the first write to each huge page then waits for the host
@@ -22,18 +25,27 @@ import (
 // goroutine faults the huge pages they will go into from the far end while the copies fill them
 // from the near end, so that two CPUs share the wait.
 type slabs struct {
-	cur    []byte   // the current slab
-	free   []byte   // unused part of the current slab
-	count  int      // slabs made so far
-	mapped [][]byte // every mapping made, to unmap on release
-	noMmap bool     // mapping failed once, or not wanted: use the Go heap
-	size   int      // how much a slab holds at least; 0: slabSize
-	onHeap bool     // the current slab is Go heap memory
+	made  []slab // every slab not released, in the order they are handed out
+	count int    // how many of made are handed out since the last recycle; the last is cur
+	cur   []byte // the current slab
+	free  []byte // unused part of the current slab
+	// noMmap: mapping failed once, or is not wanted: use the Go heap.
+	noMmap bool
+	size   int // how much a slab holds at least; 0: slabSize
 	// prepared: the end of what the helper was asked to fault in, in the current slab.
 	prepared uintptr
 	marked   bool // between mark and rewind
 	stop     atomic.Bool
 	helper   sync.WaitGroup
+}
+
+// slab is one piece of memory copies are made into.
+type slab struct {
+	b       []byte // what is handed out: 2 MiB aligned unless on the heap
+	mapping []byte // the mapping b lies in; nil: b is Go heap memory
+	// reach: how much of b, from its start, has been written or faulted in before: memory that
+	// need not be prepared again.
+	reach int
 }
 
 const (
@@ -46,16 +58,29 @@ const (
 // get returns n bytes to copy into; the caller keeps the first k with take(k).
 func (s *slabs) get(n int) []byte {
 	if len(s.free) < n {
+		s.next(n)
+	}
+	return s.free[:n:n]
+}
+
+// next makes the next slab that holds n bytes current: the one handed out next since the last
+// recycle if it is large enough, or a new one put in its place.
+func (s *slabs) next(n int) {
+	if s.count == len(s.made) || len(s.made[s.count].b) < n {
 		size := s.size
 		if size == 0 {
 			size = slabSize
 		}
-		s.cur, s.prepared = s.alloc(max(size, n)), 0
-		s.free = s.cur
-		s.count++
+		s.made = slices.Insert(s.made, s.count, s.alloc(max(size, n)))
 	}
-	return s.free[:n:n]
+	sl := &s.made[s.count]
+	s.count++
+	s.cur, s.free = sl.b, sl.b
+	s.prepared = uintptr(unsafe.Pointer(&sl.b[0])) + uintptr(sl.reach)
 }
+
+// onHeap reports whether the current slab is Go heap memory.
+func (s *slabs) onHeap() bool { return s.count == 0 || s.made[s.count-1].mapping == nil }
 
 // take marks the first k bytes returned by get as used. Once half a huge page is filled, the
 // next one is prepared if it was not asked for yet (see prefault): a walk that copies that much
@@ -63,7 +88,13 @@ func (s *slabs) get(n int) []byte {
 // copies stop growing.
 func (s *slabs) take(k int) {
 	s.free = s.free[k:]
-	if s.onHeap || s.marked || len(s.free) == 0 {
+	if s.onHeap() {
+		return
+	}
+	if sl := &s.made[s.count-1]; len(sl.b)-len(s.free) > sl.reach {
+		sl.reach = len(sl.b) - len(s.free)
+	}
+	if s.marked || len(s.free) == 0 {
 		return
 	}
 	at := uintptr(unsafe.Pointer(&s.free[0]))
@@ -72,29 +103,26 @@ func (s *slabs) take(k int) {
 	}
 }
 
-func (s *slabs) alloc(n int) []byte {
+func (s *slabs) alloc(n int) slab {
 	if !s.noMmap {
 		m, err := unix.Mmap(-1, 0, n+hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 		if err == nil {
-			s.mapped = append(s.mapped, m)
 			// Huge pages need 2 MiB alignment; the mapping is one huge page longer to allow it.
 			off := (hugePage - int(uintptr(unsafe.Pointer(&m[0]))&(hugePage-1))) & (hugePage - 1)
 			b := m[off : off+n : off+n]
 			_ = unix.Madvise(b, unix.MADV_HUGEPAGE) // only advice: without it, small pages
-			s.onHeap = false
-			return b
+			return slab{b: b, mapping: m}
 		}
 		s.noMmap = true
 	}
-	s.onHeap = true
-	return make([]byte, n)
+	return slab{b: make([]byte, n)}
 }
 
 // prefault has a helper goroutine fault in, last first, the huge pages of the current slab that
-// the next n bytes reach beyond the huge page being filled now, but for those asked for before.
-// It only affects speed.
+// the next n bytes reach beyond the huge page being filled now, but for those asked for or
+// written before. It only affects speed.
 func (s *slabs) prefault(n int) {
-	if s.onHeap || len(s.free) == 0 {
+	if s.onHeap() || len(s.free) == 0 {
 		return // no slab yet, or the Go heap's memory: nothing to prepare
 	}
 	start := uintptr(unsafe.Pointer(&s.free[0]))
@@ -108,6 +136,9 @@ func (s *slabs) prefault(n int) {
 	}
 	area := s.free[next:end]
 	s.prepared = start + uintptr(end)
+	if sl := &s.made[s.count-1]; len(sl.b)-len(s.free)+end > sl.reach {
+		sl.reach = len(sl.b) - len(s.free) + end
+	}
 	s.helper.Add(1)
 	go func() {
 		defer s.helper.Done()
@@ -120,7 +151,7 @@ func (s *slabs) prefault(n int) {
 
 // slabMark is a position in the slabs to go back to (rewind).
 type slabMark struct {
-	count int    // slabs made by then
+	count int    // slabs handed out by then
 	free  []byte // the unused part of the current slab then
 }
 
@@ -130,8 +161,8 @@ func (s *slabs) mark() slabMark {
 }
 
 // rewind hands out again the memory handed out since m: nothing taken from it may be in use any
-// more. Of slabs made since m, the last is used again from its start; any others stay unused
-// until releaseAll.
+// more. Of slabs handed out since m, the last is used again from its start; any others stay
+// unused until recycle.
 func (s *slabs) rewind(m slabMark) {
 	s.marked = false
 	if s.count == m.count {
@@ -141,12 +172,32 @@ func (s *slabs) rewind(m slabMark) {
 	}
 }
 
+// recycle hands every slab out again, from the first, to copies of what is read next: nothing
+// handed out may be in use any more. Slabs not handed out since the last recycle are released:
+// the memory kept is what the last use of the cache needed.
+func (s *slabs) recycle() {
+	s.helper.Wait() // at most the huge pages asked for
+	for i := s.count; i < len(s.made); i++ {
+		s.made[i].release()
+	}
+	clear(s.made[s.count:])
+	s.made = s.made[:s.count]
+	s.count, s.cur, s.free, s.prepared, s.marked = 0, nil, nil, 0, false
+}
+
 // releaseAll unmaps every slab. Nothing handed out may be used afterwards.
 func (s *slabs) releaseAll() {
 	s.stop.Store(true)
 	s.helper.Wait() // at most the huge page being faulted in
-	for _, m := range s.mapped {
-		_ = unix.Munmap(m)
+	for i := range s.made {
+		s.made[i].release()
 	}
-	s.mapped, s.free, s.cur = nil, nil, nil
+	s.made, s.count, s.free, s.cur = nil, 0, nil, nil
+}
+
+func (sl *slab) release() {
+	if sl.mapping != nil {
+		_ = unix.Munmap(sl.mapping)
+	}
+	*sl = slab{}
 }

@@ -33,7 +33,7 @@ func residentHugePages(t *testing.T, b []byte) []bool {
 func TestSlabsPrefault(t *testing.T) {
 	var s slabs
 	s.get(4096)
-	if s.onHeap {
+	if s.onHeap() {
 		t.Fatal("no slab could be mapped")
 	}
 	slab := s.free // the whole slab, 2 MiB aligned
@@ -106,4 +106,50 @@ func TestSlabsRewind(t *testing.T) {
 		t.Errorf("slab made since the mark: rewound to %p, want its start %p", got, start)
 	}
 	s.releaseAll()
+}
+
+// TestSlabsRecycle checks that recycling hands the slabs out again from the first, that memory
+// written or prepared before is not prepared again, and that slabs a round did not use are
+// unmapped by the recycle that follows it.
+func TestSlabsRecycle(t *testing.T) {
+	var s slabs
+	first := s.get(PageSize)
+	if s.onHeap() {
+		t.Fatal("no slab could be mapped")
+	}
+	slab1 := s.free
+	slab1[0], slab1[hugePage] = 1, 1 // as copies would
+	s.take(hugePage + hugePage/2)    // half the second huge page filled: the third is prepared
+	s.helper.Wait()
+	s.get(slabSize) // does not fit what is left: a second slab
+	slab2 := s.free
+	s.take(PageSize)
+	s.recycle()
+
+	if got := s.get(PageSize); &got[0] != &first[0] {
+		t.Fatalf("after recycle: first copy at %p, want the first slab's start %p", &got[0], &first[0])
+	}
+	// The first three huge pages were written or prepared: asking for them prepares nothing,
+	// asking for the fourth prepares it alone.
+	s.prefault(3 * hugePage)
+	if got, want := s.prepared, uintptr(unsafe.Pointer(&slab1[0]))+3*hugePage; got != want {
+		t.Errorf("prefault of memory prepared before: prepared up to %#x, want %#x", got, want)
+	}
+	s.prefault(4 * hugePage)
+	s.helper.Wait()
+	if got, want := residentHugePages(t, slab1), []bool{true, true, true, true}; !slices.Equal(got, want) {
+		t.Errorf("after prefault(8 MiB): huge pages backed %v, want %v", got, want)
+	}
+	// This round uses the first slab only: the next recycle unmaps the second.
+	s.recycle()
+	if err := mincore(slab2[:PageSize], make([]byte, 1)); !errors.Is(err, unix.ENOMEM) {
+		t.Errorf("second slab after a round without it: mincore %v, want ENOMEM (unmapped)", err)
+	}
+	if err := mincore(slab1[:PageSize], make([]byte, 1)); err != nil {
+		t.Errorf("first slab after a round with it: mincore %v, want it mapped", err)
+	}
+	s.releaseAll()
+	if err := mincore(slab1[:PageSize], make([]byte, 1)); !errors.Is(err, unix.ENOMEM) {
+		t.Errorf("after release, mincore on the first slab: %v, want ENOMEM (unmapped)", err)
+	}
 }
