@@ -1,18 +1,20 @@
 """Resident memory of `aioscope watch` over a long watch of a churning target.
 
-Usage: watchrss.py [--seconds S] [--tty] PYTHON BIN [BIN...]
+Usage: watchrss.py [--seconds S] [--tty] [--series] PYTHON BIN [BIN...]
 
 Starts testdata/scenarios/churn.py (thousands of tasks a second created and finished) with
 PYTHON, runs `BIN watch --json --for S PID > /dev/null` for every BIN side by side on it (with
 --tty, `BIN watch --for S PID` drawing its terminal view on a pseudo-terminal of 140x40, whose
 output is read and thrown away), and reads each watch's VmRSS every 5 s. Prints, per binary, the first and last readings and the
 least and most after the first 30 s: a watch whose memory is flat keeps those within a few
-per cent of each other however long it runs.
+per cent of each other however long it runs. --series also prints, per binary, the median of
+each minute's readings, to tell a sawtooth from a slow climb.
 """
 import argparse
 import fcntl
 import os
 import pty
+import statistics
 import struct
 import subprocess
 import sys
@@ -60,6 +62,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=300)
     ap.add_argument("--tty", action="store_true")
+    ap.add_argument("--series", action="store_true")
     ap.add_argument("python")
     ap.add_argument("bins", nargs="+")
     opts = ap.parse_args()
@@ -88,6 +91,11 @@ def main():
         later = [r for t, r in rs if t >= 30] or [r for _, r in rs]
         print(f"  {b}: VmRSS first {rs[0][1]:.1f} MiB, last {rs[-1][1]:.1f} MiB; after 30 s min {min(later):.1f}, "
               f"max {max(later):.1f} MiB ({len(rs)} readings)")
+        if opts.series:
+            minutes = {}
+            for t, r in rs:
+                minutes.setdefault(int(t // 60), []).append(r)
+            print("    each minute's median:", " ".join(f"{statistics.median(v):.1f}" for _, v in sorted(minutes.items())))
 
 
 if __name__ == "__main__":

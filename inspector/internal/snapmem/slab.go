@@ -46,6 +46,8 @@ type slab struct {
 	// reach: how much of b, from its start, has been written or faulted in before: memory that
 	// need not be prepared again.
 	reach int
+	// used: how much of b, from its start, was handed out since the last recycle.
+	used int
 }
 
 const (
@@ -91,8 +93,9 @@ func (s *slabs) take(k int) {
 	if s.onHeap() {
 		return
 	}
-	if sl := &s.made[s.count-1]; len(sl.b)-len(s.free) > sl.reach {
-		sl.reach = len(sl.b) - len(s.free)
+	if sl := &s.made[s.count-1]; len(sl.b)-len(s.free) > sl.used {
+		sl.used = len(sl.b) - len(s.free)
+		sl.reach = max(sl.reach, sl.used)
 	}
 	if s.marked || len(s.free) == 0 {
 		return
@@ -173,10 +176,15 @@ func (s *slabs) rewind(m slabMark) {
 }
 
 // recycle hands every slab out again, from the first, to copies of what is read next: nothing
-// handed out may be in use any more. Slabs not handed out since the last recycle are released:
-// the memory kept is what the last use of the cache needed.
+// handed out may be in use any more. The memory kept is what the last use of the cache needed:
+// slabs not handed out since the last recycle are released, and of the others the huge pages
+// beyond what was handed out, so that a target that was once larger does not keep the memory
+// of its largest snapshot for good.
 func (s *slabs) recycle() {
 	s.helper.Wait() // at most the huge pages asked for
+	for i := range s.count {
+		s.made[i].trim()
+	}
 	for i := s.count; i < len(s.made); i++ {
 		s.made[i].release()
 	}
@@ -193,6 +201,17 @@ func (s *slabs) releaseAll() {
 		s.made[i].release()
 	}
 	s.made, s.count, s.free, s.cur = nil, 0, nil, nil
+}
+
+// trim gives back the memory of the huge pages of a mapped slab beyond those handed out since
+// the last recycle, and starts counting anew.
+func (sl *slab) trim() {
+	keep := min((sl.used+hugePage-1)&^(hugePage-1), len(sl.b))
+	if sl.mapping != nil && sl.reach > keep {
+		_ = unix.Madvise(sl.b[keep:sl.reach], unix.MADV_DONTNEED) // only gives memory back
+		sl.reach = keep
+	}
+	sl.used = 0
 }
 
 func (sl *slab) release() {

@@ -108,9 +108,9 @@ func TestSlabsRewind(t *testing.T) {
 	s.releaseAll()
 }
 
-// TestSlabsRecycle checks that recycling hands the slabs out again from the first, that memory
-// written or prepared before is not prepared again, and that slabs a round did not use are
-// unmapped by the recycle that follows it.
+// TestSlabsRecycle checks that recycling hands the slabs out again from the first, that it gives
+// back the huge pages of a slab beyond those handed out, that memory written before is not
+// prepared again, and that slabs a round did not use are unmapped by the recycle that follows.
 func TestSlabsRecycle(t *testing.T) {
 	var s slabs
 	first := s.get(PageSize)
@@ -125,15 +125,22 @@ func TestSlabsRecycle(t *testing.T) {
 	slab2 := s.free
 	s.take(PageSize)
 	s.recycle()
+	// The third huge page was prepared but not handed out: the recycle gives it back.
+	if got, want := residentHugePages(t, slab1), []bool{true, true, false, false}; !slices.Equal(got, want) {
+		t.Errorf("after recycle: huge pages backed %v, want %v", got, want)
+	}
 
 	if got := s.get(PageSize); &got[0] != &first[0] {
 		t.Fatalf("after recycle: first copy at %p, want the first slab's start %p", &got[0], &first[0])
 	}
-	// The first three huge pages were written or prepared: asking for them prepares nothing,
-	// asking for the fourth prepares it alone.
+	// The first two huge pages were written: asking for three prepares the third alone.
+	if got, want := s.prepared, uintptr(unsafe.Pointer(&slab1[0]))+2*hugePage; got != want {
+		t.Errorf("a slab handed out again: prepared up to %#x, want %#x (what was written)", got, want)
+	}
 	s.prefault(3 * hugePage)
-	if got, want := s.prepared, uintptr(unsafe.Pointer(&slab1[0]))+3*hugePage; got != want {
-		t.Errorf("prefault of memory prepared before: prepared up to %#x, want %#x", got, want)
+	s.helper.Wait()
+	if got, want := residentHugePages(t, slab1), []bool{true, true, true, false}; !slices.Equal(got, want) {
+		t.Errorf("after prefault(6 MiB): huge pages backed %v, want %v", got, want)
 	}
 	s.prefault(4 * hugePage)
 	s.helper.Wait()
