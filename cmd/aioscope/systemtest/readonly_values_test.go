@@ -36,7 +36,7 @@ func TestReadOnlyDAPValues(t *testing.T) {
 				}
 				var scopes dap.ScopesResponseBody
 				m := c.request("scopes", map[string]any{"frameId": f.Id})
-				if !m.Success && strings.Contains(m.Message, "since the snapshot; take a new snapshot") {
+				if !m.Success && frameLeft(m.Message) {
 					left++
 					continue
 				} else if !m.Success {
@@ -93,7 +93,7 @@ func pageOf(t *testing.T, c *dapClient, ref, start, count int) (vars []dap.Varia
 	t.Helper()
 	m := c.request("variables", map[string]any{"variablesReference": ref, "start": start, "count": count})
 	if !m.Success {
-		if strings.Contains(m.Message, "since the snapshot; take a new snapshot") {
+		if frameLeft(m.Message) {
 			return nil, false
 		}
 		t.Fatalf("variables failed: %s", m.Message)
@@ -101,6 +101,12 @@ func pageOf(t *testing.T, c *dapClient, ref, start, count int) (vars []dap.Varia
 	var body dap.VariablesResponseBody
 	decode(t, m, &body)
 	return body.Variables, true
+}
+
+// frameLeft reports whether msg says that a frame's task or thread has left it since the
+// snapshot, in either form: it left the function, or it is at another line of it.
+func frameLeft(msg string) bool {
+	return strings.Contains(msg, " since the snapshot") && strings.HasSuffix(msg, "; take a new snapshot")
 }
 
 func decode(t *testing.T, m *daptest.Message, v any) {
