@@ -26,8 +26,7 @@ import (
 // from the near end, so that two CPUs share the wait.
 type slabs struct {
 	made  []slab // every slab not released, in the order they are handed out
-	count int    // how many of made are handed out since the last recycle; the last is cur
-	cur   []byte // the current slab
+	count int    // how many of made are handed out since the last recycle; the last is current
 	free  []byte // unused part of the current slab
 	// noMmap: mapping failed once, or is not wanted: use the Go heap.
 	noMmap bool
@@ -77,7 +76,7 @@ func (s *slabs) next(n int) {
 	}
 	sl := &s.made[s.count]
 	s.count++
-	s.cur, s.free = sl.b, sl.b
+	s.free = sl.b
 	s.prepared = uintptr(unsafe.Pointer(&sl.b[0])) + uintptr(sl.reach)
 }
 
@@ -93,10 +92,9 @@ func (s *slabs) take(k int) {
 	if s.onHeap() {
 		return
 	}
-	if sl := &s.made[s.count-1]; len(sl.b)-len(s.free) > sl.used {
-		sl.used = len(sl.b) - len(s.free)
-		sl.reach = max(sl.reach, sl.used)
-	}
+	sl := &s.made[s.count-1]
+	sl.used = max(sl.used, len(sl.b)-len(s.free))
+	sl.reach = max(sl.reach, sl.used)
 	if s.marked || len(s.free) == 0 {
 		return
 	}
@@ -139,9 +137,8 @@ func (s *slabs) prefault(n int) {
 	}
 	area := s.free[next:end]
 	s.prepared = start + uintptr(end)
-	if sl := &s.made[s.count-1]; len(sl.b)-len(s.free)+end > sl.reach {
-		sl.reach = len(sl.b) - len(s.free) + end
-	}
+	sl := &s.made[s.count-1]
+	sl.reach = max(sl.reach, len(sl.b)-len(s.free)+end)
 	s.helper.Add(1)
 	go func() {
 		defer s.helper.Done()
@@ -171,7 +168,7 @@ func (s *slabs) rewind(m slabMark) {
 	if s.count == m.count {
 		s.free = m.free
 	} else {
-		s.free = s.cur
+		s.free = s.made[s.count-1].b
 	}
 }
 
@@ -190,7 +187,7 @@ func (s *slabs) recycle() {
 	}
 	clear(s.made[s.count:])
 	s.made = s.made[:s.count]
-	s.count, s.cur, s.free, s.prepared, s.marked = 0, nil, nil, 0, false
+	s.count, s.free, s.prepared, s.marked = 0, nil, 0, false
 }
 
 // releaseAll unmaps every slab. Nothing handed out may be used afterwards.
@@ -200,7 +197,7 @@ func (s *slabs) releaseAll() {
 	for i := range s.made {
 		s.made[i].release()
 	}
-	s.made, s.count, s.free, s.cur = nil, 0, nil, nil
+	s.made, s.count, s.free = nil, 0, nil
 }
 
 // trim gives back the memory of the huge pages of a mapped slab beyond those handed out since
